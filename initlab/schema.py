@@ -18,7 +18,8 @@ Backward
     ``grad_pre_norm`` (:math:`\\|\\partial L/\\partial z^l\\|_F`), ``grad_w_norm`` (:math:`\\|\\partial L/\\partial W^l\\|_F`),
     ``grad_pre_ratio`` and ``grad_w_ratio`` (each divided by the last layer's value).
 Status
-    ``diverged`` (bool: this layer or an earlier one overflowed or produced NaN; its statistics are NaN).
+    ``diverged`` (bool: this layer or an earlier one overflowed or produced NaN; its statistics are NaN),
+    ``lsuv_passes`` (int: rescaling passes LSUV used on this layer; 0 for other initializers).
 Theory (issue 3; NaN where the theory has no prediction, e.g. with batch normalisation)
     ``theory_pre_q``, ``theory_pre_std``, ``theory_pre_corr``, ``theory_grad_ratio``.
 
@@ -49,7 +50,7 @@ FORWARD_COLUMNS = (
     "act_mean", "act_std", "act_q", "act_min", "act_max", "saturated", "dead",
 )
 BACKWARD_COLUMNS = ("grad_pre_norm", "grad_w_norm", "grad_pre_ratio", "grad_w_ratio")
-STATUS_COLUMNS = ("diverged",)
+STATUS_COLUMNS = ("diverged", "lsuv_passes")
 THEORY_COLUMNS = ("theory_pre_q", "theory_pre_std", "theory_pre_corr", "theory_grad_ratio")
 LAYER_COLUMNS = ID_COLUMNS + FORWARD_COLUMNS + BACKWARD_COLUMNS + STATUS_COLUMNS + THEORY_COLUMNS
 __all__.append("STATUS_COLUMNS")

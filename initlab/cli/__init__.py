@@ -43,9 +43,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import simulate
+    from . import bench, data, report, simulate, theory, train
 
-    for mod in (simulate,):
+    for mod in (simulate, report, theory, train, data, bench):
         for cmd in mod.COMMANDS:
             main.add_command(cmd)
 
