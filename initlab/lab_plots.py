@@ -1,0 +1,299 @@
+"""Figures for the labs: learning curves across seeds, sample predictions, mistake analysis, tables.
+
+Every function takes data (a tidy DataFrame or arrays) and returns a :class:`matplotlib.figure.Figure`
+built with the object API; nothing touches global style or pyplot state.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+__all__ = [
+    "curve_summary",
+    "plot_learning_curves",
+    "plot_sample_predictions",
+    "plot_mistake_table",
+    "plot_wrong_histogram",
+    "plot_confusion_matrix",
+    "plot_misclassified",
+    "plot_regression",
+    "plot_table",
+    "plot_init_profile",
+    "plot_activation_gallery",
+]
+
+_META = {"epoch", "seed", "trial", "lr", "group", "variant", "init"}
+
+
+def _as_image(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim == 1:
+        side = int(round(np.sqrt(x.size)))
+        if side * side == x.size:
+            return x.reshape(side, side)
+        return x.reshape(1, -1)
+    return x
+
+
+def _names(class_names: Sequence[str] | None, n: int) -> list[str]:
+    return [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(n)]
+
+
+def curve_summary(history: pd.DataFrame, column: str, group: str | None = "init", spread: str = "std") -> pd.DataFrame:
+    """Mean and spread of ``column`` per ``group`` and epoch, over seeds.
+
+    Returns columns ``group``, ``epoch``, ``mean``, ``lo``, ``hi``, ``n``: with ``spread="std"``,
+    ``lo, hi = mean ∓ std`` (sample std, 0 for one seed); with ``spread="range"``, the min and max.
+    """
+    h = history.copy()
+    if group is None or group not in h.columns:
+        h["group"] = ""
+        group = "group"
+    g = h.groupby([group, "epoch"], sort=False)[column]
+    out = g.agg(["mean", "std", "min", "max", "count"]).reset_index()
+    out["std"] = out["std"].fillna(0.0)
+    if spread == "range":
+        lo, hi = out["min"], out["max"]
+    elif spread == "std":
+        lo, hi = out["mean"] - out["std"], out["mean"] + out["std"]
+    else:
+        raise ValueError(f"spread must be 'std' or 'range', got '{spread}'")
+    return pd.DataFrame({"group": out[group].astype(str), "epoch": out["epoch"], "mean": out["mean"],
+                         "lo": lo, "hi": hi, "n": out["count"]})
+
+
+def plot_learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = None, *, group: str | None = "init",
+                         spread: str = "std", title: str = "", logy: Sequence[str] = ()) -> Figure:
+    """Learning curves, one panel per metric: mean over seeds (line) ± spread (band) per ``group``;
+    training solid, validation (``val_`` columns) dashed.
+
+    Parameters
+    ----------
+    history : DataFrame
+        Long frame: ``epoch``, metric columns (``loss``, ``val_loss``, ``accuracy``...), optionally
+        ``seed`` and the ``group`` column (e.g. ``init``).
+    metrics : list of str, optional
+        Base metric names; default every non-``val_`` numeric column.
+    """
+    cols = [c for c in history.columns if c not in _META and c != group and not c.startswith("val_")
+            and pd.api.types.is_numeric_dtype(history[c])]
+    metrics = list(metrics) if metrics is not None else cols
+    metrics = [m for m in metrics if m in history.columns or f"val_{m}" in history.columns] or cols[:1]
+    fig = Figure(figsize=(5.0 * max(len(metrics), 1), 3.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, max(len(metrics), 1)))
+    groups = list(dict.fromkeys(history[group].astype(str))) if group and group in history.columns else [""]
+    colors = [f"C{i % 10}" for i in range(len(groups))]
+    for ax, m in zip(axes, metrics):
+        for style, col in (("-", m), ("--", f"val_{m}")):
+            if col not in history.columns or history[col].isna().all():
+                continue
+            s = curve_summary(history, col, group, spread)
+            for gname, color in zip(groups, colors):
+                part = s[s["group"] == gname]
+                if part.empty:
+                    continue
+                kind = "val" if col.startswith("val_") else "train"
+                lab = f"{gname} {kind}".strip()
+                ax.plot(part["epoch"], part["mean"], style, color=color, label=lab, lw=1.5)
+                if (part["hi"] > part["lo"]).any():
+                    ax.fill_between(part["epoch"], part["lo"], part["hi"], color=color, alpha=0.18, lw=0)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(m)
+        if m in logy:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    band = "± 1 std" if spread == "std" else "min–max"
+    fig.suptitle(f"{title}{' — ' if title else ''}mean over seeds, band {band}", fontsize=10)
+    return fig
+
+
+def plot_sample_predictions(images: np.ndarray, y_true: np.ndarray, proba: np.ndarray, *,
+                            class_names: Sequence[str] | None = None, n: int = 10, cols: int = 5,
+                            title: str = "") -> Figure:
+    """A grid of ``n`` samples: each image with its label and prediction, and beneath it a bar chart of
+    the predicted probability per class (true class green, a wrong prediction red)."""
+    proba = np.asarray(proba)
+    n = min(n, len(images))
+    k = proba.shape[1]
+    names = _names(class_names, k)
+    rows = int(np.ceil(n / cols)) if n else 1
+    fig = Figure(figsize=(2.1 * cols, 3.4 * rows), layout="constrained")
+    grid = fig.add_gridspec(2 * rows, cols, height_ratios=[2, 1] * rows)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        ax_img = fig.add_subplot(grid[2 * r, c])
+        ax_bar = fig.add_subplot(grid[2 * r + 1, c])
+        pred = int(np.argmax(proba[i]))
+        ok = pred == int(y_true[i])
+        ax_img.imshow(_as_image(images[i]), cmap="gray_r", interpolation="nearest")
+        ax_img.set_xticks([])
+        ax_img.set_yticks([])
+        ax_img.set_title(f"{names[pred]} {100 * proba[i, pred]:.0f}% ({names[int(y_true[i])]})", fontsize=8,
+                         color="tab:blue" if ok else "tab:red")
+        colors = ["lightgray"] * k
+        colors[pred] = "tab:red"
+        colors[int(y_true[i])] = "tab:green"
+        ax_bar.bar(np.arange(k), proba[i], color=colors)
+        ax_bar.set_ylim(0, 1)
+        ax_bar.set_xticks(np.arange(k))
+        ax_bar.set_xticklabels(names, fontsize=6)
+        ax_bar.tick_params(axis="y", labelsize=6)
+    fig.suptitle(title or "sample predictions: predicted (true), probability per class", fontsize=10)
+    return fig
+
+
+def plot_table(df: pd.DataFrame, title: str = "", *, max_rows: int = 40, fmt: str = "{:.4g}") -> Figure:
+    """A DataFrame drawn as a table (for the PDF report)."""
+    shown = df.head(max_rows)
+    cells = [[fmt.format(v) if isinstance(v, (float, np.floating)) else str(v) for v in row]
+             for row in shown.itertuples(index=False)]
+    height = 0.9 + 0.25 * (len(shown) + 1)
+    width = max(6.0, min(16.0, 1.3 * len(df.columns)))
+    fig = Figure(figsize=(width, height), layout="constrained")
+    ax = fig.subplots()
+    ax.axis("off")
+    if cells:
+        tab = ax.table(cellText=cells, colLabels=[str(c) for c in df.columns], loc="upper center", cellLoc="center")
+        tab.auto_set_font_size(False)
+        tab.set_fontsize(8)
+        tab.scale(1.0, 1.2)
+    else:
+        ax.text(0.5, 0.5, "(empty)", ha="center", va="center")
+    more = f" (first {max_rows} of {len(df)} rows)" if len(df) > max_rows else ""
+    ax.set_title(f"{title}{more}", fontsize=10)
+    return fig
+
+
+def plot_mistake_table(pairs: pd.DataFrame, *, class_names: Sequence[str] | None = None, max_rows: int = 25) -> Figure:
+    """The notes' table of wrong answers as ``(label, predicted, count)``, most frequent first."""
+    df = pairs.copy()
+    if class_names is not None and not df.empty:
+        names = list(class_names)
+        df["label"] = [names[int(i)] for i in df["label"]]
+        df["predicted"] = [names[int(i)] for i in df["predicted"]]
+    total = int(pairs["count"].sum()) if "count" in pairs else len(pairs)
+    return plot_table(df, f"wrong answers: (label, predicted), {total} in all", max_rows=max_rows)
+
+
+def plot_wrong_histogram(counts: np.ndarray, *, class_names: Sequence[str] | None = None) -> Figure:
+    """Histogram of the classes the model predicted when it was wrong."""
+    counts = np.asarray(counts)
+    fig = Figure(figsize=(6, 3.2), layout="constrained")
+    ax = fig.subplots()
+    ax.bar(np.arange(len(counts)), counts, color="tab:red")
+    ax.set_xticks(np.arange(len(counts)))
+    ax.set_xticklabels(_names(class_names, len(counts)))
+    ax.set_xlabel("predicted class (wrong answers only)")
+    ax.set_ylabel("count")
+    ax.set_title(f"wrong predictions by predicted class ({int(counts.sum())} in all)", fontsize=10)
+    return fig
+
+
+def plot_confusion_matrix(cm: np.ndarray, *, class_names: Sequence[str] | None = None) -> Figure:
+    """Confusion matrix (rows: label, columns: prediction) with counts written in the cells."""
+    cm = np.asarray(cm)
+    k = cm.shape[0]
+    names = _names(class_names, k)
+    fig = Figure(figsize=(1.0 + 0.5 * k + 1.5, 0.5 * k + 1.6), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(cm, cmap="Blues")
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    top = cm.max() if cm.size else 0
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7,
+                    color="white" if cm[i, j] > 0.6 * top else "black")
+    ax.set_xticks(np.arange(k))
+    ax.set_yticks(np.arange(k))
+    ax.set_xticklabels(names, fontsize=7)
+    ax.set_yticklabels(names, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("label")
+    acc = np.trace(cm) / cm.sum() if cm.sum() else float("nan")
+    ax.set_title(f"confusion matrix (accuracy {acc:.4f})", fontsize=10)
+    return fig
+
+
+def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, label: int, *,
+                       class_names: Sequence[str] | None = None, n: int = 16, cols: int = 8) -> Figure:
+    """A grid of examples of class ``label`` that the model got wrong, each titled with its prediction."""
+    idx = np.flatnonzero((np.asarray(y_true) == label) & (np.asarray(y_pred) != label))[:n]
+    names = _names(class_names, int(max(np.max(y_true, initial=0), np.max(y_pred, initial=0), label)) + 1)
+    rows = max(1, int(np.ceil(len(idx) / cols)))
+    fig = Figure(figsize=(1.3 * cols, 1.5 * rows + 0.5), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
+    for ax in axes:
+        ax.axis("off")
+    for ax, i in zip(axes, idx):
+        ax.imshow(_as_image(images[i]), cmap="gray_r", interpolation="nearest")
+        ax.set_title(f"as {names[int(y_pred[i])]}", fontsize=8, color="tab:red")
+    fig.suptitle(f"misclassified examples of class {names[label]} ({len(idx)} shown)", fontsize=10)
+    return fig
+
+
+def plot_regression(y_true: np.ndarray, y_pred: np.ndarray, *, title: str = "") -> Figure:
+    """Predicted against true values with the identity line (regression labs)."""
+    y_true, y_pred = np.ravel(y_true), np.ravel(y_pred)
+    fig = Figure(figsize=(4.5, 4.2), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter(y_true, y_pred, s=10, alpha=0.7)
+    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+    ax.set_xlabel("true")
+    ax.set_ylabel("predicted")
+    mae = float(np.mean(np.abs(y_true - y_pred)))
+    ax.set_title(f"{title}{' — ' if title else ''}MAE {mae:.3f}", fontsize=10)
+    return fig
+
+
+def plot_init_profile(layers: pd.DataFrame, *, group: str = "init") -> Figure:
+    """Per-layer activation std and gradient-norm ratio at init (from the simulation engine), one line per
+    ``group`` value (mean over trials)."""
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    key = group if group in layers.columns else "label"
+    for i, (g, part) in enumerate(layers.groupby(key, sort=False)):
+        m = part.groupby("layer")[["act_std", "grad_pre_ratio"]].mean()
+        ax1.plot(m.index, m["act_std"], "o-", color=f"C{i % 10}", label=str(g), ms=3)
+        ax2.plot(m.index, m["grad_pre_ratio"], "o-", color=f"C{i % 10}", label=str(g), ms=3)
+    ax1.set_yscale("log")
+    ax2.set_yscale("log")
+    ax1.set_xlabel("layer")
+    ax2.set_xlabel("layer")
+    ax1.set_ylabel("std of layer output at init")
+    ax2.set_ylabel("‖∂L/∂z‖ relative to last layer")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    fig.suptitle("at initialization (simulation engine)", fontsize=10)
+    return fig
+
+
+def plot_activation_gallery(curves: pd.DataFrame, *, cols: int = 6) -> Figure:
+    """Each activation (solid) and its derivative (dashed) on a grid of panels.
+
+    ``curves`` has columns ``act``, ``x``, ``fn``, ``grad``.
+    """
+    acts = list(dict.fromkeys(curves["act"]))
+    rows = max(1, int(np.ceil(len(acts) / cols)))
+    fig = Figure(figsize=(2.3 * cols, 2.0 * rows + 0.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
+    for ax in axes[len(acts):]:
+        ax.axis("off")
+    for ax, a in zip(axes, acts):
+        part = curves[curves["act"] == a]
+        ax.plot(part["x"], part["fn"], color="C0", lw=1.4, label="φ")
+        ax.plot(part["x"], part["grad"], "--", color="C3", lw=1.2, label="φ′")
+        ax.axhline(0, color="k", lw=0.4)
+        ax.axvline(0, color="k", lw=0.4)
+        ax.set_title(a, fontsize=8)
+        ax.tick_params(labelsize=6)
+    if acts:
+        axes[0].legend(fontsize=6)
+    fig.suptitle("activations (solid) and their derivatives (dashed)", fontsize=10)
+    return fig
