@@ -10,37 +10,51 @@ Weights have shape ``(fan_in, fan_out)`` and a layer computes ``z = a @ W`` (Ker
 A 1-D shape ``(n,)`` (a bias) has ``fan_in = fan_out = n``.
 
 ``sample(shape, rng, dtype=np.float32)``
-    Draw an array of ``shape`` from a :class:`numpy.random.Generator`.
+    Draw an array of ``shape`` from a :class:`numpy.random.Generator` (float32 draws are made in
+    float32 directly; other float dtypes are drawn in float32 and cast, float64 in float64).
 ``variance(shape)``
     The exact per-entry variance :math:`\\mathrm{Var}[W_{ij}]` in closed form
     (the mean-field theory uses :math:`\\sigma_w^2 = \\mathrm{fan\\_in} \\cdot \\mathrm{variance}`).
 ``mean(shape)``
     The per-entry mean (0 except for ``constant``).
 ``data_dependent``
-    True for initializers that rescale on a batch (LSUV); the engine calls them specially.
+    True for initializers that rescale on a batch (LSUV); the engine calls their ``rescale``.
+
+Gain
+----
+Every variance-based initializer (``xavier_*``, ``he_*``, ``lecun_*``, ``orthogonal``,
+``variance_scaling``, ``torch_default``) has a ``gain`` field that multiplies the standard deviation,
+so the variance scales by ``gain**2``. :func:`with_gain` sets it (the CLI's ``--gain``);
+:func:`gain` gives PyTorch's recommended gain for an activation.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ._spec import Registry, spec_string
+from ._spec import Registry, SpecError, spec_string
+from .activations import Activation, get_activation
+from .lsuv import lsuv_rescale, orthogonal_matrix
 
 __all__ = [
-    "Initializer",
-    "INITIALIZERS",
-    "get_initializer",
-    "fans",
-    "Zeros",
-    "Normal",
-    "XavierNormal",
-    "HeNormal",
+    "Initializer", "INITIALIZERS", "get_initializer", "fans", "with_gain", "gain", "torch_gain", "gain_initializers",
+    "TRUNCATED_NORMAL_VARIANCE", "KERAS_TRUNCATION_STD", "Zeros", "Constant", "Normal", "Uniform", "TruncatedNormal",
+    "XavierNormal", "XavierUniform", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform", "Orthogonal",
+    "VarianceScaling", "TorchDefault", "LSUV", "lsuv_rescale", "orthogonal_matrix",
 ]
 
 INITIALIZERS: Registry["Initializer"] = Registry("initializer")
+
+#: Variance of a standard normal truncated to [-2, 2]: :math:`1 - 4\varphi(2) / (2\Phi(2) - 1) \approx 0.7737`.
+TRUNCATED_NORMAL_VARIANCE: float = 1.0 - 4.0 * math.exp(-2.0) / math.sqrt(2.0 * math.pi) / math.erf(math.sqrt(2.0))
+
+#: Keras' constant: the standard deviation of a standard normal truncated to [-2, 2] (``sqrt`` of the above).
+KERAS_TRUNCATION_STD: float = 0.87962566103423978
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -87,27 +101,108 @@ def get_initializer(spec: Any) -> Initializer:
     return INITIALIZERS.get(spec)
 
 
+# -- samplers: one pass of random numbers in the work dtype, scaled in place -----------------------------
+def _work_dtype(dtype: Any) -> type:
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise ValueError(f"initializers draw floating-point weights, got dtype {dt}")
+    return np.float64 if dt == np.float64 else np.float32
+
+
+def _normal(shape, rng: np.random.Generator, dtype, std: float) -> np.ndarray:
+    """:math:`N(0, \\text{std}^2)`."""
+    work = _work_dtype(dtype)
+    x = rng.standard_normal(shape, dtype=work)
+    x *= work(std)
+    return x.astype(dtype, copy=False)
+
+
+def _uniform(shape, rng: np.random.Generator, dtype, limit: float) -> np.ndarray:
+    """:math:`U(-\\text{limit}, \\text{limit})`, never beyond ``limit`` rounded to ``dtype``."""
+    work = _work_dtype(dtype)
+    x = rng.random(shape, dtype=work)
+    x *= work(2)
+    x -= work(1)  # exact: 2u - 1 in [-1, 1)
+    x *= work(limit)
+    return x.astype(dtype, copy=False)
+
+
+def _truncated_normal(shape, rng: np.random.Generator, dtype, std: float) -> np.ndarray:
+    """:math:`N(0, \\text{std}^2)` conditioned on :math:`|x| \\le 2\\,\\text{std}` (exact: redraw the ~4.6% outside)."""
+    work = _work_dtype(dtype)
+    x = rng.standard_normal(shape, dtype=work)
+    flat = x.reshape(-1)
+    bad = np.flatnonzero(np.abs(flat) > 2)
+    while bad.size:
+        new = rng.standard_normal(bad.size, dtype=work)
+        flat[bad] = new
+        bad = bad[np.abs(new) > 2]
+    x *= work(std)
+    return x.astype(dtype, copy=False)
+
+
+def _draw(family: str, shape, rng, dtype, var: float) -> np.ndarray:
+    """Draw from ``family`` scaled so that the per-entry variance is ``var``."""
+    if family == "normal":
+        return _normal(shape, rng, dtype, math.sqrt(var))
+    if family == "uniform":
+        return _uniform(shape, rng, dtype, math.sqrt(3.0 * var))
+    return _truncated_normal(shape, rng, dtype, math.sqrt(var / TRUNCATED_NORMAL_VARIANCE))
+
+
 def _check_nonneg(name: str, value: float) -> None:
-    if not np.isfinite(value) or value < 0:
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
 
 
+def _check_choice(name: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"{name} must be one of {', '.join(valid)}, got '{value}'")
+
+
+# -- fixed-scale initializers --------------------------------------------------------------------------
 @INITIALIZERS.register("zeros")
 @dataclass(frozen=True)
 class Zeros(Initializer):
     """All zeros (every unit computes the same thing: the symmetry is never broken)."""
 
     def sample(self, shape, rng, dtype=np.float32):
+        _work_dtype(dtype)
         return np.zeros(shape, dtype=dtype)
 
     def variance(self, shape):
         return 0.0
 
 
+@INITIALIZERS.register("constant")
+@dataclass(frozen=True)
+class Constant(Initializer):
+    """Every weight equal to a constant c (default 0; Keras' Constant): mean c, variance 0."""
+
+    value: float = 0.0
+
+    def __post_init__(self):
+        if not isinstance(self.value, (int, float)) or not math.isfinite(self.value):
+            raise ValueError(f"value must be a finite number, got {self.value}")
+
+    def sample(self, shape, rng, dtype=np.float32):
+        _work_dtype(dtype)
+        return np.full(shape, self.value, dtype=dtype)
+
+    def variance(self, shape):
+        return 0.0
+
+    def mean(self, shape):
+        return float(self.value)
+
+
 @INITIALIZERS.register("normal", "random_normal")
 @dataclass(frozen=True)
 class Normal(Initializer):
-    """Gaussian N(0, std²) with a fixed std (default 0.05, Keras' RandomNormal)."""
+    """Gaussian N(0, std²) with a fixed std (default 0.05, Keras' RandomNormal).
+
+    .. math:: W_{ij} \\sim N(0, \\sigma^2), \\qquad \\mathrm{Var}[W_{ij}] = \\sigma^2
+    """
 
     std: float = 0.05
 
@@ -115,43 +210,382 @@ class Normal(Initializer):
         _check_nonneg("std", self.std)
 
     def sample(self, shape, rng, dtype=np.float32):
-        return (rng.standard_normal(shape, dtype=np.float64) * self.std).astype(dtype, copy=False)
+        return _normal(shape, rng, dtype, self.std)
 
     def variance(self, shape):
         return self.std**2
 
 
+@INITIALIZERS.register("uniform", "random_uniform")
+@dataclass(frozen=True)
+class Uniform(Initializer):
+    """Uniform U(-limit, limit) with a fixed limit (default 0.05, Keras' RandomUniform).
+
+    .. math:: W_{ij} \\sim U(-L, L), \\qquad \\mathrm{Var}[W_{ij}] = L^2 / 3
+    """
+
+    limit: float = 0.05
+
+    def __post_init__(self):
+        _check_nonneg("limit", self.limit)
+
+    def sample(self, shape, rng, dtype=np.float32):
+        return _uniform(shape, rng, dtype, self.limit)
+
+    def variance(self, shape):
+        return self.limit**2 / 3.0
+
+
+@INITIALIZERS.register("truncated_normal")
+@dataclass(frozen=True)
+class TruncatedNormal(Initializer):
+    """Gaussian N(0, std²) with values beyond ±2·std redrawn (default std 0.05, Keras' TruncatedNormal).
+
+    The redraw makes the law :math:`N(0, \\sigma^2)` conditioned on :math:`|W| \\le 2\\sigma`, whose
+    variance is smaller than :math:`\\sigma^2`:
+
+    .. math:: \\mathrm{Var}[W_{ij}] = \\sigma^2 \\left(1 - \\frac{2 \\cdot 2\\varphi(2)}{2\\Phi(2) - 1}\\right)
+              \\approx 0.7737\\,\\sigma^2
+    """
+
+    std: float = 0.05
+
+    def __post_init__(self):
+        _check_nonneg("std", self.std)
+
+    def sample(self, shape, rng, dtype=np.float32):
+        return _truncated_normal(shape, rng, dtype, self.std)
+
+    def variance(self, shape):
+        return self.std**2 * TRUNCATED_NORMAL_VARIANCE
+
+
+# -- variance-based initializers (with a gain) ---------------------------------------------------------
+@dataclass(frozen=True)
+class _GainScaled(Initializer):
+    """Base: variance = gain² · unit_variance(shape), drawn from ``family`` (normal, uniform, truncated_normal)."""
+
+    family: ClassVar[str] = "normal"
+
+    def __post_init__(self):
+        _check_nonneg("gain", self.gain)  # type: ignore[attr-defined]
+
+    def unit_variance(self, shape: tuple[int, ...]) -> float:
+        """The variance at gain 1."""
+        raise NotImplementedError
+
+    def variance(self, shape):
+        return self.gain**2 * self.unit_variance(shape)  # type: ignore[attr-defined]
+
+    def sample(self, shape, rng, dtype=np.float32):
+        return _draw(self.family, shape, rng, dtype, self.variance(shape))
+
+
 @INITIALIZERS.register("xavier_normal", "xavier", "glorot_normal", "glorot")
 @dataclass(frozen=True)
-class XavierNormal(Initializer):
-    """Glorot & Bengio (2010): N(0, gain² · 2 / (fan_in + fan_out))."""
+class XavierNormal(_GainScaled):
+    """Glorot & Bengio (2010): N(0, gain² · 2 / (fan_in + fan_out)) (PyTorch's xavier_normal_).
+
+    .. math:: \\mathrm{Var}[W_{ij}] = g^2 \\frac{2}{n_\\text{in} + n_\\text{out}}
+
+    Keeps the forward and backward variance of a linear (or tanh near 0) layer balanced.
+    Keras' ``glorot_normal`` truncates at 2σ with the same variance: ``variance_scaling:1,fan_avg``.
+    """
 
     gain: float = 1.0
 
-    def __post_init__(self):
-        _check_nonneg("gain", self.gain)
+    def unit_variance(self, shape):
+        return 2.0 / sum(fans(shape))
 
-    def variance(self, shape):
-        fi, fo = fans(shape)
-        return self.gain**2 * 2.0 / (fi + fo)
 
-    def sample(self, shape, rng, dtype=np.float32):
-        return (rng.standard_normal(shape, dtype=np.float64) * np.sqrt(self.variance(shape))).astype(dtype, copy=False)
+@INITIALIZERS.register("xavier_uniform", "glorot_uniform")
+@dataclass(frozen=True)
+class XavierUniform(_GainScaled):
+    """Glorot & Bengio (2010): U(±gain · √(6 / (fan_in + fan_out))) (PyTorch's xavier_uniform_).
+
+    .. math:: L = g \\sqrt{\\frac{6}{n_\\text{in} + n_\\text{out}}}, \\qquad
+              \\mathrm{Var}[W_{ij}] = \\frac{L^2}{3} = g^2 \\frac{2}{n_\\text{in} + n_\\text{out}}
+    """
+
+    gain: float = 1.0
+    family: ClassVar[str] = "uniform"
+
+    def unit_variance(self, shape):
+        return 2.0 / sum(fans(shape))
 
 
 @INITIALIZERS.register("he_normal", "he", "kaiming_normal", "kaiming")
 @dataclass(frozen=True)
-class HeNormal(Initializer):
-    """He et al. (2015): N(0, gain² / fan_in) with gain √2 (ReLU's)."""
+class HeNormal(_GainScaled):
+    """He et al. (2015): N(0, gain² / fan_in) with gain √2, ReLU's (PyTorch's kaiming_normal_).
 
-    gain: float = float(np.sqrt(2.0))
+    .. math:: \\mathrm{Var}[W_{ij}] = \\frac{g^2}{n_\\text{in}}, \\qquad g = \\sqrt 2
+
+    Keeps :math:`E[z^2]` constant through ReLU layers (ReLU halves the second moment).
+    """
+
+    gain: float = math.sqrt(2.0)
+
+    def unit_variance(self, shape):
+        return 1.0 / fans(shape)[0]
+
+
+@INITIALIZERS.register("he_uniform", "kaiming_uniform")
+@dataclass(frozen=True)
+class HeUniform(_GainScaled):
+    """He et al. (2015): U(±gain · √(3 / fan_in)) with gain √2 (PyTorch's kaiming_uniform_ with a=0).
+
+    .. math:: L = g \\sqrt{\\frac{3}{n_\\text{in}}}, \\qquad \\mathrm{Var}[W_{ij}] = \\frac{g^2}{n_\\text{in}}
+    """
+
+    gain: float = math.sqrt(2.0)
+    family: ClassVar[str] = "uniform"
+
+    def unit_variance(self, shape):
+        return 1.0 / fans(shape)[0]
+
+
+@INITIALIZERS.register("lecun_normal")
+@dataclass(frozen=True)
+class LecunNormal(_GainScaled):
+    """LeCun et al. (1998): N(0, gain² / fan_in), the SELU initialization.
+
+    .. math:: \\mathrm{Var}[W_{ij}] = \\frac{g^2}{n_\\text{in}}
+
+    Untruncated, like ``xavier_normal`` and ``he_normal``; Keras' ``lecun_normal`` truncates at 2σ with
+    the same variance: ``variance_scaling`` (its defaults).
+    """
+
+    gain: float = 1.0
+
+    def unit_variance(self, shape):
+        return 1.0 / fans(shape)[0]
+
+
+@INITIALIZERS.register("lecun_uniform")
+@dataclass(frozen=True)
+class LecunUniform(_GainScaled):
+    """LeCun et al. (1998): U(±gain · √(3 / fan_in)) (Keras' lecun_uniform).
+
+    .. math:: L = g \\sqrt{\\frac{3}{n_\\text{in}}}, \\qquad \\mathrm{Var}[W_{ij}] = \\frac{g^2}{n_\\text{in}}
+    """
+
+    gain: float = 1.0
+    family: ClassVar[str] = "uniform"
+
+    def unit_variance(self, shape):
+        return 1.0 / fans(shape)[0]
+
+
+@INITIALIZERS.register("torch_default")
+@dataclass(frozen=True)
+class TorchDefault(_GainScaled):
+    """PyTorch nn.Linear's default weight: U(±gain / √fan_in), i.e. kaiming_uniform_ with a=√5.
+
+    .. math:: L = \\frac{g}{\\sqrt{n_\\text{in}}}, \\qquad \\mathrm{Var}[W_{ij}] = \\frac{g^2}{3\\,n_\\text{in}}
+
+    A third of He's variance: signals shrink through deep ReLU stacks. For a bias PyTorch uses the
+    *weight's* fan_in; a 1-D shape ``(n,)`` here uses ``n``, so pass the bias shape accordingly.
+    """
+
+    gain: float = 1.0
+    family: ClassVar[str] = "uniform"
+
+    def unit_variance(self, shape):
+        return 1.0 / (3.0 * fans(shape)[0])
+
+
+_MODES = ("fan_in", "fan_out", "fan_avg")
+_DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+
+@INITIALIZERS.register("variance_scaling")
+@dataclass(frozen=True)
+class VarianceScaling(_GainScaled):
+    """Keras' VarianceScaling: variance gain² · scale / n, n = fan_in, fan_out or their mean.
+
+    Parameters
+    ----------
+    scale : float, default 1
+        Positive scaling factor.
+    mode : {"fan_in", "fan_out", "fan_avg"}, default "fan_in"
+        :math:`n = n_\\text{in}`, :math:`n_\\text{out}` or :math:`(n_\\text{in} + n_\\text{out}) / 2`.
+    distribution : {"truncated_normal", "untruncated_normal", "uniform"}, default "truncated_normal"
+        ``"normal"`` is accepted as Keras 2's name for ``"truncated_normal"``.
+    gain : float, default 1
+        Multiplies the standard deviation.
+
+    Notes
+    -----
+    With :math:`s^2 = g^2\\,\\text{scale} / n`:
+
+    - truncated_normal: :math:`N(0, \\sigma^2)` cut at :math:`\\pm 2\\sigma` with
+      :math:`\\sigma = s / 0.87962566103423978`, the std of a unit normal cut at ±2, so the variance is
+      :math:`s^2` (to 1e-16);
+    - untruncated_normal: :math:`N(0, s^2)`;
+    - uniform: :math:`U(-L, L)` with :math:`L = \\sqrt{3}\\,s`.
+
+    In every case :math:`\\mathrm{Var}[W_{ij}] = s^2`.
+    """
+
+    scale: float = 1.0
+    mode: str = "fan_in"
+    distribution: str = "truncated_normal"
+    gain: float = 1.0
 
     def __post_init__(self):
-        _check_nonneg("gain", self.gain)
+        super().__post_init__()
+        if not isinstance(self.scale, (int, float)) or not math.isfinite(self.scale) or self.scale <= 0:
+            raise ValueError(f"scale must be a finite number > 0, got {self.scale}")
+        mode, dist = str(self.mode).lower(), str(self.distribution).lower()
+        dist = "truncated_normal" if dist == "normal" else dist
+        _check_choice("mode", mode, _MODES)
+        _check_choice("distribution", dist, _DISTRIBUTIONS)
+        object.__setattr__(self, "mode", mode)
+        object.__setattr__(self, "distribution", dist)
 
-    def variance(self, shape):
-        fi, _ = fans(shape)
-        return self.gain**2 / fi
+    def _n(self, shape) -> float:
+        fi, fo = fans(shape)
+        return {"fan_in": fi, "fan_out": fo, "fan_avg": (fi + fo) / 2.0}[self.mode]
+
+    def unit_variance(self, shape):
+        return self.scale / self._n(shape)
 
     def sample(self, shape, rng, dtype=np.float32):
-        return (rng.standard_normal(shape, dtype=np.float64) * np.sqrt(self.variance(shape))).astype(dtype, copy=False)
+        s = self.gain * math.sqrt(self.unit_variance(shape))
+        if self.distribution == "truncated_normal":
+            return _truncated_normal(shape, rng, dtype, s / KERAS_TRUNCATION_STD)
+        if self.distribution == "untruncated_normal":
+            return _normal(shape, rng, dtype, s)
+        return _uniform(shape, rng, dtype, math.sqrt(3.0) * s)
+
+
+@INITIALIZERS.register("orthogonal")
+@dataclass(frozen=True)
+class Orthogonal(_GainScaled):
+    """Saxe et al. (2014): a Haar-random (semi-)orthogonal matrix times gain (QR with the sign fix).
+
+    .. math:: W^\\top W = g^2 I \\;(n_\\text{in} \\ge n_\\text{out}), \\qquad
+              W W^\\top = g^2 I \\;(n_\\text{in} < n_\\text{out}), \\qquad
+              \\mathrm{Var}[W_{ij}] = \\frac{g^2}{\\max(n_\\text{in}, n_\\text{out})}
+
+    A 1-D shape ``(n,)`` gives a random vector of norm ``gain``. Costs one QR (see
+    :func:`initlab.lsuv.orthogonal_matrix`).
+    """
+
+    gain: float = 1.0
+
+    def unit_variance(self, shape):
+        return 1.0 / max(fans(shape))
+
+    def sample(self, shape, rng, dtype=np.float32):
+        w = orthogonal_matrix(shape, rng, _work_dtype(dtype))
+        w *= w.dtype.type(self.gain)
+        return w.astype(dtype, copy=False)
+
+
+@INITIALIZERS.register("lsuv")
+@dataclass(frozen=True)
+class LSUV(Initializer):
+    """Mishkin & Matas (2016): orthogonal start, then rescale each layer to unit output variance on the batch.
+
+    Parameters
+    ----------
+    tol : float, default 0.1
+        Stop when :math:`|\\mathrm{Var}(z) - 1| < \\text{tol}` for the layer's pre-activation ``z``.
+    max_passes : int, default 10
+        The most rescalings per layer.
+
+    Notes
+    -----
+    Data-dependent: :meth:`sample` gives the orthogonal start and the engine then calls
+    :meth:`rescale` (:func:`initlab.lsuv.lsuv_rescale`) layer by layer with each layer's real input.
+    :meth:`variance` is the *orthogonal start's*, :math:`1 / \\max(n_\\text{in}, n_\\text{out})`; the
+    effective variance after rescaling depends on the data (about :math:`1 / (n_\\text{in}\\,E[h^2])`
+    for a layer input ``h``), so the theory cannot use it as a closed form.
+    """
+
+    tol: float = 0.1
+    max_passes: int = 10
+    data_dependent: ClassVar[bool] = True
+
+    def __post_init__(self):
+        if not isinstance(self.tol, (int, float)) or not math.isfinite(self.tol) or self.tol <= 0:
+            raise ValueError(f"tol must be a finite number > 0, got {self.tol}")
+        if isinstance(self.max_passes, bool) or not isinstance(self.max_passes, int) or self.max_passes < 1:
+            raise ValueError(f"max_passes must be an integer >= 1, got {self.max_passes}")
+
+    def sample(self, shape, rng, dtype=np.float32):
+        return orthogonal_matrix(shape, rng, dtype)
+
+    def variance(self, shape):
+        return 1.0 / max(fans(shape))
+
+    def rescale(self, w: np.ndarray, h: np.ndarray, bias: np.ndarray | None = None) -> tuple[np.ndarray, int, float]:
+        """``lsuv_rescale(w, h, bias, self.tol, self.max_passes)`` → ``(w_new, passes, final_var)``."""
+        return lsuv_rescale(w, h, bias, tol=self.tol, max_passes=self.max_passes)
+
+
+# -- gain ----------------------------------------------------------------------------------------------
+def gain_initializers() -> list[str]:
+    """Names of the registered initializers that take a ``gain``."""
+    return [n for n in INITIALIZERS.names() if any(f.name == "gain" for f in dataclasses.fields(INITIALIZERS.cls(n)))]
+
+
+def with_gain(init: Initializer | str, gain: float) -> Initializer:
+    """Return ``init`` with its ``gain`` replaced (the CLI's ``--gain``).
+
+    Parameters
+    ----------
+    init : Initializer or str
+        An initializer or its spec.
+    gain : float
+        Non-negative; multiplies the standard deviation, so the variance scales by ``gain**2``.
+
+    Raises
+    ------
+    SpecError
+        One line, if ``init`` has no gain (a fixed-scale or data-dependent initializer) or ``gain`` is invalid.
+    """
+    init = get_initializer(init)
+    if not any(f.name == "gain" for f in dataclasses.fields(init)):
+        raise SpecError(f"{init.spec} has a fixed scale; --gain applies to: {', '.join(gain_initializers())}")
+    try:
+        return dataclasses.replace(init, gain=float(gain))
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"bad gain for {init.spec}: {exc}") from None
+
+
+_TORCH_GAINS: dict[str, float] = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 0.75}
+
+
+def torch_gain(activation: Activation | str) -> float | None:
+    """PyTorch's ``calculate_gain`` for an activation, or ``None`` where PyTorch has no value.
+
+    .. math:: g_\\text{linear} = g_\\text{sigmoid} = 1, \\quad g_\\text{tanh} = \\tfrac53, \\quad
+              g_\\text{relu} = \\sqrt2, \\quad g_\\text{leaky\\_relu} = \\sqrt{\\frac{2}{1 + \\alpha^2}}, \\quad
+              g_\\text{selu} = \\tfrac34
+    """
+    act = get_activation(activation)
+    if act.name == "leaky_relu":
+        alpha = float(act.alpha)  # type: ignore[attr-defined]
+        return math.sqrt(2.0 / (1.0 + alpha * alpha))
+    return _TORCH_GAINS.get(act.name)
+
+
+def gain(activation: Activation | str) -> float:
+    """PyTorch's recommended gain for an activation (see :func:`torch_gain` for the values).
+
+    Raises
+    ------
+    SpecError
+        One line, for an activation PyTorch gives no gain (use ``initlab recommend --act NAME``).
+    """
+    g = torch_gain(activation)
+    if g is None:
+        name = get_activation(activation).spec
+        raise SpecError(
+            f"PyTorch has no gain for activation '{name}' (it has one for: linear, sigmoid, tanh, relu, "
+            f"leaky_relu, selu); try `initlab recommend --act {name}`"
+        )
+    return g
