@@ -100,7 +100,7 @@ class LabConfig:
     seed : int
         Seeds weights, shuffling and dropout.
     subset : int or None
-        Train on the first ``subset`` training rows (and evaluate on at most ``subset`` test rows).
+        Train on the first ``subset`` training rows and evaluate on the first ``subset`` test rows.
     num_words : int
         Vocabulary size for the text labs.
     variants : tuple of str
