@@ -137,11 +137,11 @@ def find_local(name: str | DatasetInfo, path: str | os.PathLike | None = None) -
 
 
 def not_found_message(info: DatasetInfo, reason: str) -> str:
-    """The one-line error for a dataset that is nowhere: what is expected, where to put it, the env var."""
+    """The one-line error for a dataset that is nowhere: the files expected, where to put them, the env var."""
     env = os.environ.get(ENV_DATA)
-    where = f"${ENV_DATA}={env}" if env else f"${ENV_DATA} (unset)"
-    return (f"{info.name} not found: expected {info.expected} under a folder named by ${ENV_DATA} or under "
-            f"{cache_dir()} (looked in {where} and the cache; {reason})")
+    now = f"now {env}" if env else "unset"
+    return (f"{info.name} not found: put {info.expected} in the folder named by ${ENV_DATA} ({now}) "
+            f"or in {cache_dir()}, or pass its path ({reason})")
 
 
 def _offline() -> bool:
@@ -156,15 +156,18 @@ def locate(name: str | DatasetInfo, path: str | os.PathLike | None = None, *, do
     if found is not None:
         return found
     if not download:
-        raise DatasetError(not_found_message(info, "downloads not requested"))
-    if _offline():
-        raise DatasetError(not_found_message(info, f"downloads are off because ${ENV_OFFLINE} is set"))
+        raise DatasetError(not_found_message(info, "download=False"))
     return fetch(info, progress=progress)
 
 
 def fetch(name: str | DatasetInfo, *, progress: bool = True) -> Found:
-    """Download the dataset's canonical files into the cache (files already cached are kept)."""
+    """Download the dataset's canonical files into the cache (files already cached are kept).
+
+    Refused when ``$INITLAB_OFFLINE`` is set. Failures raise a one-line :class:`DatasetError`.
+    """
     info = name if isinstance(name, DatasetInfo) else get_info(name)
+    if _offline():
+        raise DatasetError(not_found_message(info, f"downloads are off because ${ENV_OFFLINE} is set"))
     root = cache_dir()
     for remote in info.downloads:
         dest = root / remote.relpath
