@@ -1,0 +1,191 @@
+"""Train a lab under several initializers and seeds; put the results beside the simulation at init.
+
+:func:`compare_inits` trains the lab once per initializer × seed (the data loaded once), collects the
+per-epoch histories into one long frame (``init``, ``seed``, ``epoch``, metrics), and, for each
+initializer, runs the simulation engine (:func:`initlab.simulate`) on the lab's hidden stack — the
+same widths and activation, fed with a batch of the lab's real training inputs — so the final metrics
+sit beside the per-layer activation std and gradient-norm ratio at init.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..initializers import get_initializer
+from .data import load_lab_data
+from .registry import LabConfig, get_lab
+from .runs import notes_table, run_lab
+
+__all__ = ["Comparison", "compare_inits", "simulate_at_init", "SIM_BATCH"]
+
+#: Real inputs fed to the simulation of the lab's stack.
+SIM_BATCH = 512
+
+
+@dataclass
+class Comparison:
+    """Results of :func:`compare_inits`.
+
+    Attributes
+    ----------
+    config : LabConfig
+        The lab's settings (its ``init`` is replaced by each of :attr:`inits` in turn).
+    inits : list of str
+        Initializer specs as given.
+    seeds : list of int
+    history : DataFrame
+        ``init``, ``seed``, ``epoch`` and the trainer's history columns.
+    final : DataFrame
+        One row per initializer × seed: ``init``, ``seed``, ``seconds`` and the final metrics.
+    init_layers : DataFrame or None
+        The simulation's per-layer frame at init (schema of :data:`initlab.schema.LAYER_COLUMNS`)
+        with an ``init`` column; ``None`` when the engine is unavailable.
+    source : str
+    seconds : float
+    """
+
+    config: LabConfig
+    inits: list[str]
+    seeds: list[int]
+    history: pd.DataFrame
+    final: pd.DataFrame
+    init_layers: pd.DataFrame | None
+    source: str
+    seconds: float
+
+    def metric_names(self) -> list[str]:
+        """Final-metric columns, the notes' metrics first."""
+        cols = [c for c in self.final.columns if c not in ("init", "seed", "seconds")]
+        first = [n.metric for n in self.config.notes if n.metric in cols]
+        return list(dict.fromkeys(first + cols))
+
+    def summary(self) -> pd.DataFrame:
+        """Per initializer: mean and sample std over seeds of every final metric (``<m>_mean``, ``<m>_std``)."""
+        rows = []
+        for init in self.inits:
+            part = self.final[self.final["init"] == init]
+            row: dict[str, Any] = {"init": init, "seeds": len(part)}
+            for m in self.metric_names():
+                v = part[m].to_numpy(dtype=np.float64)
+                row[f"{m}_mean"] = float(np.mean(v)) if v.size else np.nan
+                row[f"{m}_std"] = float(np.std(v, ddof=1)) if v.size > 1 else 0.0
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def init_stats(self) -> pd.DataFrame:
+        """Per initializer, from the simulation at init: ``std_first``/``std_last`` (layer output std of the
+        first and last simulated layer) and ``grad_ratio_first`` (gradient norm at the first layer's
+        pre-activation over the last's: ≪ 1 vanishing, ≫ 1 exploding)."""
+        if self.init_layers is None or self.init_layers.empty:
+            return pd.DataFrame({"init": self.inits})
+        rows = []
+        for init in self.inits:
+            part = self.init_layers[self.init_layers["init"] == init].groupby("layer")[
+                ["act_std", "grad_pre_ratio"]].mean()
+            rows.append({"init": init, "std_first": float(part["act_std"].iloc[0]),
+                         "std_last": float(part["act_std"].iloc[-1]),
+                         "grad_ratio_first": float(part["grad_pre_ratio"].iloc[0])})
+        return pd.DataFrame(rows)
+
+    def table(self, metrics: list[str] | None = None) -> pd.DataFrame:
+        """The final-metric table (``mean ± std`` strings for the main metrics) beside :meth:`init_stats`."""
+        metrics = metrics or self.metric_names()[:3]
+        s = self.summary()
+        out = pd.DataFrame({"init": s["init"], "seeds": s["seeds"]})
+        for m in metrics:
+            out[m] = [f"{a:.4f} ± {b:.4f}" for a, b in zip(s[f"{m}_mean"], s[f"{m}_std"])]
+        stats = self.init_stats()
+        return out.merge(stats, on="init", how="left")
+
+    def init_layer_table(self) -> pd.DataFrame:
+        """Per initializer and layer: ``width``, ``act_std``, ``grad_pre_ratio`` at init (mean over trials)."""
+        if self.init_layers is None or self.init_layers.empty:
+            return pd.DataFrame()
+        g = self.init_layers.groupby(["init", "layer"], sort=False)[["width", "act_std", "grad_pre_ratio"]].mean()
+        return g.reset_index()
+
+    def notes_table(self) -> pd.DataFrame:
+        """The notes' numbers beside ours for each initializer (mean and spread over seeds)."""
+        frames = []
+        for init in self.inits:
+            part = self.final[self.final["init"] == init]
+            t = notes_table(self.config.replace(init=init), part.to_dict(orient="records"))
+            t.insert(0, "init", init)
+            frames.append(t)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def simulate_at_init(cfg: LabConfig, init: str, x: np.ndarray | None, seed: int = 0) -> pd.DataFrame | None:
+    """The engine's per-layer frame for the lab's hidden stack (or its output layer, with a linear
+    activation, when there are no hidden layers) under ``init``, fed with ``x`` (real inputs) or, when
+    ``x`` is None, a Gaussian batch of the input dimension. ``None`` if the engine is not available."""
+    try:
+        from ..engine import simulate
+    except ImportError:
+        return None
+    widths = list(cfg.hidden) or [1]
+    act = cfg.act if cfg.hidden else "linear"
+    kw: dict[str, Any] = dict(init=init, act=act, depth=len(widths), width=widths, seed=seed)
+    if x is not None:
+        kw.update(inputs=np.asarray(x, dtype=np.float32), batch=len(x), input_dim=x.shape[1])
+    res = simulate(**kw)
+    df = res.layers.copy()
+    df["init"] = init
+    return df
+
+
+def compare_inits(cfg: LabConfig | str, inits: list[str], seeds: int | list[int] = 3, *,
+                  data_path: str | None = None, progress: bool = True, simulate: bool = True,
+                  log: Any = None, **overrides: Any) -> Comparison:
+    """Train ``cfg`` under each initializer in ``inits`` and each seed.
+
+    Parameters
+    ----------
+    cfg : LabConfig or str
+        A training lab.
+    inits : list of str
+        Initializer specs (``"xavier"``, ``"he"``, ``"normal:0.01"``...); validated before anything runs.
+    seeds : int or list of int
+        ``3`` means seeds ``cfg.seed, cfg.seed + 1, cfg.seed + 2``.
+    simulate : bool
+        Also run the simulation at init for each initializer.
+    log : callable, optional
+        Called with one line per finished run.
+    """
+    from .._spec import ConfigError
+
+    cfg = get_lab(cfg, **overrides)
+    if cfg.kind != "train":
+        raise ConfigError(f"lab '{cfg.name}' is a study with no model to compare initializers on; "
+                          "use a training lab (initlab labs)")
+    for spec in inits:
+        get_initializer(spec)
+    seed_list = list(range(cfg.seed, cfg.seed + int(seeds))) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list or not inits:
+        raise ConfigError("need at least one initializer and one seed")
+    t0 = time.perf_counter()
+    data = load_lab_data(cfg, data_path)
+    histories, finals, sims = [], [], []
+    for init in inits:
+        for seed in seed_list:
+            res = run_lab(cfg.replace(init=init, seed=seed), data=data, progress=progress)
+            h = res.history.copy()
+            h.insert(0, "seed", seed)
+            h.insert(0, "init", init)
+            histories.append(h)
+            finals.append({"init": init, "seed": seed, "seconds": res.seconds, **res.metrics})
+            if log is not None:
+                main = ", ".join(f"{k} {v:.4f}" for k, v in res.metrics.items() if k.startswith(cfg.eval_on))
+                log(f"{init:>16} seed {seed}: {main} ({res.seconds:.1f} s)")
+        if simulate:
+            x = data.x_train[:SIM_BATCH]
+            df = simulate_at_init(cfg, init, x, seed=seed_list[0])
+            if df is not None:
+                sims.append(df)
+    return Comparison(cfg, list(inits), seed_list, pd.concat(histories, ignore_index=True), pd.DataFrame(finals),
+                      pd.concat(sims, ignore_index=True) if sims else None, data.source, time.perf_counter() - t0)

@@ -1,0 +1,113 @@
+"""Run every lab at the notes' settings over several seeds and set our numbers beside the notes'.
+
+This is a benchmark, not a test: the full labs take minutes to hours on a laptop CPU.
+:func:`reproduce` returns one row per (lab, condition, metric); :func:`format_table` renders it as
+Markdown (the README's table); :func:`write_outputs` saves CSV and Markdown atomically.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_write, atomic_write_text
+from .data import load_lab_data
+from .registry import LabConfig, get_lab, lab_names
+from .runs import RunResult, run_lab
+
+__all__ = ["reproduce", "conditions", "format_table", "write_outputs", "COLUMNS"]
+
+COLUMNS = ["lab", "condition", "metric", "notes", "ours", "spread", "min", "max", "runs", "seconds", "source"]
+
+
+def conditions(cfg: LabConfig) -> list[tuple[str, LabConfig]]:
+    """The settings under which the notes quote numbers: ``[("", cfg)]``, or one per distinct condition
+    (``mnist-mlp``: ``init=xavier`` and ``init=he``)."""
+    whens = list(dict.fromkeys(n.when for n in cfg.notes if n.when))
+    if not whens:
+        return [("", cfg)]
+    out = []
+    for w in whens:
+        key, _, value = w.partition("=")
+        out.append((w, cfg.replace(**{key.strip(): value.strip()})))
+    return out
+
+
+def _headline(cfg: LabConfig, result: RunResult) -> list[str]:
+    noted = [n.metric for n in cfg.applicable_notes() if n.metric in result.metrics]
+    return noted or list(result.extras.get("headline", list(result.metrics)[:6]))
+
+
+def reproduce(labs: list[str] | None = None, seeds: int = 3, *, data_path: str | None = None,
+              progress: bool = False, log: Callable[[str], Any] | None = None,
+              overrides: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run ``labs`` (default: all) with seeds ``0 .. seeds-1`` and tabulate notes vs ours.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`COLUMNS`: ``ours`` is the mean over seeds, ``spread`` the sample std (0 for one seed),
+        ``notes`` NaN where the notes give no number, ``seconds`` the mean wall time of one run.
+    """
+    names = labs or lab_names()
+    cfgs = [get_lab(n, **(overrides or {})) for n in names]  # validate every name first
+    rows = []
+    for cfg0 in cfgs:
+        for cond, cfg in conditions(cfg0):
+            data = load_lab_data(cfg, data_path) if cfg.kind == "train" else None
+            results: list[RunResult] = []
+            for s in range(int(seeds)):
+                res = run_lab(cfg.replace(seed=cfg.seed + s), data=data, data_path=data_path, progress=progress) \
+                    if cfg.kind == "train" else run_lab(cfg.replace(seed=cfg.seed + s), data_path=data_path,
+                                                        progress=progress)
+                results.append(res)
+                if log is not None:
+                    head = _headline(cfg, res)
+                    shown = ", ".join(f"{k} {res.metrics[k]:.4f}" for k in head[:4] if k in res.metrics)
+                    log(f"{cfg.name}{' [' + cond + ']' if cond else ''} seed {res.seed}: {shown} "
+                        f"({res.seconds:.1f} s)")
+            notes = {n.metric: n.value for n in cfg.applicable_notes()}
+            secs = float(np.mean([r.seconds for r in results]))
+            for metric in _headline(cfg, results[0]):
+                vals = np.array([r.metrics.get(metric, np.nan) for r in results], dtype=np.float64)
+                rows.append({
+                    "lab": cfg.name, "condition": cond, "metric": metric, "notes": notes.get(metric, np.nan),
+                    "ours": float(np.mean(vals)), "spread": float(np.std(vals, ddof=1)) if vals.size > 1 else 0.0,
+                    "min": float(np.min(vals)), "max": float(np.max(vals)), "runs": int(vals.size),
+                    "seconds": secs, "source": results[0].source,
+                })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _num(v: float, digits: int = 4) -> str:
+    return "—" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{digits}g}" if abs(v) >= 10 \
+        else f"{v:.{digits}f}"
+
+
+def format_table(df: pd.DataFrame) -> str:
+    """Markdown: lab, condition, metric, the notes' number, ours as mean ± std (min–max), runs, seconds per run."""
+    lines = ["| lab | metric | notes | ours (mean ± std) | min – max | seeds | s/run |",
+             "|---|---|---|---|---|---|---|"]
+    for r in df.itertuples():
+        lab = r.lab + (f" ({r.condition})" if r.condition else "")
+        lines.append(f"| {lab} | {r.metric} | {_num(r.notes)} | {_num(r.ours)} ± {_num(r.spread)} | "
+                     f"{_num(r.min)} – {_num(r.max)} | {r.runs} | {r.seconds:.1f} |")
+    return "\n".join(lines)
+
+
+def write_outputs(df: pd.DataFrame, out: str | Path) -> tuple[Path, Path]:
+    """Write ``<out>.csv`` and ``<out>.md`` (the Markdown table with the machine and the data used)."""
+    out = Path(out)
+    csv_path, md_path = out.with_suffix(".csv"), out.with_suffix(".md")
+    with atomic_write(csv_path, "w") as fh:
+        df.to_csv(fh, index=False)
+    sources = "\n".join(f"- {lab}: {src}" for lab, src in dict(zip(df["lab"], df["source"])).items() if src)
+    text = (f"# initlab labs reproduce\n\n{time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()} "
+            f"{platform.processor() or ''} (numpy trainer, float32)\n\n{format_table(df)}\n\nData:\n{sources}\n")
+    atomic_write_text(md_path, text)
+    return csv_path, md_path
