@@ -6,17 +6,17 @@ the folder(s) in ``$INITLAB_DATA`` → the user cache (``$XDG_CACHE_HOME/initlab
 :mod:`initlab.datasets._sources` → a one-line :class:`DatasetError` saying which files to put where.
 ``$INITLAB_OFFLINE=1`` (or ``download=False``) skips the download step.
 
-==================== ================================================= ===============================
-loader               returns                                           files
-==================== ================================================= ===============================
-load_mnist           Split uint8 (60000|10000, 28, 28), uint8 labels   mnist/*-idx?-ubyte[.gz] or mnist.npz
-load_fashion_mnist   same as MNIST                                     fashion-mnist/... or .npz
-load_pima            Table float64 (768, 8), int64 0/1                 pima-indians-diabetes.csv
-load_boston_housing  Split float64 (404|102, 13), float64 (Keras split) boston-housing.csv or boston_housing.npz
-load_iris            Table float64 (150, 4), int64 0..2 + class names  iris.csv
-load_imdb            Split of int32 sequences (Keras semantics)        imdb.npz (hash-checked)
-load_movie_reviews   Split float32 multi-hot (1600|400, num_words)     review_polarity.tar.gz
-==================== ================================================= ===============================
+=================== ========================================================== ====================================================
+loader              returns                                                    files
+=================== ========================================================== ====================================================
+load_mnist          Split uint8 (60000|10000, 28, 28), uint8 labels            mnist/*-idx?-ubyte[.gz] or mnist.npz
+load_fashion_mnist  same as MNIST, 10 clothing classes                         fashion-mnist/*-idx?-ubyte[.gz] or fashion-mnist.npz
+load_pima           Table float64 (768, 8), int64 0/1                          pima-indians-diabetes.csv
+load_boston_housing Split float64 (404|102, 13), float64 targets (Keras split) boston-housing.csv or boston_housing.npz
+load_iris           Table float64 (150, 4), int64 0..2 + class names           iris.csv
+load_imdb           Split of int32 sequences (Keras semantics)                 imdb.npz (SHA-256 checked before unpickling)
+load_movie_reviews  Split float32 multi-hot (1600|400, num_words)              review_polarity.tar.gz
+=================== ========================================================== ====================================================
 """
 
 from ._lookup import ENV_DATA, ENV_OFFLINE, Found, cache_dir, data_dirs, fetch, find_local, locate
