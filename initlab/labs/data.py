@@ -106,13 +106,13 @@ def _load_raw(cfg: LabConfig, data_path: str | None):
     name = cfg.dataset
     if name == "mnist":
         (xtr, ytr), (xte, yte) = ds.load_mnist(data_path)
-        return xtr, ytr, xte, yte, list(ds.MNIST_CLASSES), "MNIST (60,000 / 10,000)"
+        return xtr, ytr, xte, yte, list(ds.MNIST_CLASSES), f"MNIST ({len(xtr):,} / {len(xte):,})"
     if name == "pima":
         x, y = ds.load_pima(data_path)
-        return x, y, x, y, ["no diabetes", "diabetes"], "Pima Indians diabetes (768 rows, train = evaluation)"
+        return x, y, x, y, ["no diabetes", "diabetes"], f"Pima Indians diabetes ({len(x)} rows, trained and evaluated on all)"
     if name == "boston":
         (xtr, ytr), (xte, yte) = ds.load_boston_housing(data_path)
-        return xtr, ytr, xte, yte, [], "Boston housing, Keras split (404 / 102)"
+        return xtr, ytr, xte, yte, [], f"Boston housing, Keras split ({len(xtr)} / {len(xte)})"
     if name == "iris":
         x, y, names = _iris(ds, data_path)
         tr, te = train_test_split_indices(len(x), cfg.test_split, cfg.split_seed)
