@@ -114,7 +114,8 @@ def _log1p_unit(y: np.ndarray) -> np.ndarray:
 
 
 def _mask(x: np.ndarray, dtype: Any) -> np.ndarray:
-    return (x > 0).astype(dtype)
+    """:math:`[x > 0]` as a (possibly 0-d) array of ``dtype``."""
+    return np.greater(x, 0, out=np.empty(x.shape, bool)).astype(dtype)
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,7 @@ def _elu_grad(e: np.ndarray, x: np.ndarray, scale: float) -> np.ndarray:
 
 def _elu_fn_grad(x: np.ndarray, alpha: float, scale: float, want_grad: bool):
     """``scale * elu_alpha(x)`` and, if asked, its derivative (``None`` otherwise)."""
-    e = np.clip(x, -_INF, 0)
+    e = np.clip(x, -_INF, 0, out=np.empty_like(x))
     np.expm1(e, out=e)
     e *= alpha * scale  # 0 where x > 0
     f = np.clip(x, 0, _INF)
@@ -353,7 +354,7 @@ def _elu_fn_grad(x: np.ndarray, alpha: float, scale: float, want_grad: bool):
 
 
 def _elu_grad_only(x: np.ndarray, alpha: float, scale: float) -> np.ndarray:
-    e = np.clip(x, -_INF, 0)
+    e = np.clip(x, -_INF, 0, out=np.empty_like(x))
     np.exp(e, out=e)
     e *= alpha * scale
     return _elu_grad(e, x, scale)
@@ -478,7 +479,7 @@ class GELUTanh(Activation):
     @staticmethod
     def _fn_grad(x, want_grad):
         x2 = np.multiply(x, x, out=np.empty_like(x))
-        u = x2 * _GELU_TANH_K
+        u = np.multiply(x2, _GELU_TANH_K, out=np.empty_like(x))
         u += 1
         u *= x
         u *= 2 * _GELU_TANH_C  # 2u
@@ -625,7 +626,8 @@ class HardSigmoid(Activation):
     max_grad: ClassVar[float] = 1.0 / 6.0
 
     def fn(self, x):
-        y = _float(x) + 3
+        x = _float(x)
+        y = np.add(x, 3, out=np.empty_like(x))
         np.clip(y, 0, 6, out=y)
         return np.divide(y, 6, out=y)
 
@@ -694,11 +696,11 @@ class Mish(Activation):
 
     @staticmethod
     def _fn_grad(x, want_grad):
-        n = np.clip(x, -_INF, 20.0)
+        n = np.clip(x, -_INF, 20.0, out=np.empty_like(x))
         np.exp(n, out=n)
-        p = n + 2
+        p = np.add(n, 2, out=np.empty_like(x))
         p *= n
-        t = p + 2
+        t = np.add(p, 2, out=np.empty_like(x))
         np.divide(p, t, out=t)
         f = x * t
         if not want_grad:
