@@ -1,0 +1,202 @@
+"""Shared pieces of the plotting modules: one colour and marker per config, per-layer aggregation
+across trials, log-scale decisions and divergence markers.
+
+Nothing here touches global matplotlib state: every style is set on the artist that needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+__all__ = [
+    "PALETTE",
+    "MARKERS",
+    "ConfigStyle",
+    "config_styles",
+    "frame_styles",
+    "new_figure",
+    "per_layer",
+    "divergence",
+    "mark_divergence",
+    "wants_log",
+    "style_axes",
+    "outside_legend",
+    "has_theory",
+]
+
+#: Colour-blind-safe colours (Okabe–Ito, without yellow, then four distinct extras); config ``i`` gets ``PALETTE[i]``.
+PALETTE = (
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
+    "#56B4E9", "#4D4D4D", "#8C564B", "#7B52AE", "#A6A21C",
+)
+#: One marker per config (helps in greyscale prints).
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+
+TEXT_COLOR = "#222222"
+GRID_COLOR = "#E3E3E3"
+
+
+@dataclass(frozen=True)
+class ConfigStyle:
+    """How one config is drawn in every figure."""
+
+    index: int
+    label: str
+    color: str
+    marker: str
+
+
+def config_styles(labels: Sequence[str]) -> dict[str, ConfigStyle]:
+    """A style per config label, by position: config ``i`` always gets colour ``PALETTE[i % 10]``.
+
+    Beyond ten configs the colours repeat with a different marker cycle, so every pair still differs.
+    """
+    out: dict[str, ConfigStyle] = {}
+    for i, lab in enumerate(labels):
+        out[str(lab)] = ConfigStyle(
+            i, str(lab), PALETTE[i % len(PALETTE)], MARKERS[(i + i // len(PALETTE)) % len(MARKERS)]
+        )
+    return out
+
+
+def frame_styles(df: pd.DataFrame) -> dict[int, ConfigStyle]:
+    """Styles keyed by the ``config`` column, in ``config`` order (labels from the ``label`` column)."""
+    pairs = df[["config", "label"]].drop_duplicates("config").sort_values("config")
+    styles = config_styles([str(x) for x in pairs["label"]])
+    return {int(c): styles[str(lab)] for c, lab in zip(pairs["config"], pairs["label"])}
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A stand-alone Agg-safe figure with constrained layout (no pyplot, no global state)."""
+    return Figure(figsize=(width, height), layout="constrained", facecolor="white")
+
+
+def per_layer(df: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Mean, min and max of ``column`` across trials, one row per (config, layer).
+
+    Non-finite values (diverged layers) are NaN and are skipped; a (config, layer) with no finite
+    value gets NaN. Returns columns ``config``, ``layer``, ``mean``, ``min``, ``max``, ``n``.
+    """
+    vals = pd.to_numeric(df[column], errors="coerce").astype(float)
+    vals = vals.where(np.isfinite(vals))
+    g = pd.DataFrame({"config": df["config"].to_numpy(), "layer": df["layer"].to_numpy(), "v": vals.to_numpy()})
+    agg = g.groupby(["config", "layer"], sort=True)["v"].agg(["mean", "min", "max", "count"])
+    return agg.rename(columns={"count": "n"}).reset_index()
+
+
+def has_theory(df: pd.DataFrame, column: str) -> bool:
+    """Whether ``column`` exists and holds at least one finite value."""
+    if column not in df.columns:
+        return False
+    vals = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    return bool(np.isfinite(vals).any())
+
+
+def divergence(df: pd.DataFrame) -> dict[int, tuple[int, int, int]]:
+    """``{config: (first diverged layer, diverged trials, trials)}`` for configs that diverged anywhere."""
+    if "diverged" not in df.columns:
+        return {}
+    div = df["diverged"].fillna(False).astype(bool)
+    if not div.any():
+        return {}
+    out: dict[int, tuple[int, int, int]] = {}
+    for cfg, sub in df.groupby("config", sort=True):
+        d = sub[div.loc[sub.index]]
+        if len(d):
+            out[int(cfg)] = (int(d["layer"].min()), int(d["trial"].nunique()), int(sub["trial"].nunique()))
+    return out
+
+
+def mark_divergence(
+    axes: Iterable[Axes], div: dict[int, tuple[int, int, int]], styles: dict[int, ConfigStyle]
+) -> None:
+    """Draw a dotted vertical line at each config's first diverged layer on every axis, with the text
+    "diverged at layer k" on the first axis (one text per distinct layer)."""
+    axes = list(axes)
+    by_layer: dict[int, list[int]] = {}
+    for cfg, (k, _, _) in div.items():
+        by_layer.setdefault(k, []).append(cfg)
+    for ax in axes:
+        for cfg, (k, _, _) in div.items():
+            ax.axvline(k, color=styles[cfg].color, linestyle=(0, (1, 2)), linewidth=1.4, zorder=1)
+    if axes:
+        for k, cfgs in sorted(by_layer.items()):
+            color = styles[cfgs[0]].color if len(cfgs) == 1 else TEXT_COLOR
+            axes[0].annotate(
+                f"diverged at layer {k}", xy=(k, 0.98), xycoords=("data", "axes fraction"),
+                xytext=(-3, 0), textcoords="offset points", rotation=90, ha="right", va="top",
+                fontsize=8, color=color,
+            )
+
+
+def divergence_suffix(div: dict[int, tuple[int, int, int]], cfg: int) -> str:
+    """Legend suffix such as ``"  (diverged at layer 7, 2/3 trials)"``."""
+    if cfg not in div:
+        return ""
+    k, nd, nt = div[cfg]
+    trials = "" if nd == nt else f", {nd}/{nt} trials"
+    return f"  (diverged at layer {k}{trials})"
+
+
+__all__.append("divergence_suffix")
+
+
+def wants_log(values: np.ndarray, decades: float = 2.0) -> bool:
+    """Use a log axis when the finite positive values span more than ``decades`` decades
+    and there are no negative values."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0 or (v < 0).any():
+        return False
+    pos = v[v > 0]
+    if pos.size < 2:
+        return False
+    return bool(np.log10(pos.max()) - np.log10(pos.min()) > decades)
+
+
+def style_axes(ax: Axes, xlabel: str | None = None, ylabel: str | None = None, title: str | None = None) -> None:
+    """Light grid behind the data, no top/right spines, readable labels; integer layer ticks."""
+    ax.grid(True, color=GRID_COLOR, linewidth=0.8, zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=9, colors=TEXT_COLOR)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=10, steps=[1, 2, 5, 10]))
+    if xlabel:
+        ax.set_xlabel(xlabel, fontsize=10, color=TEXT_COLOR)
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=10, color=TEXT_COLOR)
+    if title:
+        ax.set_title(title, fontsize=11, color=TEXT_COLOR)
+
+
+def outside_legend(fig: Figure, handles: list, labels: list[str], title: str | None = None, ncols: int = 3) -> None:
+    """A figure legend below the axes (outside them), so it never covers data."""
+    if not handles:
+        return
+    leg = fig.legend(
+        handles, labels, loc="outside lower center", ncols=min(len(handles), ncols), fontsize=9, title=title,
+        title_fontsize=9, frameon=False, handlelength=2.2, columnspacing=1.6,
+    )
+    leg.get_title().set_color(TEXT_COLOR)
+
+
+def theory_handles(with_theory: bool, spread: str = "min–max over trials") -> tuple[list, list[str]]:
+    """Extra legend entries that explain the line/marker convention."""
+    h = [Line2D([], [], color=TEXT_COLOR, marker="o", linestyle="none", markersize=5)]
+    lab = [f"measured (mean; bars {spread})" if with_theory else f"measured (mean; band {spread})"]
+    if with_theory:
+        h.append(Line2D([], [], color=TEXT_COLOR, linestyle="-", linewidth=1.6))
+        lab.append("mean-field theory")
+    return h, lab
+
+
+__all__.append("theory_handles")

@@ -1,0 +1,405 @@
+"""Tests of initlab.plots: every figure builds from synthetic tidy frames (1 and 3 configs, with and
+without theory, with a diverged config), touches no global matplotlib state, and draws what it says."""
+
+from __future__ import annotations
+
+import copy
+import io
+from dataclasses import dataclass
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+
+from initlab.activations import ACTIVATIONS, get_activation
+from initlab.plots import (
+    PALETTE,
+    activation_gallery,
+    correlation_vs_layer,
+    figures_for,
+    grad_vs_layer,
+    histogram_grid,
+    moments_vs_layer,
+    pick_layers,
+    saturation_vs_layer,
+)
+from initlab.plots_gallery import activation_curve
+from initlab.schema import LAYER_COLUMNS, Histograms
+
+# ---------------------------------------------------------------- synthetic data (a tiny numpy net)
+
+CONFIGS3 = (("xavier_normal", "tanh", 1.0), ("normal:0.01", "tanh", 0.01), ("he_normal", "relu", 2.0))
+
+
+def synthetic(configs=CONFIGS3, depth=8, trials=2, width=48, batch=40, bins=41, theory=False,
+              diverge=None, seed=0):
+    """A tidy frame and Histograms from a real (tiny) forward/backward pass.
+
+    ``configs`` holds (init label, activation, sigma_w^2 or std) triples: the weights are
+    N(0, s / fan_in) when s >= 0.1 and N(0, s^2) otherwise. ``diverge=(config, layer)`` marks that
+    layer and later ones diverged (NaN stats, zero counts) in every trial.
+    """
+    rng = np.random.default_rng(seed)
+    rows, pre_counts, act_counts, pre_edges, act_edges = [], [], [], [], []
+    for ci, (init, act_name, s) in enumerate(configs):
+        act = get_activation(act_name)
+        pe = np.linspace(-4, 4, bins + 1)
+        ae = np.linspace(-3, 3, bins + 1)
+        pre_edges.append(pe)
+        act_edges.append(ae)
+        pc = np.zeros((trials, depth, bins), np.int64)
+        ac = np.zeros((trials, depth, bins), np.int64)
+        for t in range(trials):
+            h = x0 = rng.standard_normal((batch, width))
+            zs, hs, ws = [], [], []
+            for layer in range(depth):
+                std = np.sqrt(s / width) if s >= 0.1 else s
+                w = rng.standard_normal((width, width)) * std
+                z = h @ w
+                h = act.fn(z)
+                zs.append(z), hs.append(h), ws.append(w)
+            g = rng.standard_normal((batch, width))  # random projection loss on the output
+            grads_z, grads_w = [None] * depth, [None] * depth
+            for layer in reversed(range(depth)):
+                gz = g * act.grad(zs[layer])
+                grads_z[layer] = gz
+                grads_w[layer] = (hs[layer - 1] if layer else x0).T @ gz
+                g = gz @ ws[layer].T
+            for layer in range(depth):
+                z, a = zs[layer], hs[layer]
+                zn = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-300)
+                rows.append(dict(
+                    config=ci, label=f"{init} / {act_name}", init=init, act=act_name, trial=t,
+                    layer=layer + 1, width=width, pre_mean=z.mean(), pre_std=z.std(), pre_q=(z * z).mean(),
+                    pre_min=z.min(), pre_max=z.max(), pre_corr=float((zn[0::2] * zn[1::2]).sum(1).mean()),
+                    act_mean=a.mean(), act_std=a.std(), act_q=(a * a).mean(), act_min=a.min(), act_max=a.max(),
+                    saturated=float(act.saturated(z).mean()), dead=float((a == 0).all(0).mean()),
+                    grad_pre_norm=np.linalg.norm(grads_z[layer]), grad_w_norm=np.linalg.norm(grads_w[layer]),
+                    diverged=False, lsuv_passes=0,
+                ))
+                pc[t, layer] = np.histogram(np.clip(z, pe[0], pe[-1]), pe)[0]
+                ac[t, layer] = np.histogram(np.clip(a, ae[0], ae[-1]), ae)[0]
+        if diverge is not None and diverge[0] == ci:
+            pc[:, diverge[1] - 1:] = 0
+            ac[:, diverge[1] - 1:] = 0
+        pre_counts.append(pc)
+        act_counts.append(ac)
+    df = pd.DataFrame(rows)
+    last = df.groupby(["config", "trial"])[["grad_pre_norm", "grad_w_norm"]].transform("last")
+    df["grad_pre_ratio"] = df["grad_pre_norm"] / last["grad_pre_norm"]
+    df["grad_w_ratio"] = df["grad_w_norm"] / last["grad_w_norm"]
+    for col in ("theory_pre_q", "theory_pre_std", "theory_pre_corr", "theory_grad_ratio"):
+        df[col] = np.nan
+    if theory:  # a stand-in "prediction": the trial mean, smoothed a little
+        for col, src in (("theory_pre_q", "pre_q"), ("theory_pre_std", "pre_std"),
+                         ("theory_pre_corr", "pre_corr"), ("theory_grad_ratio", "grad_pre_ratio")):
+            df[col] = df.groupby(["config", "layer"])[src].transform("mean") * 1.02
+    if diverge is not None:
+        hit = (df["config"] == diverge[0]) & (df["layer"] >= diverge[1])
+        df.loc[hit, "diverged"] = True
+        stat_cols = [c for c in LAYER_COLUMNS if c.startswith(("pre_", "act_", "grad_", "theory_"))
+                     or c in ("saturated", "dead")]
+        df.loc[hit, stat_cols] = np.nan
+    df = df[list(LAYER_COLUMNS)]
+    hist = Histograms(tuple(f"{i} / {a}" for i, a, _ in configs), np.array(pre_edges), np.array(pre_counts),
+                      np.array(act_edges), np.array(act_counts))
+    return df, hist
+
+
+@dataclass
+class FakeResult:
+    layers: pd.DataFrame
+    histograms: Histograms
+
+
+@pytest.fixture(scope="module")
+def three():
+    return synthetic()
+
+
+@pytest.fixture(scope="module")
+def three_theory_diverged():
+    return synthetic(theory=True, diverge=(1, 5))
+
+
+@pytest.fixture(scope="module")
+def one():
+    return synthetic(configs=CONFIGS3[:1], trials=1)
+
+
+@pytest.fixture(autouse=True)
+def no_global_state():
+    """Every test must leave matplotlib's rcParams exactly as it found them."""
+    before = copy.deepcopy(dict(matplotlib.rcParams))
+    yield
+    assert dict(matplotlib.rcParams) == before
+
+
+def _draw(fig: Figure) -> None:
+    fig.canvas.draw()  # constrained layout and every artist actually render
+
+
+def _lines_with_color(ax, color):
+    return [ln for ln in ax.get_lines() if matplotlib.colors.same_color(ln.get_color(), color)]
+
+
+def _render(fig: Figure) -> None:
+    """Draw for real (layout, mathtext, every artist): errors that only appear at draw time surface here."""
+    fig.savefig(io.BytesIO(), format="png", dpi=30)
+
+
+def _config_lines(ax, color, solid_only=False):
+    out = []
+    for ln in ax.get_lines():
+        if not matplotlib.colors.same_color(ln.get_color(), color):
+            continue
+        if solid_only and (ln.get_marker() not in ("None", None, "") or ln.get_linestyle() != "-"):
+            continue
+        out.append(ln)
+    return out
+
+
+def _vlines_at(ax, x):
+    return [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 2 and np.allclose(ln.get_xdata(), x)
+            and ln.get_linestyle() != "-"]
+
+
+def _legend_texts(fig):
+    return [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+
+
+# --------------------------------------------------------------------------------- layer plots
+
+LAYER_PLOTS = {
+    "moments_act": (lambda df: moments_vs_layer(df, "std", "act"), 2),
+    "moments_pre_q": (lambda df: moments_vs_layer(df, "q", "pre"), 2),
+    "gradients": (grad_vs_layer, 2),
+    "saturation": (saturation_vs_layer, 2),
+    "correlation": (correlation_vs_layer, 1),
+}
+
+
+@pytest.mark.parametrize("name", list(LAYER_PLOTS))
+@pytest.mark.parametrize("data", ["one", "three", "three_theory_diverged"])
+def test_layer_plot_structure(name, data, request):
+    df, _ = request.getfixturevalue(data)
+    make, n_axes = LAYER_PLOTS[name]
+    fig = make(df)
+    assert isinstance(fig, Figure)
+    axes = fig.get_axes()
+    assert len(axes) == n_axes
+    n_cfg = df["config"].nunique()
+    for ax in axes:  # every config is drawn in its palette colour on every panel
+        for c in range(n_cfg):
+            assert _config_lines(ax, PALETTE[c]) or any(
+                matplotlib.colors.same_color(col.get_edgecolor()[0], PALETTE[c]) for col in ax.collections
+                if len(col.get_edgecolor())), (name, c)
+    labels = _legend_texts(fig)
+    assert sum(any(t.startswith(lab) for t in labels) for lab in df["label"].unique()) == n_cfg
+    if data == "three_theory_diverged":
+        assert any("diverged at layer 5" in t for t in labels)
+        for ax in axes:  # dotted line at the first diverged layer, in that config's colour
+            v = _vlines_at(ax, 5.0)
+            assert v and matplotlib.colors.same_color(v[0].get_color(), PALETTE[1])
+        assert any(t.get_text() == "diverged at layer 5" for t in axes[0].texts)
+        _render(fig)
+
+
+def test_measured_values_are_the_trial_means(three):
+    df, _ = three
+    fig = moments_vs_layer(df, "std", "act")
+    ax_std = fig.get_axes()[1]
+    for c in range(3):
+        (line,) = _config_lines(ax_std, PALETTE[c])
+        want = df[df.config == c].groupby("layer")["act_std"].mean().to_numpy()
+        np.testing.assert_allclose(line.get_ydata(), want, rtol=1e-12)
+        np.testing.assert_array_equal(line.get_xdata(), np.arange(1, 9))
+    # a min–max band across the 2 trials for each config
+    assert len(ax_std.collections) == 3
+
+
+@pytest.mark.parametrize("make, theory_col", [
+    (lambda df: moments_vs_layer(df, "std", "pre"), "theory_pre_std"),
+    (lambda df: moments_vs_layer(df, "q", "pre"), "theory_pre_q"),
+    (grad_vs_layer, "theory_grad_ratio"),
+    (correlation_vs_layer, "theory_pre_corr"),
+])
+@pytest.mark.parametrize("with_theory", [False, True])
+def test_theory_lines_only_when_present(make, theory_col, with_theory, three, three_theory_diverged):
+    df = (three_theory_diverged if with_theory else three)[0]
+    fig = make(df)
+    ax = fig.get_axes()[-1] if theory_col.startswith("theory_pre_") and len(fig.get_axes()) == 2 else fig.get_axes()[0]
+    solid = [ln for c in range(3) for ln in _config_lines(ax, PALETTE[c], solid_only=True)]
+    if with_theory:
+        assert len(solid) == 3  # one theory line per config, measurement as points with bars
+        want = df[df.config == 0].groupby("layer")[theory_col].mean().to_numpy()
+        np.testing.assert_allclose(solid[0].get_ydata(), want, rtol=1e-12)
+        assert any("mean-field theory" in t for t in _legend_texts(fig))
+    else:
+        assert solid == []
+        assert not any("theory" in t for t in _legend_texts(fig))
+
+
+def test_log_scale_only_when_values_span_decades(three, one):
+    assert moments_vs_layer(three[0], "std", "pre").get_axes()[1].get_yscale() == "log"  # N(0, 0.01) collapses
+    assert moments_vs_layer(one[0], "std", "act").get_axes()[1].get_yscale() == "linear"
+    assert grad_vs_layer(three[0]).get_axes()[0].get_yscale() == "log"
+    sat = saturation_vs_layer(three[0]).get_axes()
+    assert [a.get_ylim() for a in sat] == [(-3, 103), (-3, 103)]
+
+
+def test_symlog_mean_when_one_config_explodes():
+    df, _ = synthetic(configs=(("xavier_normal", "tanh", 1.0), ("normal:1", "linear", 16.0)), depth=10, trials=1)
+    ax_mean = moments_vs_layer(df, "std", "act").get_axes()[0]
+    assert ax_mean.get_yscale() == "symlog"
+    df, _ = synthetic(configs=CONFIGS3[:2], depth=4, trials=1)
+    assert moments_vs_layer(df, "std", "act").get_axes()[0].get_yscale() == "linear"
+
+
+def test_fully_diverged_config_and_all_nan_columns_do_not_crash():
+    df, hist = synthetic(configs=CONFIGS3[:2], depth=4, trials=1, diverge=(1, 1))
+    df = df.copy()
+    df["pre_corr"] = np.nan
+    for make, _ in LAYER_PLOTS.values():
+        fig = make(df)
+        assert any("diverged at layer 1" in t for t in _legend_texts(fig))
+    _render(correlation_vs_layer(df))
+    fig = histogram_grid(hist, df=df)
+    assert sum(t.get_text() == "diverged" for ax in fig.get_axes() for t in ax.texts) == 4
+
+
+def test_bad_input_is_a_clear_error(three):
+    df, hist = three
+    with pytest.raises(ValueError, match="stat"):
+        moments_vs_layer(df, stat="var")
+    with pytest.raises(ValueError, match="kind"):
+        moments_vs_layer(df, kind="post")
+    with pytest.raises(ValueError, match="grad_pre_ratio"):
+        grad_vs_layer(df.drop(columns="grad_pre_ratio"))
+    with pytest.raises(ValueError, match="empty"):
+        saturation_vs_layer(df.iloc[:0])
+    with pytest.raises(ValueError, match="layers"):
+        histogram_grid(hist, layers=[0, 3])
+    with pytest.raises(ValueError, match="kind"):
+        histogram_grid(hist, kind="grad")
+
+
+def test_draws_into_a_given_figure_or_axes(three):
+    df, _ = three
+    fig = Figure()
+    assert moments_vs_layer(df, fig=fig) is fig and len(fig.get_axes()) == 2
+    fig2 = Figure()
+    ax = fig2.add_subplot(1, 2, 2)
+    assert correlation_vs_layer(df, ax=ax) is fig2 and fig2.get_axes() == [ax]
+
+
+# --------------------------------------------------------------------------------- histograms
+
+def test_pick_layers():
+    assert pick_layers(7) == list(range(1, 8))
+    p = pick_layers(100)
+    assert len(p) == 10 and p[0] == 1 and p[-1] == 100 and p == sorted(set(p))
+    assert pick_layers(30, 4) == [1, 11, 20, 30]
+
+
+@pytest.mark.parametrize("data, n_rows", [("one", 1), ("three", 3)])
+@pytest.mark.parametrize("kind", ["act", "pre"])
+def test_histogram_grid_panels(data, n_rows, kind, request):
+    df, hist = request.getfixturevalue(data)
+    fig = histogram_grid(hist, kind=kind, df=df)
+    axes = fig.get_axes()
+    assert len(axes) == n_rows * 8
+    counts = getattr(hist, f"{kind}_counts").sum(axis=1)
+    for i, ax in enumerate(axes):
+        cfg, layer = divmod(i, 8)
+        (patch,) = ax.patches  # one filled step histogram per panel
+        vals = patch.get_data().values
+        np.testing.assert_allclose(vals.sum(), 1.0, rtol=1e-12)  # fractions of the entries
+        np.testing.assert_allclose(vals, counts[cfg, layer] / counts[cfg, layer].sum(), rtol=1e-12)
+        assert matplotlib.colors.same_color(patch.get_facecolor()[:3], PALETTE[cfg])
+    # mean and std of each panel in its title; layer numbers on the top row
+    assert axes[0].get_title().startswith("layer 1\nμ ")
+    assert "σ" in axes[-1].get_title()
+    assert ("layer" in axes[-1].get_title()) == (n_rows == 1)
+    # x-range shared along each row
+    for r in range(n_rows):
+        assert len({axes[r * 8 + c].get_xlim() for c in range(8)}) == 1
+
+
+def test_histogram_grid_deep_stack_and_subsets():
+    df, hist = synthetic(configs=CONFIGS3[:1], depth=30, trials=1, width=16, batch=16)
+    fig = histogram_grid(hist)
+    assert len(fig.get_axes()) == 10
+    assert fig.get_axes()[-1].get_title() == "layer 30"
+    fig = histogram_grid(hist, layers=[2, 5], configs=[0])
+    assert [a.get_title() for a in fig.get_axes()] == ["layer 2", "layer 5"]
+
+
+def test_histogram_grid_diverged_and_rendered(three_theory_diverged):
+    df, hist = three_theory_diverged
+    fig = histogram_grid(hist, df=df)
+    row = fig.get_axes()[8:16]  # config 1 diverged at layer 5
+    assert [any(t.get_text() == "diverged" for t in ax.texts) for ax in row] == [False] * 4 + [True] * 4
+    assert all(len(ax.patches) == 0 for ax in row[4:])
+    _render(fig)
+
+
+def test_relu_spike_is_clipped_and_labelled(three):
+    _, hist = three
+    ax = histogram_grid(hist).get_axes()[16]  # he_normal / relu, layer 1: about half the outputs are 0
+    labels = [t.get_text() for t in ax.texts]
+    assert labels and labels[0].endswith("%") and 35 <= float(labels[0][:-1]) <= 65
+    assert ax.get_ylim()[1] < max(ax.patches[0].get_data().values)
+
+
+# ---------------------------------------------------------------------------------- gallery
+
+@pytest.mark.parametrize("name", ACTIVATIONS.names())
+def test_gallery_covers_every_activation(name):
+    act = get_activation(name)
+    fig = activation_gallery([name])
+    (ax,) = [a for a in fig.get_axes() if a.get_visible()]
+    assert ax.get_title().startswith(act.spec)
+    assert ("can die" in ax.get_title()) == bool(act.can_die)
+    x = np.linspace(-5, 5, 801)
+    phi, dphi, pieces = activation_curve(act, x)
+    assert np.isfinite(phi).all() and np.isfinite(dphi).all()
+    solid = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-" and len(ln.get_xdata()) == 801]
+    np.testing.assert_allclose(solid[-1].get_ydata(), phi)
+    if pieces is None:
+        np.testing.assert_allclose(phi, act.fn(x), rtol=1e-12)
+        np.testing.assert_allclose(dphi, act.grad(x), rtol=1e-12)
+        sat = np.abs(act.grad(x)) < act.saturation_threshold()
+        # one shaded band per run of saturated grid points
+        runs = int(np.sum(np.diff(np.concatenate([[0], sat.astype(int)])) == 1))
+        assert len(ax.patches) == runs
+    else:  # maxout: the largest tangent piece, slope of the winner
+        np.testing.assert_allclose(phi, pieces.max(axis=1))
+        assert len(ax.patches) == 0
+
+
+def test_gallery_default_is_the_whole_registry():
+    fig = activation_gallery()
+    visible = [a for a in fig.get_axes() if a.get_visible()]
+    assert len(visible) == len(ACTIVATIONS.names())
+    assert sorted(a.get_title().split()[0] for a in visible) == sorted(
+        get_activation(n).spec for n in ACTIVATIONS.names())
+    _render(fig)
+
+
+# ----------------------------------------------------------------------------------- figures_for
+
+def test_figures_for_in_report_order(three_theory_diverged):
+    df, hist = three_theory_diverged
+    figs = figures_for(FakeResult(df, hist))
+    assert list(figs) == ["histograms_act", "histograms_pre", "moments_act", "moments_pre", "gradients",
+                          "saturation", "correlation", "activations"]
+    assert all(isinstance(f, Figure) for f in figs.values())
+    assert len([a for a in figs["activations"].get_axes() if a.get_visible()]) == 2  # tanh and relu
+    no_hist = figures_for(FakeResult(df, None))
+    assert "histograms_act" not in no_hist and len(no_hist) == 6
+    for key in ("moments_pre", "gradients"):
+        _render(figs[key])
