@@ -1,7 +1,62 @@
-"""`initlab report` (issue 2): being built."""
+"""``initlab report``: rebuild a PDF report from saved simulation runs."""
 
 from __future__ import annotations
 
-__all__ = ["COMMANDS"]
+from pathlib import Path
 
-COMMANDS: list = []
+import click
+
+from . import InputError
+
+__all__ = ["COMMANDS", "RUN_FILES", "load_run"]
+
+#: Files that ``SimResult.to_dir`` writes and ``SimResult.from_dir`` reads.
+RUN_FILES = ("layers.csv", "config.json", "histograms.npz")
+
+
+def load_run(path: Path):
+    """Read a saved run with ``SimResult.from_dir``; any problem becomes a one-line :class:`InputError`."""
+    if not path.exists():
+        raise InputError(f"run directory '{path}' does not exist")
+    if not path.is_dir():
+        raise InputError(f"'{path}' is not a directory (expected a run saved with --out)")
+    missing = [f for f in RUN_FILES if not (path / f).is_file()]
+    if missing:
+        raise InputError(f"'{path}' is not a saved run: missing {', '.join(missing)}")
+    from ..result import SimResult  # the engine's result type; imported on use to keep `initlab --help` fast
+
+    try:
+        return SimResult.from_dir(path)
+    except (ValueError, KeyError, OSError, TypeError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"cannot read run '{path}': {msg}") from None
+
+
+@click.command("report")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The PDF file to write (replaced atomically).")
+@click.option("--title", default=None, help="Title of the report (default: 'initlab simulation report').")
+def report_cmd(run_dirs: tuple[Path, ...], output: Path, title: str | None) -> None:
+    """Rebuild a multi-page PDF report from one or more saved runs.
+
+    RUN_DIR is a folder written by `initlab simulate --out RUN_DIR`. Several runs give one PDF:
+    a title page with every run's configuration, then each run's summary table, figures and
+    mean-field theory page.
+
+    \b
+    Examples:
+      initlab simulate --init xavier,he --act tanh,relu --depth 10 --out reports/classic
+      initlab report reports/classic -o reports/classic.pdf
+      initlab report reports/run_a reports/run_b -o both.pdf --title "tanh vs relu"
+    """
+    results = [load_run(p) for p in run_dirs]
+    from ..report import count_pdf_pages, write_report  # matplotlib is imported only when a report is made
+
+    names = [p.resolve().name or str(p) for p in run_dirs]
+    path = write_report(results, output, title=title, names=names)
+    pages = count_pdf_pages(path.read_bytes())
+    click.echo(f"wrote {path} ({pages} pages, {len(results)} run{'s' * (len(results) != 1)})")
+
+
+COMMANDS = [report_cmd]

@@ -1,0 +1,364 @@
+"""Report assembly: figures in, PNG files or one multi-page PDF out, always written atomically.
+
+:func:`save_figures` writes the standard figures of a result as PNG files; :func:`write_report`
+writes a PDF: a title page (the config table of every run, the package version, the date and the
+contents), then for each run its summary table, every figure and, when the mean-field theory is
+available, a theory page (q*, χ₁, c*, ξ_q, ξ_c and the phase of each config).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import re
+import textwrap
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+
+from . import __version__
+from ._io import atomic_write
+from .plots import figure_plan
+from .plots_common import TEXT_COLOR, config_styles
+
+__all__ = [
+    "save_figures",
+    "write_report",
+    "title_page",
+    "summary_pages",
+    "theory_page",
+    "default_theory_table",
+    "count_pdf_pages",
+    "THEORY_COLUMNS",
+]
+
+#: Columns of a theory table (``initlab.theory.config_summary(config)``), one row per config label.
+THEORY_COLUMNS = ("label", "sigma_w2", "sigma_b2", "q_star", "chi1", "c_star", "xi_q", "xi_c", "phase")
+_THEORY_HEADERS = ("config", "σ_w²", "σ_b²", "q*", "χ₁", "c*", "ξ_q", "ξ_c", "phase")
+
+PAGE = (11.0, 8.5)  # US letter, landscape, for the text pages
+_LEFT = 0.06
+_PHASE_COLORS = {"ordered": "#DCEAF7", "chaotic": "#FBE3D6", "critical": "#E0F2E9"}
+
+TheoryFn = Callable[[Any], "pd.DataFrame | None"]
+
+
+def default_theory_table(config: Any) -> pd.DataFrame | None:
+    """The mean-field summary of a config, or ``None`` while :mod:`initlab.theory` is not available.
+
+    Calls ``initlab.theory.config_summary(config)``, which returns one row per config label with the
+    columns :data:`THEORY_COLUMNS`.
+    """
+    try:
+        from . import theory  # optional: the theory module is built separately (issue 3)
+    except ImportError:
+        return None
+    fn = getattr(theory, "config_summary", None)
+    return None if fn is None else fn(config)
+
+
+# ---------------------------------------------------------------------------------------- PNG
+
+def save_figures(result: Any, out_dir: str | Path, dpi: int = 120) -> list[Path]:
+    """Write every figure of :func:`initlab.plots.figures_for` as ``out_dir/<name>.png``.
+
+    Each file is written to a temporary name and renamed, so a reader never sees half a PNG.
+    Returns the paths in report order.
+    """
+    out_dir = Path(out_dir)
+    paths = []
+    for name, _caption, make in figure_plan(result):
+        path = out_dir / f"{name}.png"
+        fig = make()
+        with atomic_write(path, "wb") as fh:
+            fig.savefig(fh, format="png", dpi=dpi, facecolor="white")
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------------------- text pages
+
+def _fmt_value(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return "∞" if math.isinf(v) else "—" if math.isnan(v) else f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_fmt_value(x) for x in v) if v else "—"
+    if isinstance(v, dict):
+        return json.dumps(v, sort_keys=True, default=str)
+    return str(v)
+
+
+def _fmt_num(v: Any) -> str:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if math.isnan(x):
+        return "—"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    return f"{x:.4g}"
+
+
+def _config_dict(result: Any) -> dict[str, Any]:
+    cfg = getattr(result, "config", None)
+    if cfg is None:
+        return {}
+    return dict(cfg.to_dict()) if hasattr(cfg, "to_dict") else dict(cfg)
+
+
+def _page(title: str, subtitle: str | None = None) -> Figure:
+    """A blank landscape page with a title block (manual layout: text pages need no layout engine)."""
+    fig = Figure(figsize=PAGE, facecolor="white")
+    fig.text(_LEFT, 0.93, title, fontsize=20, color=TEXT_COLOR, va="baseline")
+    if subtitle:
+        fig.text(_LEFT, 0.895, subtitle, fontsize=10, color="#666666", va="baseline")
+    fig.add_artist(Line2D([_LEFT, 1 - _LEFT], [0.875, 0.875], color="#BBBBBB", linewidth=0.8))
+    return fig
+
+
+def _draw_table(
+    fig: Figure, rect: tuple[float, float, float, float], header: Sequence[str], rows: Sequence[Sequence[str]],
+    widths: Sequence[float], fontsize: float = 10.0, colors: dict[tuple[int, int], str] | None = None,
+    fills: dict[tuple[int, int], str] | None = None, min_fontsize: float = 5.0,
+) -> float:
+    """Draw a text table in ``rect`` (figure fraction: left, bottom, width, height) with the header in
+    bold, a hairline under every row, optional per-cell text colours and fills; cells may hold several
+    lines. The font shrinks until the table fits. Returns the figure-fraction y of the table's bottom."""
+    left, bottom, width, height = rect
+    col_x = np.concatenate([[0.0], np.cumsum(widths)[:-1]]) / max(sum(widths), 1e-9) * width + left
+    col_w = np.asarray(widths) / max(sum(widths), 1e-9) * width
+    nlines = [max(str(c).count("\n") + 1 for c in row) for row in [header, *rows]]
+    fh = fig.get_figheight() * 72  # points
+    while fontsize > min_fontsize and sum(nlines) * fontsize * 1.45 + len(nlines) * fontsize * 0.6 > height * fh:
+        fontsize -= 0.5
+    line = fontsize * 1.45 / fh
+    gap = fontsize * 0.6 / fh
+    y = bottom + height
+    for r, (row, n) in enumerate(zip([header, *rows], nlines)):
+        h = n * line + gap
+        for c, text in enumerate(row):
+            if fills and (r, c) in fills:
+                fig.add_artist(Rectangle((col_x[c] - 0.004, y - h), col_w[c], h, facecolor=fills[(r, c)],
+                                         edgecolor="none", transform=fig.transFigure, zorder=0))
+            fig.text(col_x[c], y - gap / 2, str(text), fontsize=fontsize, va="top", ha="left",
+                     color=(colors or {}).get((r, c), TEXT_COLOR), fontweight="bold" if r == 0 else "normal",
+                     linespacing=1.25)
+        y -= h
+        fig.add_artist(Line2D([left - 0.004, left + width], [y, y], color="#888888" if r == 0 else "#DDDDDD",
+                              linewidth=0.9 if r == 0 else 0.6))
+    return y
+
+
+def title_page(
+    results: Sequence[Any], title: str, date: _dt.datetime, names: Sequence[str],
+    contents: Sequence[tuple[str, int]] = (),
+) -> Figure:
+    """Title, version and date; the config of every run side by side; the contents with page numbers."""
+    configs = [_config_dict(r) for r in results]
+    keys = list(dict.fromkeys(k for c in configs for k in c))
+    n = len(results)
+    fig = _page(title, f"initlab {__version__}   ·   {date:%Y-%m-%d %H:%M} UTC   ·   {n} run{'s' * (n != 1)}")
+    table_w = 0.60 if contents else 1 - 2 * _LEFT
+    wrap = max(14, int(110 * table_w / max(n, 1) / 0.6 / 1.5))
+    rows = [[k] + [textwrap.fill(_fmt_value(c[k]), wrap) if k in c else "" for c in configs] for k in keys]
+    fig.text(_LEFT, 0.835, "Configuration", fontsize=13, color=TEXT_COLOR)
+    if rows:
+        _draw_table(fig, (_LEFT, 0.06, table_w, 0.75), ["setting", *names], rows, [1.0] + [1.6] * n)
+    else:
+        fig.text(_LEFT, 0.79, "(no configuration recorded)", fontsize=10, color="#666666")
+    if contents:
+        x0 = _LEFT + table_w + 0.04
+        fig.text(x0, 0.835, "Contents", fontsize=13, color=TEXT_COLOR)
+        _draw_table(fig, (x0, 0.06, 1 - _LEFT - x0, 0.75), ["page", "section"],
+                    [[str(p), textwrap.fill(t, 34)] for t, p in contents], [0.22, 1.0], fontsize=9)
+    return fig
+
+
+def summary_pages(result: Any, heading: str, lines_per_page: int = 56) -> list[Figure]:
+    """The result's summary table (``result.summary()``) in monospace, split across pages."""
+    text = result.summary() if hasattr(result, "summary") else _fallback_summary(result.layers)
+    lines = str(text).rstrip("\n").splitlines() or ["(empty)"]
+    chunks = [lines[i:i + lines_per_page] for i in range(0, len(lines), lines_per_page)]
+    longest = max(len(ln) for ln in lines)
+    # monospace glyphs are ~0.6 em wide: fit the longest line into the page width
+    fontsize = float(np.clip(PAGE[0] * (1 - 2 * _LEFT) * 72 / (0.6 * max(longest, 1)), 4.0, 9.0))
+    fontsize = min(fontsize, 0.80 * PAGE[1] * 72 / (1.3 * min(len(lines), lines_per_page)))
+    pages = []
+    for i, chunk in enumerate(chunks):
+        part = f"  ({i + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+        fig = _page(f"Summary{': ' + heading if heading else ''}{part}",
+                    "per-layer statistics (mean over trials)")
+        fig.text(_LEFT, 0.85, "\n".join(chunk), va="top", ha="left", fontsize=fontsize, family="monospace",
+                 color=TEXT_COLOR, linespacing=1.3)
+        pages.append(fig)
+    return pages
+
+
+def _fallback_summary(df: pd.DataFrame) -> str:
+    cols = [c for c in ("pre_std", "act_mean", "act_std", "saturated", "dead", "grad_pre_ratio") if c in df]
+    g = df.groupby(["label", "layer"], sort=False)[cols].mean()
+    return g.to_string(float_format=lambda x: f"{x:.4g}")
+
+
+def theory_page(theory_table: pd.DataFrame | None, heading: str = "") -> Figure | None:
+    """Mean-field summary of each config: σ_w², σ_b², fixed point q*, χ₁, c*, depth scales ξ_q, ξ_c
+    and the phase, with χ₁ drawn on a log axis beside the ordered/chaotic boundary χ₁ = 1.
+    ``None`` when there is no table or it has no rows."""
+    if theory_table is None or len(theory_table) == 0:
+        return None
+    missing = [c for c in THEORY_COLUMNS if c not in theory_table.columns]
+    if missing:
+        raise ValueError(f"theory table lacks column(s) {', '.join(missing)}")
+    fig = _page(f"Mean-field theory{': ' + heading if heading else ''}",
+                "χ₁ < 1: ordered (inputs converge, gradients vanish)  ·  χ₁ > 1: chaotic (inputs decorrelate, "
+                "gradients explode)  ·  ξ: depth scale (∞ at criticality)")
+    labels = [str(x) for x in theory_table["label"]]
+    styles = config_styles(labels)
+    rows = [[lab] + [_fmt_num(r[c]) for c in THEORY_COLUMNS[1:-1]] + [str(r["phase"])]
+            for lab, (_, r) in zip(labels, theory_table.iterrows())]
+    last = len(THEORY_COLUMNS) - 1
+    colors = {(i + 1, 0): styles[lab].color for i, lab in enumerate(labels)}
+    fills = {(i + 1, last): _PHASE_COLORS[row[-1].lower()] for i, row in enumerate(rows)
+             if row[-1].lower() in _PHASE_COLORS}
+    bottom = _draw_table(fig, (_LEFT, 0.45, 1 - 2 * _LEFT, 0.40), _THEORY_HEADERS, rows,
+                         [3.2] + [1.0] * 7 + [1.3], fontsize=11, colors=colors, fills=fills)
+    chi = pd.to_numeric(theory_table["chi1"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(chi) & (chi > 0)
+    if ok.any():
+        top = min(bottom - 0.08, 0.6)
+        h = float(np.clip(0.055 * len(labels) + 0.1, 0.12, max(top - 0.08, 0.12)))
+        ax = fig.add_axes((_LEFT + 0.2, top - h, 1 - 2 * _LEFT - 0.2, h))
+        ypos = np.arange(len(labels))[::-1]
+        for y, lab, v, good in zip(ypos, labels, chi, ok):
+            if good:
+                ax.plot([1.0, v], [y, y], color=styles[lab].color, linewidth=2.5, solid_capstyle="butt")
+                ax.plot([v], [y], marker=styles[lab].marker, color=styles[lab].color, markersize=8)
+        lo = min(float(chi[ok].min()), 0.5)
+        hi = max(float(chi[ok].max()), 2.0)
+        ax.set_xscale("log")
+        ax.set_xlim(lo / 1.6, hi * 1.6)
+        ax.axvspan(lo / 1.6, 1.0, color=_PHASE_COLORS["ordered"], zorder=0, linewidth=0)
+        ax.axvspan(1.0, hi * 1.6, color=_PHASE_COLORS["chaotic"], zorder=0, linewidth=0)
+        ax.axvline(1.0, color="#555555", linewidth=1.0)
+        ax.text(0.01, 1.02, "ordered", transform=ax.transAxes, fontsize=9, color="#2C5C8A", ha="left")
+        ax.text(0.99, 1.02, "chaotic", transform=ax.transAxes, fontsize=9, color="#A0451F", ha="right")
+        ax.set_yticks(ypos, labels, fontsize=9)
+        for tick, lab in zip(ax.get_yticklabels(), labels):
+            tick.set_color(styles[lab].color)
+        ax.set_ylim(-0.7, len(labels) - 0.3)
+        ax.set_xlabel("$\\chi_1 = \\sigma_w^2\\,\\mathbb{E}[\\phi'(z)^2]$ at the fixed point (log scale)",
+                      fontsize=10, color=TEXT_COLOR)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        ax.tick_params(axis="x", labelsize=9)
+        ax.tick_params(axis="y", length=0)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ PDF
+
+def _as_datetime(date: _dt.date | _dt.datetime | None) -> _dt.datetime:
+    if date is None:
+        return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    if not isinstance(date, _dt.datetime):
+        date = _dt.datetime(date.year, date.month, date.day)
+    return date if date.tzinfo else date.replace(tzinfo=_dt.timezone.utc)
+
+
+def write_report(
+    results: Any,
+    path: str | Path,
+    title: str | None = None,
+    date: _dt.date | _dt.datetime | None = None,
+    names: Sequence[str] | None = None,
+    theory: TheoryFn | None = default_theory_table,
+) -> Path:
+    """Write a multi-page PDF report of one or several simulation results.
+
+    Pages: a title page (config of every run, package version, date, contents); then for each run its
+    summary table (one or more pages), every figure of :func:`initlab.plots.figure_plan` and a theory
+    page when ``theory(result.config)`` returns rows. The file is written to a temporary name in the
+    same folder and renamed, so an existing report is replaced only by a complete one.
+
+    Parameters
+    ----------
+    results : SimResult or sequence of SimResult
+    path : str or Path
+        The PDF to write (parent folders are created).
+    title : str, optional
+        Default: ``"initlab simulation report"``.
+    date : date or datetime, optional
+        Shown on the title page and stored as the PDF's creation date (default: now, UTC). The same
+        results, title and date give the same bytes.
+    names : sequence of str, optional
+        A name per run (e.g. its folder); default ``run 1``, ``run 2``, … (or ``run`` for one).
+    theory : callable, optional
+        ``config -> DataFrame | None`` with :data:`THEORY_COLUMNS`; ``None`` leaves the theory page out.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    results = [results] if hasattr(results, "layers") else list(results)
+    if not results:
+        raise ValueError("no results to report")
+    names = list(names) if names is not None else (
+        ["run"] if len(results) == 1 else [f"run {i + 1}" for i in range(len(results))])
+    if len(names) != len(results):
+        raise ValueError(f"{len(names)} names for {len(results)} results")
+    title = title or "initlab simulation report"
+    when = _as_datetime(date)
+
+    # Plan every page first (cheap: figures are built one at a time while writing).
+    plan: list[tuple[str, Callable[[], Figure | None]]] = []
+    for res, name in zip(results, names):
+        prefix = f"{name}: " if len(results) > 1 else ""
+        for i, fig in enumerate(summary_pages(res, name)):
+            plan.append((f"{prefix}summary" + (f" ({i + 1})" if i else ""), lambda f=fig: f))
+        for key, caption, make in figure_plan(res):
+            plan.append((prefix + caption, _titled(make, prefix)))
+        table = theory(res.config) if theory is not None and getattr(res, "config", None) is not None else None
+        page = theory_page(table, name if len(results) > 1 else "")
+        if page is not None:
+            plan.append((f"{prefix}mean-field theory", lambda f=page: f))
+    contents = [(caption, i + 2) for i, (caption, _) in enumerate(plan)]
+
+    metadata = {"Title": title, "Creator": f"initlab {__version__}", "CreationDate": when, "ModDate": when}
+    path = Path(path)
+    with atomic_write(path, "wb") as fh:
+        with PdfPages(fh, metadata=metadata) as pdf:
+            pdf.savefig(title_page(results, title, when, names, contents))
+            for _caption, make in plan:
+                fig = make()
+                if fig is not None:
+                    pdf.savefig(fig)
+    return path
+
+
+def _titled(make: Callable[[], Figure], prefix: str) -> Callable[[], Figure]:
+    """Prefix the figure's title with the run name in a multi-run report."""
+    def build() -> Figure:
+        fig = make()
+        if prefix and fig.get_suptitle():
+            fig.suptitle(prefix + fig.get_suptitle(), fontsize=13, color=TEXT_COLOR)
+        return fig
+    return build
+
+
+def count_pdf_pages(data: bytes) -> int:
+    """Number of page objects (``/Type /Page``, not ``/Pages``) in an uncompressed-object PDF such as
+    matplotlib writes."""
+    return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", data))

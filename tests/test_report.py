@@ -1,0 +1,235 @@
+"""Tests of initlab.report and `initlab report`: page counts, atomic writes, determinism, PNG export,
+text pages and the command's error paths."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+import initlab
+import initlab.report as report
+from initlab.cli import main
+from initlab.report import (
+    THEORY_COLUMNS,
+    count_pdf_pages,
+    save_figures,
+    summary_pages,
+    theory_page,
+    title_page,
+    write_report,
+)
+from test_plots import FakeResult, synthetic
+
+DATE = dt.datetime(2024, 5, 17, 12, 30, tzinfo=dt.timezone.utc)
+
+
+class Config:
+    def __init__(self, **kw):
+        self._d = dict(inits=["xavier_normal", "he_normal"], acts=["tanh"], depth=4, width=16, batch=16,
+                       seed=0, trials=1, dtype="float32", bias_init="zeros", gain=None, batchnorm=False,
+                       dropout=0.0, residual=False, loss="projection", bins=41, **kw)
+
+    def to_dict(self):
+        return dict(self._d)
+
+
+@dataclass
+class Result(FakeResult):
+    config: Config
+    summary_lines: int = 10
+
+    def summary(self):
+        return "\n".join(f"layer {i:3d}   std {0.5 + i:.3f}" for i in range(self.summary_lines))
+
+
+def theory_table(labels):
+    n = len(labels)
+    return pd.DataFrame(dict(label=labels, sigma_w2=[1.0] * n, sigma_b2=[0.0] * n, q_star=[0.0] * n,
+                             chi1=np.linspace(0.5, 2.0, n), c_star=[1.0] * n, xi_q=[np.inf] * n,
+                             xi_c=np.linspace(3, 9, n), phase=["ordered"] * (n - 1) + ["chaotic"]))
+
+
+@pytest.fixture(scope="module")
+def small():
+    df, hist = synthetic(configs=(("xavier_normal", "tanh", 1.0), ("he_normal", "tanh", 2.0)), depth=4,
+                         trials=1, width=16, batch=16)
+    return Result(df, hist, Config())
+
+
+@pytest.fixture
+def cheap_plan(monkeypatch):
+    """Replace the figure set by two tiny figures: tests of report assembly need not draw the real ones."""
+    def plan(result):
+        def make(i):
+            def build():
+                fig = Figure(figsize=(3, 2))
+                fig.add_subplot().plot([0, 1], [i, i + 1])
+                fig.suptitle(f"tiny {i}")
+                return fig
+            return build
+        return [(f"fig{i}", f"tiny figure {i}", make(i)) for i in range(2)]
+    monkeypatch.setattr(report, "figure_plan", plan)
+
+
+@pytest.fixture(autouse=True)
+def no_global_state():
+    before = copy.deepcopy(dict(matplotlib.rcParams))
+    yield
+    assert dict(matplotlib.rcParams) == before
+
+
+def _pdf_with_pages(n: int) -> bytes:
+    buf = io.BytesIO()
+    with PdfPages(buf) as pdf:
+        for i in range(n):
+            fig = Figure(figsize=(2, 2))
+            fig.text(0.5, 0.5, f"page {i}")
+            pdf.savefig(fig)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("n", [1, 3, 7])
+def test_page_counter_on_known_pdfs(n):
+    data = _pdf_with_pages(n)
+    assert data.count(b"/Type /Pages") == 1  # the page-tree node, which must not be counted
+    assert count_pdf_pages(data) == n
+
+
+def test_full_report_pages_and_theory(small, tmp_path):
+    out = tmp_path / "sub" / "r.pdf"
+    path = write_report(small, out, title="two tanh stacks", date=DATE,
+                        theory=lambda cfg: theory_table(["xavier_normal / tanh", "he_normal / tanh"]))
+    assert path == out
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+    # title + 1 summary page + 8 figures + theory page
+    assert count_pdf_pages(data) == 1 + 1 + 8 + 1
+    assert sorted(os.listdir(out.parent)) == ["r.pdf"]  # no temporary file left behind
+    assert b"two tanh stacks" in data and b"D:20240517123000" in data
+
+
+def test_one_result_or_a_list_and_theory_page_optional(small, tmp_path, cheap_plan):
+    a = count_pdf_pages(write_report(small, tmp_path / "a.pdf", date=DATE, theory=None).read_bytes())
+    assert a == 1 + 1 + 2
+    b = write_report([small, small], tmp_path / "b.pdf", date=DATE, names=["x", "y"],
+                     theory=lambda cfg: theory_table(["xavier_normal / tanh", "he_normal / tanh"]))
+    assert count_pdf_pages(b.read_bytes()) == 1 + 2 * (1 + 2 + 1)
+    none = write_report(small, tmp_path / "c.pdf", date=DATE, theory=lambda cfg: None)
+    assert count_pdf_pages(none.read_bytes()) == a
+    with pytest.raises(ValueError, match="names"):
+        write_report([small, small], tmp_path / "d.pdf", names=["only one"])
+    with pytest.raises(ValueError, match="no results"):
+        write_report([], tmp_path / "e.pdf")
+
+
+def test_long_summary_is_paginated(small, tmp_path, cheap_plan):
+    long = Result(small.layers, small.histograms, Config(), summary_lines=130)
+    assert len(summary_pages(long, "run", lines_per_page=56)) == 3
+    pdf = write_report(long, tmp_path / "long.pdf", date=DATE, theory=None)
+    assert count_pdf_pages(pdf.read_bytes()) == 1 + 3 + 2
+
+
+def test_same_inputs_and_date_give_same_bytes(small, tmp_path, cheap_plan):
+    a = write_report(small, tmp_path / "a.pdf", date=DATE).read_bytes()
+    b = write_report(small, tmp_path / "b.pdf", date=DATE).read_bytes()
+    assert a == b
+    c = write_report(small, tmp_path / "c.pdf", date=DATE + dt.timedelta(days=1)).read_bytes()
+    assert c != a
+
+
+def test_failed_report_leaves_the_old_file_untouched(small, tmp_path, monkeypatch):
+    target = tmp_path / "r.pdf"
+    target.write_bytes(b"previous report")
+
+    def broken(result):
+        def boom():
+            raise RuntimeError("figure failed")
+        return [("ok", "fine", lambda: Figure()), ("bad", "broken", boom)]
+
+    monkeypatch.setattr(report, "figure_plan", broken)
+    with pytest.raises(RuntimeError, match="figure failed"):
+        write_report(small, target, date=DATE)
+    assert target.read_bytes() == b"previous report"
+    assert sorted(os.listdir(tmp_path)) == ["r.pdf"]
+
+
+def test_save_figures_writes_pngs_atomically(small, tmp_path, cheap_plan):
+    paths = save_figures(small, tmp_path / "run")
+    assert [p.name for p in paths] == ["fig0.png", "fig1.png"]
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(os.listdir(tmp_path / "run")) == ["fig0.png", "fig1.png"]
+
+
+def test_save_figures_real_set(small, tmp_path):
+    paths = save_figures(small, tmp_path, dpi=40)
+    assert [p.stem for p in paths] == ["histograms_act", "histograms_pre", "moments_act", "moments_pre",
+                                       "gradients", "saturation", "correlation", "activations"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_title_page_shows_version_date_config_and_contents(small):
+    fig = title_page([small], "My title", DATE, ["run_a"], [("summary", 2), ("gradient norms", 3)])
+    texts = [t.get_text() for t in fig.texts]
+    assert "My title" in texts
+    assert any(initlab.__version__ in t and "2024-05-17" in t for t in texts)
+    assert "run_a" in texts and "xavier_normal, he_normal" in texts and "projection" in texts
+    assert "gradient norms" in texts and "3" in texts
+
+
+def test_theory_page(small):
+    assert theory_page(None) is None
+    assert theory_page(pd.DataFrame(columns=list(THEORY_COLUMNS))) is None
+    with pytest.raises(ValueError, match="chi1"):
+        theory_page(theory_table(["a"]).drop(columns="chi1"))
+    fig = theory_page(theory_table(["xavier_normal / tanh", "he_normal / tanh"]), "run")
+    texts = [t.get_text() for t in fig.texts]
+    assert {"ordered", "chaotic", "∞", "q*", "χ₁"} <= set(texts)
+    (ax,) = fig.get_axes()  # χ₁ per config against the boundary χ₁ = 1
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["xavier_normal / tanh", "he_normal / tanh"]
+
+
+def test_default_theory_hook_returns_a_table_or_none(small):
+    table = report.default_theory_table(small.config)
+    assert table is None or isinstance(table, pd.DataFrame)
+
+
+# ---------------------------------------------------------------------------------------- CLI
+
+def test_cli_help_has_an_example():
+    res = CliRunner().invoke(main, ["report", "--help"])
+    assert res.exit_code == 0
+    assert "Example" in res.output and "initlab report" in res.output
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda p: None, "does not exist"),
+    (lambda p: p.write_text("x"), "not a directory"),
+    (lambda p: (p.mkdir(), (p / "layers.csv").write_text("")), "missing config.json, histograms.npz"),
+])
+def test_cli_bad_run_dir_is_one_line_exit_2(tmp_path, setup, message):
+    run = tmp_path / "run"
+    setup(run)
+    res = CliRunner().invoke(main, ["report", str(run), "-o", str(tmp_path / "r.pdf")])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0]
+    assert not (tmp_path / "r.pdf").exists()
+
+
+def test_cli_needs_run_dirs_and_output(tmp_path):
+    assert CliRunner().invoke(main, ["report", "-o", str(tmp_path / "r.pdf")]).exit_code == 2
+    assert CliRunner().invoke(main, ["report", str(tmp_path)]).exit_code == 2
