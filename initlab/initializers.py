@@ -20,6 +20,9 @@ A 1-D shape ``(n,)`` (a bias) has ``fan_in = fan_out = n``.
 ``data_dependent``
     True for initializers that rescale on a batch (LSUV); the engine calls their ``rescale``.
 
+The ``orthogonal`` and ``lsuv`` entries (:class:`initlab.lsuv.Orthogonal`, :class:`initlab.lsuv.LSUV`)
+are defined in :mod:`initlab.lsuv` and registered when this module is imported.
+
 Gain
 ----
 Every variance-based initializer (``xavier_*``, ``he_*``, ``lecun_*``, ``orthogonal``,
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -39,13 +43,12 @@ import numpy as np
 
 from ._spec import Registry, SpecError, spec_string
 from .activations import Activation, get_activation
-from .lsuv import lsuv_rescale, orthogonal_matrix
 
 __all__ = [
     "Initializer", "INITIALIZERS", "get_initializer", "fans", "with_gain", "gain", "torch_gain", "gain_initializers",
     "TRUNCATED_NORMAL_VARIANCE", "KERAS_TRUNCATION_STD", "Zeros", "Constant", "Normal", "Uniform", "TruncatedNormal",
     "XavierNormal", "XavierUniform", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform", "Orthogonal",
-    "VarianceScaling", "TorchDefault", "LSUV", "lsuv_rescale", "orthogonal_matrix",
+    "VarianceScaling", "TorchDefault",
 ]
 
 INITIALIZERS: Registry["Initializer"] = Registry("initializer")
@@ -87,12 +90,28 @@ class Initializer:
         return (type(self).__doc__ or "").strip().splitlines()[0]
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
+        """Draw weights.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            ``(fan_in, fan_out)`` for a weight matrix, ``(n,)`` for a bias.
+        rng : numpy.random.Generator
+            The only source of randomness (same generator state, same bytes).
+        dtype : floating dtype, default float32
+
+        Returns
+        -------
+        ndarray of ``shape`` and ``dtype``
+        """
         raise NotImplementedError
 
     def variance(self, shape: tuple[int, ...]) -> float:
+        """Exact :math:`\\mathrm{Var}[W_{ij}]` for weights of ``shape`` (closed form, float)."""
         raise NotImplementedError
 
     def mean(self, shape: tuple[int, ...]) -> float:
+        """Exact :math:`E[W_{ij}]` for weights of ``shape`` (0 except for ``constant``)."""
         return 0.0
 
 
@@ -150,9 +169,14 @@ def _draw(family: str, shape, rng, dtype, var: float) -> np.ndarray:
     return _truncated_normal(shape, rng, dtype, math.sqrt(var / TRUNCATED_NORMAL_VARIANCE))
 
 
-def _check_nonneg(name: str, value: float) -> None:
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+def _set_real(obj: Any, name: str, low: float | None = 0.0, strict: bool = False) -> None:
+    """Check that field ``name`` is a finite real (``>= low``, or ``> low`` if ``strict``) and store it as a float."""
+    value = getattr(obj, name)
+    bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or (low is not None and (value <= low if strict else value < low)):
+        raise ValueError(f"{name} must be a finite number{bound}, got {value}")
+    object.__setattr__(obj, name, float(value))
 
 
 def _check_choice(name: str, value: str, valid: tuple[str, ...]) -> None:
@@ -182,8 +206,7 @@ class Constant(Initializer):
     value: float = 0.0
 
     def __post_init__(self):
-        if not isinstance(self.value, (int, float)) or not math.isfinite(self.value):
-            raise ValueError(f"value must be a finite number, got {self.value}")
+        _set_real(self, "value", low=None)
 
     def sample(self, shape, rng, dtype=np.float32):
         _work_dtype(dtype)
@@ -207,7 +230,7 @@ class Normal(Initializer):
     std: float = 0.05
 
     def __post_init__(self):
-        _check_nonneg("std", self.std)
+        _set_real(self, "std")
 
     def sample(self, shape, rng, dtype=np.float32):
         return _normal(shape, rng, dtype, self.std)
@@ -227,7 +250,7 @@ class Uniform(Initializer):
     limit: float = 0.05
 
     def __post_init__(self):
-        _check_nonneg("limit", self.limit)
+        _set_real(self, "limit")
 
     def sample(self, shape, rng, dtype=np.float32):
         return _uniform(shape, rng, dtype, self.limit)
@@ -251,7 +274,7 @@ class TruncatedNormal(Initializer):
     std: float = 0.05
 
     def __post_init__(self):
-        _check_nonneg("std", self.std)
+        _set_real(self, "std")
 
     def sample(self, shape, rng, dtype=np.float32):
         return _truncated_normal(shape, rng, dtype, self.std)
@@ -268,7 +291,7 @@ class _GainScaled(Initializer):
     family: ClassVar[str] = "normal"
 
     def __post_init__(self):
-        _check_nonneg("gain", self.gain)  # type: ignore[attr-defined]
+        _set_real(self, "gain")
 
     def unit_variance(self, shape: tuple[int, ...]) -> float:
         """The variance at gain 1."""
@@ -435,8 +458,7 @@ class VarianceScaling(_GainScaled):
 
     def __post_init__(self):
         super().__post_init__()
-        if not isinstance(self.scale, (int, float)) or not math.isfinite(self.scale) or self.scale <= 0:
-            raise ValueError(f"scale must be a finite number > 0, got {self.scale}")
+        _set_real(self, "scale", strict=True)
         mode, dist = str(self.mode).lower(), str(self.distribution).lower()
         dist = "truncated_normal" if dist == "normal" else dist
         _check_choice("mode", mode, _MODES)
@@ -458,72 +480,6 @@ class VarianceScaling(_GainScaled):
         if self.distribution == "untruncated_normal":
             return _normal(shape, rng, dtype, s)
         return _uniform(shape, rng, dtype, math.sqrt(3.0) * s)
-
-
-@INITIALIZERS.register("orthogonal")
-@dataclass(frozen=True)
-class Orthogonal(_GainScaled):
-    """Saxe et al. (2014): a Haar-random (semi-)orthogonal matrix times gain (QR with the sign fix).
-
-    .. math:: W^\\top W = g^2 I \\;(n_\\text{in} \\ge n_\\text{out}), \\qquad
-              W W^\\top = g^2 I \\;(n_\\text{in} < n_\\text{out}), \\qquad
-              \\mathrm{Var}[W_{ij}] = \\frac{g^2}{\\max(n_\\text{in}, n_\\text{out})}
-
-    A 1-D shape ``(n,)`` gives a random vector of norm ``gain``. Costs one QR (see
-    :func:`initlab.lsuv.orthogonal_matrix`).
-    """
-
-    gain: float = 1.0
-
-    def unit_variance(self, shape):
-        return 1.0 / max(fans(shape))
-
-    def sample(self, shape, rng, dtype=np.float32):
-        w = orthogonal_matrix(shape, rng, _work_dtype(dtype))
-        w *= w.dtype.type(self.gain)
-        return w.astype(dtype, copy=False)
-
-
-@INITIALIZERS.register("lsuv")
-@dataclass(frozen=True)
-class LSUV(Initializer):
-    """Mishkin & Matas (2016): orthogonal start, then rescale each layer to unit output variance on the batch.
-
-    Parameters
-    ----------
-    tol : float, default 0.1
-        Stop when :math:`|\\mathrm{Var}(z) - 1| < \\text{tol}` for the layer's pre-activation ``z``.
-    max_passes : int, default 10
-        The most rescalings per layer.
-
-    Notes
-    -----
-    Data-dependent: :meth:`sample` gives the orthogonal start and the engine then calls
-    :meth:`rescale` (:func:`initlab.lsuv.lsuv_rescale`) layer by layer with each layer's real input.
-    :meth:`variance` is the *orthogonal start's*, :math:`1 / \\max(n_\\text{in}, n_\\text{out})`; the
-    effective variance after rescaling depends on the data (about :math:`1 / (n_\\text{in}\\,E[h^2])`
-    for a layer input ``h``), so the theory cannot use it as a closed form.
-    """
-
-    tol: float = 0.1
-    max_passes: int = 10
-    data_dependent: ClassVar[bool] = True
-
-    def __post_init__(self):
-        if not isinstance(self.tol, (int, float)) or not math.isfinite(self.tol) or self.tol <= 0:
-            raise ValueError(f"tol must be a finite number > 0, got {self.tol}")
-        if isinstance(self.max_passes, bool) or not isinstance(self.max_passes, int) or self.max_passes < 1:
-            raise ValueError(f"max_passes must be an integer >= 1, got {self.max_passes}")
-
-    def sample(self, shape, rng, dtype=np.float32):
-        return orthogonal_matrix(shape, rng, dtype)
-
-    def variance(self, shape):
-        return 1.0 / max(fans(shape))
-
-    def rescale(self, w: np.ndarray, h: np.ndarray, bias: np.ndarray | None = None) -> tuple[np.ndarray, int, float]:
-        """``lsuv_rescale(w, h, bias, self.tol, self.max_passes)`` → ``(w_new, passes, final_var)``."""
-        return lsuv_rescale(w, h, bias, tol=self.tol, max_passes=self.max_passes)
 
 
 # -- gain ----------------------------------------------------------------------------------------------
@@ -589,3 +545,8 @@ def gain(activation: Activation | str) -> float:
             f"leaky_relu, selu); try `initlab recommend --act {name}`"
         )
     return g
+
+
+# The ``orthogonal`` and ``lsuv`` entries live in :mod:`initlab.lsuv`, which builds on the classes above;
+# importing it here registers them whichever module is imported first.
+from . import lsuv as _lsuv  # noqa: E402,F401

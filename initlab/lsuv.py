@@ -1,7 +1,9 @@
-"""Orthogonal matrices and layer-sequential unit-variance (LSUV) rescaling, as pure functions.
+"""Orthogonal and LSUV (layer-sequential unit-variance) initialization.
 
-The registry entries ``orthogonal`` and ``lsuv`` in :mod:`initlab.initializers` are thin wrappers
-around :func:`orthogonal_matrix` and :func:`lsuv_rescale`.
+The maths is in two pure functions, :func:`orthogonal_matrix` (a Haar-random semi-orthogonal
+matrix) and :func:`lsuv_rescale` (one layer's data-dependent rescaling); the registry entries
+``orthogonal`` (:class:`Orthogonal`) and ``lsuv`` (:class:`LSUV`) of
+:data:`initlab.initializers.INITIALIZERS` are thin wrappers around them.
 
 References
 ----------
@@ -12,11 +14,15 @@ compact groups* (the sign fix). Mishkin & Matas (2016), *All you need is a good 
 
 from __future__ import annotations
 
-from typing import Any
+import numbers
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
-__all__ = ["orthogonal_matrix", "lsuv_rescale"]
+from .initializers import INITIALIZERS, Initializer, _GainScaled, _set_real, _work_dtype, fans
+
+__all__ = ["Orthogonal", "LSUV", "orthogonal_matrix", "lsuv_rescale"]
 
 
 def orthogonal_matrix(shape: tuple[int, ...], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
@@ -128,3 +134,70 @@ def lsuv_rescale(
             return w_new, passes, var
         w_new /= w_new.dtype.type(np.sqrt(var))
         passes += 1
+
+
+@INITIALIZERS.register("orthogonal")
+@dataclass(frozen=True)
+class Orthogonal(_GainScaled):
+    """Saxe et al. (2014): a Haar-random (semi-)orthogonal matrix times gain (QR with the sign fix).
+
+    .. math:: W^\\top W = g^2 I \\;(n_\\text{in} \\ge n_\\text{out}), \\qquad
+              W W^\\top = g^2 I \\;(n_\\text{in} < n_\\text{out}), \\qquad
+              \\mathrm{Var}[W_{ij}] = \\frac{g^2}{\\max(n_\\text{in}, n_\\text{out})}
+
+    A 1-D shape ``(n,)`` gives a random vector of norm ``gain``. Costs one QR (see
+    :func:`orthogonal_matrix`).
+    """
+
+    gain: float = 1.0
+
+    def unit_variance(self, shape):
+        return 1.0 / max(fans(shape))
+
+    def sample(self, shape, rng, dtype=np.float32):
+        w = orthogonal_matrix(shape, rng, _work_dtype(dtype))
+        w *= w.dtype.type(self.gain)
+        return w.astype(dtype, copy=False)
+
+
+@INITIALIZERS.register("lsuv")
+@dataclass(frozen=True)
+class LSUV(Initializer):
+    """Mishkin & Matas (2016): orthogonal start, then rescale each layer to unit output variance on the batch.
+
+    Parameters
+    ----------
+    tol : float, default 0.1
+        Stop when :math:`|\\mathrm{Var}(z) - 1| < \\text{tol}` for the layer's pre-activation ``z``.
+    max_passes : int, default 10
+        The most rescalings per layer.
+
+    Notes
+    -----
+    Data-dependent: :meth:`sample` gives the orthogonal start and the engine then calls
+    :meth:`rescale` (:func:`lsuv_rescale`) layer by layer with each layer's real input.
+    :meth:`variance` is the *orthogonal start's*, :math:`1 / \\max(n_\\text{in}, n_\\text{out})`; the
+    effective variance after rescaling depends on the data (about :math:`1 / (n_\\text{in}\\,E[h^2])`
+    for a layer input ``h``), so the theory cannot use it as a closed form.
+    """
+
+    tol: float = 0.1
+    max_passes: int = 10
+    data_dependent: ClassVar[bool] = True
+
+    def __post_init__(self):
+        _set_real(self, "tol", strict=True)
+        n = self.max_passes
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"max_passes must be an integer >= 1, got {n}")
+        object.__setattr__(self, "max_passes", int(n))
+
+    def sample(self, shape, rng, dtype=np.float32):
+        return orthogonal_matrix(shape, rng, dtype)
+
+    def variance(self, shape):
+        return 1.0 / max(fans(shape))
+
+    def rescale(self, w: np.ndarray, h: np.ndarray, bias: np.ndarray | None = None) -> tuple[np.ndarray, int, float]:
+        """``lsuv_rescale(w, h, bias, self.tol, self.max_passes)`` → ``(w_new, passes, final_var)``."""
+        return lsuv_rescale(w, h, bias, tol=self.tol, max_passes=self.max_passes)

@@ -21,8 +21,9 @@ from initlab.activations import ACTIVATIONS
 from initlab.initializers import (
     INITIALIZERS,
     KERAS_TRUNCATION_STD,
-    LSUV,
     TRUNCATED_NORMAL_VARIANCE,
+    Normal,
+    XavierNormal,
     fans,
     gain,
     gain_initializers,
@@ -30,7 +31,7 @@ from initlab.initializers import (
     torch_gain,
     with_gain,
 )
-from initlab.lsuv import lsuv_rescale, orthogonal_matrix
+from initlab.lsuv import LSUV, lsuv_rescale, orthogonal_matrix
 
 SHAPES = [(300, 200), (200, 300)]  # fan_in != fan_out, both orientations
 MODES = ["fan_in", "fan_out", "fan_avg"]
@@ -130,6 +131,13 @@ def test_one_dimensional_shape_uses_n_for_both_fans(spec):
         assert np.all(w == init.mean((n,)))
     else:
         assert_moments(w, init.mean((n,)), init.variance((n,)))
+
+
+def test_parameters_are_stored_as_python_numbers():
+    assert get_initializer("normal:1") == Normal(np.float32(1.0)) == Normal(1)
+    assert type(Normal(np.float32(0.5)).std) is float and type(LSUV(max_passes=np.int64(3)).max_passes) is int
+    with pytest.raises(ValueError, match="gain must be a finite number >= 0"):
+        XavierNormal(gain=True)
 
 
 def test_fans():
@@ -480,3 +488,17 @@ def test_bad_specs_are_one_line_spec_errors(spec):
         get_initializer(spec)
     msg = str(info.value)
     assert "\n" not in msg and BAD_SPECS[spec] in msg
+
+
+def test_registration_does_not_depend_on_import_order():
+    # initlab.lsuv (orthogonal, lsuv) imports initlab.initializers, which imports it back to register them.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, types, initlab as real; pkg = types.ModuleType('initlab'); pkg.__path__ = real.__path__; "
+        "[sys.modules.pop(k) for k in list(sys.modules) if k.startswith('initlab')]; sys.modules['initlab'] = pkg; "
+        "import initlab.lsuv; from initlab.initializers import INITIALIZERS as R; print(R.names()[-2:])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['orthogonal', 'lsuv']"
