@@ -30,6 +30,8 @@ __all__ = [
     "style_axes",
     "outside_legend",
     "has_theory",
+    "divergence_suffix",
+    "theory_handles",
 ]
 
 #: Colour-blind-safe colours (Okabe–Ito, without yellow, then four distinct extras); config ``i`` gets ``PALETTE[i]``.
@@ -146,8 +148,6 @@ def divergence_suffix(div: dict[int, tuple[int, int, int]], cfg: int) -> str:
     return f"  (diverged at layer {k}{trials})"
 
 
-__all__.append("divergence_suffix")
-
 
 def wants_log(values: np.ndarray, decades: float = 2.0) -> bool:
     """Use a log axis when the finite positive values span more than ``decades`` decades
@@ -198,5 +198,3 @@ def theory_handles(with_theory: bool, spread: str = "min–max over trials") -> 
         lab.append("mean-field theory")
     return h, lab
 
-
-__all__.append("theory_handles")

@@ -93,6 +93,8 @@ def _fmt_value(v: Any) -> str:
     if isinstance(v, float):
         return "∞" if math.isinf(v) else "—" if math.isnan(v) else f"{v:g}"
     if isinstance(v, (list, tuple)):
+        if len(v) > 8 and all(isinstance(x, (int, float)) for x in v):  # per-layer widths and the like
+            return f"{', '.join(_fmt_value(x) for x in v[:4])}, …, {_fmt_value(v[-1])}  ({len(v)} values)"
         return ", ".join(_fmt_value(x) for x in v) if v else "—"
     if isinstance(v, dict):
         return json.dumps(v, sort_keys=True, default=str)

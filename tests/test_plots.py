@@ -11,7 +11,6 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from initlab.activations import ACTIVATIONS, get_activation
@@ -136,14 +135,6 @@ def no_global_state():
     before = copy.deepcopy(dict(matplotlib.rcParams))
     yield
     assert dict(matplotlib.rcParams) == before
-
-
-def _draw(fig: Figure) -> None:
-    fig.canvas.draw()  # constrained layout and every artist actually render
-
-
-def _lines_with_color(ax, color):
-    return [ln for ln in ax.get_lines() if matplotlib.colors.same_color(ln.get_color(), color)]
 
 
 def _render(fig: Figure) -> None:

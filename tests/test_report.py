@@ -8,7 +8,6 @@ import datetime as dt
 import io
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import matplotlib
 import numpy as np
