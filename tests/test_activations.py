@@ -60,6 +60,7 @@ def test_registry_has_every_required_entry():
     assert required <= set(NAMES)
     exported = {getattr(act_mod, n) for n in act_mod.__all__}
     assert {ACTIVATIONS.cls(n) for n in NAMES} <= exported
+    assert all(issubclass(ACTIVATIONS.cls(n), Activation) and ACTIVATIONS.cls(n).name == n for n in NAMES)
 
 
 @pytest.mark.parametrize("spec", SPECS)
@@ -181,7 +182,7 @@ def test_limits_table_covers_registry():
     assert set(LIMITS) == set(ELEMENTWISE)
 
 
-@pytest.mark.parametrize("spec", ELEMENTWISE)
+@pytest.mark.parametrize("spec", ELEMENTWISE_SPECS)
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_stable_at_extremes(spec, dtype):
     """No overflow/invalid/divide at |x| up to 1e4 (underflow to 0 is the right answer), finite, dtype kept."""
@@ -193,12 +194,12 @@ def test_stable_at_extremes(spec, dtype):
     for r in results:
         assert r.dtype == dtype and r.shape == x.shape
         assert np.isfinite(r).all(), (spec, x[~np.isfinite(r)])
-    eps = np.finfo(dtype).eps
-    (f_lo, d_lo), (f_hi, d_hi) = LIMITS[spec]
-    f, d = a.fn_grad(x)
-    np.testing.assert_allclose([f[0], f[-1]], [f_lo, f_hi], rtol=4 * eps, atol=1e-30)
-    np.testing.assert_allclose([d[0], d[-1]], [d_lo, d_hi], rtol=4 * eps, atol=1e-30)
-    assert f[x.size // 2] == a.fn(np.zeros(1, dtype))[0]
+    if spec in LIMITS:  # the right limits (default parameters)
+        eps = np.finfo(dtype).eps
+        (f_lo, d_lo), (f_hi, d_hi) = LIMITS[spec]
+        f, d = a.fn_grad(x)
+        np.testing.assert_allclose([f[0], f[-1]], [f_lo, f_hi], rtol=4 * eps, atol=1e-30)
+        np.testing.assert_allclose([d[0], d[-1]], [d_lo, d_hi], rtol=4 * eps, atol=1e-30)
 
 
 @pytest.mark.parametrize("spec", ELEMENTWISE_SPECS)
