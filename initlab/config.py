@@ -1,0 +1,332 @@
+"""The simulation configuration: one frozen, validated :class:`SimConfig`.
+
+Data flow: click options (or keyword arguments of :func:`initlab.simulate`) → :class:`SimConfig`
+→ :mod:`initlab.engine` → :class:`initlab.result.SimResult`. Every value is checked once, here;
+a bad value raises :class:`~initlab._spec.ConfigError` (a one-line message) and an unknown
+initializer or activation name raises :class:`~initlab._spec.UnknownNameError` (valid names and
+the closest match). Specs are stored in canonical form (``"xavier"`` becomes ``"xavier_normal"``),
+so equal experiments have equal configs, and :meth:`SimConfig.to_json` /
+:meth:`SimConfig.from_json` round-trip exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import initializers as _initializers
+from ._spec import ConfigError, SpecError, split_specs
+from .activations import Activation, get_activation
+from .initializers import Initializer, get_initializer
+
+__all__ = ["SimConfig", "Run", "INPUTS", "LOSSES", "DTYPES", "MAX_BINS"]
+
+#: Input distributions: unit-variance Gaussian or uniform on ±√3; ``given`` marks a user-supplied batch.
+INPUTS = ("gaussian", "uniform", "given")
+#: Losses on the last layer's output.
+LOSSES = ("projection", "mse")
+DTYPES = ("float32", "float64")
+#: Largest number of histogram bins.
+MAX_BINS = 10_000
+
+
+class Run(NamedTuple):
+    """One cell of the cross product: its index, label and single-run config."""
+
+    index: int
+    label: str
+    config: "SimConfig"
+
+
+def _specs(value: Any, what: str, getter) -> tuple[str, ...]:
+    """Canonical spec strings from a string (comma list allowed), an object, or a sequence of them."""
+    if isinstance(value, str):
+        items: list[Any] = split_specs(value)
+    elif isinstance(value, (list, tuple)):
+        items = []
+        for v in value:
+            items.extend(split_specs(v) if isinstance(v, str) else [v])
+    else:
+        items = [value]
+    if not items:
+        raise ConfigError(f"at least one {what} is needed")
+    out = tuple(getter(v).spec for v in items)
+    dup = sorted({s for s in out if out.count(s) > 1})
+    if dup:
+        raise ConfigError(f"{what} '{dup[0]}' given twice")
+    return out
+
+
+def _int(name: str, value: Any, low: int, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        value = int(value.strip())
+    try:
+        v = operator.index(value)
+    except TypeError:
+        if isinstance(value, float) and value.is_integer():
+            v = int(value)
+        else:
+            raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}") from None
+    if v < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {v}")
+    return int(v)
+
+
+def _float(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ConfigError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    v = str(value).strip().lower()
+    if v not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got '{value}'")
+    return v
+
+
+def _bool(name: str, value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """A signal-propagation experiment: the cross product ``inits × acts``, each run ``trials`` times.
+
+    Parameters
+    ----------
+    inits : str or sequence of str
+        Initializer specs (``"xavier,he,normal:0.01"`` or a list); stored canonical.
+    acts : str or sequence of str
+        Activation specs; stored canonical.
+    depth : int
+        Number of layers :math:`L \\ge 1`.
+    width : int or tuple of int
+        Units per layer: one number for all, or one per layer (length ``depth``).
+    batch : int
+        Samples in the input batch (at least 2, for correlations).
+    input_dim : int or None
+        Input features; ``None`` means the first layer's width.
+    input : {'gaussian', 'uniform', 'given'}
+        :math:`x \\sim N(0, 1)` or :math:`U(-\\sqrt3, \\sqrt3)` (both unit variance); ``given`` is
+        set by :func:`initlab.simulate` when the batch is passed in.
+    seed : int
+        Seed of every random draw (input, weights, dropout masks, loss targets).
+    trials : int
+        Independent weight draws per config.
+    dtype : {'float32', 'float64'}
+    bias_init : str
+        Initializer spec for the biases (``"zeros"``).
+    gain : float or None
+        If set, every initializer is rebuilt with this gain (``initializers.with_gain``); an
+        initializer without a gain is an error.
+    batchnorm : bool
+        Batch normalisation of the pre-activation with the batch's own statistics (train mode,
+        :math:`\\gamma = 1`, :math:`\\beta = 0`, :math:`\\epsilon = 10^{-5}`).
+    dropout : float
+        Inverted dropout probability :math:`0 \\le p < 1` on each layer's output.
+    residual : bool
+        Skip connections :math:`h^l = h^{l-1} + \\mathrm{dropout}(\\phi(z^l))` on every layer whose
+        input and output widths agree (others are plain).
+    loss : {'projection', 'mse'}
+        :math:`L = \\sum h^L \\odot R` with a fixed :math:`R \\sim N(0,1)`, or
+        :math:`L = \\tfrac12 \\operatorname{mean}\\bigl((h^L - Y)^2\\bigr)` with targets :math:`Y \\sim N(0,1)`.
+    bins : int
+        Histogram bins per layer.
+    """
+
+    inits: tuple[str, ...] = ("xavier_normal",)
+    acts: tuple[str, ...] = ("relu",)
+    depth: int = 10
+    width: int | tuple[int, ...] = 500
+    batch: int = 1000
+    input_dim: int | None = None
+    input: str = "gaussian"
+    seed: int = 0
+    trials: int = 1
+    dtype: str = "float32"
+    bias_init: str = "zeros"
+    gain: float | None = None
+    batchnorm: bool = False
+    dropout: float = 0.0
+    residual: bool = False
+    loss: str = "projection"
+    bins: int = 50
+
+    def __post_init__(self) -> None:
+        s = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
+        s("inits", _specs(self.inits, "initializer", get_initializer))
+        s("acts", _specs(self.acts, "activation", get_activation))
+        s("depth", _int("depth", self.depth, 1))
+        width = self.width
+        if isinstance(width, str):
+            width = [w for w in width.split(",") if w.strip()]
+            width = width[0] if len(width) == 1 else width
+        if isinstance(width, (list, tuple, np.ndarray)):
+            width = tuple(_int("width", w, 1) for w in width)
+            if len(width) != self.depth:
+                raise ConfigError(f"width lists {len(width)} layers but depth is {self.depth}")
+        else:
+            width = _int("width", width, 1)
+        s("width", width)
+        s("batch", _int("batch", self.batch, 2))
+        s("input_dim", _int("input_dim", self.input_dim, 1, allow_none=True))
+        s("input", _choice("input", self.input, INPUTS))
+        s("seed", _int("seed", self.seed, 0))
+        s("trials", _int("trials", self.trials, 1))
+        dtype = self.dtype
+        if not isinstance(dtype, str):
+            dtype = np.dtype(dtype).name
+        s("dtype", _choice("dtype", dtype, DTYPES))
+        s("bias_init", get_initializer(self.bias_init).spec)
+        if self.gain is not None:
+            g = _float("gain", self.gain)
+            if g < 0:
+                raise ConfigError(f"gain must be >= 0, got {g:g}")
+            s("gain", g)
+            self.initializers()  # every init must accept a gain
+        dropout = _float("dropout", self.dropout)
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {dropout:g}")
+        s("dropout", dropout)
+        s("batchnorm", _bool("batchnorm", self.batchnorm))
+        s("residual", _bool("residual", self.residual))
+        s("loss", _choice("loss", self.loss, LOSSES))
+        s("bins", _int("bins", self.bins, 1))
+        if self.bins > MAX_BINS:
+            raise ConfigError(f"bins must be at most {MAX_BINS}, got {self.bins}")
+
+    # -- derived values ----------------------------------------------------------------------
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """Units per layer, length ``depth``."""
+        return self.width if isinstance(self.width, tuple) else (self.width,) * self.depth
+
+    @property
+    def in_dim(self) -> int:
+        """Input features (``input_dim``, or the first layer's width)."""
+        return self.input_dim if self.input_dim is not None else self.widths[0]
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        return np.dtype(self.dtype)
+
+    def initializers(self) -> tuple[Initializer, ...]:
+        """The initializer objects, with ``gain`` applied when it is set."""
+        objs = tuple(get_initializer(s) for s in self.inits)
+        if self.gain is None:
+            return objs
+        out = []
+        for obj in objs:
+            try:
+                out.append(_initializers.with_gain(obj, self.gain))
+            except SpecError:
+                raise
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"--gain: {exc}") from None
+        return tuple(out)
+
+    def activations(self) -> tuple[Activation, ...]:
+        return tuple(get_activation(s) for s in self.acts)
+
+    def residual_layers(self) -> tuple[int, ...]:
+        """Layers (1-based) that get a skip connection: ``residual`` on and input width = output width."""
+        if not self.residual:
+            return ()
+        fans = (self.in_dim,) + self.widths
+        return tuple(l for l in range(1, self.depth + 1) if fans[l - 1] == fans[l])
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.inits) * len(self.acts)
+
+    def labels(self) -> list[str]:
+        """``"init / act"`` for every run, in run order (initializers outer, activations inner)."""
+        return [f"{i} / {a}" for i in self.inits for a in self.acts]
+
+    def runs(self) -> list[Run]:
+        """The cross product ``inits × acts`` as single-run configs, initializers outer."""
+        out = []
+        for i, init in enumerate(self.inits):
+            for j, act in enumerate(self.acts):
+                cfg = dataclasses.replace(self, inits=(init,), acts=(act,))
+                out.append(Run(i * len(self.acts) + j, f"{init} / {act}", cfg))
+        return out
+
+    def replace(self, **changes: Any) -> "SimConfig":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **_normalise_kwargs(changes))
+
+    # -- serialisation -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (tuples become lists), in field order."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SimConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown config field '{unknown[0]}' (fields: {', '.join(sorted(names))})")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+    def to_json(self) -> str:
+        """JSON text (indented, trailing newline); :meth:`from_json` gives back an equal config."""
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "SimConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"config is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError("config JSON must be an object")
+        return cls.from_dict(data)
+
+    @classmethod
+    def build(cls, config: "SimConfig | None" = None, **kwargs: Any) -> "SimConfig":
+        """A config from keyword arguments (``init=``/``act=`` accepted for ``inits``/``acts``), or
+        ``config`` with those fields replaced."""
+        kwargs = _normalise_kwargs(kwargs)
+        if config is None:
+            return cls(**kwargs)
+        if not isinstance(config, SimConfig):
+            raise TypeError(f"config must be a SimConfig, got {type(config).__name__}")
+        return dataclasses.replace(config, **kwargs) if kwargs else config
+
+
+def _normalise_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    out = dict(kwargs)
+    for short, full in (("init", "inits"), ("act", "acts")):
+        if short in out:
+            if full in out:
+                raise ConfigError(f"give either {short} or {full}, not both")
+            out[full] = out.pop(short)
+    names = {f.name for f in dataclasses.fields(SimConfig)}
+    unknown = sorted(set(out) - names)
+    if unknown:
+        raise ConfigError(f"unknown simulation option '{unknown[0]}' (options: {', '.join(sorted(names))})")
+    return out
