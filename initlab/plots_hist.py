@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from .plots_common import TEXT_COLOR, config_styles, new_figure
 from .schema import Histograms
@@ -18,6 +18,10 @@ _KIND_TITLE = {
     "act": "Layer outputs $h^\\ell$",
     "pre": "Pre-activations $z^\\ell$",
 }
+
+
+#: Compact tick labels without a shared offset ("1e12" under every panel): 0.5, 2.5, 5e+12.
+_TICKS = FuncFormatter(lambda v, _pos: "0" if v == 0 else f"{v:.3g}")
 
 
 def pick_layers(depth: int, max_layers: int = 10) -> list[int]:
@@ -74,7 +78,7 @@ def histogram_grid(
     """Histograms of every layer (columns) for every config (rows), summed over trials.
 
     Each panel shows the fraction of entries per bin on the config's shared signed range; the x-range
-    is shared along a row (zoomed to where that config's values lie, symmetric about 0), so a
+    is shared along a row (zoomed to where that config's values lie, always including 0), so a
     distribution that collapses towards 0 or piles up at the saturation values is visible at a glance.
     Bar heights are scaled per panel (the y axis carries no ticks); the titles give the mean and
     standard deviation (from ``df``) when the frame is passed.
@@ -118,18 +122,21 @@ def histogram_grid(
         edges = edges_all[cfg]
         counts = counts_all[cfg].sum(axis=0).astype(float)  # (depth, bins), summed over trials
         occupied = np.nonzero(counts[[l - 1 for l in cols]].sum(axis=0))[0]
-        if occupied.size:
-            half = max(abs(edges[occupied[0]]), abs(edges[occupied[-1] + 1]))
+        if occupied.size:  # zoom to where the row's values lie, always keeping 0 in view
+            lo, hi = min(edges[occupied[0]], 0.0), max(edges[occupied[-1] + 1], 0.0)
         else:
-            half = max(abs(edges[0]), abs(edges[-1]))
-        half = half if half > 0 else 1.0
+            lo, hi = edges[0], edges[-1]
+        if hi - lo <= 0:
+            lo, hi = -1.0, 1.0
+        pad = 0.04 * (hi - lo)
         for c, layer in enumerate(cols):
             ax = axes[r, c]
             row = counts[layer - 1]
             total = row.sum()
-            ax.set_xlim(-half * 1.04, half * 1.04)
+            ax.set_xlim(lo - pad, hi + pad)
             ax.yaxis.set_major_locator(NullLocator())
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=3, symmetric=True, prune=None))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=3))
+            ax.xaxis.set_major_formatter(_TICKS)
             ax.tick_params(axis="x", labelsize=7, colors=TEXT_COLOR, length=2, pad=1)
             for side in ("top", "right", "left"):
                 ax.spines[side].set_visible(False)

@@ -107,6 +107,18 @@ def _series(
     return drew_theory
 
 
+def _fit_limits(ax: Axes, margin: float = 0.05) -> None:
+    """Y-limits at the data's extent plus a margin measured on the axis' own (e.g. symlog) scale."""
+    lo, hi = ax.dataLim.y0, ax.dataLim.y1
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo >= hi:
+        return
+    tr = ax.yaxis.get_transform()
+    a, b = tr.transform([lo, hi])
+    pad = margin * (b - a)
+    lo2, hi2 = tr.inverted().transform([a - pad, b + pad])
+    ax.set_ylim(lo2, hi2)
+
+
 def _mean_dominated(means: np.ndarray, scales: np.ndarray, factor: float = 30.0) -> bool:
     """Whether the largest |mean| exceeds ``factor`` times the median positive scale (std or q)."""
     m = np.abs(np.asarray(means, dtype=float))
@@ -179,6 +191,7 @@ def moments_vs_layer(df: pd.DataFrame, stat: str = "std", kind: str = "act", fig
     mean_log = log and _mean_dominated(df[mean_col].to_numpy(dtype=float), scale)
     if mean_log:  # one config's mean explodes: keep the small and the huge means both readable
         ax_m.set_yscale("symlog", linthresh=_symlog_threshold(scale))
+        _fit_limits(ax_m)
     style_axes(ax_m, "layer $\\ell$", f"mean of ${sym}$" + ("  (symmetric log scale)" if mean_log else ""), "Mean")
     stat_label = f"std of ${sym}$" if stat == "std" else f"$q = \\mathbb{{E}}[({sym})^2]$"
     style_axes(ax_s, "layer $\\ell$", stat_label + ("  (log scale)" if log else ""),
