@@ -378,13 +378,13 @@ def test_gallery_default_is_the_whole_registry():
     assert len(visible) == len(ACTIVATIONS.names())
     assert sorted(a.get_title().split()[0] for a in visible) == sorted(
         get_activation(n).spec for n in ACTIVATIONS.names())
-    _render(fig)
+    _render(activation_gallery(["tanh", "maxout:3"]))  # legend mathtext and the maxout extras draw
 
 
 # ----------------------------------------------------------------------------------- figures_for
 
-def test_figures_for_in_report_order(three_theory_diverged):
-    df, hist = three_theory_diverged
+def test_figures_for_in_report_order():
+    df, hist = synthetic(configs=CONFIGS3[1:], depth=4, trials=2, width=16, batch=16, theory=True, diverge=(0, 3))
     figs = figures_for(FakeResult(df, hist))
     assert list(figs) == ["histograms_act", "histograms_pre", "moments_act", "moments_pre", "gradients",
                           "saturation", "correlation", "activations"]
