@@ -502,3 +502,11 @@ def test_registration_does_not_depend_on_import_order():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['orthogonal', 'lsuv']"
+
+
+@pytest.mark.parametrize("module", ["initlab.initializers", "initlab.lsuv"])
+def test_all_names_exist(module):
+    import importlib
+
+    mod = importlib.import_module(module)
+    assert all(hasattr(mod, n) for n in mod.__all__)
