@@ -80,7 +80,8 @@ def plot_learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = 
         Base metric names; default every non-``val_`` numeric column.
     """
     cols = [c for c in history.columns if c not in _META and c != group and not c.startswith("val_")
-            and pd.api.types.is_numeric_dtype(history[c])]
+            and pd.api.types.is_numeric_dtype(history[c])
+            and not (c == "learning_rate" and history[c].nunique() <= 1)]
     metrics = list(metrics) if metrics is not None else cols
     metrics = [m for m in metrics if m in history.columns or f"val_{m}" in history.columns] or cols[:1]
     fig = Figure(figsize=(5.0 * max(len(metrics), 1), 3.8), layout="constrained")
@@ -122,8 +123,9 @@ def plot_sample_predictions(images: np.ndarray, y_true: np.ndarray, proba: np.nd
     k = proba.shape[1]
     names = _names(class_names, k)
     rows = int(np.ceil(n / cols)) if n else 1
-    fig = Figure(figsize=(2.1 * cols, 3.4 * rows), layout="constrained")
-    grid = fig.add_gridspec(2 * rows, cols, height_ratios=[2, 1] * rows)
+    fig = Figure(figsize=(2.1 * cols, 3.4 * rows + 0.4))
+    grid = fig.add_gridspec(2 * rows, cols, height_ratios=[2, 1] * rows, left=0.04, right=0.98, bottom=0.05,
+                            top=1 - 0.5 / (3.4 * rows + 0.4), hspace=0.45, wspace=0.3)
     for i in range(n):
         r, c = divmod(i, cols)
         ax_img = fig.add_subplot(grid[2 * r, c])
@@ -225,8 +227,10 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarra
     idx = np.flatnonzero((np.asarray(y_true) == label) & (np.asarray(y_pred) != label))[:n]
     names = _names(class_names, int(max(np.max(y_true, initial=0), np.max(y_pred, initial=0), label)) + 1)
     rows = max(1, int(np.ceil(len(idx) / cols)))
-    fig = Figure(figsize=(1.3 * cols, 1.5 * rows + 0.5), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
+    fig = Figure(figsize=(1.3 * cols, 1.5 * rows + 0.5))
+    axes = np.atleast_1d(fig.subplots(rows, cols, gridspec_kw=dict(left=0.02, right=0.98, bottom=0.02,
+                                                                    top=1 - 0.55 / (1.5 * rows + 0.5),
+                                                                    hspace=0.35, wspace=0.1))).reshape(-1)
     for ax in axes:
         ax.axis("off")
     for ax, i in zip(axes, idx):

@@ -130,9 +130,9 @@ def simulate_at_init(cfg: LabConfig, init: str, x: np.ndarray | None, seed: int 
         return None
     widths = list(cfg.hidden) or [1]
     act = cfg.act if cfg.hidden else "linear"
-    kw: dict[str, Any] = dict(init=init, act=act, depth=len(widths), width=widths, seed=seed)
+    kw: dict[str, Any] = dict(init=init, act=act, depth=len(widths), width=widths, seed=seed, bias_init=cfg.bias_init)
     if x is not None:
-        kw.update(inputs=np.asarray(x, dtype=np.float32), batch=len(x), input_dim=x.shape[1])
+        kw["x"] = np.asarray(x, dtype=np.float32)
     res = simulate(**kw)
     df = res.layers.copy()
     df["init"] = init

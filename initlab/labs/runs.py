@@ -104,10 +104,11 @@ def notes_table(cfg: LabConfig, metrics: list[dict[str, float]]) -> pd.DataFrame
 # Model and training
 # ------------------------------------------------------------------------------------------------
 def build_model(cfg: LabConfig, n_inputs: int, n_outputs: int, *, extra_layers: dict[int, list] | None = None,
-                kernel_regularizer: Any = None):
+                kernel_regularizer: Any = None, learning_rate: Any = None):
     """The Keras-like model of ``cfg``: ``Dense(h, act, init, bias_init)`` per hidden width, then the output
     layer; ``extra_layers[i]`` are inserted after hidden layer ``i`` (dropout, batch norm); compiled with the
-    lab's loss, optimizer (learning rate ``cfg.lr`` or the optimizer's default) and metrics."""
+    lab's loss, optimizer (``learning_rate`` — a number or a per-step schedule — else ``cfg.lr``, else the
+    optimizer's default) and metrics."""
     from .. import nn
 
     layers: list = []
@@ -119,16 +120,22 @@ def build_model(cfg: LabConfig, n_inputs: int, n_outputs: int, *, extra_layers: 
                            kernel_regularizer=kernel_regularizer,
                            **({} if cfg.hidden else {"input_dim": n_inputs})))
     model = nn.Sequential(layers, seed=cfg.seed)
-    model.compile(loss=cfg.loss, optimizer=make_optimizer(cfg), metrics=list(cfg.metrics))
+    model.compile(loss=cfg.loss, optimizer=make_optimizer(cfg, learning_rate), metrics=list(cfg.metrics))
     return model
 
 
-def make_optimizer(cfg: LabConfig, lr: float | None = None):
-    """The optimizer of ``cfg`` with its learning rate (``None`` keeps the Keras default)."""
-    from .. import nn
+def make_optimizer(cfg: LabConfig, lr: Any = None):
+    """The optimizer of ``cfg`` with learning rate ``lr`` (a number or a schedule), else ``cfg.lr``, else the
+    optimizer's Keras default."""
+    import dataclasses
 
+    from ..nn.optimizers import get_optimizer
+
+    opt = get_optimizer(cfg.optimizer)
     rate = cfg.lr if lr is None else lr
-    return nn.get_optimizer(cfg.optimizer, **({} if rate is None else {"learning_rate": float(rate)}))
+    if rate is None:
+        return opt
+    return dataclasses.replace(opt, learning_rate=rate if callable(rate) else float(rate))
 
 
 def fit_model(model, cfg: LabConfig, data: LabData, *, progress: bool = True, callbacks: list | None = None,
@@ -145,8 +152,10 @@ def fit_model(model, cfg: LabConfig, data: LabData, *, progress: bool = True, ca
 
 def history_frame(hist: Any) -> pd.DataFrame:
     """The trainer's History as a DataFrame with a 1-based ``epoch`` column first."""
-    df = hist if isinstance(hist, pd.DataFrame) else getattr(hist, "history", hist)
-    df = pd.DataFrame(df).reset_index(drop=True)
+    if isinstance(hist, pd.DataFrame):
+        df = pd.DataFrame(hist).reset_index(drop="epoch" not in (hist.index.names or []))
+    else:
+        df = pd.DataFrame(getattr(hist, "history", hist))
     if "epoch" not in df.columns:
         df.insert(0, "epoch", np.arange(1, len(df) + 1))
     else:
@@ -161,7 +170,9 @@ def _final_metrics(model, cfg: LabConfig, data: LabData) -> dict[str, float]:
         parts.append(("test", data.x_test, data.y_test))
     for part, x, y in parts:
         vals = model.evaluate(x, y, batch_size=4096)
-        if not isinstance(vals, dict):
+        if hasattr(vals, "items"):
+            vals = dict(vals.items())
+        else:
             names = ["loss"] + list(cfg.metrics)
             vals = dict(zip(names, np.atleast_1d(vals)))
         for k, v in vals.items():

@@ -162,12 +162,13 @@ def _deep_stack(cfg: LabConfig, acts: list[str]) -> pd.DataFrame | None:
 
 # ------------------------------------------------------------------------------------------------
 def _variant_runs(cfg: LabConfig, data_path: str | None, progress: bool,
-                  make: Callable[[str], tuple[LabConfig, dict, list]]) -> tuple[pd.DataFrame, list[dict], str]:
-    """Train one model per variant; ``make(variant)`` gives its config, ``build_model`` keywords and callbacks."""
+                  make: Callable[[str, Any], tuple[LabConfig, dict, list]]) -> tuple[pd.DataFrame, list[dict], str]:
+    """Train one model per variant; ``make(variant, data)`` gives its config, ``build_model`` keywords and
+    callbacks."""
     data = load_lab_data(cfg, data_path)
     histories, finals = [], []
     for v in cfg.variants:
-        vcfg, build_kw, callbacks = make(v)
+        vcfg, build_kw, callbacks = make(v, data)
         model = build_model(vcfg, data.n_inputs, data.n_outputs, **build_kw)
         t0 = time.perf_counter()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -187,28 +188,38 @@ def _last(h: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def _schedule(cfg: LabConfig, v: str):
-    from .. import nn
+def _schedule(cfg: LabConfig, v: str, steps_per_epoch: int):
+    """The per-step learning-rate schedule of variant ``v``, its periods given in epochs in ``cfg.params``:
+    ``step`` halves the rate every ``step_every`` epochs, ``exponential`` multiplies it by ``exp_rate`` per
+    epoch (smoothly), ``cyclic`` is Smith's triangle between ``cyc_low`` and ``cyc_high`` with a half
+    cycle of ``cyc_half`` epochs."""
+    from ..nn.schedules import CyclicLR, ExponentialDecay, StepDecay
 
-    lr0 = float(cfg.lr)
+    lr0, spe = float(cfg.lr), int(steps_per_epoch)
     if v == "step":
-        return nn.StepDecay(initial_learning_rate=lr0, drop=float(cfg.param("step_factor", 0.5)),
-                            every=int(cfg.param("step_every", 3)))
+        return StepDecay(initial_learning_rate=lr0, drop=float(cfg.param("step_factor", 0.5)),
+                         every=int(cfg.param("step_every", 3)) * spe)
     if v == "exponential":
-        return nn.ExponentialDecay(initial_learning_rate=lr0, decay_rate=float(cfg.param("exp_rate", 0.8)))
+        return ExponentialDecay(initial_learning_rate=lr0, decay_rate=float(cfg.param("exp_rate", 0.8)),
+                                decay_steps=spe)
     if v == "cyclic":
-        return nn.CyclicLR(base_lr=float(cfg.param("cyc_low", 0.01)), max_lr=float(cfg.param("cyc_high", 0.3)),
-                           step_size=int(cfg.param("cyc_half", 2)))
+        return CyclicLR(base_lr=float(cfg.param("cyc_low", 0.01)), max_lr=float(cfg.param("cyc_high", 0.3)),
+                        step_size=int(cfg.param("cyc_half", 2)) * spe)
     raise ConfigError(f"learning-rate variants are 'lr=X', 'step', 'exponential' or 'cyclic', got '{v}'")
 
 
 def _learning_rate(cfg: LabConfig, data_path: str | None, progress: bool) -> RunResult:
     t0 = time.perf_counter()
 
-    def make(v: str):
+    def make(v: str, data):
         if v.startswith("lr="):
-            return cfg.replace(lr=float(v[3:])), {}, []
-        return cfg, {}, [_schedule(cfg, v)]
+            try:
+                return cfg.replace(lr=float(v[3:])), {}, []
+            except ValueError:
+                raise ConfigError(f"bad learning-rate variant '{v}'") from None
+        n_train = len(data.x_train)
+        spe = -(-n_train // (cfg.batch_size or n_train))
+        return cfg, {"learning_rate": _schedule(cfg, v, spe)}, []
 
     hist, finals, source = _variant_runs(cfg, data_path, progress, make)
     table = pd.DataFrame(finals)
@@ -222,7 +233,7 @@ def _regularization(cfg: LabConfig, data_path: str | None, progress: bool) -> Ru
 
     t0 = time.perf_counter()
 
-    def make(v: str):
+    def make(v: str, data):
         hidden = range(len(cfg.hidden))
         if v == "none":
             return cfg, {}, []
@@ -230,8 +241,9 @@ def _regularization(cfg: LabConfig, data_path: str | None, progress: bool) -> Ru
             return cfg, {"kernel_regularizer": nn.L2(float(cfg.param("l2", 1e-3)))}, []
         if v == "dropout":
             return cfg, {"extra_layers": {i: [nn.Dropout(float(cfg.param("dropout", 0.5)))] for i in hidden}}, []
-        if v == "batchnorm":
-            return cfg, {"extra_layers": {i: [nn.BatchNorm()] for i in hidden}}, []
+        if v == "batchnorm":  # Dense (linear) -> BatchNorm -> activation, as in Ioffe & Szegedy
+            return cfg.replace(act="linear"), {"extra_layers": {i: [nn.BatchNorm(), nn.Activation(cfg.act)]
+                                                                for i in hidden}}, []
         if v == "early_stopping":
             return cfg, {}, [nn.EarlyStopping(monitor="val_loss", patience=int(cfg.param("patience", 3)),
                                               restore_best_weights=True)]
