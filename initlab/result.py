@@ -16,6 +16,9 @@ from .schema import BACKWARD_COLUMNS, FORWARD_COLUMNS, LAYER_COLUMNS, THEORY_COL
 
 __all__ = ["SimResult", "build_frame", "FRAME_DTYPES"]
 
+# pandas < 3 parses floats approximately unless told otherwise; pandas 3 is exact and deprecates the flag
+_EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
 _INT = ("config", "trial", "layer", "width", "lsuv_passes")
 _STR = ("label", "init", "act")
 #: The dtype of every column of :attr:`SimResult.layers`.
@@ -150,8 +153,7 @@ class SimResult:
         path = Path(path)
         config = SimConfig.from_json((path / "config.json").read_text(encoding="utf-8"))
         dtypes = {c: t for c, t in FRAME_DTYPES.items() if c != "diverged"}
-        df = pd.read_csv(path / "layers.csv", dtype=dtypes, float_precision="round_trip", keep_default_na=False,
-                         na_values=[""])
+        df = pd.read_csv(path / "layers.csv", dtype=dtypes, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
         df["diverged"] = df["diverged"].astype(bool)
         df = df[list(LAYER_COLUMNS)]
         hist = Histograms.load(path / "histograms.npz")
