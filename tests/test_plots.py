@@ -394,3 +394,23 @@ def test_figures_for_in_report_order():
     assert "histograms_act" not in no_hist and len(no_hist) == 6
     for key in ("moments_pre", "gradients"):
         _render(figs[key])
+
+
+# ---------------------------------------------------------------------------- with the real engine
+
+def test_real_simulation_with_a_diverging_config():
+    from initlab.engine import simulate
+
+    res = simulate(init="xavier,normal:1000", act="linear,tanh", depth=12, width=16, batch=16, seed=0,
+                   progress=False)
+    assert res.diverged_at_layer["normal:std=1000 / linear"] == 11  # float32 overflow
+    figs = figures_for(res)
+    assert len(figs) == 8
+    for key in ("moments_act", "gradients", "saturation", "correlation"):
+        texts = _legend_texts(figs[key])
+        assert any(t.startswith("normal:std=1000 / linear") and "diverged at layer 11" in t for t in texts)
+    hist_axes = figs["histograms_act"].get_axes()
+    assert len(hist_axes) == 4 * 10  # 4 configs × 10 of 12 layers
+    row = hist_axes[20:30]  # config 2 = normal:1000 / linear; layers 1, 2, 3, 5, 6, 7, 8, 10, 11, 12
+    assert [any(t.get_text() == "diverged" for t in ax.texts) for ax in row] == [False] * 8 + [True] * 2
+    _render(figs["histograms_act"])

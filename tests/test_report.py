@@ -232,3 +232,41 @@ def test_cli_bad_run_dir_is_one_line_exit_2(tmp_path, setup, message):
 def test_cli_needs_run_dirs_and_output(tmp_path):
     assert CliRunner().invoke(main, ["report", "-o", str(tmp_path / "r.pdf")]).exit_code == 2
     assert CliRunner().invoke(main, ["report", str(tmp_path)]).exit_code == 2
+
+
+# ------------------------------------------------------------------------- with the real engine
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory):
+    from initlab.engine import simulate
+
+    res = simulate(init="xavier,normal:0.01", act="tanh", depth=3, width=16, batch=16, seed=1, progress=False)
+    return res, res.to_dir(tmp_path_factory.mktemp("runs") / "tiny")
+
+
+def test_cli_report_end_to_end(saved_run, tmp_path):
+    res, run = saved_run
+    out = tmp_path / "out" / "tiny.pdf"
+    cli = CliRunner().invoke(main, ["report", str(run), "-o", str(out), "--title", "Tiny"])
+    assert cli.exit_code == 0, cli.output
+    n_theory = int(report.theory_page(report.default_theory_table(res.config)) is not None)
+    n_pages = 1 + len(summary_pages(res, "tiny")) + 8 + n_theory
+    assert count_pdf_pages(out.read_bytes()) == n_pages
+    assert cli.output.strip() == f"wrote {out} ({n_pages} pages, 1 run)"
+    assert sorted(os.listdir(out.parent)) == ["tiny.pdf"]
+
+
+def test_cli_report_corrupt_run_is_one_line_exit_2(saved_run, tmp_path):
+    import shutil
+
+    _, run = saved_run
+    for name, junk in (("config.json", "{not json"), ("histograms.npz", "PK\x03\x04 broken"),
+                       ("layers.csv", "a,b\n1,2\n")):
+        bad = tmp_path / f"bad_{name}"
+        shutil.copytree(run, bad)
+        (bad / name).write_text(junk)
+        res = CliRunner().invoke(main, ["report", str(bad), "-o", str(tmp_path / "r.pdf")])
+        assert res.exit_code == 2, (name, res.output)
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: cannot read run '{bad}'"), res.output
+    assert not (tmp_path / "r.pdf").exists()

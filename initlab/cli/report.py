@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import click
 
+from ..result import SimResult
 from . import InputError
 
 __all__ = ["COMMANDS", "RUN_FILES", "load_run"]
@@ -23,11 +25,9 @@ def load_run(path: Path):
     missing = [f for f in RUN_FILES if not (path / f).is_file()]
     if missing:
         raise InputError(f"'{path}' is not a saved run: missing {', '.join(missing)}")
-    from ..result import SimResult  # the engine's result type; imported on use to keep `initlab --help` fast
-
     try:
         return SimResult.from_dir(path)
-    except (ValueError, KeyError, OSError, TypeError) as exc:
+    except (ValueError, KeyError, OSError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot read run '{path}': {msg}") from None
 
