@@ -131,7 +131,8 @@ def _ndtr_float32(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     With :math:`a = |x|/\\sqrt2`, :math:`\\Phi(-|x|) = \\tfrac12\\operatorname{erfc}(a)
     = t\\,H(t)\\,e^{-a^2}` (:data:`_HALF_ERFCX_POLY`), then :math:`\\Phi(x) = h + [x \\ge 0](1 - 2h)`
-    keeps the left tail's relative accuracy (a few float32 ulp, tested against scipy).
+    keeps the left tail's relative accuracy: at most 4 ulp for :math:`|x| < 2`, growing like
+    :math:`x^2/2` ulp further out from the rounding of :math:`x^2` (35 ulp at -13; tested against scipy).
     """
     e = np.multiply(x, x, out=np.empty_like(x))
     e *= -0.5
@@ -468,7 +469,7 @@ class GELU(Activation):
               \\approx 1.12890
 
     :math:`\\Phi` is ``scipy.special.ndtr`` in float64 (through erfc, so accurate in the left tail)
-    and a tail-accurate erfcx fit in float32 (a few ulp, 3x faster).
+    and, 3x faster, a tail-accurate erfcx fit in float32 (:func:`_ndtr_float32`).
     """
 
     max_grad: ClassVar[float] = 0.5 * math.erfc(-1.0) + math.exp(-1.0) / math.sqrt(math.pi)
