@@ -1,7 +1,58 @@
-"""`initlab bench` (issues 2 and 4): being built."""
+"""``initlab bench``: the simulation engine against the bare matrix products (issue 2)."""
 
 from __future__ import annotations
 
-__all__ = ["COMMANDS"]
+import click
 
-COMMANDS: list = []
+from . import InputError
+
+__all__ = ["COMMANDS", "bench_cmd"]
+
+
+def _shape(text: str) -> tuple[int, int, int]:
+    try:
+        b, w, d = (int(p) for p in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise InputError(f"--shape must look like 1024x1024x20 (batch x width x depth), got '{text}'") from None
+    if min(b, w, d) < 1 or b < 2:
+        raise InputError(f"--shape needs batch >= 2 and width, depth >= 1, got '{text}'")
+    return b, w, d
+
+
+@click.command("bench")
+@click.option("--quick", is_flag=True, help="Small shapes and 2 repeats (a smoke run, seconds).")
+@click.option("--shape", "shapes", multiple=True, help="BATCHxWIDTHxDEPTH to time (repeatable) [default: the issue's two].")
+@click.option("--repeats", type=click.IntRange(1, 100), default=5, show_default=True,
+              help="Interleaved repeats; the minimum is reported.")
+@click.option("--act", default="relu", show_default=True, help="Activation spec.")
+@click.option("--init", default="he_normal", show_default=True, help="Initializer spec.")
+@click.option("--breakdown/--no-breakdown", "show_breakdown", default=False, show_default=True,
+              help="Also time each statistic alone (ms over all layers).")
+def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init: str, show_breakdown: bool) -> None:
+    """Time the engine (forward + backward, every statistic, histograms; float32) against its floor.
+
+    The floor is the 3L-1 bare matrix products of the same shapes in the same process; the ratio
+    engine/floor is the overhead of everything else. Targets: 1024x1024x20 at 1.05 and 256x256x100
+    at 1.25 (batch x width x depth). Run it on a quiet machine: other processes distort both sides.
+
+    \b
+    Examples:
+      initlab bench
+      initlab bench --quick
+      initlab bench --shape 512x512x30 --repeats 3 --breakdown
+    """
+    from ..bench import QUICK_SHAPES, breakdown, format_breakdown, format_rows, run_bench
+
+    chosen = [_shape(s) for s in shapes] or (list(QUICK_SHAPES) if quick else None)
+    reps = 2 if quick and repeats == 5 else repeats
+    click.echo(f"initlab bench: float32, {init} / {act}, forward + backward with every statistic and "
+               f"histograms, min of {reps} interleaved repeats")
+    rows = run_bench(chosen, repeats=reps, act=act, init=init)
+    click.echo(format_rows(rows))
+    if show_breakdown:
+        for r in rows:
+            click.echo(f"\nper-statistic time, {r.batch} x {r.width} x {r.depth} (each kernel alone, all layers):")
+            click.echo(format_breakdown(breakdown(r.batch, r.width, r.depth, reps, act, init), r))
+
+
+COMMANDS = [bench_cmd]

@@ -1,13 +1,19 @@
-"""``initlab simulate``, ``initlab list``, ``initlab report`` (being built: issue 2)."""
+"""``initlab simulate`` (signal propagation at initialization) and ``initlab list``."""
 
 from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
 
 import click
 
 from ..activations import ACTIVATIONS
+from ..config import LOSSES, SimConfig
 from ..initializers import INITIALIZERS
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "simulate_cmd", "list_cmd", "result_json"]
 
 
 @click.command("list")
@@ -26,4 +32,94 @@ def list_cmd() -> None:
         click.echo()
 
 
-COMMANDS = [list_cmd]
+def _width(text: str) -> int | tuple[int, ...]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    return parts[0] if len(parts) == 1 else tuple(parts)  # type: ignore[return-value]  # SimConfig validates
+
+
+@click.command("simulate")
+@click.option("--init", "inits", default="xavier", show_default=True,
+              help="Initializer spec(s), comma-separated: xavier,he,normal:0.01,variance_scaling:scale=2,mode=fan_in")
+@click.option("--act", "acts", default="relu", show_default=True,
+              help="Activation spec(s), comma-separated: tanh,relu,leaky_relu:0.2,maxout:3")
+@click.option("--depth", type=int, default=10, show_default=True, help="Number of layers.")
+@click.option("--width", default="500", show_default=True, help="Units per layer, or one number per layer (comma list).")
+@click.option("--batch", type=int, default=1000, show_default=True, help="Input samples.")
+@click.option("--input-dim", type=int, default=None, help="Input features [default: the first layer's width].")
+@click.option("--input", "input_", type=click.Choice(["gaussian", "uniform"]), default="gaussian", show_default=True,
+              help="Input distribution (both unit variance).")
+@click.option("--trials", type=int, default=1, show_default=True, help="Independent weight draws per config.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random draw.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
+@click.option("--bias-init", default="zeros", show_default=True, help="Initializer spec for the biases.")
+@click.option("--gain", type=float, default=None, help="Gain for every initializer (e.g. 1.414 for ReLU).")
+@click.option("--batchnorm/--no-batchnorm", default=False, show_default=True,
+              help="Batch-normalise each pre-activation (batch statistics).")
+@click.option("--dropout", type=float, default=0.0, show_default=True, help="Inverted dropout probability, 0 <= p < 1.")
+@click.option("--residual/--no-residual", default=False, show_default=True,
+              help="Skip connections where a layer's input and output widths agree.")
+@click.option("--loss", type=click.Choice(list(LOSSES)), default="projection", show_default=True,
+              help="Loss on the last layer for the backward pass.")
+@click.option("--bins", type=int, default=50, show_default=True, help="Histogram bins per layer.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Save the run (layers.csv, config.json, histograms.npz) and PNG figures in this folder.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PDF report to this file.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="What to print on stdout.")
+def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, seed, dtype, bias_init, gain,
+                 batchnorm, dropout, residual, loss, bins, out_dir, report_path, fmt) -> None:
+    """Simulate how activations and gradients propagate through a random deep network at initialization.
+
+    Every initializer × activation pair runs on the same input batch with the same underlying random
+    draws; the per-layer statistics (mean, std, saturation, dead units, gradient norms) are printed as
+    a table, CSV or JSON.
+
+    \b
+    Examples:
+      initlab simulate --init xavier --act relu --depth 10
+      initlab simulate --init xavier,he,normal:0.01,normal:1 --act tanh,relu --out reports/classic
+      initlab simulate --init he --act relu --depth 50 --format csv > he_relu.csv
+      initlab simulate --init orthogonal --act tanh --gain 1.1 --report tanh.pdf
+    """
+    config = SimConfig(
+        inits=inits, acts=acts, depth=depth, width=_width(width), batch=batch, input_dim=input_dim, input=input_,
+        seed=seed, trials=trials, dtype=dtype, bias_init=bias_init, gain=gain, batchnorm=batchnorm,
+        dropout=dropout, residual=residual, loss=loss, bins=bins,
+    )
+    from ..engine import simulate  # numpy work and pandas are loaded only when a simulation runs
+
+    start = time.perf_counter()
+    result = simulate(config, progress=True)
+    elapsed = time.perf_counter() - start
+    if fmt == "table":
+        widths = config.widths
+        w = str(widths[0]) if len(set(widths)) == 1 else ",".join(map(str, widths))
+        click.echo(f"initlab simulate: depth {config.depth}, width {w}, batch {config.batch}, {config.dtype}, "
+                   f"seed {config.seed}, {config.trials} trial(s) — {elapsed:.2f} s\n")
+        click.echo(result.summary(), nl=False)
+    elif fmt == "csv":
+        click.echo(result.to_csv(), nl=False)
+    else:
+        click.echo(json.dumps(result_json(result), indent=1))
+    if out_dir is not None:
+        result.to_dir(out_dir)
+        from ..report import save_figures
+
+        figs = save_figures(result, out_dir)
+        click.echo(f"saved run and {len(figs)} figures in {out_dir}", err=True)
+    if report_path is not None:
+        from ..report import write_report
+
+        path = write_report(result, report_path)
+        click.echo(f"wrote {path}", err=True)
+
+
+def result_json(result) -> dict:
+    """The config, the divergence per config and the per-layer rows as plain JSON (NaN becomes null)."""
+    rows = result.layers.to_dict(orient="records")
+    clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
+    return {"config": result.config.to_dict(), "diverged_at_layer": result.diverged_at_layer, "layers": clean}
+
+
+COMMANDS = [simulate_cmd, list_cmd]

@@ -1,0 +1,27 @@
+"""Smoke test of the benchmark (no timing assertions: times depend on the machine)."""
+
+import math
+
+from click.testing import CliRunner
+
+from initlab.bench import BenchRow, breakdown, format_breakdown, format_rows, run_bench
+from initlab.cli import main
+
+
+def test_bench_functions_run_on_a_tiny_shape():
+    rows = run_bench([(8, 6, 3)], repeats=1)
+    (row,) = rows
+    assert isinstance(row, BenchRow) and (row.batch, row.width, row.depth) == (8, 6, 3)
+    assert all(math.isfinite(v) and v > 0 for v in (row.floor_ms, row.engine_ms, row.core_ms, row.ratio))
+    assert row.target is None and "8 x 6 x 3" in format_rows(rows)
+    parts = breakdown(8, 6, 3, repeats=1)
+    assert "pre histogram" in parts and all(v >= 0 for v in parts.values())
+    assert "engine - floor" in format_breakdown(parts, row)
+
+
+def test_bench_command_with_a_shape_and_bad_shape():
+    r = CliRunner().invoke(main, ["bench", "--shape", "8x6x3", "--repeats", "1", "--breakdown"])
+    assert r.exit_code == 0, r.output
+    assert "8 x 6 x 3" in r.stdout and "pre histogram" in r.stdout
+    r = CliRunner().invoke(main, ["bench", "--shape", "8x6"])
+    assert r.exit_code == 2 and r.stderr.startswith("Error: ")
