@@ -154,8 +154,8 @@ TINY = {
     "iris-mlp": dict(epochs=3),
     "init-histograms": dict(params=(("depth", 3), ("width", 32), ("batch", 64))),
     "activations": dict(params=(("depth", 3), ("width", 32), ("batch", 64), ("range", 4.0))),
-    "learning-rate": dict(epochs=2, subset=200),
-    "regularization": dict(epochs=3, subset=200),
+    "learning-rate": dict(epochs=2, subset=200, hidden=(32,)),
+    "regularization": dict(epochs=3, subset=200, hidden=(32, 32)),
     "loss-comparison": dict(),
 }
 

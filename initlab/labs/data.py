@@ -19,7 +19,9 @@ Splits
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,10 +102,21 @@ def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
 
 
 def _load_raw(cfg: LabConfig, data_path: str | None):
-    """``(x_train, y_train, x_test, y_test, class_names, source)`` before preprocessing."""
+    """``(x_train, y_train, x_test, y_test, class_names, source)`` before preprocessing (cached: the arrays
+    are shared between calls and must not be modified in place)."""
+    key = (cfg.dataset, cfg.num_words, cfg.test_split, cfg.split_seed,
+           None if data_path is None else str(data_path), os.environ.get("INITLAB_DATA"))
+    return _load_raw_cached(*key)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_raw_cached(name: str, num_words: int, test_split: float, split_seed: int, data_path: str | None,
+                     _env: str | None):
     from .. import datasets as ds
 
-    name = cfg.dataset
+    cfg = LabConfig(name="data", title="", dataset=name, num_words=num_words, test_split=test_split,
+                    split_seed=split_seed)
+
     if name == "mnist":
         (xtr, ytr), (xte, yte) = ds.load_mnist(data_path)
         return xtr, ytr, xte, yte, list(ds.MNIST_CLASSES), f"MNIST ({len(xtr):,} / {len(xte):,})"
@@ -158,10 +171,12 @@ def load_lab_data(cfg: LabConfig, data_path: str | None = None) -> LabData:
         source += f"; subset: first {len(xtr)} training and {len(xte)} test rows"
     if cfg.is_image:
         images = np.asarray(xte)
-    xtr_f = np.asarray(xtr, dtype=np.float32).reshape(len(xtr), -1)
-    xte_f = np.asarray(xte, dtype=np.float32).reshape(len(xte), -1)
+    xtr_f = np.array(xtr, dtype=np.float32).reshape(len(xtr), -1)  # copies: the raw arrays are cached
+    xte_f = xtr_f if xte is xtr else np.array(xte, dtype=np.float32).reshape(len(xte), -1)
     if cfg.preprocess == "scale255":
-        xtr_f, xte_f = xtr_f / 255.0, xte_f / 255.0
+        xtr_f /= 255.0
+        if xte_f is not xtr_f:
+            xte_f /= 255.0
     elif cfg.preprocess == "minmax":
         ref = xtr_f
         xtr_f, xte_f = minmax_scale(xtr_f, ref), minmax_scale(xte_f, ref)
