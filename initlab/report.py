@@ -45,6 +45,7 @@ _THEORY_HEADERS = ("config", "σ_w²", "σ_b²", "q*", "χ₁", "c*", "ξ_q", "�
 
 PAGE = (11.0, 8.5)  # US letter, landscape, for the text pages
 _LEFT = 0.06
+_MAX_CONTENTS = 28  # contents lines on the title page before it lists runs instead of pages
 _PHASE_COLORS = {"ordered": "#DCEAF7", "chaotic": "#FBE3D6", "critical": "#E0F2E9"}
 
 TheoryFn = Callable[[Any], "pd.DataFrame | None"]
@@ -173,11 +174,13 @@ def title_page(
     n = len(results)
     fig = _page(title, f"initlab {__version__}   ·   {date:%Y-%m-%d %H:%M} UTC   ·   {n} run{'s' * (n != 1)}")
     table_w = 0.60 if contents else 1 - 2 * _LEFT
-    wrap = max(14, int(110 * table_w / max(n, 1) / 0.6 / 1.5))
+    widths = [1.0] + [max(1.4, 3.0 / n)] * n
+    value_pt = table_w * PAGE[0] * 72 * widths[1] / sum(widths)
+    wrap = max(12, int(value_pt / (0.6 * 10.0)) - 2)  # ~0.6 em per character at 10 pt
     rows = [[k] + [textwrap.fill(_fmt_value(c[k]), wrap) if k in c else "" for c in configs] for k in keys]
     fig.text(_LEFT, 0.835, "Configuration", fontsize=13, color=TEXT_COLOR)
     if rows:
-        _draw_table(fig, (_LEFT, 0.06, table_w, 0.75), ["setting", *names], rows, [1.0] + [1.6] * n)
+        _draw_table(fig, (_LEFT, 0.06, table_w, 0.75), ["setting", *names], rows, widths)
     else:
         fig.text(_LEFT, 0.79, "(no configuration recorded)", fontsize=10, color="#666666")
     if contents:
@@ -188,22 +191,59 @@ def title_page(
     return fig
 
 
-def summary_pages(result: Any, heading: str, lines_per_page: int = 56) -> list[Figure]:
-    """The result's summary table (``result.summary()``) in monospace, split across pages."""
+def _columns(lines: list[str], per_column: int) -> list[list[str]]:
+    """Pack lines into columns of at most ``per_column`` lines, keeping blank-line-separated blocks
+    (one config each in ``SimResult.summary()``) whole where they fit."""
+    blocks: list[list[str]] = [[]]
+    for ln in lines:
+        if ln.strip():
+            blocks[-1].append(ln)
+        elif blocks[-1]:
+            blocks.append([])
+    cols: list[list[str]] = [[]]
+    for block in (b for b in blocks if b):
+        while block:
+            room = per_column - len(cols[-1]) - (1 if cols[-1] else 0)
+            if len(block) <= room:
+                cols[-1] += ([""] if cols[-1] else []) + block
+                block = []
+            elif cols[-1] and len(block) <= per_column:
+                cols.append([])
+            else:  # a block longer than a column: split it
+                take = room if room > 0 else per_column
+                if cols[-1] and room > 0:
+                    cols[-1] += [""] + block[:take]
+                else:
+                    cols[-1] += block[:take]
+                block = block[take:]
+                if block:
+                    cols.append([])
+    return [c for c in cols if c] or [["(empty)"]]
+
+
+def summary_pages(result: Any, heading: str, fontsize: float = 8.0) -> list[Figure]:
+    """The result's summary table (``result.summary()``) in monospace: as many columns per page as fit
+    side by side, configs kept whole where they fit, as many pages as needed."""
     text = result.summary() if hasattr(result, "summary") else _fallback_summary(result.layers)
     lines = str(text).rstrip("\n").splitlines() or ["(empty)"]
-    chunks = [lines[i:i + lines_per_page] for i in range(0, len(lines), lines_per_page)]
-    longest = max(len(ln) for ln in lines)
-    # monospace glyphs are ~0.6 em wide: fit the longest line into the page width
-    fontsize = float(np.clip(PAGE[0] * (1 - 2 * _LEFT) * 72 / (0.6 * max(longest, 1)), 4.0, 9.0))
-    fontsize = min(fontsize, 0.80 * PAGE[1] * 72 / (1.3 * min(len(lines), lines_per_page)))
+    longest = max(max(len(ln) for ln in lines), 1)
+    usable_w = PAGE[0] * (1 - 2 * _LEFT) * 72  # points
+    usable_h = 0.78 * PAGE[1] * 72
+    gap = 24.0
+    # monospace glyphs are ~0.6 em wide: shrink the font only if one column would not fit
+    fontsize = float(max(min(fontsize, usable_w / (0.6 * longest)), 4.0))
+    col_w = 0.6 * fontsize * longest + gap
+    n_side = max(1, int((usable_w + gap) // col_w))
+    per_column = max(5, int(usable_h // (fontsize * 1.3)))
+    cols = _columns(lines, per_column)
+    pages_cols = [cols[i:i + n_side] for i in range(0, len(cols), n_side)]
     pages = []
-    for i, chunk in enumerate(chunks):
-        part = f"  ({i + 1}/{len(chunks)})" if len(chunks) > 1 else ""
-        fig = _page(f"Summary{': ' + heading if heading else ''}{part}",
-                    "per-layer statistics (mean over trials)")
-        fig.text(_LEFT, 0.85, "\n".join(chunk), va="top", ha="left", fontsize=fontsize, family="monospace",
-                 color=TEXT_COLOR, linespacing=1.3)
+    for i, group in enumerate(pages_cols):
+        part = f"  ({i + 1}/{len(pages_cols)})" if len(pages_cols) > 1 else ""
+        fig = _page(f"Summary{': ' + heading if heading else ''}{part}", "per-layer statistics (mean over trials)")
+        for j, col in enumerate(group):
+            fig.text(_LEFT + j * col_w / (PAGE[0] * 72), 0.85, "\n".join(col), va="top", ha="left",
+                     fontsize=fontsize, family="monospace", color=TEXT_COLOR, linespacing=1.3)
         pages.append(fig)
     return pages
 
@@ -326,7 +366,9 @@ def write_report(
 
     # Plan every page first (cheap: figures are built one at a time while writing).
     plan: list[tuple[str, Callable[[], Figure | None]]] = []
+    first_page: list[int] = []
     for res, name in zip(results, names):
+        first_page.append(len(plan) + 2)
         prefix = f"{name}: " if len(results) > 1 else ""
         for i, fig in enumerate(summary_pages(res, name)):
             plan.append((f"{prefix}summary" + (f" ({i + 1})" if i else ""), lambda f=fig: f))
@@ -337,6 +379,10 @@ def write_report(
         if page is not None:
             plan.append((f"{prefix}mean-field theory", lambda f=page: f))
     contents = [(caption, i + 2) for i, (caption, _) in enumerate(plan)]
+    if len(contents) > _MAX_CONTENTS:  # one line per run instead
+        ends = first_page[1:] + [len(plan) + 2]
+        contents = [(f"{name}: summary, figures, theory (pages {a}–{b - 1})", a)
+                    for name, a, b in zip(names, first_page, ends)]
 
     metadata = {"Title": title, "Creator": f"initlab {__version__}", "CreationDate": when, "ModDate": when}
     path = Path(path)

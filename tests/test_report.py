@@ -134,10 +134,27 @@ def test_one_result_or_a_list_and_theory_page_optional(small, tmp_path, cheap_pl
 
 
 def test_long_summary_is_paginated(small, tmp_path, cheap_plan):
-    long = Result(small.layers, small.histograms, Config(), summary_lines=130)
-    assert len(summary_pages(long, "run", lines_per_page=56)) == 3
+    # 400 lines of 21 characters at 8 pt: 45 lines per column, 5 columns side by side → 9 columns, 2 pages
+    long = Result(small.layers, small.histograms, Config(), summary_lines=400)
+    pages = summary_pages(long, "run")
+    assert len(pages) == 2
+    shown = [ln for fig in pages for t in fig.texts if "std" in t.get_text() for ln in t.get_text().split("\n")]
+    assert shown == long.summary().splitlines()  # every line once, in order
     pdf = write_report(long, tmp_path / "long.pdf", date=DATE, theory=None)
-    assert count_pdf_pages(pdf.read_bytes()) == 1 + 3 + 2
+    assert count_pdf_pages(pdf.read_bytes()) == 1 + 2 + 2
+
+
+def test_summary_columns_keep_config_blocks_whole():
+    from initlab.report import _columns
+
+    lines = []
+    for b in range(5):
+        lines += [f"config {b}"] + [f"  row {i}" for i in range(9)] + [""]
+    cols = _columns(lines, 25)
+    assert [len(c) for c in cols] == [21, 21, 10]  # two blocks of 10 and a blank line per column
+    assert all(c[0].startswith("config") for c in cols)
+    long = _columns([f"r{i}" for i in range(60)], 25)  # one block longer than a column is split
+    assert [len(c) for c in long] == [25, 25, 10]
 
 
 def test_same_inputs_and_date_give_same_bytes(small, tmp_path, cheap_plan):
@@ -270,3 +287,18 @@ def test_cli_report_corrupt_run_is_one_line_exit_2(saved_run, tmp_path):
         lines = res.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"Error: cannot read run '{bad}'"), res.output
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_many_runs_list_one_contents_line_per_run(small, tmp_path, cheap_plan, monkeypatch):
+    seen = {}
+    real = report.title_page
+
+    def spy(results, title, date, names, contents=()):
+        seen["contents"] = list(contents)
+        return real(results, title, date, names, contents)
+
+    monkeypatch.setattr(report, "title_page", spy)
+    pdf = write_report([small] * 10, tmp_path / "many.pdf", date=DATE, theory=None)
+    assert count_pdf_pages(pdf.read_bytes()) == 1 + 10 * 3
+    assert seen["contents"][0] == ("run 1: summary, figures, theory (pages 2–4)", 2)
+    assert seen["contents"][-1] == ("run 10: summary, figures, theory (pages 29–31)", 29)
