@@ -244,6 +244,23 @@ def test_reproduce_table(tmp_path):
     assert pd.read_csv(csv_path).shape == df.shape and md_path.read_text().startswith("# initlab labs reproduce")
 
 
+def test_dead_output_at_init_is_detected_and_replaced(data_dir):
+    from initlab.labs.reproduce import reproduce
+    from initlab.labs.runs import output_dead_at_init
+
+    cfg = get_lab("boston-regression", epochs=1)
+    data = load_lab_data(cfg, data_dir)
+    assert not output_dead_at_init(cfg.replace(bias_init="constant:1"), data)  # every ReLU open
+    dead = cfg.replace(bias_init="constant:-1000")
+    assert output_dead_at_init(dead, data)
+    res = run_lab(dead, data=data, progress=False)
+    assert res.metrics["output_dead_at_init"] == 1.0 and np.all(res.proba == 0)
+    assert res.metrics["test_mse"] == pytest.approx(float(np.mean(data.y_test.astype(np.float64) ** 2)), rel=1e-5)
+    df = reproduce(["boston-regression"], seeds=1, data_path=data_dir, sets=["bias_init=constant:-1000"])
+    assert (df["runs"] == 0).all() and df["condition"].str.contains("10 of 10 seeds dead").all()
+    assert "output_dead_at_init" not in get_lab("iris-mlp").to_dict()
+
+
 @pytest.mark.skipif(not _real_has("mnist"), reason="real MNIST not in $INITLAB_DATA")
 def test_mnist_softmax_one_epoch_on_real_data():
     res = run_lab("mnist-softmax", data_path=REAL, progress=False, epochs=1)

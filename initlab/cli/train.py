@@ -114,18 +114,13 @@ def labs_reproduce(seeds: int, labs: str, out: str, sets: tuple[str, ...], data_
       initlab labs reproduce --seeds 3 --labs pima-logreg,mnist-softmax
     """
     from ..labs import get_lab
-    from ..labs.registry import parse_override
     from ..labs.reproduce import format_table, reproduce, write_outputs
 
     names = [n.strip() for n in labs.split(",") if n.strip()] or None
     for n in names or []:
         get_lab(n)
-    overrides = {}
-    if sets:
-        probe = get_lab((names or ["mnist-softmax"])[0]).with_overrides(list(sets))
-        overrides = {parse_override(s)[0]: getattr(probe, parse_override(s)[0]) for s in sets}
     df = reproduce(names, seeds, data_path=data_path, progress=progress, log=lambda s: click.echo(s, err=True),
-                   overrides=overrides)
+                   sets=sets)
     click.echo(format_table(df))
     csv_path, md_path = write_outputs(df, out)
     click.echo(f"wrote {csv_path} and {md_path}")
@@ -170,6 +165,10 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
     notes = result.notes_table()
     if not notes.empty:
         click.echo("\nthe notes' numbers and ours:\n" + _fmt_table(notes[["metric", "notes", "ours", "difference"]]))
+    if result.metrics.get("output_dead_at_init") == 1.0:
+        click.echo(f"\nnote: with seed {cfg.seed} the {cfg.out_act} output is 0 for every input at init (dead), so "
+                   "no gradient reaches any weight and the model cannot learn; try another --seed "
+                   "(initlab labs reproduce replaces such seeds and counts them)")
     figures = run_figures(result)
     run_dir = save_run(result, out or DEFAULT_RUNS / f"{cfg.name}-seed{cfg.seed}", figures=figures)
     click.echo(f"\nsaved run to {run_dir} ({result.seconds:.1f} s)")

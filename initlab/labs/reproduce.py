@@ -18,7 +18,7 @@ import pandas as pd
 from .._io import atomic_write, atomic_write_text
 from .data import load_lab_data
 from .registry import LabConfig, get_lab, lab_names
-from .runs import RunResult, run_lab
+from .runs import RunResult, output_dead_at_init, run_lab
 
 __all__ = ["reproduce", "conditions", "format_table", "write_outputs", "COLUMNS"]
 
@@ -43,43 +43,66 @@ def _headline(cfg: LabConfig, result: RunResult) -> list[str]:
     return noted or list(result.extras.get("headline", list(result.metrics)[:6]))
 
 
+def _live_runs(cfg: LabConfig, data, seeds: int, data_path, progress: bool, log, cond: str,
+               max_tries: int = 10) -> tuple[list[RunResult], int]:
+    """``seeds`` runs of ``cfg`` (seeds ``cfg.seed, cfg.seed + 1, ...``). A seed whose network outputs 0 for
+    every input at init (a dead ReLU output: it can never learn) is counted, logged and replaced by the next
+    one, at most ``max_tries × seeds`` seeds in all; the count is reported beside the numbers."""
+    results: list[RunResult] = []
+    dead = 0
+    seed = cfg.seed
+    while len(results) < seeds and seed < cfg.seed + max_tries * seeds:
+        c = cfg.replace(seed=seed)
+        seed += 1
+        if data is not None and output_dead_at_init(c, data):
+            dead += 1
+            if log is not None:
+                log(f"{cfg.name} seed {c.seed}: output dead at init (0 for every input), seed replaced")
+            continue
+        res = run_lab(c, data=data, data_path=data_path, progress=progress)
+        results.append(res)
+        if log is not None:
+            head = _headline(cfg, res)
+            shown = ", ".join(f"{k} {res.metrics[k]:.4f}" for k in head[:4] if k in res.metrics)
+            log(f"{cfg.name}{' [' + cond + ']' if cond else ''} seed {res.seed}: {shown} ({res.seconds:.1f} s)")
+    return results, dead
+
+
 def reproduce(labs: list[str] | None = None, seeds: int = 3, *, data_path: str | None = None,
               progress: bool = False, log: Callable[[str], Any] | None = None,
-              overrides: dict[str, Any] | None = None) -> pd.DataFrame:
+              sets: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Run ``labs`` (default: all) with seeds ``0 .. seeds-1`` and tabulate notes vs ours.
+
+    ``sets`` are ``key=value`` overrides applied to every lab (e.g. ``("epochs=1",)`` for a quick look).
 
     Returns
     -------
     DataFrame
         Columns :data:`COLUMNS`: ``ours`` is the mean over seeds, ``spread`` the sample std (0 for one seed),
-        ``notes`` NaN where the notes give no number, ``seconds`` the mean wall time of one run.
+        ``notes`` NaN where the notes give no number, ``seconds`` the mean wall time of one run. Seeds whose
+        network is dead at init (boston's ReLU output) are replaced and counted in ``condition``.
     """
     names = labs or lab_names()
-    cfgs = [get_lab(n, **(overrides or {})) for n in names]  # validate every name first
+    cfgs = [get_lab(n).with_overrides(list(sets)) for n in names]  # validate every name and override first
     rows = []
     for cfg0 in cfgs:
         for cond, cfg in conditions(cfg0):
             data = load_lab_data(cfg, data_path) if cfg.kind == "train" else None
-            results: list[RunResult] = []
-            for s in range(int(seeds)):
-                res = run_lab(cfg.replace(seed=cfg.seed + s), data=data, data_path=data_path, progress=progress) \
-                    if cfg.kind == "train" else run_lab(cfg.replace(seed=cfg.seed + s), data_path=data_path,
-                                                        progress=progress)
-                results.append(res)
-                if log is not None:
-                    head = _headline(cfg, res)
-                    shown = ", ".join(f"{k} {res.metrics[k]:.4f}" for k in head[:4] if k in res.metrics)
-                    log(f"{cfg.name}{' [' + cond + ']' if cond else ''} seed {res.seed}: {shown} "
-                        f"({res.seconds:.1f} s)")
+            results, dead = _live_runs(cfg, data, int(seeds), data_path, progress, log, cond)
             notes = {n.metric: n.value for n in cfg.applicable_notes()}
-            secs = float(np.mean([r.seconds for r in results]))
-            for metric in _headline(cfg, results[0]):
+            secs = float(np.mean([r.seconds for r in results])) if results else 0.0
+            source = results[0].source if results else (data.source if data is not None else "")
+            live = f"live init, {dead} of {dead + len(results)} seeds dead" if dead else ""
+            for metric in (_headline(cfg, results[0]) if results else list(notes)):
                 vals = np.array([r.metrics.get(metric, np.nan) for r in results], dtype=np.float64)
                 rows.append({
-                    "lab": cfg.name, "condition": cond, "metric": metric, "notes": notes.get(metric, np.nan),
-                    "ours": float(np.mean(vals)), "spread": float(np.std(vals, ddof=1)) if vals.size > 1 else 0.0,
-                    "min": float(np.min(vals)), "max": float(np.max(vals)), "runs": int(vals.size),
-                    "seconds": secs, "source": results[0].source,
+                    "lab": cfg.name, "condition": "; ".join(c for c in (cond, live) if c), "metric": metric,
+                    "notes": notes.get(metric, np.nan),
+                    "ours": float(np.mean(vals)) if vals.size else np.nan,
+                    "spread": float(np.std(vals, ddof=1)) if vals.size > 1 else 0.0,
+                    "min": float(np.min(vals)) if vals.size else np.nan,
+                    "max": float(np.max(vals)) if vals.size else np.nan, "runs": int(vals.size),
+                    "seconds": secs, "source": source,
                 })
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -26,7 +26,7 @@ from .._io import atomic_write, atomic_write_text
 from .data import LabData, load_lab_data
 from .registry import LabConfig, get_lab
 
-__all__ = ["RunResult", "run_lab", "build_model", "notes_table", "save_run"]
+__all__ = ["RunResult", "run_lab", "build_model", "notes_table", "save_run", "output_dead_at_init", "output_can_die"]
 
 
 @dataclass
@@ -163,6 +163,29 @@ def history_frame(hist: Any) -> pd.DataFrame:
     return df
 
 
+def output_can_die(cfg: LabConfig) -> bool:
+    """Whether the output activation can be zero with zero derivative for every input (ReLU as in boston)."""
+    from ..activations import ACTIVATIONS, get_activation
+
+    name = cfg.out_act.partition(":")[0]
+    return name in ACTIVATIONS and bool(get_activation(cfg.out_act).can_die)
+
+
+def _all_zero(model, x: np.ndarray) -> bool:
+    return bool(np.all(model.predict(x, batch_size=4096) == 0))
+
+
+def output_dead_at_init(cfg: LabConfig, data: LabData) -> bool:
+    """True when the freshly initialised model of ``cfg`` outputs exactly 0 for every training input.
+
+    With a ReLU output (``boston-regression``, as in the notes) and raw features, the output unit's
+    pre-activation can be negative for every sample at init: no gradient then reaches any weight and the
+    model predicts 0 forever (test MSE = mean(y²)). This draws only the weights (cheap)."""
+    if not output_can_die(cfg):
+        return False
+    return _all_zero(build_model(cfg, data.n_inputs, data.n_outputs), data.x_train)
+
+
 def _final_metrics(model, cfg: LabConfig, data: LabData) -> dict[str, float]:
     out: dict[str, float] = {}
     parts = [("train", data.x_train, data.y_train)]
@@ -212,9 +235,12 @@ def run_lab(cfg: LabConfig | str, *, seed: int | None = None, data: LabData | No
     t0 = time.perf_counter()
     data = data if data is not None else load_lab_data(cfg, data_path)
     model = build_model(cfg, data.n_inputs, data.n_outputs)
+    dead = output_can_die(cfg) and _all_zero(model, data.x_train)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         history = fit_model(model, cfg, data, progress=progress, callbacks=callbacks)
         metrics = _final_metrics(model, cfg, data)
+    if output_can_die(cfg):
+        metrics["output_dead_at_init"] = float(dead)
         x_eval = data.x_test
         proba = np.asarray(model.predict(x_eval, batch_size=4096))
     return RunResult(cfg, history, metrics, proba=proba, labels=data.labels_test, images=data.images_test,
