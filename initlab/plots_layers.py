@@ -32,7 +32,7 @@ from .plots_common import (
     wants_log,
 )
 
-__all__ = ["moments_vs_layer", "grad_vs_layer", "saturation_vs_layer", "correlation_vs_layer"]
+__all__ = ["moments_vs_layer", "grad_vs_layer", "saturation_vs_layer", "correlation_vs_layer", "dodge"]
 
 _SYMBOL = {"pre": r"z^\ell", "act": r"h^\ell"}
 _KIND_NAME = {"pre": "Pre-activations", "act": "Layer outputs"}
@@ -63,7 +63,9 @@ def _series(
     """Draw ``column`` against layer for every config; return whether any theory line was drawn.
 
     Measurements are points with min–max bars when the config has a theory line (or ``points``),
-    else a line with markers and a min–max band across trials.
+    else a line with markers and a min–max band across trials. In stacks of at most 40 layers the
+    measurements of config ``i`` are shifted by a small ``dodge(i)`` along x so that configs whose
+    values coincide (ReLU's dead fraction does not depend on the weight scale) stay visible.
     """
     agg = per_layer(df, column)
     theory = per_layer(df, theory_column) if theory_column and theory_column in df.columns else None
@@ -73,7 +75,7 @@ def _series(
     drew_theory = False
     for cfg, st in styles.items():
         a = agg[agg["config"] == cfg]
-        x = a["layer"].to_numpy(dtype=float)
+        x = a["layer"].to_numpy(dtype=float) + dodge(list(styles).index(cfg), len(styles), depth)
         y, lo, hi = (a[k].to_numpy(dtype=float) for k in ("mean", "min", "max"))
         if log:  # non-positive values cannot be drawn on a log axis
             y = np.where(y > 0, y, np.nan)
@@ -105,6 +107,13 @@ def _series(
         ax.set_yscale("log")
     ax.set_xlim(0.5, depth + 0.5)
     return drew_theory
+
+
+def dodge(i: int, n: int, depth: int) -> float:
+    """X-offset of config ``i`` of ``n``: spread over at most ±0.2 layer, none beyond 40 layers."""
+    if n < 2 or depth > 40:
+        return 0.0
+    return (i - (n - 1) / 2) * min(0.08, 0.4 / (n - 1))
 
 
 def _fit_limits(ax: Axes, margin: float = 0.05) -> None:
