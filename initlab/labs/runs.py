@@ -239,10 +239,9 @@ def run_lab(cfg: LabConfig | str, *, seed: int | None = None, data: LabData | No
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         history = fit_model(model, cfg, data, progress=progress, callbacks=callbacks)
         metrics = _final_metrics(model, cfg, data)
+        proba = np.asarray(model.predict(data.x_test, batch_size=4096))
     if output_can_die(cfg):
         metrics["output_dead_at_init"] = float(dead)
-        x_eval = data.x_test
-        proba = np.asarray(model.predict(x_eval, batch_size=4096))
     return RunResult(cfg, history, metrics, proba=proba, labels=data.labels_test, images=data.images_test,
                      y_true=data.y_test, class_names=list(data.class_names), source=data.source,
                      seconds=time.perf_counter() - t0, extras={"model": model})
