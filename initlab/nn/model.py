@@ -403,8 +403,11 @@ class Sequential:
         return out
 
     def _require_built(self) -> None:
+        """Build now if the input shape is known (as Keras does for a model with an ``Input``)."""
         if not self.built:
-            raise ConfigError("the model is not built yet (fit it, or call build(input_shape))")
+            if self._input_shape is None:
+                raise ConfigError("the model is not built yet (fit it, or call build(input_shape))")
+            self.build()
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every weight, layer by layer (kernel, bias; BatchNorm: gamma, beta, moving mean, variance)."""
