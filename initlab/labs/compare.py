@@ -120,7 +120,8 @@ class Comparison:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def simulate_at_init(cfg: LabConfig, init: str, x: np.ndarray | None, seed: int = 0) -> pd.DataFrame | None:
+def simulate_at_init(cfg: LabConfig, init: str, x: np.ndarray | None, seed: int = 0,
+                     n_outputs: int = 1) -> pd.DataFrame | None:
     """The engine's per-layer frame for the lab's hidden stack (or its output layer, with a linear
     activation, when there are no hidden layers) under ``init``, fed with ``x`` (real inputs) or, when
     ``x`` is None, a Gaussian batch of the input dimension. ``None`` if the engine is not available."""
@@ -128,7 +129,7 @@ def simulate_at_init(cfg: LabConfig, init: str, x: np.ndarray | None, seed: int 
         from ..engine import simulate
     except ImportError:
         return None
-    widths = list(cfg.hidden) or [1]
+    widths = list(cfg.hidden) or [int(n_outputs)]
     act = cfg.act if cfg.hidden else "linear"
     kw: dict[str, Any] = dict(init=init, act=act, depth=len(widths), width=widths, seed=seed, bias_init=cfg.bias_init)
     if x is not None:
@@ -184,7 +185,7 @@ def compare_inits(cfg: LabConfig | str, inits: list[str], seeds: int | list[int]
                 log(f"{init:>16} seed {seed}: {main} ({res.seconds:.1f} s)")
         if simulate:
             x = data.x_train[:SIM_BATCH]
-            df = simulate_at_init(cfg, init, x, seed=seed_list[0])
+            df = simulate_at_init(cfg, init, x, seed=seed_list[0], n_outputs=data.n_outputs)
             if df is not None:
                 sims.append(df)
     return Comparison(cfg, list(inits), seed_list, pd.concat(histories, ignore_index=True), pd.DataFrame(finals),
