@@ -20,8 +20,8 @@ from .theory import critical_point, solve
 
 __all__ = ["PhaseGrid", "phase_grid", "GRID_DEGREE_2D", "default_sigma_w2_max"]
 
-#: 2-D quadrature nodes per piece used for the grid's correlation map (errors below 1e-6 for q* <= 3).
-GRID_DEGREE_2D = 14
+#: 2-D quadrature nodes per piece for the grid's correlation map (errors about 1e-6 for q* <= 3).
+GRID_DEGREE_2D = 12
 
 _FIELDS = ("q_star", "chi1", "q_slope", "c_star", "chi_c", "xi_q", "xi_c", "phase", "divergent")
 

@@ -288,6 +288,8 @@ class FixedPoint:
 
     ``q_star`` is ``inf`` (and ``finite`` False, ``reason`` set) where the q-map has no finite fixed point
     reachable from ``q0``; ``chi1`` is then its :math:`q \\to \\infty` limit and the other quantities NaN.
+    ``reason`` also flags an unstable :math:`q^*` (``q0`` itself a fixed point with slope > 1, e.g. GELU at
+    its second-moment gain).
     """
 
     act: str
@@ -323,6 +325,9 @@ def fixed_point(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, *
     if div:
         reason = (f"no finite fixed point: the q-map iterated from q0 = {q0:g} passes {Q_MAX:g} "
                   f"(growth per layer sigma_w2 E[phi(sqrt(q) z)^2] / q -> {_growth(k, sigma_w2):.4g})")
+    elif abs(f["q_slope"]) > 1 + 1e-9:
+        reason = (f"q* = {f['q_star']:.6g} is an unstable fixed point (q-map slope {f['q_slope']:.4g} > 1): "
+                  f"q^l leaves it in either direction")
     return FixedPoint(a.spec, float(sigma_w2), float(sigma_b2), float(q0), float(f["q_star"]), not div, float(f["chi1"]),
                       float(f["q_slope"]), float(f["c_star"]), float(f["chi_c"]), float(f["xi_q"]), float(f["xi_c"]),
                       str(f["phase"]), reason, k.method)

@@ -1,0 +1,286 @@
+"""Finite-depth mean-field predictions, layer by layer, and the adapter to the simulation engine.
+
+For a stack of ``depth`` layers (engine notation, :mod:`initlab.engine`)
+
+.. math::
+
+    z^l = h^{l-1} W^l + b^l, \\qquad a^l = \\phi(z^l) \\odot m^l / (1 - p), \\qquad
+    h^l = a^l \\;\\text{or}\\; h^{l-1} + a^l \\;\\text{(residual layers)},
+
+with :math:`\\mathrm{Var}[W^l_{ij}] = \\sigma_{w,l}^2 / n_{l-1}`, :math:`\\mathrm{Var}[b^l_i] = \\sigma_{b,l}^2` and
+inverted dropout of rate :math:`p`, the mean-field recursion for two inputs :math:`a, b` tracks the layer
+output's second moment :math:`Q^l = \\mathbb{E}[(h^l_i)^2]` and cross moment :math:`C^l = \\mathbb{E}[h^l_{a,i} h^l_{b,i}]`:
+
+.. math::
+
+    q^l = \\sigma_{w,l}^2 Q^{l-1} + \\sigma_{b,l}^2, \\quad c^l = \\frac{\\sigma_{w,l}^2 C^{l-1} + \\sigma_{b,l}^2}{q^l}, \\quad
+    Q^l = [\\text{res}_l]\\, Q^{l-1} + \\frac{\\mathbb{E}[\\phi(\\sqrt{q^l} z)^2]}{1 - p}, \\quad
+    C^l = [\\text{res}_l]\\, C^{l-1} + \\mathbb{E}[\\phi(u_a)\\phi(u_b)],
+
+starting from the input's :math:`Q^0 = q^0` (its mean squared entry) and :math:`C^0 = c^0 q^0`. Dropout scales
+second moments by :math:`1/(1-p)` but not cross moments (the two inputs' masks are independent); in a residual
+layer the branch and the skip are uncorrelated at large width, so their moments add.
+
+Backward, with :math:`g^l = \\partial L/\\partial h^l` and :math:`\\delta^l = \\partial L/\\partial z^l`
+(gradient independence assumption), squared norms obey
+
+.. math::
+
+    \\|\\delta^l\\|^2 = \\frac{\\mathbb{E}[\\phi'(\\sqrt{q^l} z)^2]}{1 - p} \\|g^l\\|^2, \\qquad
+    \\|g^{l-1}\\|^2 = [\\text{res}_l]\\,\\|g^l\\|^2 + \\sigma_{w,l}^2 \\|\\delta^l\\|^2,
+
+(for a plain stack :math:`\\|\\delta^{l}\\|^2 / \\|\\delta^{l+1}\\|^2 = \\chi^{(l)} = \\sigma_{w,l+1}^2\\,\\mathbb{E}[\\phi'(\\sqrt{q^l}z)^2]/(1-p)`,
+the product of the :math:`\\chi`'s along the actual :math:`q^l` trajectory), and the predicted
+``theory_grad_ratio`` is :math:`\\|\\delta^l\\| / \\|\\delta^L\\|`, the engine's ``grad_pre_ratio``.
+
+Outside the theory (no prediction, NaN): batch normalisation, data-dependent initializers (LSUV), weights or
+biases with a non-zero mean.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .activations import Activation, get_activation
+from .gaussian import DEFAULT_DEGREE, DEFAULT_DEGREE_2D, gaussian_kernel
+from .initializers import Initializer, get_initializer
+
+__all__ = ["Propagation", "propagate", "input_moments", "stack_variances", "predict_layers", "config_summary",
+           "THEORY_COLUMNS", "SUMMARY_COLUMNS", "out_of_theory"]
+
+THEORY_COLUMNS = ("theory_pre_q", "theory_pre_std", "theory_pre_corr", "theory_grad_ratio")
+SUMMARY_COLUMNS = ("config", "label", "init", "act", "sigma_w2", "sigma_b2", "q_star", "chi1", "c_star", "xi_q",
+                   "xi_c", "phase", "note")
+
+
+@dataclass(frozen=True)
+class Propagation:
+    """Predicted per-layer quantities for layers ``1 … depth`` (arrays of shape (depth,)).
+
+    Attributes
+    ----------
+    q : pre-activation second moment :math:`q^l`
+    c : pre-activation correlation of two inputs :math:`c^l`
+    h_q : layer-output second moment :math:`Q^l`
+    chi : per-layer gradient factor :math:`\\sigma_{w,l}^2\\,\\mathbb{E}[\\phi'(\\sqrt{q^l} z)^2]/(1-p)`
+    grad_ratio : :math:`\\|\\partial L/\\partial z^l\\| / \\|\\partial L/\\partial z^L\\|`
+    """
+
+    q: np.ndarray
+    c: np.ndarray
+    h_q: np.ndarray
+    chi: np.ndarray
+    grad_ratio: np.ndarray
+
+    @property
+    def std(self) -> np.ndarray:
+        """:math:`\\sqrt{q^l}` (the pre-activation mean is 0 in the theory)."""
+        return np.sqrt(self.q)
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({"layer": np.arange(1, self.q.size + 1), "q": self.q, "std": self.std, "c": self.c,
+                             "h_q": self.h_q, "chi": self.chi, "grad_ratio": self.grad_ratio})
+
+
+def _per_layer(name: str, value: Any, depth: int, kind=float) -> np.ndarray:
+    arr = np.asarray(value, dtype=kind)
+    if arr.ndim == 0:
+        return np.full(depth, arr.item(), dtype=kind)
+    if arr.shape != (depth,):
+        raise ValueError(f"{name} must be a number or have one entry per layer ({depth}), got shape {arr.shape}")
+    return arr
+
+
+def propagate(act: Activation | str, depth: int, sigma_w2: float | Sequence[float], sigma_b2: float | Sequence[float] = 0.0,
+              *, q0: float = 1.0, c0: float = 0.0, dropout: float = 0.0, residual: bool | Sequence[bool] = False,
+              degree: int = DEFAULT_DEGREE, degree_2d: int = DEFAULT_DEGREE_2D) -> Propagation:
+    """Iterate the mean-field maps through ``depth`` layers (see the module docstring for the recursion).
+
+    Parameters
+    ----------
+    act : Activation or spec string
+    depth : int
+    sigma_w2, sigma_b2 : float or sequence of length ``depth``
+        Per-layer :math:`\\sigma_w^2` (``fan_in`` × weight variance) and bias variance.
+    q0, c0 : float
+        The input's mean squared entry and the correlation of two inputs.
+    dropout : float
+        Inverted dropout rate :math:`0 \\le p < 1` on every layer's output.
+    residual : bool or sequence of bool
+        Which layers add their input to their output.
+
+    Returns
+    -------
+    Propagation
+        Non-finite values (inf, NaN) mark layers whose second moment overflows.
+    """
+    depth = int(depth)
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1, got {depth}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    k = gaussian_kernel(get_activation(act), degree, degree_2d)
+    sw2, sb2 = _per_layer("sigma_w2", sigma_w2, depth), _per_layer("sigma_b2", sigma_b2, depth)
+    res = _per_layer("residual", residual, depth, bool)
+    keep = 1.0 - float(dropout)
+    q, c, hq, e = (np.empty(depth) for _ in range(4))
+    Q, C = float(q0), float(c0) * float(q0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for l in range(depth):
+            q[l] = sw2[l] * Q + sb2[l]
+            c[l] = (sw2[l] * C + sb2[l]) / q[l] if q[l] > 0 else 1.0
+            if not math.isfinite(q[l]):
+                q[l:], c[l:], hq[l:], e[l:] = np.inf, np.nan, np.inf, np.nan
+                break
+            m2, _, g2 = (float(v) for v in k.moments(q[l]))
+            cross = float(k.cross(q[l], min(max(c[l], -1.0), 1.0)))
+            Q = (Q if res[l] else 0.0) + m2 / keep
+            C = (C if res[l] else 0.0) + cross
+            hq[l], e[l] = Q, g2 / keep
+        # backward: G = ||g^l||^2, D = ||delta^l||^2, with G^L = 1
+        D = np.empty(depth)
+        G = 1.0
+        for l in range(depth - 1, -1, -1):
+            D[l] = e[l] * G
+            G = (G if res[l] else 0.0) + sw2[l] * D[l]
+        ratio = np.sqrt(D / D[-1])
+    chi = sw2 * e
+    return Propagation(q, c, hq, chi, ratio)
+
+
+def input_moments(x: np.ndarray) -> tuple[float, float]:
+    """``(q0, c0)`` of an input batch of shape (batch, dim): the mean squared entry, and the mean cosine
+    similarity over the disjoint pairs of rows (0&1, 2&3, …), as the engine's ``pre_corr`` measures it."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"x must have shape (batch >= 2, dim), got {x.shape}")
+    q0 = float(np.mean(x * x))
+    n = x.shape[0] // 2 * 2
+    a, b = x[0:n:2], x[1:n:2]
+    na, nb = np.sqrt((a * a).sum(1)), np.sqrt((b * b).sum(1))
+    ok = (na > 0) & (nb > 0)
+    c0 = float(np.mean((a * b).sum(1)[ok] / (na[ok] * nb[ok]))) if ok.any() else 1.0
+    return q0, c0
+
+
+def stack_variances(init: Initializer | str, act: Activation | str, fans: Sequence[int],
+                    bias_init: Initializer | str = "zeros") -> tuple[np.ndarray, np.ndarray]:
+    """Per-layer :math:`\\sigma_w^2 = n_{l-1} \\cdot \\mathrm{Var}[W^l_{ij}]` and :math:`\\sigma_b^2 = \\mathrm{Var}[b^l_i]`.
+
+    ``fans`` is ``(input_dim, width_1, …, width_L)``; layer ``l``'s weight has shape
+    ``(fans[l-1], fans[l] * pieces)`` (maxout has ``pieces = k``), exactly as the engine draws it.
+    """
+    init, act, bias = get_initializer(init), get_activation(act), get_initializer(bias_init)
+    sw2 = np.array([fans[l - 1] * init.variance((fans[l - 1], fans[l] * act.pieces)) for l in range(1, len(fans))])
+    sb2 = np.array([bias.variance((fans[l] * act.pieces,)) for l in range(1, len(fans))])
+    return sw2, sb2
+
+
+def out_of_theory(config: Any) -> str:
+    """Why a single-run config has no mean-field prediction ('' if it has one)."""
+    init = config.initializers()[0]
+    bias = get_initializer(config.bias_init)
+    fans = (config.in_dim,) + config.widths
+    if config.batchnorm:
+        return "batch normalisation is outside the mean-field theory"
+    if init.data_dependent:
+        return f"{init.spec} is data-dependent (its variance is set on the batch)"
+    if any(init.mean((fans[l - 1], fans[l])) != 0 for l in range(1, len(fans))):
+        return f"{init.spec} has non-zero mean weights"
+    if bias.mean((fans[1],)) != 0:
+        return f"bias init {bias.spec} has a non-zero mean"
+    return ""
+
+
+def _input_q0_c0(config: Any, x: np.ndarray | None) -> tuple[float, float]:
+    if x is not None:
+        return input_moments(x)
+    if config.input == "given":
+        raise ValueError("config.input is 'given': pass the input batch as x")
+    return 1.0, 0.0  # gaussian N(0, 1) and uniform on ±√3 are unit variance; independent samples
+
+
+def predict_layers(config: Any, x: np.ndarray | None = None, **kw: Any):
+    """Theory columns for every config of the cross product × layer, to merge into ``SimResult.layers``.
+
+    Parameters
+    ----------
+    config : SimConfig
+    x : ndarray, optional
+        The input batch when ``config.input == 'given'`` (its :func:`input_moments` give :math:`q^0, c^0`);
+        Gaussian and uniform inputs have :math:`q^0 = 1`, :math:`c^0 = 0`.
+    **kw
+        Passed to :func:`propagate` (``degree``, ``degree_2d``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``config``, ``label``, ``layer`` and :data:`THEORY_COLUMNS` (NaN for a config outside the
+        theory), one row per config × layer, in the engine's config order and labels.
+    """
+    import pandas as pd
+
+    q0, c0 = _input_q0_c0(config, x)
+    frames = []
+    for run in config.runs():
+        cfg = run.config
+        L = cfg.depth
+        cols = {k: np.full(L, np.nan) for k in THEORY_COLUMNS}
+        if not out_of_theory(cfg):
+            p = _propagate_config(cfg, q0, c0, **kw)
+            cols = {"theory_pre_q": p.q, "theory_pre_std": p.std, "theory_pre_corr": p.c, "theory_grad_ratio": p.grad_ratio}
+        frames.append(pd.DataFrame({"config": run.index, "label": run.label, "layer": np.arange(1, L + 1), **cols}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _propagate_config(cfg: Any, q0: float, c0: float, **kw: Any) -> Propagation:
+    init, act = cfg.initializers()[0], cfg.activations()[0]
+    fans = (cfg.in_dim,) + cfg.widths
+    sw2, sb2 = stack_variances(init, act, fans, cfg.bias_init)
+    res = [l in set(cfg.residual_layers()) for l in range(1, cfg.depth + 1)]
+    return propagate(act, cfg.depth, sw2, sb2, q0=q0, c0=c0, dropout=cfg.dropout, residual=res, **kw)
+
+
+def config_summary(config: Any) -> "Any":
+    """One row per config: the fixed-point summary of its stack (:data:`SUMMARY_COLUMNS`).
+
+    ``sigma_w2`` and ``sigma_b2`` are those of the hidden layers (layer 2 on, whose fan-in is a width; layer 1
+    when depth is 1); with widths that change from layer to layer they are the mean over layers and ``note``
+    says so. ``q_star`` … ``phase`` are those of the infinitely deep plain stack with these variances
+    (:func:`initlab.theory.fixed_point`, from :math:`q^0 = 1`); NaN/'' for a config outside the theory, with the
+    reason in ``note``. Dropout and residual connections change the finite-depth predictions
+    (:func:`predict_layers`) but not this summary (noted).
+    """
+    import pandas as pd
+
+    from .theory import fixed_point
+
+    rows = []
+    for run in config.runs():
+        cfg = run.config
+        init, act = cfg.initializers()[0], cfg.activations()[0]
+        row = {"config": run.index, "label": run.label, "init": init.spec, "act": act.spec}
+        why = out_of_theory(cfg)
+        if why:
+            rows.append({**row, **{k: math.nan for k in SUMMARY_COLUMNS[4:11]}, "phase": "", "note": why})
+            continue
+        sw2, sb2 = stack_variances(init, act, (cfg.in_dim,) + cfg.widths, cfg.bias_init)
+        hidden = slice(1, None) if cfg.depth > 1 else slice(0, 1)
+        notes = []
+        if np.ptp(sw2[hidden]) > 1e-12 * max(1.0, abs(sw2[hidden]).max()):
+            notes.append("sigma_w2 varies by layer (mean shown)")
+        s_w, s_b = float(np.mean(sw2[hidden])), float(np.mean(sb2[hidden]))
+        if cfg.dropout > 0:
+            notes.append("dropout not in the fixed point")
+        if cfg.residual_layers():
+            notes.append("residual: no fixed point (q grows); finite-depth prediction only")
+        fp = fixed_point(act, s_w, s_b)
+        rows.append({**row, "sigma_w2": s_w, "sigma_b2": s_b, "q_star": fp.q_star, "chi1": fp.chi1, "c_star": fp.c_star,
+                     "xi_q": fp.xi_q, "xi_c": fp.xi_c, "phase": fp.phase, "note": "; ".join(notes + ([fp.reason] if fp.reason else []))})
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
