@@ -9,6 +9,7 @@ available, a theory page (q*, χ₁, c*, ξ_q, ξ_c and the phase of each config
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import json
 import math
 import re
@@ -46,23 +47,27 @@ _THEORY_HEADERS = ("config", "σ_w²", "σ_b²", "q*", "χ₁", "c*", "ξ_q", "�
 PAGE = (11.0, 8.5)  # US letter, landscape, for the text pages
 _LEFT = 0.06
 _MAX_CONTENTS = 28  # contents lines on the title page before it lists runs instead of pages
-_PHASE_COLORS = {"ordered": "#DCEAF7", "chaotic": "#FBE3D6", "critical": "#E0F2E9"}
+_PHASE_COLORS = {"ordered": "#DCEAF7", "chaotic": "#FBE3D6", "critical": "#E0F2E9", "divergent": "#E6E6E6"}
 
 TheoryFn = Callable[[Any], "pd.DataFrame | None"]
 
 
 def default_theory_table(config: Any) -> pd.DataFrame | None:
-    """The mean-field summary of a config, or ``None`` while :mod:`initlab.theory` is not available.
+    """The mean-field summary of every config of ``config`` (one row per label), or ``None`` while no
+    theory module provides one.
 
-    Calls ``initlab.theory.config_summary(config)``, which returns one row per config label with the
-    columns :data:`THEORY_COLUMNS`.
+    Calls ``config_summary(config)`` from :mod:`initlab.propagation` (or, failing that,
+    :mod:`initlab.theory`): columns :data:`THEORY_COLUMNS` and optionally ``config`` and ``note``.
     """
-    try:
-        from . import theory  # optional: the theory module is built separately (issue 3)
-    except ImportError:
-        return None
-    fn = getattr(theory, "config_summary", None)
-    return None if fn is None else fn(config)
+    for name in ("propagation", "theory"):  # optional modules of issue 3, looked up when a report is made
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ImportError:
+            continue
+        fn = getattr(module, "config_summary", None)
+        if fn is not None:
+            return fn(config)
+    return None
 
 
 # ---------------------------------------------------------------------------------------- PNG
@@ -111,7 +116,7 @@ def _fmt_num(v: Any) -> str:
         return "—"
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
-    return f"{x:.4g}"
+    return f"{x:.4g}" if x == 0 or 1e-3 <= abs(x) < 1e5 else f"{x:.2g}"
 
 
 def _config_dict(result: Any) -> dict[str, Any]:
@@ -134,28 +139,44 @@ def _page(title: str, subtitle: str | None = None) -> Figure:
 def _draw_table(
     fig: Figure, rect: tuple[float, float, float, float], header: Sequence[str], rows: Sequence[Sequence[str]],
     widths: Sequence[float], fontsize: float = 10.0, colors: dict[tuple[int, int], str] | None = None,
-    fills: dict[tuple[int, int], str] | None = None, min_fontsize: float = 5.0,
+    fills: dict[tuple[int, int], str] | None = None, min_fontsize: float = 5.0, wrap: Sequence[int] = (),
 ) -> float:
     """Draw a text table in ``rect`` (figure fraction: left, bottom, width, height) with the header in
     bold, a hairline under every row, optional per-cell text colours and fills; cells may hold several
-    lines. The font shrinks until the table fits. Returns the figure-fraction y of the table's bottom."""
+    lines, and the cells of the ``wrap`` columns are wrapped to their column's width. The font shrinks
+    (down to ``min_fontsize``) until the table fits. Returns the figure-fraction y of the table's bottom."""
     left, bottom, width, height = rect
     col_x = np.concatenate([[0.0], np.cumsum(widths)[:-1]]) / max(sum(widths), 1e-9) * width + left
     col_w = np.asarray(widths) / max(sum(widths), 1e-9) * width
-    nlines = [max(str(c).count("\n") + 1 for c in row) for row in [header, *rows]]
-    fh = fig.get_figheight() * 72  # points
-    while fontsize > min_fontsize and sum(nlines) * fontsize * 1.45 + len(nlines) * fontsize * 0.6 > height * fh:
+    fw, fh = fig.get_figwidth() * 72, fig.get_figheight() * 72  # points
+
+    def layout(fs: float) -> list[list[str]]:
+        out = [list(map(str, header))]
+        for row in rows:
+            cells = [str(c) for c in row]
+            for c in wrap:  # ~0.5 em per character in the default sans-serif font
+                chars = max(8, int(col_w[c] * fw / (0.5 * fs)) - 1)
+                cells[c] = textwrap.fill(cells[c].replace("\n", " "), chars)
+            out.append(cells)
+        return out
+
+    def needed(table: list[list[str]], fs: float) -> float:
+        return sum(max(c.count("\n") + 1 for c in row) * fs * 1.45 + fs * 0.6 for row in table)
+
+    table = layout(fontsize)
+    while fontsize > min_fontsize and needed(table, fontsize) > height * fh:
         fontsize -= 0.5
+        table = layout(fontsize)
     line = fontsize * 1.45 / fh
     gap = fontsize * 0.6 / fh
     y = bottom + height
-    for r, (row, n) in enumerate(zip([header, *rows], nlines)):
-        h = n * line + gap
+    for r, row in enumerate(table):
+        h = max(c.count("\n") + 1 for c in row) * line + gap
         for c, text in enumerate(row):
             if fills and (r, c) in fills:
                 fig.add_artist(Rectangle((col_x[c] - 0.004, y - h), col_w[c], h, facecolor=fills[(r, c)],
                                          edgecolor="none", transform=fig.transFigure, zorder=0))
-            fig.text(col_x[c], y - gap / 2, str(text), fontsize=fontsize, va="top", ha="left",
+            fig.text(col_x[c], y - gap / 2, text, fontsize=fontsize, va="top", ha="left",
                      color=(colors or {}).get((r, c), TEXT_COLOR), fontweight="bold" if r == 0 else "normal",
                      linespacing=1.25)
         y -= h
@@ -175,19 +196,18 @@ def title_page(
     fig = _page(title, f"initlab {__version__}   ·   {date:%Y-%m-%d %H:%M} UTC   ·   {n} run{'s' * (n != 1)}")
     table_w = 0.60 if contents else 1 - 2 * _LEFT
     widths = [1.0] + [max(1.4, 3.0 / n)] * n
-    value_pt = table_w * PAGE[0] * 72 * widths[1] / sum(widths)
-    wrap = max(12, int(value_pt / (0.6 * 10.0)) - 2)  # ~0.6 em per character at 10 pt
-    rows = [[k] + [textwrap.fill(_fmt_value(c[k]), wrap) if k in c else "" for c in configs] for k in keys]
+    rows = [[k] + [_fmt_value(c[k]) if k in c else "" for c in configs] for k in keys]
     fig.text(_LEFT, 0.835, "Configuration", fontsize=13, color=TEXT_COLOR)
     if rows:
-        _draw_table(fig, (_LEFT, 0.06, table_w, 0.75), ["setting", *names], rows, widths)
+        _draw_table(fig, (_LEFT, 0.06, table_w, 0.75), ["setting", *names], rows, widths,
+                    wrap=range(1, n + 1))
     else:
         fig.text(_LEFT, 0.79, "(no configuration recorded)", fontsize=10, color="#666666")
     if contents:
         x0 = _LEFT + table_w + 0.04
         fig.text(x0, 0.835, "Contents", fontsize=13, color=TEXT_COLOR)
         _draw_table(fig, (x0, 0.06, 1 - _LEFT - x0, 0.75), ["page", "section"],
-                    [[str(p), textwrap.fill(t, 34)] for t, p in contents], [0.22, 1.0], fontsize=9)
+                    [[str(p), t] for t, p in contents], [0.22, 1.0], fontsize=9, wrap=[1])
     return fig
 
 
@@ -266,21 +286,30 @@ def theory_page(theory_table: pd.DataFrame | None, heading: str = "") -> Figure 
     fig = _page(f"Mean-field theory{': ' + heading if heading else ''}",
                 "χ₁ < 1: ordered (inputs converge, gradients vanish)  ·  χ₁ > 1: chaotic (inputs decorrelate, "
                 "gradients explode)  ·  ξ: depth scale (∞ at criticality)")
+    if "config" in theory_table.columns:  # config order gives each label its colour in every figure
+        theory_table = theory_table.sort_values("config", kind="stable")
     labels = [str(x) for x in theory_table["label"]]
     styles = config_styles(labels)
-    rows = [[lab] + [_fmt_num(r[c]) for c in THEORY_COLUMNS[1:-1]] + [str(r["phase"])]
-            for lab, (_, r) in zip(labels, theory_table.iterrows())]
-    last = len(THEORY_COLUMNS) - 1
+    notes = [str(n) if isinstance(n, str) else "" for n in theory_table.get("note", [""] * len(labels))]
+    with_notes = any(notes)
+    rows = [[lab] + [_fmt_num(r[c]) for c in THEORY_COLUMNS[1:-1]] + [str(r["phase"]) or "—"]
+            + ([note or "—"] if with_notes else [])
+            for lab, note, (_, r) in zip(labels, notes, theory_table.iterrows())]
+    phase_col = len(THEORY_COLUMNS) - 1
     colors = {(i + 1, 0): styles[lab].color for i, lab in enumerate(labels)}
-    fills = {(i + 1, last): _PHASE_COLORS[row[-1].lower()] for i, row in enumerate(rows)
-             if row[-1].lower() in _PHASE_COLORS}
-    bottom = _draw_table(fig, (_LEFT, 0.45, 1 - 2 * _LEFT, 0.40), _THEORY_HEADERS, rows,
-                         [3.2] + [1.0] * 7 + [1.3], fontsize=11, colors=colors, fills=fills)
+    colors.update({(i + 1, phase_col + 1): "#555555" for i in range(len(rows))})
+    fills = {(i + 1, phase_col): _PHASE_COLORS[row[phase_col].lower()] for i, row in enumerate(rows)
+             if row[phase_col].lower() in _PHASE_COLORS}
+    header = list(_THEORY_HEADERS) + (["note"] if with_notes else [])
+    widths = [3.0] + [1.0] * 7 + [1.2] + ([5.2] if with_notes else [])
+    # the table takes what it needs of the upper part (font 10 down to 6.5), the χ₁ chart the rest
+    bottom = _draw_table(fig, (_LEFT, 0.30, 1 - 2 * _LEFT, 0.55), header, rows, widths, fontsize=10,
+                         colors=colors, fills=fills, min_fontsize=6.5, wrap=[0] + ([len(header) - 1] if with_notes else []))
     chi = pd.to_numeric(theory_table["chi1"], errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(chi) & (chi > 0)
-    if ok.any():
-        top = min(bottom - 0.08, 0.6)
-        h = float(np.clip(0.055 * len(labels) + 0.1, 0.12, max(top - 0.08, 0.12)))
+    top = min(bottom - 0.08, 0.6)
+    if ok.any() and top - 0.07 >= 0.12:
+        h = float(min(0.04 * len(labels) + 0.1, top - 0.07))
         ax = fig.add_axes((_LEFT + 0.2, top - h, 1 - 2 * _LEFT - 0.2, h))
         ypos = np.arange(len(labels))[::-1]
         for y, lab, v, good in zip(ypos, labels, chi, ok):
@@ -296,7 +325,7 @@ def theory_page(theory_table: pd.DataFrame | None, heading: str = "") -> Figure 
         ax.axvline(1.0, color="#555555", linewidth=1.0)
         ax.text(0.01, 1.02, "ordered", transform=ax.transAxes, fontsize=9, color="#2C5C8A", ha="left")
         ax.text(0.99, 1.02, "chaotic", transform=ax.transAxes, fontsize=9, color="#A0451F", ha="right")
-        ax.set_yticks(ypos, labels, fontsize=9)
+        ax.set_yticks(ypos, labels, fontsize=9 if len(labels) <= 12 else 7)
         for tick, lab in zip(ax.get_yticklabels(), labels):
             tick.set_color(styles[lab].color)
         ax.set_ylim(-0.7, len(labels) - 0.3)

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 import initlab
 import initlab.report as report
 from initlab.cli import main
+from initlab.config import SimConfig
 from initlab.report import (
     THEORY_COLUMNS,
     count_pdf_pages,
@@ -34,19 +35,13 @@ from test_plots import FakeResult, synthetic
 DATE = dt.datetime(2024, 5, 17, 12, 30, tzinfo=dt.timezone.utc)
 
 
-class Config:
-    def __init__(self, **kw):
-        self._d = dict(inits=["xavier_normal", "he_normal"], acts=["tanh"], depth=4, width=16, batch=16,
-                       seed=0, trials=1, dtype="float32", bias_init="zeros", gain=None, batchnorm=False,
-                       dropout=0.0, residual=False, loss="projection", bins=41, **kw)
-
-    def to_dict(self):
-        return dict(self._d)
+def tiny_config() -> SimConfig:
+    return SimConfig.build(None, inits="xavier,he", acts="tanh", depth=4, width=16, batch=16, trials=1, bins=41)
 
 
 @dataclass
 class Result(FakeResult):
-    config: Config
+    config: SimConfig
     summary_lines: int = 10
 
     def summary(self):
@@ -64,7 +59,7 @@ def theory_table(labels):
 def small():
     df, hist = synthetic(configs=(("xavier_normal", "tanh", 1.0), ("he_normal", "tanh", 2.0)), depth=4,
                          trials=1, width=16, batch=16)
-    return Result(df, hist, Config())
+    return Result(df, hist, tiny_config())
 
 
 @pytest.fixture
@@ -135,7 +130,7 @@ def test_one_result_or_a_list_and_theory_page_optional(small, tmp_path, cheap_pl
 
 def test_long_summary_is_paginated(small, tmp_path, cheap_plan):
     # 400 lines of 21 characters at 8 pt: 45 lines per column, 5 columns side by side → 9 columns, 2 pages
-    long = Result(small.layers, small.histograms, Config(), summary_lines=400)
+    long = Result(small.layers, small.histograms, tiny_config(), summary_lines=400)
     pages = summary_pages(long, "run")
     assert len(pages) == 2
     shown = [ln for fig in pages for t in fig.texts if "std" in t.get_text() for ln in t.get_text().split("\n")]
@@ -201,7 +196,7 @@ def test_title_page_shows_version_date_config_and_contents(small):
     texts = [t.get_text() for t in fig.texts]
     assert "My title" in texts
     assert any(initlab.__version__ in t and "2024-05-17" in t for t in texts)
-    assert "run_a" in texts and "xavier_normal, he_normal" in texts and "projection" in texts
+    assert "run_a" in texts and "xavier_normal, he_normal" in texts and "projection" in texts and "41" in texts
     assert "gradient norms" in texts and "3" in texts
 
 
@@ -220,7 +215,7 @@ def test_theory_page(small):
 
 def test_default_theory_hook_returns_a_table_or_none(small):
     table = report.default_theory_table(small.config)
-    assert table is None or isinstance(table, pd.DataFrame)
+    assert table is None or list(table["label"]) == ["xavier_normal / tanh", "he_normal / tanh"]
 
 
 # ---------------------------------------------------------------------------------------- CLI
