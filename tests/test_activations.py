@@ -1,4 +1,4 @@
-"""Tests for initlab.activations and initlab.maxout.
+"""Tests for initlab.activations (including initlab.activations.maxout).
 
 Every test that concerns "each activation" is parametrised over the whole registry (plus a few
 non-default parameters), so a new entry is checked without editing this file.
@@ -20,7 +20,7 @@ from initlab.activations import (
     Activation,
     get_activation,
 )
-from initlab.maxout import maxout, maxout_backward, maxout_forward, maxout_grad
+from initlab.activations.maxout import maxout, maxout_backward, maxout_forward, maxout_grad
 
 NAMES = ACTIVATIONS.names()
 ELEMENTWISE = [n for n in NAMES if n != "maxout"]

@@ -1,4 +1,4 @@
-"""Maxout arithmetic: the maximum over groups of ``k`` contiguous pre-activation columns.
+"""Maxout: the maximum over groups of ``k`` contiguous pre-activation columns.
 
 A maxout unit :math:`j` owns the ``k`` columns :math:`jk, \\dots, jk + k - 1` of the
 pre-activation :math:`z` (the layer's weight has ``k`` times the output's columns):
@@ -6,8 +6,8 @@ pre-activation :math:`z` (the layer's weight has ``k`` times the output's column
 .. math:: a_j = \\max_{0 \\le i < k} z_{jk+i}, \\qquad
           \\frac{\\partial a_j}{\\partial z_{jk+i}} = [\\,i = i^*_j\\,], \\quad i^*_j = \\operatorname{argmax}_i z_{jk+i},
 
-ties going to the first maximal piece (as ``np.argmax``). These are pure array functions;
-:class:`initlab.activations.Maxout` is the registry entry (``"maxout:k"``) built on them.
+ties going to the first maximal piece (as ``np.argmax``). The pure array functions come first;
+:class:`Maxout`, the registry entry (``"maxout:k"``), is built on them.
 
 Reductions over a short last axis are slow in numpy (``z.reshape(n, m, k).max(-1)`` takes
 ~40 ms at 1024 x 2048), so every function here loops over the ``k`` strided piece views instead.
@@ -15,9 +15,13 @@ Reductions over a short last axis are slow in numpy (``z.reshape(n, m, k).max(-1
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["maxout_split", "maxout", "maxout_forward", "maxout_backward", "maxout_grad"]
+from .base import Activation
+
+__all__ = ["maxout_split", "maxout", "maxout_forward", "maxout_backward", "maxout_grad", "Maxout"]
 
 
 def maxout_split(z: np.ndarray, k: int) -> np.ndarray:
@@ -87,3 +91,50 @@ def maxout_grad(z: np.ndarray, k: int) -> np.ndarray:
     for i in range(k):
         np.equal(idx, i, out=out[..., i], casting="unsafe")
     return out.reshape(*zr.shape[:-2], -1)
+
+
+@dataclass(frozen=True)
+class Maxout(Activation):
+    """Maxout: each unit is the maximum of k linear pieces (default k = 2); the gradient goes to the arg-max.
+
+    .. math:: a_j = \\max_{0 \\le i < k} z_{jk+i}, \\qquad
+              \\frac{\\partial a_j}{\\partial z_{jk+i}} = [\\,i = \\operatorname{argmax}_{i'} z_{jk+i'}\\,]
+
+    The pre-activation of shape (n, m*k) holds ``k`` contiguous columns per unit (the layer's
+    weight has k times the output's columns); ``fn`` maps any (..., m*k) to (..., m). ``grad``
+    is the (..., m*k) 0/1 routing mask; ``forward`` keeps the arg-max (..., m) as context. Never
+    saturated (the slope is always 1 along the winning piece); ``maxout:1`` is the identity.
+    Built on :func:`maxout_forward` and :func:`maxout_backward`.
+    """
+
+    k: int = 2
+
+    def __post_init__(self):
+        k = self.k
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"maxout k must be a positive integer, got {k!r}")
+        object.__setattr__(self, "k", int(k))
+
+    @property
+    def pieces(self) -> int:  # type: ignore[override]
+        return self.k
+
+    def fn(self, x):
+        return maxout(x, self.k)
+
+    def grad(self, x):
+        return maxout_grad(x, self.k)
+
+    def fn_grad(self, x):
+        a, idx = maxout_forward(x, self.k)
+        return a, maxout_backward(idx, np.ones_like(a), self.k)
+
+    def forward(self, z):
+        return maxout_forward(z, self.k)
+
+    def backward(self, ctx, grad_a):
+        return maxout_backward(ctx, grad_a, self.k)
+
+    def saturated(self, z, ctx=None):
+        zr = maxout_split(z, self.k)
+        return np.zeros(zr.shape[:-1], dtype=bool)

@@ -1,0 +1,149 @@
+"""Piecewise-linear activations: linear, ReLU, leaky ReLU, hard tanh, hard sigmoid.
+
+Their derivatives are step functions; at a kink PyTorch's convention is used (``relu'(0) = 0``, the
+``x <= 0`` branch for leaky ReLU, ``hard_tanh'(±1) = 0``). Saturation is a comparison on ``z``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ._special import _INF, _float, _mask
+from .base import Activation, _check_alpha
+
+__all__ = ["Linear", "ReLU", "LeakyReLU", "HardTanh", "HardSigmoid"]
+
+
+@dataclass(frozen=True)
+class Linear(Activation):
+    """Identity: φ(x) = x.
+
+    .. math:: \\phi(x) = x, \\qquad \\phi'(x) = 1
+    """
+
+    def fn(self, x):
+        return _float(x).copy()
+
+    def grad(self, x):
+        return np.ones_like(_float(x))
+
+    def forward(self, z):
+        return _float(z).copy(), None
+
+    def backward(self, ctx, grad_a):
+        return grad_a.copy()
+
+    def saturated(self, z, ctx=None):
+        return np.zeros(np.shape(z), dtype=bool)
+
+
+@dataclass(frozen=True)
+class ReLU(Activation):
+    """Rectified linear unit: φ(x) = max(x, 0); units can die.
+
+    .. math:: \\phi(x) = \\max(x, 0), \\qquad \\phi'(x) = [x > 0]
+
+    ``forward`` keeps the boolean mask :math:`[z > 0]` as its context.
+    """
+
+    can_die: ClassVar[bool] = True
+
+    def fn(self, x):
+        return np.clip(_float(x), 0, _INF)  # faster than np.maximum(x, 0) and NaN-preserving
+
+    def grad(self, x):
+        x = _float(x)
+        return _mask(x, x.dtype)
+
+    def forward(self, z):
+        z = _float(z)
+        return np.clip(z, 0, _INF), z > 0
+
+    def backward(self, ctx, grad_a):
+        return np.multiply(grad_a, ctx)
+
+    def saturated(self, z, ctx=None):
+        return z <= 0
+
+
+@dataclass(frozen=True)
+class LeakyReLU(Activation):
+    """Leaky ReLU: φ(x) = x for x > 0, alpha·x otherwise (alpha in (0, 1], default 0.01).
+
+    .. math:: \\phi(x) = \\max(x, \\alpha x), \\qquad \\phi'(x) = \\begin{cases} 1 & x > 0 \\\\
+              \\alpha & x \\le 0 \\end{cases}
+
+    Units cannot die (the slope is never 0); with :math:`\\alpha < 0.05` the negative side
+    counts as saturated.
+    """
+
+    alpha: float = 0.01
+
+    def __post_init__(self):
+        object.__setattr__(self, "alpha", _check_alpha("leaky_relu", self.alpha, 1.0))
+
+    def fn(self, x):
+        x = _float(x)
+        y = np.multiply(x, self.alpha, out=np.empty_like(x))
+        return np.maximum(x, y, out=y)
+
+    def grad(self, x):
+        x = _float(x)
+        m = _mask(x, x.dtype)  # {0, 1} -> {alpha, 1}, exactly
+        return np.clip(m, self.alpha, _INF, out=m)
+
+    def saturated(self, z, ctx=None):
+        if self.alpha < self.saturation_threshold():
+            return z <= 0
+        return np.zeros(np.shape(z), dtype=bool)
+
+
+@dataclass(frozen=True)
+class HardTanh(Activation):
+    """Hard tanh: φ(x) = clip(x, -1, 1); zero slope outside [-1, 1].
+
+    .. math:: \\phi(x) = \\min(\\max(x, -1), 1), \\qquad \\phi'(x) = [|x| < 1]
+    """
+
+    def fn(self, x):
+        return np.clip(_float(x), -1, 1)
+
+    def grad(self, x):
+        x = _float(x)
+        return (np.abs(x) < 1).astype(x.dtype)
+
+    def saturated(self, z, ctx=None):
+        return np.abs(z) >= 1
+
+
+@dataclass(frozen=True)
+class HardSigmoid(Activation):
+    """Hard sigmoid (PyTorch / Keras 3): φ(x) = relu6(x + 3)/6; units can die.
+
+    .. math:: \\phi(x) = \\frac{\\min(\\max(x + 3, 0), 6)}{6}, \\qquad \\phi'(x) = \\tfrac16\\,[|x| < 3]
+
+    This is ``torch.nn.Hardsigmoid`` and Keras 3's ``hard_sigmoid``; Keras 2 and Theano used
+    :math:`\\mathrm{clip}(0.2x + 0.5, 0, 1)` instead. :math:`\\phi = 0` for :math:`x < -3`, so
+    units can die; :math:`x > 3` is saturated at 1.
+    """
+
+    can_die: ClassVar[bool] = True
+    max_grad: ClassVar[float] = 1.0 / 6.0
+
+    def fn(self, x):
+        x = _float(x)
+        y = np.add(x, 3, out=np.empty_like(x))
+        np.clip(y, 0, 6, out=y)
+        return np.divide(y, 6, out=y)
+
+    def grad(self, x):
+        x = _float(x)
+        g = (np.abs(x) < 3).astype(x.dtype)
+        g /= 6
+        return g
+
+    def saturated(self, z, ctx=None):
+        return np.abs(z) >= 3
