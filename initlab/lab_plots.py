@@ -155,14 +155,16 @@ def plot_table(df: pd.DataFrame, title: str = "", *, max_rows: int = 40, fmt: st
     cells = [[fmt.format(v) if isinstance(v, (float, np.floating)) else str(v) for v in row]
              for row in shown.itertuples(index=False)]
     height = 0.9 + 0.25 * (len(shown) + 1)
-    width = max(6.0, min(16.0, 1.3 * len(df.columns)))
+    chars = sum(max([len(str(c))] + [len(r[j]) for r in cells]) + 2 for j, c in enumerate(df.columns))
+    width = max(6.0, min(22.0, 0.075 * chars + 0.5))
     fig = Figure(figsize=(width, height), layout="constrained")
     ax = fig.subplots()
     ax.axis("off")
     if cells:
         tab = ax.table(cellText=cells, colLabels=[str(c) for c in df.columns], loc="upper center", cellLoc="center")
         tab.auto_set_font_size(False)
-        tab.set_fontsize(8)
+        tab.set_fontsize(8 if width < 22.0 else 7)
+        tab.auto_set_column_width(list(range(len(df.columns))))
         tab.scale(1.0, 1.2)
     else:
         ax.text(0.5, 0.5, "(empty)", ha="center", va="center")

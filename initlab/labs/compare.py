@@ -121,7 +121,7 @@ class Comparison:
 
 
 def simulate_at_init(cfg: LabConfig, init: str, x: np.ndarray | None, seed: int = 0,
-                     n_outputs: int = 1) -> pd.DataFrame | None:
+                     n_outputs: int = 1, progress: bool = False) -> pd.DataFrame | None:
     """The engine's per-layer frame for the lab's hidden stack (or its output layer, with a linear
     activation, when there are no hidden layers) under ``init``, fed with ``x`` (real inputs) or, when
     ``x`` is None, a Gaussian batch of the input dimension. ``None`` if the engine is not available."""
@@ -134,7 +134,7 @@ def simulate_at_init(cfg: LabConfig, init: str, x: np.ndarray | None, seed: int 
     kw: dict[str, Any] = dict(init=init, act=act, depth=len(widths), width=widths, seed=seed, bias_init=cfg.bias_init)
     if x is not None:
         kw["x"] = np.asarray(x, dtype=np.float32)
-    res = simulate(**kw)
+    res = simulate(progress=progress, **kw)
     df = res.layers.copy()
     df["init"] = init
     return df

@@ -54,7 +54,7 @@ def _init_histograms(cfg: LabConfig, data_path: str | None, progress: bool) -> R
         groups.setdefault(act, []).append(init)
     results = {}
     for act, inits in groups.items():
-        res = simulate(init=inits, act=act, depth=depth, width=width, batch=batch, seed=cfg.seed)
+        res = simulate(init=inits, act=act, depth=depth, width=width, batch=batch, seed=cfg.seed, progress=progress)
         results[act] = res
         df = res.layers.copy()
         frames.append(df)
@@ -128,7 +128,7 @@ def _activations(cfg: LabConfig, data_path: str | None, progress: bool) -> RunRe
     names = list(cfg.variants) or None
     table = activation_problems(names, seed=cfg.seed)
     figures = {"gallery": plots.activation_gallery(names, xlim=float(cfg.param("range", 6.0)))}
-    deep = _deep_stack(cfg, table["act"].tolist())
+    deep = _deep_stack(cfg, table["act"].tolist(), progress)
     if deep is not None:
         table = table.merge(deep, on="act", how="left")
     metrics = {}
@@ -142,7 +142,7 @@ def _activations(cfg: LabConfig, data_path: str | None, progress: bool) -> RunRe
                      tables={"activation_problems": table}, extras={"figures": figures, "headline": headline})
 
 
-def _deep_stack(cfg: LabConfig, acts: list[str]) -> pd.DataFrame | None:
+def _deep_stack(cfg: LabConfig, acts: list[str], progress: bool = False) -> pd.DataFrame | None:
     """Per activation, a Xavier-initialised stack through the engine: last-layer std, saturated and dead
     fractions, and the first layer's gradient ratio (vanishing when ≪ 1)."""
     try:
@@ -152,7 +152,8 @@ def _deep_stack(cfg: LabConfig, acts: list[str]) -> pd.DataFrame | None:
     depth, width, batch = int(cfg.param("depth", 10)), int(cfg.param("width", 256)), int(cfg.param("batch", 512))
     rows = []
     for a in acts:
-        df = simulate(init="xavier", act=a, depth=depth, width=width, batch=batch, seed=cfg.seed).layers
+        df = simulate(init="xavier", act=a, depth=depth, width=width, batch=batch, seed=cfg.seed,
+                      progress=progress).layers
         last, first = df[df["layer"] == depth], df[df["layer"] == 1]
         rows.append({"act": a, f"std_L{depth}": float(last["act_std"].mean()),
                      f"saturated_L{depth}": float(last["saturated"].mean()), f"dead_L{depth}": float(last["dead"].mean()),
