@@ -1,4 +1,4 @@
-"""Tests for initlab.initializers and initlab.lsuv.
+"""Tests for initlab.initializers (the package) and initlab.lsuv.
 
 Statistical checks compare the empirical mean and variance of one draw with the closed form within
 3 standard errors; the SE of the variance estimate :math:`\\hat\\sigma^2 = \\overline{(x-\\mu)^2}` is
@@ -490,21 +490,48 @@ def test_bad_specs_are_one_line_spec_errors(spec):
     assert "\n" not in msg and BAD_SPECS[spec] in msg
 
 
-def test_registration_does_not_depend_on_import_order():
-    # initlab.lsuv (orthogonal, lsuv) imports initlab.initializers, which imports it back to register them.
+REGISTRY_ORDER = [
+    "zeros", "constant", "normal", "uniform", "truncated_normal", "xavier_normal", "xavier_uniform", "he_normal",
+    "he_uniform", "lecun_normal", "lecun_uniform", "torch_default", "variance_scaling", "orthogonal", "lsuv",
+]
+ENTRY_MODULES = ["initlab.initializers", "initlab.lsuv"] + [
+    f"initlab.initializers.{m}" for m in ("base", "fixed", "scaled", "orthogonal", "gain")]
+
+
+@pytest.mark.parametrize("first", ENTRY_MODULES)
+def test_registration_does_not_depend_on_import_order(first):
+    # In a fresh interpreter, with initlab/__init__.py bypassed, import `first` before anything else:
+    # whichever module comes first, the package's __init__ registers every entry in the same order.
     import subprocess
     import sys
 
     code = (
         "import sys, types, initlab as real; pkg = types.ModuleType('initlab'); pkg.__path__ = real.__path__; "
         "[sys.modules.pop(k) for k in list(sys.modules) if k.startswith('initlab')]; sys.modules['initlab'] = pkg; "
-        "import initlab.lsuv; from initlab.initializers import INITIALIZERS as R; print(R.names()[-2:])"
+        f"import {first}; from initlab.initializers import INITIALIZERS as R; print(R.names()); print(R.all_names())"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['orthogonal', 'lsuv']"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == [repr(REGISTRY_ORDER), repr(INITIALIZERS.all_names())]
+    assert INITIALIZERS.names() == REGISTRY_ORDER
 
 
-@pytest.mark.parametrize("module", ["initlab.initializers", "initlab.lsuv"])
+def test_imports_go_one_way():
+    # base imports no sibling; each family module imports only base; nothing imports the package back.
+    import ast
+    import pathlib
+
+    import initlab.initializers as pkg
+
+    siblings = {"base": set(), "fixed": {"base"}, "scaled": {"base"}, "orthogonal": {"base"}, "gain": {"base"}}
+    for name, allowed in siblings.items():
+        tree = ast.parse((pathlib.Path(pkg.__file__).parent / f"{name}.py").read_text())
+        rel = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
+        assert rel == allowed, (name, rel)
+        assert not any(isinstance(n, ast.ImportFrom) and n.level == 2 and n.module in (None, "initializers", "lsuv")
+                       for n in ast.walk(tree)), name
+
+
+@pytest.mark.parametrize("module", ENTRY_MODULES)
 def test_all_names_exist(module):
     import importlib
 

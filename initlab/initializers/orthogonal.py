@@ -3,7 +3,8 @@
 The maths is in two pure functions, :func:`orthogonal_matrix` (a Haar-random semi-orthogonal
 matrix) and :func:`lsuv_rescale` (one layer's data-dependent rescaling); the registry entries
 ``orthogonal`` (:class:`Orthogonal`) and ``lsuv`` (:class:`LSUV`) of
-:data:`initlab.initializers.INITIALIZERS` are thin wrappers around them.
+:data:`initlab.initializers.INITIALIZERS` are thin wrappers around them. Also importable as
+:mod:`initlab.lsuv`.
 
 References
 ----------
@@ -21,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.linalg
 
-from .initializers import INITIALIZERS, Initializer, _GainScaled, _set_real, _work_dtype, fans
+from .base import INITIALIZERS, Initializer, _GainScaled, _set_real, _work_dtype, fans
 
 __all__ = ["Orthogonal", "LSUV", "orthogonal_matrix", "lsuv_rescale"]
 
