@@ -52,8 +52,8 @@ Histograms
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -76,6 +76,8 @@ STREAMS = {"input": 0, "weight": 1, "bias": 2, "dropout": 3, "loss": 4}
 
 #: Stack statistics over consecutive layers while a stack holds at most this many entries.
 CHUNK_ELEMENTS = 1 << 20
+#: Split a gradient norm over both threads from this many entries.
+_SPLIT_ELEMENTS = 1 << 18
 _BN_EPS = 1e-5
 
 
@@ -170,7 +172,11 @@ class TrialOutput:
 
 
 class Workspace(_st.Scratch):
-    """Buffers reused across layers, trials and configs of one simulation."""
+    """Buffers reused across layers, trials and configs of one simulation (and the helper thread's own)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.helper = _st.Scratch()
 
 
 _FORWARD = ("pre_mean", "pre_std", "pre_q", "pre_min", "pre_max", "pre_corr",
@@ -178,20 +184,9 @@ _FORWARD = ("pre_mean", "pre_std", "pre_q", "pre_min", "pre_max", "pre_corr",
 _BACKWARD = ("grad_pre_norm", "grad_w_norm", "grad_pre_ratio", "grad_w_ratio")
 
 
-@dataclass
-class _Net:
-    """The per-trial state of the forward pass the backward pass needs."""
-
-    Z: list[np.ndarray] = field(default_factory=list)  # normalised pre-activations
-    H: list[np.ndarray] = field(default_factory=list)  # layer outputs
-    ctx: list[Any] = field(default_factory=list)  # activation contexts (relu: bool mask)
-    bn_inv: list[np.ndarray | None] = field(default_factory=list)  # 1/sigma per column
-    zstack: np.ndarray | None = None
-    hstack: np.ndarray | None = None
-
-
 def run_trial(config: SimConfig, trial: int, x: np.ndarray, *, pre_range: float | None = None,
-              act_range: float | None = None, workspace: Workspace | None = None) -> TrialOutput:
+              act_range: float | None = None, workspace: Workspace | None = None,
+              threads: int | None = None) -> TrialOutput:
     """One trial of one single-run config: draw its parameters, run :func:`forward_backward`.
 
     A pure function of its arguments (so a process pool can map it). ``pre_range`` and
@@ -199,117 +194,121 @@ def run_trial(config: SimConfig, trial: int, x: np.ndarray, *, pre_range: float 
     the later trials).
     """
     params = draw_params(config, trial)
-    return forward_backward(config, params, x, workspace=workspace, pre_range=pre_range, act_range=act_range)
+    return forward_backward(config, params, x, workspace=workspace, pre_range=pre_range, act_range=act_range,
+                            threads=threads)
 
 
 def forward_backward(config: SimConfig, params: TrialParams, x: np.ndarray, *, workspace: Workspace | None = None,
                      pre_range: float | None = None, act_range: float | None = None,
-                     keep_grads: bool = False, stats: bool = True) -> TrialOutput:
+                     keep_grads: bool = False, stats: bool = True, threads: int | None = None) -> TrialOutput:
     """Forward and backward pass with every statistic and histogram (see the module docstring).
 
     ``stats=False`` computes only the loss (and the weight gradients with ``keep_grads``), for
-    gradient checks.
+    gradient checks. ``threads`` (default :func:`initlab.stats.default_threads`): 2 runs the
+    statistics on a helper thread beside the main one between the matrix products; the results
+    are bit-identical with ``threads=1``.
     """
     ws = workspace if workspace is not None else Workspace()
+    threads = _st.default_threads() if threads is None else int(threads)
     with np.errstate(all="ignore"):
-        return _Trial(config, params, x, ws, pre_range, act_range, keep_grads, stats).run()
+        return _Trial(config, params, x, ws, pre_range, act_range, keep_grads, stats, threads).run()
 
 
 class _Trial:
-    def __init__(self, config, params, x, ws, pre_range, act_range, keep_grads, do_stats):
+    """One forward and backward pass with statistics (the body of :func:`forward_backward`)."""
+
+    def __init__(self, config, params, x, ws, pre_range, act_range, keep_grads, do_stats, threads):
         self.cfg, self.p, self.ws = config, params, ws
         self.act = config.activations()[0]
         self.init = config.initializers()[0]
         self.dt = config.np_dtype
         self.x = np.ascontiguousarray(x, dtype=self.dt)
-        self.L = config.depth
-        self.n = self.x.shape[0]
-        self.widths = config.widths
-        self.pieces = self.act.pieces
+        self.L, self.n = config.depth, self.x.shape[0]
+        self.widths, self.pieces = config.widths, self.act.pieces
         self.kind = "relu" if type(self.act) is ReLU else "linear" if type(self.act) is Linear else "generic"
         self.res = set(config.residual_layers())
-        self.plain = config.dropout == 0 and not self.res  # output = phi(z)
+        self.plain = config.dropout == 0 and not self.res  # layer output = phi(z)
         self.keep_grads, self.do_stats = keep_grads, do_stats
         self.pre_range, self.act_range = pre_range, act_range
-        B = config.bins
-        self.cols = {c: np.full(self.L, np.nan) for c in _FORWARD + _BACKWARD}
-        self.cols["diverged"] = np.zeros(self.L, dtype=bool)
-        self.cols["lsuv_passes"] = np.zeros(self.L, dtype=np.int64)
-        self.pre_counts = np.zeros((self.L, B), dtype=np.int64)
-        self.act_counts = np.zeros((self.L, B), dtype=np.int64)
+        self.par = _st.Parallel(threads)
+        L, n, B = self.L, self.n, config.bins
+        self.cols = {c: np.full(L, np.nan) for c in _FORWARD + _BACKWARD}
+        self.cols["diverged"] = np.zeros(L, dtype=bool)
+        self.cols["lsuv_passes"] = np.zeros(L, dtype=np.int64)
+        self.pre_counts = np.zeros((L, B), dtype=np.int64)
+        self.act_counts = np.zeros((L, B), dtype=np.int64)
         self.diverged_at: int | None = None
-        self.net = _Net()
+        self.ctx: list[Any] = [None] * L
+        self.bn_inv: list[np.ndarray | None] = [None] * L
+        # buffers: stacks (layers x batch x columns) when every layer has the same width, so the
+        # statistics of several small layers run as one vectorised call
         uniform = len(set(self.widths)) == 1
-        self.chunk = max(1, CHUNK_ELEMENTS // (self.n * self.widths[0] * self.pieces)) if uniform else 1
+        self.chunk = max(1, CHUNK_ELEMENTS // (n * self.widths[0] * self.pieces)) if uniform else 1
+        alias = self.kind == "linear" and self.plain  # output is z itself
         if uniform:
             w = self.widths[0]
-            self.net.zstack = ws.get("Z", (self.L, self.n, w * self.pieces), self.dt)
-            self.net.hstack = self.net.zstack if (self.kind == "linear" and self.plain) else ws.get("H", (self.L, self.n, w), self.dt)
-            if self.kind == "relu":
-                self.mstack = ws.get("M", (self.L, self.n, w), np.bool_)
+            zs = ws.get("Z", (L, n, w * self.pieces), self.dt)
+            hs = zs if alias else ws.get("H", (L, n, w), self.dt)
+            ms = ws.get("M", (L, n, w), np.bool_) if self.kind == "relu" else None
+            self.Z, self.H = list(zs), list(hs)
+            self.M = list(ms) if ms is not None else None
+            self._stacks = (zs, hs, ms)
+        else:
+            self.Z = [ws.get(f"Z{l}", (n, w * self.pieces), self.dt) for l, w in enumerate(self.widths)]
+            self.H = self.Z if alias else [ws.get(f"H{l}", (n, w), self.dt) for l, w in enumerate(self.widths)]
+            self.M = [ws.get(f"M{l}", (n, w), np.bool_) for l, w in enumerate(self.widths)] if self.kind == "relu" else None
+            self._stacks = None
 
-    # -- buffers -----------------------------------------------------------------------------
-    def _z(self, l: int) -> np.ndarray:
-        if self.net.zstack is not None:
-            return self.net.zstack[l]
-        return self.ws.get(f"Z{l}", (self.n, self.widths[l] * self.pieces), self.dt)
-
-    def _h(self, l: int) -> np.ndarray:
-        if self.net.hstack is not None:
-            return self.net.hstack[l]
-        if self.kind == "linear" and self.plain:
-            return self._z(l)
-        return self.ws.get(f"H{l}", (self.n, self.widths[l]), self.dt)
-
-    def _stack(self, which: str, a: int, b: int) -> np.ndarray:
-        st = self.net.zstack if which == "Z" else self.net.hstack
-        if st is not None:
-            return st[a:b]
-        arrs = self.net.Z if which == "Z" else self.net.H
+    def _stack(self, which: int, a: int, b: int) -> np.ndarray:
+        """Layers a..b-1 of Z (0), H (1) or the relu masks (2) as one (k, n, c) array."""
+        if self._stacks is not None:
+            return self._stacks[which][a:b]
         assert b == a + 1
-        return arrs[a][None]
+        return (self.Z, self.H, self.M)[which][a][None]
 
-    # -- forward -----------------------------------------------------------------------------
     def run(self) -> TrialOutput:
         done = self._forward()
         loss, grads = self._backward() if self.diverged_at is None else (math.nan, None)
         if self.do_stats:
             self._finish_histograms(done)
-            self._ratios()
+            c = self.cols
+            for k, r in (("grad_pre_norm", "grad_pre_ratio"), ("grad_w_norm", "grad_w_ratio")):
+                last = c[k][-1]
+                c[r] = c[k] / last if last != 0 else np.where(c[k] == 0, np.nan, np.inf)
         return TrialOutput(self.cols, self.pre_counts, self.act_counts, float(self.pre_range or 1.0),
                            float(self.act_range or 1.0), self.diverged_at, loss, grads)
 
+    # -- forward -----------------------------------------------------------------------------
     def _forward(self) -> int:
-        """Run the layers; statistics per chunk of layers. Returns the number of finite layers."""
-        cfg, p, ws = self.cfg, self.p, self.ws
-        h = self.x
-        start = 0
+        """Run the layers, statistics chunk by chunk. Returns the number of finite layers."""
+        cfg, p = self.cfg, self.p
+        h, start = self.x, 0
         for l in range(self.L):
             W, b = p.weights[l], p.biases[l]
             if self.init.data_dependent:
                 W, passes, _ = self.init.rescale(W, h, b)
                 p.weights[l] = W = np.ascontiguousarray(W, dtype=self.dt)
                 self.cols["lsuv_passes"][l] = passes
-            z = self._z(l)
+            z, out = self.Z[l], self.H[l]
             np.matmul(h, W, out=z)
             if b is not None:
                 z += b
-            inv = self._batchnorm(z) if cfg.batchnorm else None
-            self.net.bn_inv.append(inv)
-            out = self._h(l)
-            ctx = self._activate(l, z, out)
-            self.net.ctx.append(ctx)
-            if self.do_stats and not self.plain:
-                self._dead_before_mixing(l, out)
+            if cfg.batchnorm:
+                self.bn_inv[l] = self._batchnorm(z)
+            end = self.do_stats and (l + 1 - start == self.chunk or l == self.L - 1)
+            if end:  # pre-activation statistics on the helper thread while this thread activates
+                pre = self.par.submit(lambda a=start, b=l + 1: self._pre_stats(a, b))
+            self.ctx[l] = self._activate(l, z, out)
+            if self.do_stats and not self.plain and self.kind == "generic":
+                a1 = out[None]
+                self.cols["dead"][l] = _st.dead_fraction(a1, a1.sum(axis=1))[0]
             if p.dropout[l] is not None:
                 np.multiply(out, p.dropout[l], out=out)
             if (l + 1) in self.res:
                 np.add(out, h, out=out)
-            self.net.Z.append(z)
-            self.net.H.append(out)
             h = out
-            if self.do_stats and (l + 1 - start == self.chunk or l == self.L - 1):
-                self._chunk_stats(start, l + 1)
+            if end:
+                self._store(start, l + 1, pre.result(), self._post_stats(start, l + 1))
                 start = l + 1
                 if self.diverged_at is not None:
                     return self.diverged_at - 1
@@ -320,19 +319,17 @@ class _Trial:
 
     def _batchnorm(self, z: np.ndarray) -> np.ndarray:
         n = z.shape[0]
-        mu = z.sum(axis=0, dtype=np.float64) / n
-        z -= mu.astype(self.dt)
+        z -= (z.sum(axis=0, dtype=np.float64) / n).astype(self.dt)
         sq = self.ws.get("bn_sq", z.shape, self.dt)
         np.multiply(z, z, out=sq)
-        var = sq.sum(axis=0, dtype=np.float64) / n
-        inv = (1.0 / np.sqrt(var + _BN_EPS)).astype(self.dt)
+        inv = (1.0 / np.sqrt(sq.sum(axis=0, dtype=np.float64) / n + _BN_EPS)).astype(self.dt)
         z *= inv
         return inv
 
     def _activate(self, l: int, z: np.ndarray, out: np.ndarray) -> Any:
         """``out = phi(z)``; returns the backward context."""
         if self.kind == "relu":
-            m = self.mstack[l] if self.net.zstack is not None else self.ws.get(f"M{l}", out.shape, np.bool_)
+            m = self.M[l]
             np.greater(z, 0, out=m)
             np.multiply(z, m, out=out)
             return m
@@ -344,93 +341,131 @@ class _Trial:
         np.copyto(out, a, casting="same_kind")
         return ctx
 
-    def _dead_before_mixing(self, l: int, out: np.ndarray) -> None:
-        a = out[None]
-        self.cols["dead"][l] = _st.dead_fraction(a, a.sum(axis=1))[0]
+    def _ranges_known(self) -> bool:
+        return self.pre_range is not None and self.act_range is not None
 
-    def _chunk_stats(self, a: int, b: int) -> None:
-        """Forward statistics of layers a..b-1 (0-based), divergence, and histograms if ranges are known."""
-        Z, H, c = self._stack("Z", a, b), self._stack("H", a, b), self.cols
-        ws = self.ws
+    def _pre_stats(self, a: int, b: int) -> tuple:
+        """Pre-activation statistics of layers a..b-1 (helper thread; its own scratch)."""
+        Z, ws = self._stack(0, a, b), self.ws.helper
         pmin, pmax = _st.minmax(Z)
-        if self.kind == "relu" and self.plain:
-            amin, amax = np.maximum(pmin, 0.0), np.maximum(pmax, 0.0)
-        elif self.kind == "linear" and self.plain:
-            amin, amax = pmin, pmax
-        else:
+        pm = _st.moments(Z, ws, colsum=self.kind == "linear")
+        corr = _st.pair_corr(Z, pm.rownorm2)
+        counts = None
+        if self._ranges_known():
+            k = _finite_prefix(pmin, pmax)
+            if k:
+                counts = _st.hist_counts(Z[:k], self.pre_range, self.cfg.bins, ws, clip=_clip(pmin[:k], pmax[:k], self.pre_range))
+        return pmin, pmax, pm, corr, counts
+
+    def _post_stats(self, a: int, b: int) -> tuple:
+        """Output statistics of layers a..b-1 (this thread)."""
+        H, ws = self._stack(1, a, b), self.ws
+        amin = amax = counts = None
+        if not (self.plain and self.kind in ("relu", "linear")):  # else derived from z's
             amin, amax = _st.minmax(H)
-        finite = np.isfinite(pmin) & np.isfinite(pmax) & np.isfinite(amin) & np.isfinite(amax)
-        pm = _st.moments(Z, ws)
+        am = None
+        if not (self.kind == "linear" and self.plain):
+            am = _st.moments(H, ws, colsum=self.kind == "generic" and self.plain)
+        dead = None
+        if self.kind == "relu":
+            dead = _st.dead_from_mask(self._stack(2, a, b))
+        elif self.kind == "generic" and self.plain:
+            dead = _st.dead_fraction(H, am.colsum)
+        sat = self._saturated(a, b)
+        if amin is not None and self._ranges_known() and not (self.plain and self.kind == "relu"):
+            k = _finite_prefix(amin, amax)
+            if k:
+                counts = _st.hist_counts(H[:k], self.act_range, self.cfg.bins, ws, clip=_clip(amin[:k], amax[:k], self.act_range))
+        return amin, amax, am, dead, sat, counts
+
+    def _store(self, a: int, b: int, pre: tuple, post: tuple) -> None:
+        c = self.cols
+        pmin, pmax, pm, corr, pcounts = pre
+        amin, amax, am, dead, sat, acounts = post
+        if amin is None:  # monotone relu / identity: the extremes of phi(z) are phi of z's
+            amin, amax = (np.maximum(pmin, 0.0), np.maximum(pmax, 0.0)) if self.kind == "relu" else (pmin, pmax)
+        am = pm if am is None else am
         c["pre_mean"][a:b], c["pre_std"][a:b], c["pre_q"][a:b] = pm.mean, pm.std, pm.q
-        c["pre_min"][a:b], c["pre_max"][a:b] = pmin, pmax
-        c["pre_corr"][a:b] = _st.pair_corr(Z, pm.rownorm2)
-        if self.kind == "linear" and self.plain:
-            am = pm
-        else:
-            am = _st.moments(H, ws)
+        c["pre_min"][a:b], c["pre_max"][a:b], c["pre_corr"][a:b] = pmin, pmax, corr
         c["act_mean"][a:b], c["act_std"][a:b], c["act_q"][a:b] = am.mean, am.std, am.q
         c["act_min"][a:b], c["act_max"][a:b] = amin + 0.0, amax + 0.0
-        if self.plain:
-            c["dead"][a:b] = _st.dead_fraction(H, am.colsum)
-        c["saturated"][a:b] = self._saturated(a, b, Z)
-        finite &= np.isfinite(c["pre_q"][a:b]) & np.isfinite(c["act_q"][a:b])
+        c["saturated"][a:b] = sat
+        if self.kind == "linear":
+            c["dead"][a:b] = _st.dead_fraction(self._stack(0, a, b), pm.colsum)
+        elif dead is not None:
+            c["dead"][a:b] = dead
+        if pcounts is not None:
+            self.pre_counts[a:a + len(pcounts)] = pcounts
+        if acounts is not None:
+            self.act_counts[a:a + len(acounts)] = acounts
+        if self._ranges_known() and pcounts is not None:
+            self._derived_act_counts(a, a + len(pcounts))
+        finite = (np.isfinite(pmin) & np.isfinite(pmax) & np.isfinite(amin) & np.isfinite(amax)
+                  & np.isfinite(pm.q) & np.isfinite(am.q))
         if not finite.all():
             first = a + int(np.flatnonzero(~finite)[0])
             self.diverged_at = first + 1
             for col in _FORWARD:
                 c[col][first:] = np.nan
             c["diverged"][first:] = True
-            b = first
-        if b > a and self.pre_range is not None and self.act_range is not None:
-            self._histograms(a, b)
+            self.pre_counts[first:] = 0
+            self.act_counts[first:] = 0
 
-    def _saturated(self, a: int, b: int, Z: np.ndarray) -> np.ndarray:
+    def _saturated(self, a: int, b: int) -> np.ndarray:
         if self.kind == "relu":
-            M = self.mstack[a:b] if self.net.zstack is not None else self.net.ctx[a][None]
-            on = np.count_nonzero(M.reshape(b - a, -1), axis=1)
-            return 1.0 - on / M[0].size
+            M = self._stack(2, a, b)
+            return 1.0 - np.count_nonzero(M.reshape(b - a, -1), axis=1) / M[0].size
         if self.kind == "linear":
             return np.zeros(b - a)
+        Z = self._stack(0, a, b)
         out = np.empty(b - a)
         for i in range(b - a):
-            s = self.act.saturated(Z[i], self.net.ctx[a + i])
+            s = self.act.saturated(Z[i], self.ctx[a + i])
             out[i] = np.count_nonzero(s) / s.size
         return out
 
     # -- histograms --------------------------------------------------------------------------
-    def _histograms(self, a: int, b: int) -> None:
-        Z, H = self._stack("Z", a, b), self._stack("H", a, b)
-        B, c, ws = self.cfg.bins, self.cols, self.ws
-        Rp, Ra = self.pre_range, self.act_range
-        clip_p = bool(np.any(c["pre_min"][a:b] < -Rp) or np.any(c["pre_max"][a:b] > Rp))
-        self.pre_counts[a:b] = _st.hist_counts(Z, Rp, B, ws, clip=clip_p)
+    def _derived_act_counts(self, a: int, b: int) -> None:
+        """Output histograms that follow from the pre-activation ones (identity; relu on the same range)."""
         if self.plain and self.kind == "linear":
             self.act_counts[a:b] = self.pre_counts[a:b]
-        elif self.plain and self.kind == "relu" and Ra == Rp:
-            self.act_counts[a:b] = _st.relu_counts_from_pre(self.pre_counts[a:b])
-        else:
-            clip_a = bool(np.any(c["act_min"][a:b] < -Ra) or np.any(c["act_max"][a:b] > Ra))
-            self.act_counts[a:b] = _st.hist_counts(H, Ra, B, ws, clip=clip_a)
+        elif self.plain and self.kind == "relu":
+            if self.act_range == self.pre_range:
+                self.act_counts[a:b] = _st.relu_counts_from_pre(self.pre_counts[a:b])
+            else:
+                c = self.cols
+                self.act_counts[a:b] = _st.hist_counts(self._stack(1, a, b), self.act_range, self.cfg.bins, self.ws,
+                                                       clip=_clip(c["act_min"][a:b], c["act_max"][a:b], self.act_range))
 
-    def _finish_histograms(self, finite_layers: int) -> None:
-        if self.pre_range is not None and self.act_range is not None:
+    def _hist_chunk(self, a: int, b: int, ws: _st.Scratch) -> None:
+        c, B = self.cols, self.cfg.bins
+        Rp, Ra = self.pre_range, self.act_range
+        self.pre_counts[a:b] = _st.hist_counts(self._stack(0, a, b), Rp, B, ws,
+                                               clip=_clip(c["pre_min"][a:b], c["pre_max"][a:b], Rp))
+        if self.plain and (self.kind == "linear" or (self.kind == "relu" and Ra == Rp)):
+            self._derived_act_counts(a, b)
+        else:
+            self.act_counts[a:b] = _st.hist_counts(self._stack(1, a, b), Ra, B, ws,
+                                                   clip=_clip(c["act_min"][a:b], c["act_max"][a:b], Ra))
+
+    def _finish_histograms(self, k: int) -> None:
+        """Trial 0: choose the ranges from the finite layers, then histogram them (both threads)."""
+        if self._ranges_known():
             return  # filled chunk by chunk
         c = self.cols
-        k = finite_layers
-        def top(lo, hi):
-            if k == 0:
-                return 0.0
-            return float(np.max(np.maximum(np.abs(c[lo][:k]), np.abs(c[hi][:k]))))
-        self.pre_range = _st.nice_ceil(top("pre_min", "pre_max")) if self.pre_range is None else self.pre_range
-        self.act_range = _st.nice_ceil(top("act_min", "act_max")) if self.act_range is None else self.act_range
-        for a in range(0, k, self.chunk):
-            self._histograms(a, min(a + self.chunk, k))
+        top = lambda lo, hi: float(np.max(np.maximum(np.abs(c[lo][:k]), np.abs(c[hi][:k])))) if k else 0.0  # noqa: E731
+        self.pre_range = _st.nice_ceil(top("pre_min", "pre_max"))
+        self.act_range = _st.nice_ceil(top("act_min", "act_max"))
+        chunks = [(a, min(a + self.chunk, k)) for a in range(0, k, self.chunk)]
+        fut = self.par.submit(lambda: [self._hist_chunk(a, b, self.ws.helper) for a, b in chunks[1::2]])
+        for a, b in chunks[0::2]:
+            self._hist_chunk(a, b, self.ws)
+        fut.result()
 
     # -- backward ----------------------------------------------------------------------------
     def _backward(self):
-        cfg, p, ws, net = self.cfg, self.p, self.ws, self.net
-        L, n = self.L, self.n
-        hL = net.H[-1]
+        cfg, p, ws = self.cfg, self.p, self.ws
+        hL = self.H[-1]
         if cfg.loss == "projection":
             g = p.target
             loss = float(np.vecdot(hL, g).sum(dtype=np.float64))
@@ -440,34 +475,60 @@ class _Trial:
             np.subtract(hL, p.target, out=g)
             loss = 0.5 * float(np.vecdot(g, g).sum(dtype=np.float64)) / N
             g *= self.dt.type(1.0 / N)
-        grads = [None] * L if self.keep_grads else None
+        grads = [None] * self.L if self.keep_grads else None
         gpre, gw = self.cols["grad_pre_norm"], self.cols["grad_w_norm"]
-        for l in range(L - 1, -1, -1):
+        for l in range(self.L - 1, -1, -1):
             W = p.weights[l]
-            hin = self.x if l == 0 else net.H[l - 1]
-            # branch gradient (g stays intact for the skip connection)
-            gb = g
+            hin = self.x if l == 0 else self.H[l - 1]
+            gb = g  # the branch's gradient; g itself stays intact for the skip connection
             if p.dropout[l] is not None:
-                gb = self._buf("gb", gb.shape, avoid=(g,))
+                gb = self._buf("gb", g.shape, avoid=(g,))
                 np.multiply(g, p.dropout[l], out=gb)
-            gz = self._act_backward(l, gb, avoid=(g,))
-            if self.do_stats:
-                gpre[l] = _norm(gz)
-            if net.bn_inv[l] is not None:
-                gz = self._bn_backward(gz, net.Z[l], net.bn_inv[l], avoid=(g,))
+            if self.kind == "relu":  # mask product and its norm, split by rows over both threads
+                gz = self._buf("gz", self.Z[l].shape, avoid=(g,))
+                m = self.M[l]
+                v = self._split_norm(gz, lambda r0, r1: np.multiply(gb[r0:r1], m[r0:r1], out=gz[r0:r1]))
+                if self.do_stats:
+                    gpre[l] = v
+            else:
+                gz = gb if self.kind == "linear" else np.asarray(self.act.backward(self.ctx[l], gb), dtype=self.dt)
+                if self.do_stats:
+                    gpre[l] = self._split_norm(gz)
+            if self.bn_inv[l] is not None:
+                gz = self._bn_backward(gz, self.Z[l], self.bn_inv[l], avoid=(g,))
             gW = ws.get("gW", W.shape, self.dt)
             np.matmul(hin.T, gz, out=gW)
             if self.do_stats:
-                gw[l] = _norm(gW)
+                gw[l] = self._split_norm(gW)
             if grads is not None:
                 grads[l] = gW.copy()
             if l > 0:
-                gn = self._buf("gh", (n, W.shape[0]), avoid=(g, gz))
+                gn = self._buf("gh", (self.n, W.shape[0]), avoid=(g, gz))
                 np.matmul(gz, W.T, out=gn)
                 if (l + 1) in self.res:
                     gn += g
                 g = gn
         return loss, grads
+
+    def _split_norm(self, a: np.ndarray, fill: Callable[[int, int], Any] | None = None) -> float:
+        """:math:`\\|a\\|_F` as the float64 sum of two row halves, the second on the helper thread for
+        large arrays; ``fill(r0, r1)`` first computes those rows of ``a``. Same bits either way."""
+        n = a.shape[0]
+        h = n // 2
+
+        def part(r0: int, r1: int) -> float:
+            if fill is not None:
+                fill(r0, r1)
+            return float(np.vecdot(a[r0:r1], a[r0:r1]).sum(dtype=np.float64)) if self.do_stats else 0.0
+
+        if a.size >= _SPLIT_ELEMENTS:
+            s2, s1 = self.par.both(lambda: part(h, n), lambda: part(0, h))
+        else:
+            s1, s2 = part(0, h), part(h, n)
+        s = s1 + s2
+        if not math.isfinite(s) and self.do_stats and np.isfinite(a).all():
+            return float(np.linalg.norm(a.astype(np.float64)))  # finite entries whose squares overflow
+        return math.sqrt(s)
 
     def _buf(self, name: str, shape, avoid=()) -> np.ndarray:
         """A scratch array named ``name`` (or a sibling) that shares no memory with ``avoid``."""
@@ -476,15 +537,6 @@ class _Trial:
             if not any(np.may_share_memory(buf, a) for a in avoid):
                 return buf
         raise AssertionError("unreachable")
-
-    def _act_backward(self, l: int, ga: np.ndarray, avoid) -> np.ndarray:
-        if self.kind == "relu":
-            out = self._buf("gz", self.net.Z[l].shape, avoid=avoid)
-            np.multiply(ga, self.net.ctx[l], out=out)
-            return out
-        if self.kind == "linear":
-            return ga
-        return np.asarray(self.act.backward(self.net.ctx[l], ga), dtype=self.dt)
 
     def _bn_backward(self, gy: np.ndarray, xhat: np.ndarray, inv: np.ndarray, avoid) -> np.ndarray:
         """:math:`\\partial L/\\partial z = \\sigma^{-1}(g - \\bar g - \\hat x\\,\\overline{g\\hat x})` per column."""
@@ -499,23 +551,19 @@ class _Trial:
         tmp *= inv
         return tmp
 
-    def _ratios(self) -> None:
-        c = self.cols
-        for k, r in (("grad_pre_norm", "grad_pre_ratio"), ("grad_w_norm", "grad_w_ratio")):
-            last = c[k][-1]
-            c[r] = c[k] / last if last != 0 else np.where(c[k] == 0, np.nan, np.inf)
+
+def _finite_prefix(lo: np.ndarray, hi: np.ndarray) -> int:
+    """Number of leading layers whose extremes are finite."""
+    bad = ~(np.isfinite(lo) & np.isfinite(hi))
+    return int(np.argmax(bad)) if bad.any() else len(lo)
 
 
-def _norm(a: np.ndarray) -> float:
-    """Frobenius norm, float64-accurate; no overflow for finite entries."""
-    s = float(np.vecdot(a, a).sum(dtype=np.float64))
-    if not math.isfinite(s) and np.isfinite(a).all():
-        return float(np.linalg.norm(a.astype(np.float64)))
-    return math.sqrt(s)
+def _clip(lo: np.ndarray, hi: np.ndarray, R: float) -> bool:
+    return bool(np.any(lo < -R) or np.any(hi > R))
 
 
 def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, progress: bool = True,
-             **kwargs: Any) -> "SimResult":
+             threads: int | None = None, **kwargs: Any) -> "SimResult":
     """Simulate signal propagation at initialization for every initializer × activation and trial.
 
     Parameters
@@ -529,6 +577,8 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
         ``input_dim`` are taken from it; the config records ``input='given'``).
     progress : bool
         Draw a progress bar on stderr when the work takes more than a second.
+    threads : int, optional
+        Threads for the statistics (see :func:`forward_backward`); the result does not depend on it.
 
     Returns
     -------
@@ -561,10 +611,10 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
     outputs: list[list[TrialOutput]] = []
     with Progress(len(runs) * cfg.trials, "simulate", enabled=progress) as bar:
         for run in runs:
-            outs = [run_trial(run.config, 0, x, workspace=ws)]
+            outs = [run_trial(run.config, 0, x, workspace=ws, threads=threads)]
             bar.update(1, postfix=run.label)
             for t in range(1, cfg.trials):
-                outs.append(run_trial(run.config, t, x, workspace=ws,
+                outs.append(run_trial(run.config, t, x, workspace=ws, threads=threads,
                                       pre_range=outs[0].pre_range, act_range=outs[0].act_range))
                 bar.update(1, postfix=run.label)
             outputs.append(outs)

@@ -27,11 +27,14 @@ a bin edge.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["Moments", "moments", "minmax", "pair_corr", "dead_fraction", "nice_ceil", "hist_counts",
+__all__ = ["Parallel", "default_threads", "Moments", "moments", "minmax", "pair_corr", "dead_fraction", "dead_from_mask", "nice_ceil", "hist_counts",
            "relu_counts_from_pre", "Scratch"]
 
 #: Recompute the variance from shifted data when it is below this fraction of the second moment.
@@ -54,6 +57,67 @@ class Scratch:
             self._arrays[name] = arr
         return arr[:size].reshape(shape)
 
+    def ones(self, n: int, dtype) -> np.ndarray:
+        """A vector of ``n`` ones (kept)."""
+        arr = self._arrays.get(f"ones-{np.dtype(dtype).str}")
+        if arr is None or arr.size < n:
+            arr = np.ones(n, dtype=dtype)
+            self._arrays[f"ones-{np.dtype(dtype).str}"] = arr
+        return arr[:n]
+
+
+def default_threads() -> int:
+    """Threads for the statistics: ``INITLAB_THREADS`` if set, else 2 where there are 2 or more CPUs."""
+    env = os.environ.get("INITLAB_THREADS", "").strip()
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _quiet(fn: Callable[[], Any]) -> Any:
+    with np.errstate(all="ignore"):  # errstate is per thread
+        return fn()
+
+
+class _Now:
+    """A finished-later stand-in for a future, for the serial path: runs at ``result()``."""
+
+    def __init__(self, fn: Callable[[], Any]):
+        self.fn = fn
+
+    def result(self) -> Any:
+        return _quiet(self.fn)
+
+
+class Parallel:
+    """Runs kernels on one helper thread beside the caller (numpy releases the GIL in its loops).
+
+    Every kernel runs whole on one thread, so results are bit-identical with ``threads=1``,
+    where :meth:`submit` defers the work to :meth:`result`.
+    """
+
+    def __init__(self, threads: int):
+        global _POOL
+        self.pool = None
+        if threads > 1:
+            with _POOL_LOCK:
+                if _POOL is None:
+                    _POOL = ThreadPoolExecutor(1, thread_name_prefix="initlab-stats")
+            self.pool = _POOL
+
+    def submit(self, fn: Callable[[], Any]) -> "Future | _Now":
+        return self.pool.submit(_quiet, fn) if self.pool is not None else _Now(fn)
+
+    def both(self, helper: Callable[[], Any], main: Callable[[], Any]) -> tuple[Any, Any]:
+        """``(helper(), main())``, the first on the helper thread while the caller runs the second."""
+        fut = self.submit(helper)
+        b = main()
+        return fut.result(), b
+
 
 class Moments(NamedTuple):
     """Per-layer moments (float64 arrays of shape (k,)) and the reductions they came from."""
@@ -61,31 +125,38 @@ class Moments(NamedTuple):
     mean: np.ndarray
     std: np.ndarray
     q: np.ndarray
-    colsum: np.ndarray  # (k, c), float32/64 column sums
+    colsum: np.ndarray | None  # (k, c) column sums when asked for, else None
     rownorm2: np.ndarray  # (k, n), squared row norms
 
 
-def moments(x: np.ndarray, scratch: Scratch) -> Moments:
+def moments(x: np.ndarray, scratch: Scratch, colsum: bool = False) -> Moments:
     """Mean, population std and second moment of each layer of ``x`` (k, n, c).
 
-    Column sums come from ``x.sum(axis=1)``, squared row norms from ``np.vecdot``;
-    both are finished in float64. Layers whose variance lost more than three digits to
+    Row sums and squared row norms come from ``np.vecdot`` (one BLAS dot per row; no threads, so
+    no stalls when the cores are shared), column sums (``colsum=True``) from ``x.sum(axis=1)``;
+    all are finished in float64. Layers whose variance lost more than three digits to
     cancellation are recomputed from shifted data; layers whose squares overflow the dtype are
     recomputed in float64.
     """
     k, n, c = x.shape
     N = n * c
-    colsum = x.sum(axis=1)  # (k, c); numpy's own loop (a BLAS GEMV stalls when the cores are shared)
+    if colsum:
+        cs = x.sum(axis=1)  # (k, c)
+        s = cs.sum(axis=1, dtype=np.float64)
+    else:
+        cs = None
+        s = np.vecdot(x, scratch.ones(c, x.dtype)).sum(axis=1, dtype=np.float64)
     rn = np.vecdot(x, x)  # (k, n)
-    s = colsum.sum(axis=1, dtype=np.float64)
-    q = rn.sum(axis=1, dtype=np.float64) / N
+    q = rn.sum(axis=1, dtype=np.float64)
+    q /= N
     mean = s / N
     var = q - mean * mean
-    redo = ((q > 0) & ~(var > CANCELLATION * q)) | np.isposinf(q)
-    for l in np.flatnonzero(redo):
-        mean[l], var[l], q[l] = _careful_moments(x[l], scratch)
-    std = np.sqrt(np.maximum(var, 0.0))
-    return Moments(mean, std, q, colsum, rn)
+    redo = ((q > 0) & (var <= CANCELLATION * q)) | (q == np.inf)
+    if redo.any():
+        for l in np.flatnonzero(redo):
+            mean[l], var[l], q[l] = _careful_moments(x[l], scratch)
+    np.maximum(var, 0.0, out=var)
+    return Moments(mean, np.sqrt(var), q, cs, rn)
 
 
 def _careful_moments(x: np.ndarray, scratch: Scratch) -> tuple[float, float, float]:
@@ -131,19 +202,27 @@ def pair_corr(x: np.ndarray, rownorm2: np.ndarray) -> np.ndarray:
 
 
 def dead_fraction(x: np.ndarray, colsum: np.ndarray) -> np.ndarray:
-    """Fraction of columns of each layer that are zero for every sample.
+    """Fraction of columns of each layer of ``x`` (k, n, c) that are zero for every sample.
 
-    A zero column has a zero column sum, so only the (rare) columns whose sum is exactly zero
-    are inspected.
+    A zero column has a zero column sum (``colsum``, (k, c)), so only the (rare) columns whose
+    sum is exactly zero are inspected.
     """
     k, n, c = x.shape
+    cand = colsum == 0
     out = np.zeros(k)
-    for l in range(k):
-        cand = np.flatnonzero(colsum[l] == 0)
-        if cand.size:
-            alive = np.count_nonzero(np.any(x[l][:, cand] != 0, axis=0))
-            out[l] = (cand.size - alive) / c
+    if not cand.any():
+        return out
+    for l in np.flatnonzero(cand.any(axis=1)):
+        cols = np.flatnonzero(cand[l])
+        alive = np.count_nonzero(np.any(x[l][:, cols] != 0, axis=0))
+        out[l] = (cols.size - alive) / c
     return out
+
+
+def dead_from_mask(mask: np.ndarray) -> np.ndarray:
+    """Fraction of columns of each layer of a (k, n, c) boolean "unit is active" mask that are never active."""
+    k, n, c = mask.shape
+    return 1.0 - np.count_nonzero(mask.any(axis=1), axis=1) / c
 
 
 def nice_ceil(value: float) -> float:
@@ -168,27 +247,35 @@ def hist_counts(x: np.ndarray, R: float, bins: int, scratch: Scratch, clip: bool
     k = x.shape[0]
     m = x.shape[1] * x.shape[2]
     B = int(bins)
-    flat = x.reshape(k, m)
-    t = scratch.get("hist_f", (k, m), x.dtype)
-    np.multiply(flat, x.dtype.type(B / (2.0 * R)), out=t)
-    np.add(t, x.dtype.type(B / 2.0), out=t)
+    B1 = B + 1  # index B (a value exactly at +R) is folded into the last bin at the end
+    t = scratch.get("hist_f", x.shape, x.dtype)
+    np.multiply(x, x.dtype.type(B / (2.0 * R)), out=t)
+    itype = np.int8 if B1 <= 127 else np.int16 if B1 <= 32767 else np.int32
+    idx = scratch.get("hist_i", (k, m), itype)
     if clip:
+        np.add(t, x.dtype.type(B / 2.0), out=t)
         np.clip(t, 0, B, out=t)  # NaN would survive: callers never pass non-finite layers
-    idx = scratch.get("hist_i", (k, m), np.int16 if B < 32767 else np.int32)
-    np.copyto(idx, t, casting="unsafe")  # truncation = floor for t >= 0 (t may be -0.x: -> 0)
-    B1 = B + 1
+        np.copyto(idx, t.reshape(k, m), casting="unsafe")
+    else:  # add and cast in one pass; truncation = floor as t >= -0.x
+        np.add(t.reshape(k, m), x.dtype.type(B / 2.0), out=idx, casting="unsafe")
     h = m // 2
-    if B1 * B1 * k < 2**31 and B1 <= 4096:
-        code = scratch.get("hist_code", (k, h), np.int32)
-        np.multiply(idx[:, :h], B1, out=code, dtype=np.int32)
-        np.add(code, idx[:, h:2 * h], out=code, dtype=np.int32)
-        if k > 1:
-            np.add(code, (np.arange(k, dtype=np.int32) * (B1 * B1))[:, None], out=code)
-        table = np.bincount(code.ravel(), minlength=k * B1 * B1).reshape(k, B1, B1)
-        counts = table.sum(axis=2) + table.sum(axis=1)
+    if B1 * B1 <= 32767:
+        # codes i1*(B+1) + i2 (+ layer offset) in int16: groups of layers whose table fits int16
+        group = max(1, 32767 // (B1 * B1))
+        code = scratch.get("hist_code", (min(k, group), h), np.int16)
+        counts = np.empty((k, B1), dtype=np.int64)
+        for g0 in range(0, k, group):
+            g1 = min(k, g0 + group)
+            c = code[: g1 - g0]
+            np.multiply(idx[g0:g1, :h], B1, out=c, dtype=np.int16)
+            np.add(c, idx[g0:g1, h:2 * h], out=c, dtype=np.int16)
+            if g1 - g0 > 1:
+                np.add(c, (np.arange(g1 - g0, dtype=np.int16) * np.int16(B1 * B1))[:, None], out=c)
+            table = np.bincount(c.ravel(), minlength=(g1 - g0) * B1 * B1).reshape(g1 - g0, B1, B1)
+            np.sum(table, axis=2, out=counts[g0:g1])
+            counts[g0:g1] += table.sum(axis=1)
         if m % 2:
-            for l in range(k):
-                counts[l, idx[l, -1]] += 1
+            counts[np.arange(k), idx[:, -1]] += 1
     else:
         offs = (np.arange(k, dtype=np.int64) * B1)[:, None]
         counts = np.bincount((idx + offs).ravel(), minlength=k * B1).reshape(k, B1)

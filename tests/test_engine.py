@@ -236,6 +236,16 @@ def test_common_random_numbers_and_independence_of_other_configs():
     assert t1["pre_std"].iloc[0] != t0["pre_std"].iloc[0]
 
 
+@pytest.mark.parametrize("width,batch,act", [(64, 32, "relu,tanh,linear"), (520, 1024, "relu,tanh")])
+def test_threads_do_not_change_a_bit(width, batch, act):
+    # small layers: many per chunk; large ones: one per chunk and gradient norms split by rows
+    kw = dict(init="he", act=act, depth=3, width=width, batch=batch, trials=2, progress=False)
+    one, two = simulate(threads=1, **kw), simulate(threads=2, **kw)
+    assert one == two
+    pd_one, pd_two = one.layers, two.layers
+    assert pd_one.equals(pd_two) and one.histograms == two.histograms
+
+
 def test_given_input_and_uniform_input():
     x = np.random.default_rng(5).standard_normal((12, 3))
     res = simulate(x=x, init="xavier", act="tanh", depth=2, width=4, progress=False)
