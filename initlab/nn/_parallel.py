@@ -12,30 +12,31 @@ import ctypes
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["blas_threads", "parallel_slices", "MIN_PARALLEL_SIZE"]
+__all__ = ["blas_threads", "set_blas_threads", "parallel_slices", "MIN_PARALLEL_SIZE"]
 
 #: Flat arrays shorter than this are updated on the calling thread (the hand-off costs ~20 µs).
 MIN_PARALLEL_SIZE = 65536
 
 _POOL: ThreadPoolExecutor | None = None
 _POOL_SIZE = 0
+_POOL_PID = 0
 _LOCK = threading.Lock()
 _BLAS_THREADS: int | None = None
 
 
-def _openblas_threads() -> int | None:
-    """Threads of the OpenBLAS that numpy loaded, read through its C API (Linux only)."""
+def _openblas_fn(kind: str) -> Any:
+    """``openblas_get_num_threads`` / ``openblas_set_num_threads`` of the OpenBLAS numpy loaded (Linux), or None."""
+    np.dot(np.ones((2, 2)), np.ones((2, 2)))  # make sure BLAS is loaded
     try:
         with open("/proc/self/maps", encoding="utf-8") as fh:
             paths = {line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line}
     except OSError:
         return None
-    names = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
-             "scipy_openblas_get_num_threads", "openblas_get_num_threads")
+    names = [f"{p}openblas_{kind}_num_threads{s}" for p in ("scipy_", "") for s in ("64_", "")]
     for path in sorted(paths):
         try:
             lib = ctypes.CDLL(path)
@@ -44,18 +45,35 @@ def _openblas_threads() -> int | None:
         for name in names:
             fn = getattr(lib, name, None)
             if fn is not None:
-                fn.restype = ctypes.c_int
-                n = int(fn())
-                if n > 0:
-                    return n
+                return fn
     return None
+
+
+def _openblas_threads() -> int | None:
+    fn = _openblas_fn("get")
+    if fn is None:
+        return None
+    fn.restype = ctypes.c_int
+    n = int(fn())
+    return n if n > 0 else None
+
+
+def set_blas_threads(n: int) -> bool:
+    """Set the OpenBLAS thread count at run time (for benchmarks); False where it cannot be set."""
+    global _BLAS_THREADS
+    fn = _openblas_fn("set")
+    if fn is None:
+        return False
+    fn.argtypes = [ctypes.c_int]
+    fn(int(n))
+    _BLAS_THREADS = None
+    return blas_threads() == int(n)
 
 
 def blas_threads() -> int:
     """Threads numpy's BLAS uses for a matrix product (``OPENBLAS_NUM_THREADS``, … or the core count)."""
     global _BLAS_THREADS
     if _BLAS_THREADS is None:
-        np.dot(np.ones((2, 2)), np.ones((2, 2)))  # make sure BLAS is loaded
         n = _openblas_threads()
         if n is None:
             for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -69,13 +87,15 @@ def blas_threads() -> int:
 
 
 def _pool(n: int) -> ThreadPoolExecutor:
-    global _POOL, _POOL_SIZE
+    """The shared pool with at least ``n`` workers (a new one after a fork: threads do not survive it)."""
+    global _POOL, _POOL_SIZE, _POOL_PID
     with _LOCK:
-        if _POOL is None or _POOL_SIZE < n:
-            if _POOL is not None:
+        pid = os.getpid()
+        if _POOL is None or _POOL_SIZE < n or _POOL_PID != pid:
+            if _POOL is not None and _POOL_PID == pid:
                 _POOL.shutdown(wait=False)
             _POOL = ThreadPoolExecutor(max_workers=n, thread_name_prefix="initlab-nn")
-            _POOL_SIZE = n
+            _POOL_SIZE, _POOL_PID = n, pid
         return _POOL
 
 

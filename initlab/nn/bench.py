@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._parallel import blas_threads
+from ._parallel import blas_threads, set_blas_threads
 
 __all__ = ["bench_trainer", "MNIST_MLP"]
 
@@ -113,7 +113,8 @@ def _time_torch(x, y, sizes, batch, epochs, seed, fused: bool) -> float:
 
 
 def bench_trainer(n: int = 60000, batch: int = 100, epochs: int = 1, dtype: str = "float32", torch: bool = True,
-                  repeats: int = 3, sizes: tuple[int, ...] = MNIST_MLP, seed: int = 0) -> pd.DataFrame:
+                  repeats: int = 3, sizes: tuple[int, ...] = MNIST_MLP, seed: int = 0,
+                  threads: int | None = None) -> pd.DataFrame:
     """Time one training epoch of the MNIST MLP in initlab, as bare matrix products, and in PyTorch.
 
     Parameters
@@ -126,6 +127,9 @@ def bench_trainer(n: int = 60000, batch: int = 100, epochs: int = 1, dtype: str 
     repeats : int
         Timings per row; the best and the median are reported, run interleaved so that load from other
         processes hits every row alike.
+    threads : int, optional
+        Run with this many BLAS (and PyTorch, and optimizer) threads, restored afterwards; default: numpy's
+        current BLAS thread count.
 
     Returns
     -------
@@ -137,6 +141,9 @@ def bench_trainer(n: int = 60000, batch: int = 100, epochs: int = 1, dtype: str 
     dt = np.dtype(dtype)
     sizes = tuple(int(s) for s in sizes)
     x, y = _data(n, sizes, dt, seed)
+    old_threads = blas_threads()
+    if threads is not None and threads != old_threads and not set_blas_threads(threads):
+        raise RuntimeError("cannot change numpy's BLAS thread count here; set OPENBLAS_NUM_THREADS instead")
     threads = blas_threads()
     runners = {
         "initlab": lambda: _time_initlab(x, y, sizes, batch, epochs, dt, seed),
@@ -161,6 +168,8 @@ def bench_trainer(n: int = 60000, batch: int = 100, epochs: int = 1, dtype: str 
     finally:
         if restore is not None:
             _torch.set_num_threads(restore)
+        if blas_threads() != old_threads:
+            set_blas_threads(old_threads)
     steps = -(-n // batch)
     rows = []
     for k, ts in times.items():
