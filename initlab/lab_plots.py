@@ -104,10 +104,11 @@ def plot_learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = 
                     ax.fill_between(part["epoch"], part["lo"], part["hi"], color=color, alpha=0.18, lw=0)
         ax.set_xlabel("epoch")
         ax.set_ylabel(m)
-        if m in logy:
+        if m in logy or m == "learning_rate":
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    if len(axes):
+        axes[0].legend(fontsize=7)
     band = "± 1 std" if spread == "std" else "min–max"
     fig.suptitle(f"{title}{' — ' if title else ''}mean over seeds, band {band}", fontsize=10)
     return fig

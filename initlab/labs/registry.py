@@ -388,7 +388,8 @@ _LAB_LIST = [
         variants=("lr=0.001", "lr=0.1", "lr=3", "step", "exponential", "cyclic"),
         params=(("step_every", 3), ("step_factor", 0.5), ("exp_rate", 0.8), ("cyc_low", 0.01),
                 ("cyc_high", 0.3), ("cyc_half", 2)),
-        notes_text="plain SGD on 6,000 MNIST digits: 0.001 crawls, 0.1 learns, 3 diverges; schedules start at 0.1",
+        notes_text="plain SGD on 6,000 MNIST digits: 0.001 crawls, 0.1 learns, 3 blows up (loss jumps, then chance "
+                   "level); the schedules start at 0.1 (the cyclic one swings between 0.01 and 0.3)",
     ),
     LabConfig(
         name="regularization", title="None vs L2 vs dropout vs BatchNorm vs early stopping: generalization gap",

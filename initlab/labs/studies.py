@@ -7,7 +7,7 @@
 * ``learning-rate``: an MNIST subset under a too-small, a good and a too-large rate, and step, exponential
   and cyclic schedules.
 * ``regularization``: none vs L2 vs dropout vs BatchNorm vs early stopping; train/validation curves and
-  the generalization gap.
+  the generalization gap (training minus validation accuracy of the final model in inference mode).
 * ``loss-comparison``: the notes' two models with the same 33% error (:mod:`.loss_comparison`).
 
 Each returns a :class:`~initlab.labs.runs.RunResult` whose ``metrics`` carry the numbers the lab reports,
@@ -174,15 +174,24 @@ def _variant_runs(cfg: LabConfig, data_path: str | None, progress: bool,
         t0 = time.perf_counter()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             h = fit_model(model, vcfg, data, progress=progress, callbacks=callbacks)
+            final = _final(model, data, h)
         h.insert(0, "variant", v)
         histories.append(h)
-        finals.append({"variant": v, "seconds": time.perf_counter() - t0, **_last(h)})
+        finals.append({"variant": v, "seconds": time.perf_counter() - t0, **final})
     return pd.concat(histories, ignore_index=True), finals, data.source
 
 
-def _last(h: pd.DataFrame) -> dict[str, float]:
-    cols = [c for c in h.columns if c not in ("variant", "epoch")]
-    out = {c: float(h[c].iloc[-1]) for c in cols}
+def _final(model, data, h: pd.DataFrame) -> dict[str, float]:
+    """The trained model evaluated in inference mode (no dropout; early stopping's restored weights) on the
+    training and validation sets: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``; plus the epochs
+    run and the best validation accuracy seen during training."""
+    out: dict[str, float] = {}
+    parts = [("", data.x_train, data.y_train)]
+    if data.x_val is not None:
+        parts.append(("val_", data.x_val, data.y_val))
+    for prefix, x, y in parts:
+        for k, v in dict(model.evaluate(x, y, batch_size=4096).items()).items():
+            out[f"{prefix}{k}"] = float(v)
     out["epochs_run"] = int(h["epoch"].iloc[-1])
     if "val_accuracy" in h:
         out["best_val_accuracy"] = float(h["val_accuracy"].max())
