@@ -244,3 +244,15 @@ def test_bad_inputs_are_config_errors():
     m64.compile("sgd", "sparse_categorical_crossentropy")
     m64.fit(x, y, epochs=1, verbose=0)
     assert m64.store.params.dtype == np.float64 and m64.predict(x).dtype == np.float64
+
+
+def test_activation_stats_dead_units_are_counted_before_dropout():
+    x = np.random.default_rng(3).standard_normal((64, 4))
+    m = Sequential([Input((4,)), Dense(4, act="relu"), Dropout(0.5), Dense(1)], dtype="float64")
+    m.compile("sgd", "mse")
+    m.layers[0].bias[0] = -100.0  # unit 0 is zero for every sample
+    stats = ActivationStats()
+    m.fit(x, x.sum(1), epochs=1, batch_size=64, verbose=0, callbacks=[stats])
+    row = stats.layers.iloc[0]
+    assert row["dead"] == 0.25 and row["saturated"] >= 64 / 256
+    assert row["act_max"] > row["pre_max"]  # the output is after inverted dropout (x2)

@@ -89,16 +89,28 @@ class Sequential:
         self.stop_training = False
         self.history: History | None = None
         self._fused = False
+        self._metric_specs: list[tuple[str, Metric]] = []
         for layer in layers or []:
-            self.add(layer)
+            self._append(layer)
+        if self._input_shape is not None and self.layers:
+            self.build()
 
     # -- construction ----------------------------------------------------------------------------
     def add(self, layer: Layer) -> None:
-        """Append a layer (an ``Input`` only sets the input shape)."""
+        """Append a layer (an ``Input`` only sets the input shape).
+
+        The model builds as soon as it knows its input shape, as Keras; adding a layer to a built model
+        rebuilds it, redrawing every weight from the model's seed (the earlier layers get the same values).
+        """
+        if self.built:
+            self.built, self.store = False, None
+        self._append(layer)
+        if self._input_shape is not None and self.layers:
+            self.build()
+
+    def _append(self, layer: Layer) -> None:
         if not isinstance(layer, Layer):
             raise ConfigError(f"Sequential takes layers, got {type(layer).__name__}")
-        if self.built:
-            raise ConfigError("cannot add layers to a built model")
         if isinstance(layer, Input) or (not self.layers and layer.input_shape is not None):
             if self.layers and isinstance(layer, Input):
                 raise ConfigError("Input must come first")

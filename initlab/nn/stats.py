@@ -10,9 +10,12 @@ Activation, Dropout), which is the simulation engine's layer:
     The input of the block's activation function: the Dense pre-activation :math:`z = xW + b` when the
     Dense has its own activation, else the input of the block's ``Activation`` layer (after BatchNorm
     when there is one), else the Dense output.
-``act_*``, ``saturated``, ``dead``
-    The block's output (after activation and dropout), i.e. what the next Dense reads; ``saturated`` is
-    the fraction of entries with :math:`|\\phi'(z)| < 0.05 \\max|\\phi'|` (NaN for softmax).
+``act_*``
+    The block's output (after activation and dropout), i.e. what the next Dense reads.
+``saturated``, ``dead``
+    As in the engine: the fraction of pre-activation entries with :math:`|\\phi'(z)| < 0.05 \\max|\\phi'|`
+    (NaN for softmax), and the fraction of units whose activation :math:`\\phi(z)` (before dropout) is zero
+    for every sample of the batch.
 ``grad_pre_norm``, ``grad_w_norm``
     :math:`\\|\\partial L/\\partial z\\|_F` at the same pre-activation and :math:`\\|\\partial L/\\partial W\\|_F`
     of the Dense kernel (the regularizer's gradient included), on the same batch; ratios are to the last layer.
@@ -49,24 +52,26 @@ def block_structure(layers: list[Any]) -> list[dict[str, Any]]:
     """For each Dense: its index, the block's last layer, where the pre-activation is read and the activation.
 
     Returns a list of dicts with ``dense`` (index), ``end`` (index of the block's last layer),
-    ``pre`` (``("dense", i)`` for the Dense's own pre-activation, ``("out", j)`` for the output of layer ``j``)
-    and ``act`` (the activation function applied to it).
+    ``pre`` (``("dense", i)`` for the Dense's own pre-activation, ``("out", j)`` for the output of layer ``j``),
+    ``post`` (where the activation's output is read: ``("dense_act", i)``, ``("out", j)`` or the same as
+    ``pre`` for a linear block) and ``act`` (the activation function).
     """
     dense = [i for i, layer in enumerate(layers) if isinstance(layer, Dense)]
     blocks = []
     for k, i in enumerate(dense):
         end = dense[k + 1] - 1 if k + 1 < len(dense) else len(layers) - 1
         d = layers[i]
-        pre, act = ("dense", i), d.act
+        pre, post, act = ("dense", i), ("dense_act", i), d.act
         if d.act.name == "linear":
             j = next((j for j in range(i + 1, end + 1) if isinstance(layers[j], Activation)), None)
             if j is not None:
-                pre, act = ("out", j - 1), layers[j].act
+                pre, post, act = ("out", j - 1), ("out", j), layers[j].act
             else:
                 bn = [j for j in range(i + 1, end + 1) if isinstance(layers[j], BatchNorm)]
                 if bn:
                     pre = ("out", bn[-1])
-        blocks.append({"dense": i, "end": end, "pre": pre, "act": act})
+                post = pre
+        blocks.append({"dense": i, "end": end, "pre": pre, "post": post, "act": act})
     return blocks
 
 
@@ -147,6 +152,8 @@ class ActivationStats(Callback):
             d = layers[blk["dense"]]
             kind, j = blk["pre"]
             pre, gpre = (d._z, d._gz) if kind == "dense" else (outs[j], gouts[j])
+            kind, j = blk["post"]
+            post = d._a if kind == "dense_act" else (d._z if kind == "dense" else outs[j])
             out = outs[blk["end"]]
             act = blk["act"]
             diverged = diverged or not (np.isfinite(pre).all() and np.isfinite(out).all())
@@ -164,7 +171,7 @@ class ActivationStats(Callback):
                 row["pre_corr"] = _pair_corr(pre)
                 row["saturated"] = (math.nan if isinstance(act, Softmax)
                                     else float(np.mean(act.saturated(pre))))
-                o = out.reshape(out.shape[0], -1)
+                o = post.reshape(post.shape[0], -1)
                 row["dead"] = float(np.mean(~np.any(o != 0, axis=0)))
             row["grad_pre_norm"] = _norm(gpre)
             row["grad_w_norm"] = _norm(d.kernel_grad)
