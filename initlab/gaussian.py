@@ -107,6 +107,10 @@ class Kernel:
         _, s1, g1 = self.moments(np.array([Q_FLOOR, 4 * Q_FLOOR]))
         return float(2 * s1[0] - s1[1]), float(2 * g1[0] - g1[1])
 
+    def m1(self, q: Any) -> np.ndarray:
+        """:math:`\\mathbb{E}[\\phi(\\sqrt q z)]` (the mean a residual stack accumulates)."""
+        raise NotImplementedError
+
     def m2(self, q: Any) -> np.ndarray:
         """:math:`\\mathbb{E}[\\phi(\\sqrt q z)^2]`."""
         return self.moments(q)[0]
@@ -189,6 +193,18 @@ class QuadratureKernel(Kernel):
                 slope[s] = np.einsum("ij,ij->i", a * d, w * z) / r
         return m2.reshape(q.shape), slope.reshape(q.shape), g2.reshape(q.shape)
 
+    def m1(self, q):
+        q = _qc(q)
+        flat = q.reshape(-1)
+        out = np.empty(flat.shape)
+        with np.errstate(over="ignore", under="ignore"):
+            for s in _blocks(flat.size, self.degree * (2 + self.kinks.size)):
+                r = np.sqrt(flat[s])
+                z, w = self._rule1(r)
+                a = self.act.fn(r[:, None] * z)
+                out[s] = np.einsum("ij,ij->i", a, np.broadcast_to(w, a.shape))
+        return out.reshape(q.shape)
+
     def cross_grad(self, q, c):
         q, c = _qc(q, c)
         shape = q.shape
@@ -251,7 +267,8 @@ class ReLUFamilyKernel(Kernel):
 
         K = (1+\\alpha^2)\\,J(c) - 2\\alpha\\,J(-c), \\qquad
         K' = \\frac{(1+\\alpha^2)(\\pi - \\theta) + 2\\alpha\\theta}{2\\pi}, \\qquad
-        m_2 = \\frac{1+\\alpha^2}{2} q, \\quad m_2' = g_2 = \\frac{1+\\alpha^2}{2}.
+        m_2 = \\frac{1+\\alpha^2}{2} q, \\quad m_2' = g_2 = \\frac{1+\\alpha^2}{2}, \\quad
+        m_1 = (1 - \\alpha)\\sqrt{q / 2\\pi}.
     """
 
     method = "closed form (arc-cosine kernel)"
@@ -264,6 +281,9 @@ class ReLUFamilyKernel(Kernel):
         q = _qc(q)
         h = 0.5 * (1.0 + self.alpha**2)
         return h * q, np.full_like(q, h), np.full_like(q, h)
+
+    def m1(self, q):
+        return (1.0 - self.alpha) * np.sqrt(_qc(q) / (2 * np.pi))
 
     def cross_grad(self, q, c):
         q, c = _qc(q, c)
@@ -294,6 +314,9 @@ class ErfKernel(Kernel):
         m2 = 2 / np.pi * np.arcsin(2 * q / (1 + 2 * q))
         root = np.sqrt(1 + 4 * q)
         return m2, 4 / (np.pi * (1 + 2 * q) * root), 4 / (np.pi * root)
+
+    def m1(self, q):
+        return np.zeros_like(_qc(q))  # erf is odd
 
     def cross_grad(self, q, c):
         q, c = _qc(q, c)
@@ -337,6 +360,7 @@ class MaxoutKernel(Kernel):
         z1, z2 = z[:, :k], z[:, k:]
         a1, d1 = self.act.fn_grad(z1)
         a1 = a1[:, 0]
+        self._m1 = float(np.mean(a1))
         self._m2 = float(np.mean(a1 * a1))
         self._g2 = float(np.mean((d1 * d1).sum(axis=1)))
         theta = np.linspace(0.0, np.pi, angles)
@@ -351,6 +375,9 @@ class MaxoutKernel(Kernel):
     def moments(self, q):
         q = _qc(q)
         return self._m2 * q, np.full_like(q, self._m2), np.full_like(q, self._g2)
+
+    def m1(self, q):
+        return self._m1 * np.sqrt(_qc(q))
 
     def cross_grad(self, q, c):
         q, c = _qc(q, c)

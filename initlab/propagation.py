@@ -9,17 +9,21 @@ For a stack of ``depth`` layers (engine notation, :mod:`initlab.engine`)
 
 with :math:`\\mathrm{Var}[W^l_{ij}] = \\sigma_{w,l}^2 / n_{l-1}`, :math:`\\mathrm{Var}[b^l_i] = \\sigma_{b,l}^2` and
 inverted dropout of rate :math:`p`, the mean-field recursion for two inputs :math:`a, b` tracks the layer
-output's second moment :math:`Q^l = \\mathbb{E}[(h^l_i)^2]` and cross moment :math:`C^l = \\mathbb{E}[h^l_{a,i} h^l_{b,i}]`:
+output's second moment :math:`Q^l = \\mathbb{E}[(h^l_i)^2]`, cross moment :math:`C^l = \\mathbb{E}[h^l_{a,i} h^l_{b,i}]`
+and mean :math:`\\mu^l = \\mathbb{E}[h^l_i]` (averages over units):
 
 .. math::
 
-    q^l = \\sigma_{w,l}^2 Q^{l-1} + \\sigma_{b,l}^2, \\quad c^l = \\frac{\\sigma_{w,l}^2 C^{l-1} + \\sigma_{b,l}^2}{q^l}, \\quad
-    Q^l = [\\text{res}_l]\\, Q^{l-1} + \\frac{\\mathbb{E}[\\phi(\\sqrt{q^l} z)^2]}{1 - p}, \\quad
-    C^l = [\\text{res}_l]\\, C^{l-1} + \\mathbb{E}[\\phi(u_a)\\phi(u_b)],
+    q^l &= \\sigma_{w,l}^2 Q^{l-1} + \\sigma_{b,l}^2, \\qquad c^l = \\frac{\\sigma_{w,l}^2 C^{l-1} + \\sigma_{b,l}^2}{q^l}, \\\\
+    Q^l &= \\frac{\\mathbb{E}[\\phi(\\sqrt{q^l} z)^2]}{1 - p} + [\\text{res}_l]\\,\\bigl(Q^{l-1} + 2\\mu^{l-1} m_1^l\\bigr), \\qquad
+    C^l = \\mathbb{E}[\\phi(u_a)\\phi(u_b)] + [\\text{res}_l]\\,\\bigl(C^{l-1} + 2\\mu^{l-1} m_1^l\\bigr), \\\\
+    \\mu^l &= m_1^l + [\\text{res}_l]\\,\\mu^{l-1}, \\qquad m_1^l = \\mathbb{E}[\\phi(\\sqrt{q^l} z)],
 
-starting from the input's :math:`Q^0 = q^0` (its mean squared entry) and :math:`C^0 = c^0 q^0`. Dropout scales
-second moments by :math:`1/(1-p)` but not cross moments (the two inputs' masks are independent); in a residual
-layer the branch and the skip are uncorrelated at large width, so their moments add.
+starting from the input's :math:`Q^0 = q^0` (its mean squared entry), :math:`C^0 = c^0 q^0` and :math:`\\mu^0`
+(its mean entry). Dropout scales second moments by :math:`1/(1-p)` but not cross moments or means (the masks
+are independent of everything else). In a residual layer the branch :math:`\\phi(z^l_i)` is independent of the
+skip :math:`h^{l-1}_i` at large width (it depends on :math:`h^{l-1}` only through a whole column of weights), so
+their product averages to :math:`\\mu^{l-1} m_1^l`: zero for odd activations, not for ReLU.
 
 Backward, with :math:`g^l = \\partial L/\\partial h^l` and :math:`\\delta^l = \\partial L/\\partial z^l`
 (gradient independence assumption), squared norms obey
@@ -98,7 +102,8 @@ def _per_layer(name: str, value: Any, depth: int, kind=float) -> np.ndarray:
 
 
 def propagate(act: Activation | str, depth: int, sigma_w2: float | Sequence[float], sigma_b2: float | Sequence[float] = 0.0,
-              *, q0: float = 1.0, c0: float = 0.0, dropout: float = 0.0, residual: bool | Sequence[bool] = False,
+              *, q0: float = 1.0, c0: float = 0.0, mu0: float = 0.0, dropout: float = 0.0,
+              residual: bool | Sequence[bool] = False,
               degree: int = DEFAULT_DEGREE, degree_2d: int = DEFAULT_DEGREE_2D) -> Propagation:
     """Iterate the mean-field maps through ``depth`` layers (see the module docstring for the recursion).
 
@@ -108,8 +113,8 @@ def propagate(act: Activation | str, depth: int, sigma_w2: float | Sequence[floa
     depth : int
     sigma_w2, sigma_b2 : float or sequence of length ``depth``
         Per-layer :math:`\\sigma_w^2` (``fan_in`` × weight variance) and bias variance.
-    q0, c0 : float
-        The input's mean squared entry and the correlation of two inputs.
+    q0, c0, mu0 : float
+        The input's mean squared entry, the correlation of two inputs and the mean entry.
     dropout : float
         Inverted dropout rate :math:`0 \\le p < 1` on every layer's output.
     residual : bool or sequence of bool
@@ -130,7 +135,7 @@ def propagate(act: Activation | str, depth: int, sigma_w2: float | Sequence[floa
     res = _per_layer("residual", residual, depth, bool)
     keep = 1.0 - float(dropout)
     q, c, hq, e = (np.empty(depth) for _ in range(4))
-    Q, C = float(q0), float(c0) * float(q0)
+    Q, C, mu = float(q0), float(c0) * float(q0), float(mu0)
     with np.errstate(over="ignore", invalid="ignore"):
         for l in range(depth):
             q[l] = sw2[l] * Q + sb2[l]
@@ -140,8 +145,13 @@ def propagate(act: Activation | str, depth: int, sigma_w2: float | Sequence[floa
                 break
             m2, _, g2 = (float(v) for v in k.moments(q[l]))
             cross = float(k.cross(q[l], min(max(c[l], -1.0), 1.0)))
-            Q = (Q if res[l] else 0.0) + m2 / keep
-            C = (C if res[l] else 0.0) + cross
+            if res[l]:
+                m1 = float(k.m1(q[l]))
+                Q, C, mu = Q + 2 * mu * m1 + m2 / keep, C + 2 * mu * m1 + cross, mu + m1
+            else:
+                Q, C, mu = m2 / keep, cross, math.nan  # mu is only needed by residual layers
+                if l + 1 < depth and res[l + 1:].any():
+                    mu = float(k.m1(q[l]))
             hq[l], e[l] = Q, g2 / keep
         # backward: G = ||g^l||^2, D = ||delta^l||^2, with G^L = 1
         D = np.empty(depth)
@@ -154,9 +164,10 @@ def propagate(act: Activation | str, depth: int, sigma_w2: float | Sequence[floa
     return Propagation(q, c, hq, chi, ratio)
 
 
-def input_moments(x: np.ndarray) -> tuple[float, float]:
-    """``(q0, c0)`` of an input batch of shape (batch, dim): the mean squared entry, and the mean cosine
-    similarity over the disjoint pairs of rows (0&1, 2&3, …), as the engine's ``pre_corr`` measures it."""
+def input_moments(x: np.ndarray) -> tuple[float, float, float]:
+    """``(q0, c0, mu0)`` of an input batch of shape (batch, dim): the mean squared entry, the mean cosine
+    similarity over the disjoint pairs of rows (0&1, 2&3, …), as the engine's ``pre_corr`` measures it, and
+    the mean entry."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"x must have shape (batch >= 2, dim), got {x.shape}")
@@ -166,7 +177,7 @@ def input_moments(x: np.ndarray) -> tuple[float, float]:
     na, nb = np.sqrt((a * a).sum(1)), np.sqrt((b * b).sum(1))
     ok = (na > 0) & (nb > 0)
     c0 = float(np.mean((a * b).sum(1)[ok] / (na[ok] * nb[ok]))) if ok.any() else 1.0
-    return q0, c0
+    return q0, c0, float(np.mean(x))
 
 
 def stack_variances(init: Initializer | str, act: Activation | str, fans: Sequence[int],
@@ -198,12 +209,12 @@ def out_of_theory(config: Any) -> str:
     return ""
 
 
-def _input_q0_c0(config: Any, x: np.ndarray | None) -> tuple[float, float]:
+def _input_moments(config: Any, x: np.ndarray | None) -> tuple[float, float, float]:
     if x is not None:
         return input_moments(x)
     if config.input == "given":
         raise ValueError("config.input is 'given': pass the input batch as x")
-    return 1.0, 0.0  # gaussian N(0, 1) and uniform on ±√3 are unit variance; independent samples
+    return 1.0, 0.0, 0.0  # gaussian N(0, 1) and uniform on ±√3: unit variance, zero mean, independent samples
 
 
 def predict_layers(config: Any, x: np.ndarray | None = None, **kw: Any):
@@ -213,8 +224,8 @@ def predict_layers(config: Any, x: np.ndarray | None = None, **kw: Any):
     ----------
     config : SimConfig
     x : ndarray, optional
-        The input batch when ``config.input == 'given'`` (its :func:`input_moments` give :math:`q^0, c^0`);
-        Gaussian and uniform inputs have :math:`q^0 = 1`, :math:`c^0 = 0`.
+        The input batch when ``config.input == 'given'`` (its :func:`input_moments` give :math:`q^0, c^0, \\mu^0`);
+        Gaussian and uniform inputs have :math:`q^0 = 1`, :math:`c^0 = 0`, :math:`\\mu^0 = 0`.
     **kw
         Passed to :func:`propagate` (``degree``, ``degree_2d``).
 
@@ -226,25 +237,25 @@ def predict_layers(config: Any, x: np.ndarray | None = None, **kw: Any):
     """
     import pandas as pd
 
-    q0, c0 = _input_q0_c0(config, x)
+    q0, c0, mu0 = _input_moments(config, x)
     frames = []
     for run in config.runs():
         cfg = run.config
         L = cfg.depth
         cols = {k: np.full(L, np.nan) for k in THEORY_COLUMNS}
         if not out_of_theory(cfg):
-            p = _propagate_config(cfg, q0, c0, **kw)
+            p = _propagate_config(cfg, q0, c0, mu0, **kw)
             cols = {"theory_pre_q": p.q, "theory_pre_std": p.std, "theory_pre_corr": p.c, "theory_grad_ratio": p.grad_ratio}
         frames.append(pd.DataFrame({"config": run.index, "label": run.label, "layer": np.arange(1, L + 1), **cols}))
     return pd.concat(frames, ignore_index=True)
 
 
-def _propagate_config(cfg: Any, q0: float, c0: float, **kw: Any) -> Propagation:
+def _propagate_config(cfg: Any, q0: float, c0: float, mu0: float, **kw: Any) -> Propagation:
     init, act = cfg.initializers()[0], cfg.activations()[0]
     fans = (cfg.in_dim,) + cfg.widths
     sw2, sb2 = stack_variances(init, act, fans, cfg.bias_init)
     res = [l in set(cfg.residual_layers()) for l in range(1, cfg.depth + 1)]
-    return propagate(act, cfg.depth, sw2, sb2, q0=q0, c0=c0, dropout=cfg.dropout, residual=res, **kw)
+    return propagate(act, cfg.depth, sw2, sb2, q0=q0, c0=c0, mu0=mu0, dropout=cfg.dropout, residual=res, **kw)
 
 
 def config_summary(config: Any) -> "Any":

@@ -28,8 +28,8 @@ Fixed points and their stability
       :math:`\\xi_q = -1/\\ln \\mathcal{V}'(q^*)`, where
       :math:`\\mathcal{V}'(q^*) = \\chi_1 + \\sigma_w^2\\,\\mathbb{E}[\\phi''\\phi] = \\sigma_w^2\\,\\mathbb{E}[z\\phi\\phi']/\\sqrt{q^*}`
       (Schoenholz et al., eq. 5, computed without :math:`\\phi''`), and :math:`|c^l - c^*| \\sim e^{-l/\\xi_c}`
-      with :math:`\\xi_c = -1/\\ln \\chi_c`; both are :math:`\\infty` where the slope is 1 (at criticality
-      :math:`\\xi_c = \\infty`).
+      with :math:`\\xi_c = -1/\\ln \\chi_c`; both are :math:`\\infty` where the slope is within
+      :data:`CRITICAL_TOL` of 1 (at criticality :math:`\\xi_c = \\infty`).
 
     With :math:`\\sigma_b^2 = 0` and :math:`\\phi(0) = 0` the ordered fixed point is :math:`q^* = 0`; the
     quantities there are the :math:`q \\to 0^+` limits (the continuous extension from :math:`\\sigma_b^2 > 0`).
@@ -225,10 +225,13 @@ def _solve_c(k: Kernel, sw2: np.ndarray, sb2: np.ndarray, qs: np.ndarray):
 
 
 def _xi(slope: np.ndarray) -> np.ndarray:
-    s = np.abs(slope)
+    """:math:`-1/\\ln|s|`; ∞ where :math:`|s| \\ge 1 -` :data:`CRITICAL_TOL` (critical within the tolerance)."""
+    s = np.abs(np.asarray(slope, dtype=np.float64))
+    out = np.full(s.shape, np.inf)
+    ok = s < 1.0 - CRITICAL_TOL
     with np.errstate(divide="ignore"):
-        out = np.where(s >= 1.0, np.inf, -1.0 / np.log(np.where(s > 0, np.minimum(s, 1.0), 1.0)))
-    return np.where(s == 0, 0.0, out)
+        out[ok] = -1.0 / np.log(s[ok])  # s = 0 gives 0
+    return out
 
 
 def solve(act: Activation | str | Kernel, sigma_w2: Any, sigma_b2: Any = 0.0, *, q0: Any = 1.0,
