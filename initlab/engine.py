@@ -63,8 +63,6 @@ from .activations import Linear, ReLU
 from .config import SimConfig
 from .initializers import get_initializer
 from .progress import Progress
-from .schema import Histograms
-
 if TYPE_CHECKING:  # pragma: no cover
     from .result import SimResult
 
@@ -589,7 +587,7 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
     >>> res = simulate(init="xavier,he", act="tanh,relu", depth=10, width=200, batch=256)
     >>> res.layers.groupby("label")["act_std"].last()  # doctest: +SKIP
     """
-    from .result import SimResult, build_frame
+    from .result import SimResult, build_frame, build_histograms
 
     explicit = {k: kwargs[k] for k in ("batch", "input_dim") if k in kwargs}
     cfg = SimConfig.build(config, **kwargs)
@@ -618,13 +616,5 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
                                       pre_range=outs[0].pre_range, act_range=outs[0].act_range))
                 bar.update(1, postfix=run.label)
             outputs.append(outs)
-    return SimResult(cfg, build_frame(cfg, outputs), _histograms(cfg, outputs))
+    return SimResult(cfg, build_frame(cfg, outputs), build_histograms(cfg, outputs))
 
-
-def _histograms(cfg: SimConfig, outputs: list[list[TrialOutput]]) -> Histograms:
-    B = cfg.bins
-    pre_edges = np.stack([np.linspace(-o[0].pre_range, o[0].pre_range, B + 1) for o in outputs])
-    act_edges = np.stack([np.linspace(-o[0].act_range, o[0].act_range, B + 1) for o in outputs])
-    pre = np.stack([np.stack([t.pre_counts for t in o]) for o in outputs]).astype(np.int64)
-    act = np.stack([np.stack([t.act_counts for t in o]) for o in outputs]).astype(np.int64)
-    return Histograms(tuple(cfg.labels()), pre_edges, pre, act_edges, act)

@@ -14,7 +14,7 @@ from ._io import atomic_write_text
 from .config import SimConfig
 from .schema import BACKWARD_COLUMNS, FORWARD_COLUMNS, LAYER_COLUMNS, THEORY_COLUMNS, Histograms
 
-__all__ = ["SimResult", "build_frame", "FRAME_DTYPES"]
+__all__ = ["SimResult", "build_frame", "build_histograms", "FRAME_DTYPES"]
 
 # pandas < 3 parses floats approximately unless told otherwise; pandas 3 is exact and deprecates the flag
 _EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
@@ -48,6 +48,16 @@ def build_frame(config: SimConfig, outputs: Sequence[Sequence]) -> pd.DataFrame:
                 cols[c].append(np.full(L, np.nan))
     data = {c: pd.Series(np.concatenate(v), dtype=FRAME_DTYPES[c]) for c, v in cols.items()}
     return pd.DataFrame(data, columns=list(LAYER_COLUMNS))
+
+
+def build_histograms(config: SimConfig, outputs: Sequence[Sequence]) -> Histograms:
+    """The :class:`Histograms` from ``outputs[run][trial]``: each run's ranges are its trial 0's."""
+    B = config.bins
+    pre_edges = np.stack([np.linspace(-o[0].pre_range, o[0].pre_range, B + 1) for o in outputs])
+    act_edges = np.stack([np.linspace(-o[0].act_range, o[0].act_range, B + 1) for o in outputs])
+    pre = np.stack([np.stack([t.pre_counts for t in o]) for o in outputs]).astype(np.int64)
+    act = np.stack([np.stack([t.act_counts for t in o]) for o in outputs]).astype(np.int64)
+    return Histograms(tuple(config.labels()), pre_edges, pre, act_edges, act)
 
 
 class SimResult:

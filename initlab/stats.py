@@ -78,6 +78,15 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
+def _forget_pool() -> None:  # a forked child has no helper thread: make a new pool there
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _quiet(fn: Callable[[], Any]) -> Any:
     with np.errstate(all="ignore"):  # errstate is per thread
         return fn()
