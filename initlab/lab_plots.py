@@ -11,6 +11,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "curve_summary",
@@ -66,6 +67,14 @@ def curve_summary(history: pd.DataFrame, column: str, group: str | None = "init"
                          "lo": lo, "hi": hi, "n": out["count"]})
 
 
+def _spans_decades(history: pd.DataFrame, m: str, decades: float = 2.0) -> bool:
+    """Whether the positive values of ``m`` and ``val_m`` span more than ``decades`` orders of magnitude."""
+    cols = [c for c in (m, f"val_{m}") if c in history.columns]
+    v = history[cols].to_numpy(dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    return bool(v.size and (v > 0).all() and np.log10(v.max() / v.min()) > decades)
+
+
 def plot_learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = None, *, group: str | None = "init",
                          spread: str = "std", title: str = "", logy: Sequence[str] = ()) -> Figure:
     """Learning curves, one panel per metric: mean over seeds (line) ± spread (band) per ``group``;
@@ -104,7 +113,7 @@ def plot_learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = 
                     ax.fill_between(part["epoch"], part["lo"], part["hi"], color=color, alpha=0.18, lw=0)
         ax.set_xlabel("epoch")
         ax.set_ylabel(m)
-        if m in logy or m == "learning_rate":
+        if m in logy or m == "learning_rate" or _spans_decades(history, m):
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
     if len(axes):
@@ -270,6 +279,8 @@ def plot_init_profile(layers: pd.DataFrame, *, group: str = "init") -> Figure:
         ax2.plot(m.index, m["grad_pre_ratio"], "o-", color=f"C{i % 10}", label=str(g), ms=3)
     ax1.set_yscale("log")
     ax2.set_yscale("log")
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax1.set_xlabel("layer")
     ax2.set_xlabel("layer")
     ax1.set_ylabel("std of layer output at init")

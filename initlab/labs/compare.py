@@ -62,7 +62,8 @@ class Comparison:
         """Final-metric columns, the notes' metrics first."""
         cols = [c for c in self.final.columns if c not in ("init", "seed", "seconds")]
         first = [n.metric for n in self.config.notes if n.metric in cols]
-        return list(dict.fromkeys(first + cols))
+        rest = sorted(cols, key=lambda c: (not c.startswith("test_"), not c.startswith("train_"), c))
+        return list(dict.fromkeys(first + rest))
 
     def summary(self) -> pd.DataFrame:
         """Per initializer: mean and sample std over seeds of every final metric (``<m>_mean``, ``<m>_std``)."""
@@ -110,11 +111,16 @@ class Comparison:
         return g.reset_index()
 
     def notes_table(self) -> pd.DataFrame:
-        """The notes' numbers beside ours for each initializer (mean and spread over seeds)."""
+        """The notes' numbers beside ours (mean and spread over seeds), for the initializers the notes quote:
+        a note with a condition (``init=he``) where it matches, an unconditional note for the lab's own init."""
         frames = []
+        default = get_initializer(self.config.init).spec
         for init in self.inits:
             part = self.final[self.final["init"] == init]
-            t = notes_table(self.config.replace(init=init), part.to_dict(orient="records"))
+            cfg = self.config.replace(init=init)
+            if get_initializer(init).spec != default:
+                cfg = cfg.replace(notes=tuple(n for n in cfg.notes if n.when))
+            t = notes_table(cfg, part.to_dict(orient="records"))
             t.insert(0, "init", init)
             frames.append(t)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
