@@ -244,6 +244,17 @@ def test_reproduce_table(tmp_path):
     assert pd.read_csv(csv_path).shape == df.shape and md_path.read_text().startswith("# initlab labs reproduce")
 
 
+def test_learning_rate_schedules_follow_their_formulas(fixture_dir):
+    # 100 training rows at batch 64: 2 steps per epoch; the history logs the rate of each epoch's last step
+    cfg = get_lab("learning-rate", epochs=3, subset=100, hidden=(8,), variants=("lr=0.02", "step", "exponential"))
+    cfg = cfg.with_overrides(["step_every=1", "exp_rate=0.5"])
+    h = run_lab(cfg, data_path=fixture_dir, progress=False).history
+    lr = {v: part["learning_rate"].to_numpy() for v, part in h.groupby("variant")}
+    np.testing.assert_allclose(lr["lr=0.02"], [0.02] * 3, rtol=1e-6)
+    np.testing.assert_allclose(lr["step"], [0.1, 0.05, 0.025], rtol=1e-6)  # halves every epoch
+    np.testing.assert_allclose(lr["exponential"], 0.1 * 0.5 ** (np.array([1, 3, 5]) / 2), rtol=1e-6)
+
+
 def test_dead_output_at_init_is_detected_and_replaced(data_dir):
     from initlab.labs.reproduce import reproduce
     from initlab.labs.runs import output_dead_at_init
