@@ -62,8 +62,9 @@ def _series(
 ) -> bool:
     """Draw ``column`` against layer for every config; return whether any theory line was drawn.
 
-    Measurements are points with min–max bars when the config has a theory line (or ``points``),
-    else a line with markers and a min–max band across trials. In stacks of at most 40 layers the
+    Measurements are points with min–max bars when the config has a theory line, hollow markers on a
+    faint line when ``points`` (panels beside a theory panel), else a line with markers and a min–max
+    band across trials. In stacks of at most 40 layers the
     measurements of config ``i`` are shifted by a small ``dodge(i)`` along x so that configs whose
     values coincide (ReLU's dead fraction does not depend on the weight scale) stay visible.
     """
@@ -88,7 +89,10 @@ def _series(
                 ty = np.where(ty > 0, ty, np.nan)
             ax.plot(t["layer"].to_numpy(dtype=float), ty, color=st.color, linewidth=1.7, zorder=3, alpha=0.9)
             drew_theory = True
-        if with_line or points:
+        if points and not with_line:  # beside theory panels: markers on a faint line, no bars
+            ax.plot(x, y, color=st.color, marker=st.marker, markersize=ms * 0.9, markevery=every, linewidth=0.8,
+                    alpha=0.75, markerfacecolor="white", markeredgewidth=1.2, zorder=3)
+        elif with_line:
             ok = np.isfinite(y)
             yerr = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])[:, ok]
             ax.errorbar(
