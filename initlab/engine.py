@@ -237,6 +237,7 @@ class _Trial:
         self.act_counts = np.zeros((L, B), dtype=np.int64)
         self.diverged_at: int | None = None
         self.ctx: list[Any] = [None] * L
+        self._arrays: dict[tuple, np.ndarray] = {}
         self.bn_inv: list[np.ndarray | None] = [None] * L
         # buffers: stacks (layers x batch x columns) when every layer has the same width, so the
         # statistics of several small layers run as one vectorised call
@@ -480,10 +481,10 @@ class _Trial:
             hin = self.x if l == 0 else self.H[l - 1]
             gb = g  # the branch's gradient; g itself stays intact for the skip connection
             if p.dropout[l] is not None:
-                gb = self._buf("gb", g.shape, avoid=(g,))
+                gb = self._arr("gb", g.shape)
                 np.multiply(g, p.dropout[l], out=gb)
-            if self.kind == "relu":  # mask product and its norm, split by rows over both threads
-                gz = self._buf("gz", self.Z[l].shape, avoid=(g,))
+            if self.kind == "relu":  # the mask product and its norm, split by rows over both threads
+                gz = self._arr("gz", self.Z[l].shape)
                 m = self.M[l]
                 v = self._split_norm(gz, lambda r0, r1: np.multiply(gb[r0:r1], m[r0:r1], out=gz[r0:r1]))
                 if self.do_stats:
@@ -493,15 +494,15 @@ class _Trial:
                 if self.do_stats:
                     gpre[l] = self._split_norm(gz)
             if self.bn_inv[l] is not None:
-                gz = self._bn_backward(gz, self.Z[l], self.bn_inv[l], avoid=(g,))
-            gW = ws.get("gW", W.shape, self.dt)
+                gz = self._bn_backward(gz, self.Z[l], self.bn_inv[l])
+            gW = self._arr("gW", W.shape)
             np.matmul(hin.T, gz, out=gW)
             if self.do_stats:
                 gw[l] = self._split_norm(gW)
             if grads is not None:
                 grads[l] = gW.copy()
             if l > 0:
-                gn = self._buf("gh", (self.n, W.shape[0]), avoid=(g, gz))
+                gn = self._arr(f"gh{l % 2}", (self.n, W.shape[0]))  # never g (the other parity) nor gz
                 np.matmul(gz, W.T, out=gn)
                 if (l + 1) in self.res:
                     gn += g
@@ -519,28 +520,36 @@ class _Trial:
                 fill(r0, r1)
             return float(np.vecdot(a[r0:r1], a[r0:r1]).sum(dtype=np.float64)) if self.do_stats else 0.0
 
-        if a.size >= _SPLIT_ELEMENTS:
-            s2, s1 = self.par.both(lambda: part(h, n), lambda: part(0, h))
+        if a.size < _SPLIT_ELEMENTS:
+            if fill is not None:
+                fill(0, n)
+            if not self.do_stats:
+                return math.nan
+            s1, s2 = float(np.vecdot(a, a).sum(dtype=np.float64)), 0.0
         else:
-            s1, s2 = part(0, h), part(h, n)
+            s2, s1 = self.par.both(lambda: part(h, n), lambda: part(0, h))
         s = s1 + s2
         if not math.isfinite(s) and self.do_stats and np.isfinite(a).all():
             return float(np.linalg.norm(a.astype(np.float64)))  # finite entries whose squares overflow
         return math.sqrt(s)
 
-    def _buf(self, name: str, shape, avoid=()) -> np.ndarray:
-        """A scratch array named ``name`` (or a sibling) that shares no memory with ``avoid``."""
-        for i in range(len(avoid) + 1):
-            buf = self.ws.get(f"{name}{i}", shape, self.dt)
-            if not any(np.may_share_memory(buf, a) for a in avoid):
-                return buf
-        raise AssertionError("unreachable")
+    def _arr(self, name: str, shape) -> np.ndarray:
+        """A scratch array of the backward pass, fetched once per name and shape.
 
-    def _bn_backward(self, gy: np.ndarray, xhat: np.ndarray, inv: np.ndarray, avoid) -> np.ndarray:
+        Names never alias each other: ``gb`` (dropout), ``gz`` (relu), ``bn_t`` (batch norm),
+        ``gW``, and ``gh0``/``gh1`` (the incoming gradient alternates between them by layer parity).
+        """
+        key = (name, shape)
+        arr = self._arrays.get(key)
+        if arr is None:
+            arr = self._arrays[key] = self.ws.get(f"{name}{shape}", shape, self.dt)
+        return arr
+
+    def _bn_backward(self, gy: np.ndarray, xhat: np.ndarray, inv: np.ndarray) -> np.ndarray:
         """:math:`\\partial L/\\partial z = \\sigma^{-1}(g - \\bar g - \\hat x\\,\\overline{g\\hat x})` per column."""
         n = gy.shape[0]
         mg = (gy.sum(axis=0, dtype=np.float64) / n).astype(self.dt)
-        tmp = self._buf("bn_t", gy.shape, avoid=avoid + (gy,))
+        tmp = self._arr("bn_t", gy.shape)
         np.multiply(gy, xhat, out=tmp)
         mgx = (tmp.sum(axis=0, dtype=np.float64) / n).astype(self.dt)
         np.multiply(xhat, mgx, out=tmp)

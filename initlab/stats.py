@@ -234,17 +234,20 @@ def dead_from_mask(mask: np.ndarray) -> np.ndarray:
     return 1.0 - np.count_nonzero(mask.any(axis=1), axis=1) / c
 
 
+_NICE = (1.0, 2.0, 2.5, 5.0)
+
+
 def nice_ceil(value: float) -> float:
     """The smallest number of the form {1, 2, 2.5, 5} × 10^e that is ≥ ``value`` (1 if ``value`` ≤ 0 or not finite)."""
     if not math.isfinite(value) or value <= 0:
         return 1.0
-    e = math.floor(math.log10(value))
-    for ee in (e - 1, e, e + 1):
-        for m in ("1", "2", "2.5", "5"):
-            c = float(f"{m}e{ee}")
+    e = math.floor(math.log10(value)) - 1
+    while True:
+        for m in _NICE:
+            c = float(f"{m}e{e}")  # decimal parse: 2.5e-1 is the double nearest 0.25, not 2.5 * 0.1
             if c >= value:
                 return c
-    return float(f"1e{e + 2}")  # not reached
+        e += 1
 
 
 def hist_counts(x: np.ndarray, R: float, bins: int, scratch: Scratch, clip: bool = True) -> np.ndarray:
