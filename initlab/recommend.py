@@ -23,6 +23,7 @@ Which one the spec carries
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -87,10 +88,14 @@ class Recommendation:
 
 def recommend(act: Activation | str, sigma_b2: float = 0.0) -> Recommendation:
     """Second-moment gain, critical σ_w² and PyTorch's gain for one activation (see the module docstring)."""
-    a = get_activation(act)
     sigma_b2 = float(sigma_b2)
     if not math.isfinite(sigma_b2) or sigma_b2 < 0:
         raise ValueError(f"sigma_b2 must be a finite number >= 0, got {sigma_b2}")
+    return _recommend(get_activation(act), sigma_b2)
+
+
+@functools.lru_cache(maxsize=256)
+def _recommend(a: Activation, sigma_b2: float) -> Recommendation:
     m2 = float(gaussian_kernel(a).m2(1.0))
     gain = 1.0 / math.sqrt(m2) if m2 > 0 else math.inf
     at_gain = fixed_point(a, gain * gain, sigma_b2)

@@ -41,6 +41,7 @@ vectorised over arrays of :math:`(\\sigma_w^2, \\sigma_b^2)`: :func:`phase_grid`
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -405,11 +406,14 @@ def critical_point(act: Activation | str, sigma_b2: float = 0.0, *, q0: float = 
     from :math:`q^* = 0` to :math:`q^* = \\infty` for GELU at :math:`\\sigma_b^2 = 0`), ``sigma_w2`` is NaN and
     ``reason`` says why.
     """
+    return _critical_point(get_activation(act), float(sigma_b2), float(q0), int(degree), float(sigma_w2_max))
+
+
+@functools.lru_cache(maxsize=512)
+def _critical_point(a: Activation, sb2: float, q0: float, degree: int, sigma_w2_max: float) -> CriticalPoint:
     from scipy.optimize import brentq
 
-    a = get_activation(act)
     k = _kernel(a, degree, DEFAULT_DEGREE_2D)
-    sb2 = float(sigma_b2)
 
     def at(s: Any) -> dict:
         return solve(k, s, sb2, q0=q0, correlations=False)

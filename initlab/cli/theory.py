@@ -210,9 +210,9 @@ def recommend_cmd(act, all_, sigma_b2, fmt) -> None:
     rows = [("activation", rec.act), ("sigma_b2", rec.sigma_b2),
             ("gain", f"{_fmt(rec.gain)}  (1/sqrt(E[phi(z)^2]): keeps a unit second moment)"),
             ("spec", rec.spec),
-            ("pytorch gain", _fmt(rec.torch_gain) if rec.torch_gain is not None else "- (calculate_gain has no value)"),
-            ("at the gain", f"chi1 = {_fmt(rec.chi1_at_gain)}, {rec.phase_at_gain}"),
-            ("critical sigma_w2", crit)]
+            ("pytorch_gain", _fmt(rec.torch_gain) if rec.torch_gain is not None else "- (calculate_gain has no value)"),
+            ("at_gain", f"chi1 = {_fmt(rec.chi1_at_gain)}, {rec.phase_at_gain}"),
+            ("critical_sigma_w2", crit)]
     click.echo(_table(rows))
 
 
