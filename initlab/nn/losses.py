@@ -27,7 +27,7 @@ import numpy as np
 
 from .._spec import ConfigError, Registry, spec_string
 from ..activations import get_activation
-from .softmax import log_softmax, softmax
+from .softmax import softmax_and_log
 
 __all__ = [
     "Loss",
@@ -186,9 +186,8 @@ class CategoricalCrossentropy(Loss):
     def value_and_grad(self, y_true, y_pred):
         n = y_pred.shape[0]
         if self.from_logits:
-            logp = log_softmax(y_pred)
+            g, logp = softmax_and_log(y_pred)
             value = -float((y_true * logp).sum(dtype=np.float64)) / n
-            g = softmax(y_pred)
             g *= y_true.sum(axis=-1, keepdims=True)
             g -= y_true
             g /= n
@@ -232,9 +231,17 @@ class SparseCategoricalCrossentropy(Loss):
         return y
 
     def value_and_grad(self, y_true, y_pred):
+        n = y_pred.shape[0]
+        rows = np.arange(n)
+        if self.from_logits:  # -log softmax(z)_y; gradient softmax(z) - onehot(y)
+            g, logp = softmax_and_log(y_pred)
+            value = -float(logp[rows, y_true].sum(dtype=np.float64)) / n
+            g[rows, y_true] -= 1
+            g /= n
+            return value, g
         onehot = np.zeros_like(y_pred)
-        onehot[np.arange(y_pred.shape[0]), y_true] = 1
-        return CategoricalCrossentropy(from_logits=self.from_logits).value_and_grad(onehot, y_pred)
+        onehot[rows, y_true] = 1
+        return CategoricalCrossentropy().value_and_grad(onehot, y_pred)
 
 
 @LOSSES.register("mean_squared_error", "mse")

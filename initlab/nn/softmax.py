@@ -16,7 +16,7 @@ import numpy as np
 from .._spec import SpecError, UnknownNameError, parse_spec
 from ..activations import ACTIVATIONS, Activation, get_activation
 
-__all__ = ["Softmax", "softmax", "log_softmax", "resolve_activation", "ACTIVATION_NAMES"]
+__all__ = ["Softmax", "softmax", "log_softmax", "softmax_and_log", "resolve_activation", "ACTIVATION_NAMES"]
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -40,9 +40,17 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """:math:`\\log p_k = z_k - \\max z - \\log \\sum_i e^{z_i - \\max z}` over the last axis (no overflow)."""
+    return softmax_and_log(z)[1]
+
+
+def softmax_and_log(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(softmax(z), log_softmax(z))`` over the last axis with one exponential pass."""
     s = np.subtract(z, z.max(axis=-1, keepdims=True))
-    s -= np.log(np.exp(s).sum(axis=-1, keepdims=True))
-    return s
+    p = np.exp(s)
+    total = p.sum(axis=-1, keepdims=True)
+    p /= total
+    s -= np.log(total)
+    return p, s
 
 
 @dataclass(frozen=True)
