@@ -256,3 +256,20 @@ def test_activation_stats_dead_units_are_counted_before_dropout():
     row = stats.layers.iloc[0]
     assert row["dead"] == 0.25 and row["saturated"] >= 64 / 256
     assert row["act_max"] > row["pre_max"]  # the output is after inverted dropout (x2)
+
+
+def test_activation_stats_concatenate_with_the_simulation_frame():
+    from initlab.engine import simulate
+
+    sim = simulate(init="he_normal", act="relu", depth=2, width=16, batch=32, input_dim=6, progress=False)
+    x, y = _blobs()
+    stats = ActivationStats()
+    m = Sequential([Input((6,)), Dense(16, act="relu", init="he_normal"), Dense(16, act="relu", init="he_normal"),
+                    Dense(3, act="softmax")])
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.fit(x, y, epochs=1, batch_size=40, verbose=0, callbacks=[stats])
+    train = stats.layers
+    assert list(train.drop(columns=["epoch", "step"]).columns) == list(sim.layers.columns)
+    assert train["label"][0] == sim.layers["label"][0] == "he_normal / relu"
+    both = pd.concat([sim.layers.assign(epoch=0, step=-1), train], ignore_index=True)
+    assert len(both) == len(sim.layers) + len(train) and both["pre_std"].notna().all()

@@ -111,8 +111,9 @@ class ActivationStats(Callback):
         Record every ``every`` optimizer steps (steps 0, every, 2·every, …); by default the first batch
         of every epoch. A record costs about one extra pass over the activations (no extra forward pass).
     label : str, optional
-        The ``label`` column (default: the model's name); ``config`` and ``trial`` fill their columns,
-        so several runs concatenate into one frame.
+        The ``label`` column; default ``"<init> / <act>"`` of the first Dense, the simulation engine's label
+        for the same initializer and activation. ``config`` and ``trial`` fill their columns, so several
+        runs concatenate into one frame.
 
     Attributes
     ----------
@@ -145,7 +146,11 @@ class ActivationStats(Callback):
         """Append one row per layer from the model's last training step."""
         model = self.model
         layers, outs, gouts = model.layers, model._outs, model._gouts
-        label = self.label if self.label is not None else model.name
+        if self.label is not None:
+            label = self.label
+        else:
+            first = layers[self._blocks[0]["dense"]]
+            label = f"{first.init.spec} / {self._blocks[0]['act'].spec}"
         rows = []
         diverged = False
         for k, blk in enumerate(self._blocks):
