@@ -205,6 +205,27 @@ class QuadratureKernel(Kernel):
                 out[s] = np.einsum("ij,ij->i", a, np.broadcast_to(w, a.shape))
         return out.reshape(q.shape)
 
+    def hermite_coefficients(self, q: Any, n: int) -> np.ndarray:
+        """:math:`a_k = \\mathbb{E}[\\phi(\\sqrt q z)\\,He_k(z)]/\\sqrt{k!}` for :math:`k < n`, shape ``q.shape + (n,)``.
+
+        Mehler's formula gives :math:`K(q, c) = \\sum_k a_k^2 c^k`; the theory uses the truncated series as a
+        cheap model of the c-map before polishing with the 2-D rule.
+        """
+        q = _qc(q)
+        flat = q.reshape(-1)
+        out = np.empty((flat.size, n))
+        with np.errstate(over="ignore", under="ignore"):
+            for s in _blocks(flat.size, self.degree * (2 + self.kinks.size) * n):
+                r = np.sqrt(flat[s])
+                z, w = self._rule1(r)
+                aw = self.act.fn(r[:, None] * z) * w
+                z = np.broadcast_to(z, aw.shape)
+                h_prev, h = np.zeros_like(z), np.ones_like(z)
+                for k in range(n):  # orthonormal recurrence h_{k+1} = (z h_k - sqrt(k) h_{k-1}) / sqrt(k+1)
+                    out[s, k] = np.einsum("ij,ij->i", aw, h)
+                    h_prev, h = h, (z * h - math.sqrt(k) * h_prev) / math.sqrt(k + 1)
+        return out.reshape(q.shape + (n,))
+
     def cross_grad(self, q, c):
         q, c = _qc(q, c)
         shape = q.shape

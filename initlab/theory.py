@@ -185,44 +185,76 @@ def _solve_q(k: Kernel, sw2: np.ndarray, sb2: np.ndarray, q0: np.ndarray):
     return qs, div
 
 
+def _newton_c(cross_grad, sw2, sb2, qs, c, tol: float, steps: int):
+    """Vectorised safeguarded Newton on :math:`h(c) = (\\sigma_w^2 K(q^*, c) + \\sigma_b^2)/q^* - c` from ``c``.
+
+    Returns ``(c, chi_c)`` with :math:`\\chi_c = \\sigma_w^2 K'` at the last iterate but one. Left of the root
+    (:math:`h > 0`) the iterates of a convex :math:`h` increase monotonically to it; right of it a step with
+    :math:`h' < 0` lands left of the root, and a start where :math:`h < 0 \\le h'` (past the minimum, towards
+    the unstable root 1) restarts from 0.
+    """
+    c = c.copy()
+    chic = np.full(qs.size, np.nan)
+    act_ = np.arange(qs.size)
+    restarted = np.zeros(qs.size, bool)
+    for _ in range(steps):
+        if not act_.size:
+            break
+        cc = c[act_]
+        kk, kg = cross_grad(qs[act_], cc)
+        h = (sw2[act_] * kk + sb2[act_]) / qs[act_] - cc
+        hp = sw2[act_] * kg - 1.0  # dK/dc = q K'
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(hp < 0, -h / hp, 0.0)
+        c_new = np.clip(cc + step, 0.0, 1.0)
+        reset = (h < 0) & (hp >= 0) & ~restarted[act_] & (cc > 0)
+        c_new[reset] = 0.0
+        restarted[act_[reset]] = True
+        conv = ~reset & ((np.abs(c_new - cc) <= tol) | (hp >= 0))
+        c[act_] = c_new
+        chic[act_] = sw2[act_] * kg
+        act_ = act_[~conv]
+    return c, chic
+
+
 def _solve_c(k: Kernel, sw2: np.ndarray, sb2: np.ndarray, qs: np.ndarray):
     """Stable c* < 1 of the chaotic cells; returns (c_star, chi_c).
 
     Newton on :math:`h(c) = \\mathcal{C}(c; q^*) - c` from :math:`c = 0`: on [0, 1] the c-map is convex
-    (its Mehler series has non-negative coefficients), :math:`h(0) \\ge 0`, :math:`h(1) = 0` and
-    :math:`h'(1) = \\chi_1 - 1 > 0`, so the iterates increase monotonically to the root below 1. A coarse
-    quadrature (6 nodes per piece) gets close, then the full one polishes (usually two steps). :math:`\\chi_c`
-    is taken at the last iterate but one (off by at most ~1e-7).
+    (its Mehler series :math:`K = \\sum_n a_n^2 c^n`, :math:`a_n = \\mathbb{E}[\\phi(\\sqrt{q^*} z)\\,He_n(z)]/\\sqrt{n!}`,
+    has non-negative coefficients), :math:`h(0) \\ge 0`, :math:`h(1) = 0` and :math:`h'(1) = \\chi_1 - 1 > 0`,
+    so the iterates increase monotonically to the root below 1. For quadrature kernels the first iterations
+    run on the first 24 terms of that series (1-D quadrature only), then the 2-D quadrature polishes
+    (usually two steps; :math:`\\chi_c` is taken at the last iterate but one, off by ~1e-7).
     """
-    den = np.maximum(qs, 1e-300)  # sigma_w2 K(q*, 1) + sigma_b2 = q* at the fixed point
-    cs, chic = np.full(qs.size, np.nan), np.full(qs.size, np.nan)
+    qs = np.maximum(qs, 1e-300)
     c = np.zeros(qs.size)
-    coarse = gaussian_kernel(k.act, k.degree, 6) if isinstance(k, QuadratureKernel) and k.degree_2d > 6 else None
-    stages = [(coarse, 1e-4, 12)] if coarse is not None else []
-    stages.append((k, 1e-7, 100))  # Newton converges quadratically: a step of 1e-7 leaves ~1e-14
-    for kern, tol, steps in stages:
-        act_ = np.arange(qs.size)
-        cc = c.copy()
-        for _ in range(steps):
-            if not act_.size:
-                break
-            kk, kg = kern.cross_grad(qs[act_], cc)
-            h = (sw2[act_] * kk + sb2[act_]) / den[act_] - cc
-            hp = sw2[act_] * qs[act_] * kg / den[act_] - 1.0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                step = np.where(hp < 0, -h / hp, 0.0)
-            c_new = np.clip(cc + step, 0.0, 1.0)
-            conv = (np.abs(c_new - cc) <= tol) | (hp >= 0)
-            done = act_[conv]
-            c[done] = c_new[conv]
-            if kern is k:
-                chic[done] = sw2[done] * kg[conv]
-            act_, cc = act_[~conv], c_new[~conv]
-        c[act_] = cc
-        if kern is k and act_.size:
-            chic[act_] = sw2[act_] * k.cross_grad(qs[act_], cc)[1]
-    cs[:] = c
-    return cs, chic
+    if isinstance(k, QuadratureKernel):
+        c = _newton_series(k.hermite_coefficients(qs, 24) ** 2, sw2, sb2, qs, 1e-10, 60)
+    return _newton_c(k.cross_grad, sw2, sb2, qs, c, 1e-7, 100)
+
+
+def _newton_series(a2: np.ndarray, sw2, sb2, qs, tol: float, steps: int):
+    """:func:`_newton_c` on the truncated Mehler series :math:`K \\approx \\sum_n a_n^2 c^n` (rows of ``a2``)."""
+    n = np.arange(a2.shape[1])
+    c = np.zeros(qs.size)
+    act_ = np.arange(qs.size)
+    for _ in range(steps):
+        if not act_.size:
+            break
+        cc = c[act_]
+        pw = cc[:, None] ** n
+        kk = (a2[act_] * pw).sum(1)
+        kq = (a2[act_, 1:] * n[1:] * pw[:, :-1]).sum(1)  # dK/dc
+        h = (sw2[act_] * kk + sb2[act_]) / qs[act_] - cc
+        hp = sw2[act_] * kq / qs[act_] - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(hp < 0, -h / hp, 0.0)
+        c_new = np.clip(cc + step, 0.0, 1.0)
+        conv = (np.abs(c_new - cc) <= tol) | (hp >= 0)
+        c[act_] = c_new
+        act_ = act_[~conv]
+    return c
 
 
 def _xi(slope: np.ndarray) -> np.ndarray:
