@@ -47,6 +47,17 @@ Histograms
     Per config, one symmetric range :math:`[-R, R]` for pre-activations and one for outputs, shared
     by all layers and trials: :math:`R` is trial 0's largest :math:`|value|` over its finite layers
     rounded up to 1, 2, 2.5 or 5 × 10^k. Values outside go to the edge bins.
+
+Speed
+    The statistics cost a few passes over each layer's arrays, next to the three matrix products per
+    layer (``initlab bench`` compares the two). Buffers are preallocated and reused (``out=``);
+    layers of one width are stacked, so the statistics of many small layers run as one vectorised
+    call; the pre-activation statistics run on a helper thread while the main thread applies the
+    activation, trial 0's histograms are shared between both threads, and large gradient norms are
+    split by rows (numpy releases the GIL in its loops; every kernel runs whole on one thread, so the
+    numbers are the same bits with ``threads=1``). ReLU and the identity have fused paths (a boolean
+    mask for the forward and backward products; output extremes, dead units and, on the same range,
+    the output histogram follow from the pre-activations).
 """
 
 from __future__ import annotations
@@ -398,7 +409,7 @@ class _Trial:
         if acounts is not None:
             self.act_counts[a:a + len(acounts)] = acounts
         if self._ranges_known() and pcounts is not None:
-            self._derived_act_counts(a, a + len(pcounts))
+            self._derived_act_counts(a, a + len(pcounts), self.ws)
         finite = (np.isfinite(pmin) & np.isfinite(pmax) & np.isfinite(amin) & np.isfinite(amax)
                   & np.isfinite(pm.q) & np.isfinite(am.q))
         if not finite.all():
@@ -413,7 +424,7 @@ class _Trial:
     def _saturated(self, a: int, b: int) -> np.ndarray:
         if self.kind == "relu":
             M = self._stack(2, a, b)
-            return 1.0 - np.count_nonzero(M.reshape(b - a, -1), axis=1) / M[0].size
+            return 1.0 - np.array([np.count_nonzero(m) for m in M]) / M[0].size  # (per layer: the fast path)
         if self.kind == "linear":
             return np.zeros(b - a)
         Z = self._stack(0, a, b)
@@ -424,7 +435,7 @@ class _Trial:
         return out
 
     # -- histograms --------------------------------------------------------------------------
-    def _derived_act_counts(self, a: int, b: int) -> None:
+    def _derived_act_counts(self, a: int, b: int, ws: _st.Scratch) -> None:
         """Output histograms that follow from the pre-activation ones (identity; relu on the same range)."""
         if self.plain and self.kind == "linear":
             self.act_counts[a:b] = self.pre_counts[a:b]
@@ -433,7 +444,7 @@ class _Trial:
                 self.act_counts[a:b] = _st.relu_counts_from_pre(self.pre_counts[a:b])
             else:
                 c = self.cols
-                self.act_counts[a:b] = _st.hist_counts(self._stack(1, a, b), self.act_range, self.cfg.bins, self.ws,
+                self.act_counts[a:b] = _st.hist_counts(self._stack(1, a, b), self.act_range, self.cfg.bins, ws,
                                                        clip=_clip(c["act_min"][a:b], c["act_max"][a:b], self.act_range))
 
     def _hist_chunk(self, a: int, b: int, ws: _st.Scratch) -> None:
@@ -442,7 +453,7 @@ class _Trial:
         self.pre_counts[a:b] = _st.hist_counts(self._stack(0, a, b), Rp, B, ws,
                                                clip=_clip(c["pre_min"][a:b], c["pre_max"][a:b], Rp))
         if self.plain and (self.kind == "linear" or (self.kind == "relu" and Ra == Rp)):
-            self._derived_act_counts(a, b)
+            self._derived_act_counts(a, b, ws)
         else:
             self.act_counts[a:b] = _st.hist_counts(self._stack(1, a, b), Ra, B, ws,
                                                    clip=_clip(c["act_min"][a:b], c["act_max"][a:b], Ra))

@@ -71,9 +71,10 @@ def reference(cfg: SimConfig, trial: int = 0, x=None):
         if l + 1 in res:
             gn = gn + g
         g = gn
-    for r in rows:
-        r["grad_pre_ratio"] = r["grad_pre_norm"] / rows[-1]["grad_pre_norm"]
-        r["grad_w_ratio"] = r["grad_w_norm"] / rows[-1]["grad_w_norm"]
+    with np.errstate(all="ignore"):  # 0/0 when every unit of the last layer is dead
+        for r in rows:
+            r["grad_pre_ratio"] = np.float64(r["grad_pre_norm"]) / rows[-1]["grad_pre_norm"]
+            r["grad_w_ratio"] = np.float64(r["grad_w_norm"]) / rows[-1]["grad_w_norm"]
     return rows, cache, h
 
 
@@ -130,12 +131,17 @@ def test_weight_gradients_match_central_differences(act, opts):
             assert G[i, j] == pytest.approx(fd, rel=1e-5, abs=1e-8), (l, i, j)
 
 
-def test_histograms_match_numpy_with_clipping():
-    cfg = SimConfig(inits="xavier", acts="tanh,relu", depth=4, width=6, batch=10, dtype="float64", trials=2, bins=7)
+@pytest.mark.parametrize("acts,bias", [("tanh,relu", "zeros"), ("relu,maxout:2", "constant:-0.5")])
+def test_histograms_match_numpy_with_clipping(acts, bias):
+    # a negative bias gives relu outputs a smaller range than its pre-activations (no shortcut)
+    cfg = SimConfig(inits="xavier", acts=acts, depth=4, width=6, batch=10, dtype="float64", trials=2, bins=7,
+                    bias_init=bias)
     res = simulate(cfg, progress=False)
     H = res.histograms
     assert H.pre_counts.shape == (2, 2, 4, 7) and H.act_counts.shape == (2, 2, 4, 7)
-    assert (H.pre_counts.sum(-1) == 60).all() and (H.act_counts.sum(-1) == 60).all()
+    pieces = np.array([get_activation(r.config.acts[0]).pieces for r in cfg.runs()])
+    assert (H.pre_counts.sum(-1) == 60 * pieces[:, None, None]).all() and (H.act_counts.sum(-1) == 60).all()
+    seen = set()
     for run in cfg.runs():
         R_pre, R_act = H.pre_edges[run.index, -1], H.act_edges[run.index, -1]
         for trial in range(2):
@@ -144,11 +150,14 @@ def test_histograms_match_numpy_with_clipping():
             if trial == 0:  # the range: trial 0's largest |value|, rounded up to a nice number
                 assert R_pre == nice_ceil(max(np.abs(c[1]).max() for c in cache))
                 assert R_act == nice_ceil(max(np.abs(o).max() for o in outs))
+                seen.add((run.config.acts[0], R_pre == R_act))
             for l in range(4):
                 want = np.histogram(np.clip(cache[l][1], -R_pre, R_pre), H.pre_edges[run.index])[0]
                 np.testing.assert_array_equal(H.pre_counts[run.index, trial, l], want)
                 want = np.histogram(np.clip(outs[l], -R_act, R_act), H.act_edges[run.index])[0]
                 np.testing.assert_array_equal(H.act_counts[run.index, trial, l], want)
+    if bias != "zeros":
+        assert ("relu", False) in seen  # the relu output range differs from the pre-activation one
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
