@@ -467,11 +467,10 @@ def _critical_point(a: Activation, sb2: float, q0: float, degree: int, sigma_w2_
     r = at(root)
     c1 = float(r["chi1"])
     if abs(c1 - 1.0) > 1e-6:
-        below = float(at(root * (1 - 1e-9))["chi1"])
-        lo_, hi_ = sorted((below, c1))
+        below, above = (float(at(root * f)["chi1"]) for f in (1 - 1e-9, 1 + 1e-9))
         return CriticalPoint(a.spec, sb2, math.nan, math.nan, c1,
-                             f"chi1 jumps from {lo_:.4g} to {hi_:.4g} at sigma_w2 = {root:.6g}, where the fixed point "
-                             f"reached from q0 = {q0:g} changes branch: no critical point")
+                             f"chi1 jumps from {below:.4g} to {above:.4g} at sigma_w2 = {root:.6g}, where the fixed "
+                             f"point reached from q0 = {q0:g} changes branch: no critical point")
     return CriticalPoint(a.spec, sb2, float(root), float(r["q_star"]), c1, "")
 
 
