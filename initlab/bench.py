@@ -123,7 +123,9 @@ def breakdown(batch: int, width: int, depth: int, repeats: int = 3, act: str = "
 
     Entries: the activation (mask and product), pre-activation moments, min/max, pair correlation,
     output moments, saturation, dead units, each histogram, the backward mask product and the two
-    gradient norms. They add up to roughly the engine minus the floor (the rest is Python).
+    gradient norms, each on one thread. For ReLU the output histogram is derived from the
+    pre-activation one when both ranges agree (the usual case), so that entry is an upper bound.
+    With two threads the engine overlaps some of these; the rest of engine - floor is Python.
     """
     cfg = _config(batch, width, depth, act, init)
     x, params, ws = make_input(cfg), draw_params(cfg, 0), Workspace()
@@ -142,9 +144,9 @@ def breakdown(batch: int, width: int, depth: int, repeats: int = 3, act: str = "
         "pre pair correlation": lambda l: _st.pair_corr(Z[l:l + 1], np.vecdot(Z[l], Z[l])[None]),
         "output moments": lambda l: _st.moments(H[l:l + 1], ws),
         "saturation (count)": lambda l: np.count_nonzero(M[l]),
-        "dead units": lambda l: _st.dead_fraction(H[l:l + 1], H[l].sum(axis=0)[None]),
+        "dead units (from the mask)": lambda l: _st.dead_from_mask(M[l:l + 1]),
         "pre histogram": lambda l: _st.hist_counts(Z[l:l + 1], Rz, cfg.bins, ws, clip=False),
-        "output histogram (separate range)": lambda l: _st.hist_counts(H[l:l + 1], Rh, cfg.bins, ws, clip=False),
+        "output histogram (if its range differed)": lambda l: _st.hist_counts(H[l:l + 1], Rh, cfg.bins, ws, clip=False),
         "backward mask product": lambda l: np.multiply(g, M[l], out=out),
         "gradient norms (2 per layer)": lambda l: (np.vecdot(g, g).sum(), np.vecdot(g, g).sum()),
     }
