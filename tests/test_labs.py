@@ -66,6 +66,8 @@ def test_notes_settings():
     assert m.hidden == (256,) * 4 and (m.optimizer, m.lr, m.batch_size, m.epochs) == ("adam", 1e-3, 100, 15)
     assert [n.value for n in m.applicable_notes()] == [0.9805]
     assert [n.value for n in m.replace(init="he").applicable_notes()] == [0.9784]
+    assert [n.value for n in m.replace(init="kaiming_normal").applicable_notes()] == [0.9784]
+    assert m.replace(init="he_uniform").applicable_notes() == []
     # Keras defaults where the notes say nothing
     d = get_lab("mnist-dense512")
     assert (d.init, d.bias_init, d.lr) == ("xavier_uniform", "zeros", None)

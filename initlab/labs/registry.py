@@ -52,7 +52,16 @@ class Note:
         if not self.when:
             return True
         key, _, want = self.when.partition("=")
-        return str(getattr(cfg, key.strip(), "")) == want.strip()
+        key, want = key.strip(), want.strip()
+        have = str(getattr(cfg, key, ""))
+        if key in ("init", "bias_init"):  # "he" and "he_normal" are the same initializer
+            from ..initializers import get_initializer
+
+            try:
+                return get_initializer(have).spec == get_initializer(want).spec
+            except ValueError:
+                return False
+        return have == want
 
 
 @dataclass(frozen=True)
