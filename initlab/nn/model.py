@@ -65,8 +65,9 @@ class Sequential:
     layers : list of Layer
         ``Input(shape)`` first, or ``input_shape=``/``input_dim=`` on the first layer, or build later
         (``build(input_shape)``, or the first ``fit``/``predict`` builds from the data).
-    seed : int, default 0
-        Seeds the weight initialization and, unless ``fit(seed=…)`` is given, shuffling and dropout.
+    seed : int or None, default 0
+        Seeds the weight initialization and, unless ``fit(seed=…)`` is given, shuffling and dropout
+        (None draws fresh OS entropy: not reproducible).
     dtype : {"float32", "float64"}
         Parameters and activations (float64 for gradient checks).
     """
