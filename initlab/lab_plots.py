@@ -112,6 +112,7 @@ def plot_learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = 
                 if (part["hi"] > part["lo"]).any():
                     ax.fill_between(part["epoch"], part["lo"], part["hi"], color=color, alpha=0.18, lw=0)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(m)
         if m in logy or m == "learning_rate" or _spans_decades(history, m):
             ax.set_yscale("log")

@@ -266,6 +266,7 @@ def _regularization(cfg: LabConfig, data_path: str | None, progress: bool) -> Ru
     if {"loss", "val_loss"} <= set(table.columns):
         table["loss_gap"] = table["val_loss"] - table["loss"]
     metrics = {f"gap[{r.variant}]": float(getattr(r, "gap", np.nan)) for r in table.itertuples()}
+    metrics.update({f"loss_gap[{r.variant}]": float(getattr(r, "loss_gap", np.nan)) for r in table.itertuples()})
     metrics.update({f"val_accuracy[{r['variant']}]": r.get("val_accuracy", np.nan) for r in finals})
     return RunResult(cfg, hist, metrics, source=source, seconds=time.perf_counter() - t0,
                      tables={"generalization_gap": table}, extras={"headline": list(metrics)})
