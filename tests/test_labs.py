@@ -263,7 +263,7 @@ def test_dead_output_at_init_is_detected_and_replaced(data_dir):
 
     cfg = get_lab("boston-regression", epochs=1)
     data = load_lab_data(cfg, data_dir)
-    assert not output_dead_at_init(cfg.replace(bias_init="constant:1"), data)  # every ReLU open
+    assert not output_dead_at_init(cfg.replace(init="constant:0.01"), data)  # inputs >= 0: every unit open
     dead = cfg.replace(bias_init="constant:-1000")
     assert output_dead_at_init(dead, data)
     res = run_lab(dead, data=data, progress=False)
