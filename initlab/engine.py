@@ -52,19 +52,20 @@ Speed
     The statistics cost a few passes over each layer's arrays, next to the three matrix products per
     layer (``initlab bench`` compares the two). Buffers are preallocated and reused (``out=``);
     layers of one width are stacked, so the statistics of many small layers run as one vectorised
-    call; the pre-activation statistics run on a helper thread while the main thread applies the
-    activation, trial 0's histograms are shared between both threads, and large gradient norms are
-    split by rows (numpy releases the GIL in its loops; every kernel runs whole on one thread, so the
-    numbers are the same bits with ``threads=1``). ReLU and the identity have fused paths (a boolean
-    mask for the forward and backward products; output extremes, dead units and, on the same range,
-    the output histogram follow from the pre-activations).
+    call, while their data are still in cache; trial 0 histograms each chunk of layers on the range
+    seen so far and redoes only the chunks whose range then grew. ReLU and the identity have fused
+    paths (a boolean mask for the forward and backward products; output extremes, dead units and,
+    on the same range, the output histogram follow from the pre-activations). Sums of squares are
+    BLAS row dot products finished in float64. (A helper thread for the statistics was tried: on
+    2 cores it made things slower, as OpenBLAS's idle threads spin on the second core.)
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -85,8 +86,6 @@ STREAMS = {"input": 0, "weight": 1, "bias": 2, "dropout": 3, "loss": 4}
 
 #: Stack statistics over consecutive layers while a stack holds at most this many entries.
 CHUNK_ELEMENTS = 1 << 20
-#: Split a gradient norm over both threads from this many entries.
-_SPLIT_ELEMENTS = 1 << 18
 _BN_EPS = 1e-5
 
 
@@ -181,11 +180,7 @@ class TrialOutput:
 
 
 class Workspace(_st.Scratch):
-    """Buffers reused across layers, trials and configs of one simulation (and the helper thread's own)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.helper = _st.Scratch()
+    """Buffers reused across layers, trials and configs of one simulation."""
 
 
 _FORWARD = ("pre_mean", "pre_std", "pre_q", "pre_min", "pre_max", "pre_corr",
@@ -194,8 +189,7 @@ _BACKWARD = ("grad_pre_norm", "grad_w_norm", "grad_pre_ratio", "grad_w_ratio")
 
 
 def run_trial(config: SimConfig, trial: int, x: np.ndarray, *, pre_range: float | None = None,
-              act_range: float | None = None, workspace: Workspace | None = None,
-              threads: int | None = None) -> TrialOutput:
+              act_range: float | None = None, workspace: Workspace | None = None) -> TrialOutput:
     """One trial of one single-run config: draw its parameters, run :func:`forward_backward`.
 
     A pure function of its arguments (so a process pool can map it). ``pre_range`` and
@@ -203,31 +197,45 @@ def run_trial(config: SimConfig, trial: int, x: np.ndarray, *, pre_range: float 
     the later trials).
     """
     params = draw_params(config, trial)
-    return forward_backward(config, params, x, workspace=workspace, pre_range=pre_range, act_range=act_range,
-                            threads=threads)
+    return forward_backward(config, params, x, workspace=workspace, pre_range=pre_range, act_range=act_range)
 
 
 def forward_backward(config: SimConfig, params: TrialParams, x: np.ndarray, *, workspace: Workspace | None = None,
                      pre_range: float | None = None, act_range: float | None = None,
-                     keep_grads: bool = False, stats: bool = True, threads: int | None = None) -> TrialOutput:
+                     keep_grads: bool = False, stats: bool = True,
+                     timings: dict[str, float] | None = None) -> TrialOutput:
     """Forward and backward pass with every statistic and histogram (see the module docstring).
 
     ``stats=False`` computes only the loss (and the weight gradients with ``keep_grads``), for
-    gradient checks. ``threads`` (default :func:`initlab.stats.default_threads`): 2 runs the
-    statistics on a helper thread beside the main one between the matrix products; the results
-    are bit-identical with ``threads=1``.
+    gradient checks. ``timings``, a dict, receives the milliseconds spent in each phase (matrix
+    products, activation, statistics, histograms, ...), for ``initlab bench --breakdown``.
     """
     ws = workspace if workspace is not None else Workspace()
-    threads = _st.default_threads() if threads is None else int(threads)
     with np.errstate(all="ignore"):
-        return _Trial(config, params, x, ws, pre_range, act_range, keep_grads, stats, threads).run()
+        return _Trial(config, params, x, ws, pre_range, act_range, keep_grads, stats, timings).run()
+
+
+def _tick(clock: dict | None, key: str, t0: float) -> float:
+    """Add the time since ``t0`` to ``clock[key]`` (ms); return the time now."""
+    t = time.perf_counter()
+    if clock is not None:
+        clock[key] = clock.get(key, 0.0) + (t - t0) * 1e3
+    return t
 
 
 class _Trial:
-    """One forward and backward pass with statistics (the body of :func:`forward_backward`)."""
+    """One forward and backward pass with statistics (the body of :func:`forward_backward`).
 
-    def __init__(self, config, params, x, ws, pre_range, act_range, keep_grads, do_stats, threads):
-        self.cfg, self.p, self.ws = config, params, ws
+    Buffers: ``Z`` (pre-activations) and ``H`` (layer outputs) for every layer, as stacks
+    (layers × batch × columns) when all layers have one width, so the statistics of several small
+    layers run as one vectorised call ("chunks" of up to :data:`CHUNK_ELEMENTS` entries). ReLU
+    keeps its boolean masks only when dropout or a residual makes the output differ from
+    :math:`\\phi(z)`; otherwise the mask is recomputed where it is needed (a chunk-sized scratch in the
+    forward pass, :math:`[h^l > 0]` in the backward pass, while :math:`h^l` is still in cache).
+    """
+
+    def __init__(self, config, params, x, ws, pre_range, act_range, keep_grads, do_stats, timings=None):
+        self.cfg, self.p, self.ws, self.clock = config, params, ws, timings
         self.act = config.activations()[0]
         self.init = config.initializers()[0]
         self.dt = config.np_dtype
@@ -238,8 +246,10 @@ class _Trial:
         self.res = set(config.residual_layers())
         self.plain = config.dropout == 0 and not self.res  # layer output = phi(z)
         self.keep_grads, self.do_stats = keep_grads, do_stats
-        self.pre_range, self.act_range = pre_range, act_range
-        self.par = _st.Parallel(threads)
+        # histogram ranges: given (trials after the first), or grown chunk by chunk (trial 0)
+        self.fixed = pre_range is not None and act_range is not None
+        self.ranges = [pre_range or 0.0, act_range or 0.0]
+        self.hist_ranges: dict[int, tuple[float, float]] = {}  # chunk start -> ranges its histograms used
         L, n, B = self.L, self.n, config.bins
         self.cols = {c: np.full(L, np.nan) for c in _FORWARD + _BACKWARD}
         self.cols["diverged"] = np.zeros(L, dtype=bool)
@@ -248,33 +258,49 @@ class _Trial:
         self.act_counts = np.zeros((L, B), dtype=np.int64)
         self.diverged_at: int | None = None
         self.ctx: list[Any] = [None] * L
-        self._arrays: dict[tuple, np.ndarray] = {}
         self.bn_inv: list[np.ndarray | None] = [None] * L
-        # buffers: stacks (layers x batch x columns) when every layer has the same width, so the
-        # statistics of several small layers run as one vectorised call
+        self._arrays: dict[tuple, np.ndarray] = {}
         uniform = len(set(self.widths)) == 1
         self.chunk = max(1, CHUNK_ELEMENTS // (n * self.widths[0] * self.pieces)) if uniform else 1
         alias = self.kind == "linear" and self.plain  # output is z itself
+        keep_masks = self.kind == "relu" and not self.plain
         if uniform:
             w = self.widths[0]
             zs = ws.get("Z", (L, n, w * self.pieces), self.dt)
             hs = zs if alias else ws.get("H", (L, n, w), self.dt)
-            ms = ws.get("M", (L, n, w), np.bool_) if self.kind == "relu" else None
+            ms = None
+            if keep_masks:
+                ms = ws.get("M", (L, n, w), np.bool_)
+            elif self.kind == "relu":
+                ms = ws.get("Mchunk", (self.chunk, n, w), np.bool_)
             self.Z, self.H = list(zs), list(hs)
-            self.M = list(ms) if ms is not None else None
             self._stacks = (zs, hs, ms)
         else:
             self.Z = [ws.get(f"Z{l}", (n, w * self.pieces), self.dt) for l, w in enumerate(self.widths)]
             self.H = self.Z if alias else [ws.get(f"H{l}", (n, w), self.dt) for l, w in enumerate(self.widths)]
-            self.M = [ws.get(f"M{l}", (n, w), np.bool_) for l, w in enumerate(self.widths)] if self.kind == "relu" else None
             self._stacks = None
+        if self.kind == "relu":
+            if keep_masks or not uniform:
+                self.M = list(ms) if uniform else [ws.get(f"M{l}", (n, w), np.bool_) for l, w in enumerate(self.widths)]
+            else:
+                self.M = None  # chunk scratch (forward), recomputed (backward)
 
     def _stack(self, which: int, a: int, b: int) -> np.ndarray:
         """Layers a..b-1 of Z (0), H (1) or the relu masks (2) as one (k, n, c) array."""
+        if which == 2:
+            if self.M is None:
+                return self._stacks[2][: b - a]  # the chunk scratch holds the current chunk's masks
+            if self._stacks is not None:
+                return self._stacks[2][a:b]
+            return self.M[a][None]
         if self._stacks is not None:
             return self._stacks[which][a:b]
         assert b == a + 1
-        return (self.Z, self.H, self.M)[which][a][None]
+        return (self.Z, self.H)[which][a][None]
+
+    def _mask(self, l: int, start: int) -> np.ndarray:
+        """Where the forward pass writes layer ``l``'s relu mask."""
+        return self.M[l] if self.M is not None else self._stacks[2][l - start]
 
     def run(self) -> TrialOutput:
         done = self._forward()
@@ -285,14 +311,16 @@ class _Trial:
             for k, r in (("grad_pre_norm", "grad_pre_ratio"), ("grad_w_norm", "grad_w_ratio")):
                 last = c[k][-1]
                 c[r] = c[k] / last if last != 0 else np.where(c[k] == 0, np.nan, np.inf)
-        return TrialOutput(self.cols, self.pre_counts, self.act_counts, float(self.pre_range or 1.0),
-                           float(self.act_range or 1.0), self.diverged_at, loss, grads)
+        pre_range, act_range = (r if r > 0 else 1.0 for r in self.ranges)
+        return TrialOutput(self.cols, self.pre_counts, self.act_counts, float(pre_range), float(act_range),
+                           self.diverged_at, loss, grads)
 
     # -- forward -----------------------------------------------------------------------------
     def _forward(self) -> int:
         """Run the layers, statistics chunk by chunk. Returns the number of finite layers."""
-        cfg, p = self.cfg, self.p
+        cfg, p, clk = self.cfg, self.p, self.clock
         h, start = self.x, 0
+        t0 = time.perf_counter()
         for l in range(self.L):
             W, b = p.weights[l], p.biases[l]
             if self.init.data_dependent:
@@ -300,15 +328,14 @@ class _Trial:
                 p.weights[l] = W = np.ascontiguousarray(W, dtype=self.dt)
                 self.cols["lsuv_passes"][l] = passes
             z, out = self.Z[l], self.H[l]
+            t0 = _tick(clk, "other", t0)
             np.matmul(h, W, out=z)
+            t0 = _tick(clk, "forward matmuls", t0)
             if b is not None:
                 z += b
             if cfg.batchnorm:
                 self.bn_inv[l] = self._batchnorm(z)
-            end = self.do_stats and (l + 1 - start == self.chunk or l == self.L - 1)
-            if end:  # pre-activation statistics on the helper thread while this thread activates
-                pre = self.par.submit(lambda a=start, b=l + 1: self._pre_stats(a, b))
-            self.ctx[l] = self._activate(l, z, out)
+            self.ctx[l] = self._activate(l, z, out, start)
             if self.do_stats and not self.plain and self.kind == "generic":
                 a1 = out[None]
                 self.cols["dead"][l] = _st.dead_fraction(a1, a1.sum(axis=1))[0]
@@ -317,14 +344,13 @@ class _Trial:
             if (l + 1) in self.res:
                 np.add(out, h, out=out)
             h = out
-            if end:
-                self._store(start, l + 1, pre.result(), self._post_stats(start, l + 1))
+            t0 = _tick(clk, "activation (and bias, batchnorm, dropout, residual)", t0)
+            if self.do_stats and (l + 1 - start == self.chunk or l == self.L - 1):
+                self._chunk_stats(start, l + 1)
+                t0 = time.perf_counter()
                 start = l + 1
                 if self.diverged_at is not None:
                     return self.diverged_at - 1
-            elif not self.do_stats and not np.isfinite(h).all():
-                self.diverged_at = l + 1
-                return l
         return self.L
 
     def _batchnorm(self, z: np.ndarray) -> np.ndarray:
@@ -336,13 +362,13 @@ class _Trial:
         z *= inv
         return inv
 
-    def _activate(self, l: int, z: np.ndarray, out: np.ndarray) -> Any:
+    def _activate(self, l: int, z: np.ndarray, out: np.ndarray, start: int) -> Any:
         """``out = phi(z)``; returns the backward context."""
         if self.kind == "relu":
-            m = self.M[l]
+            m = self._mask(l, start)
             np.greater(z, 0, out=m)
             np.multiply(z, m, out=out)
-            return m
+            return None
         if self.kind == "linear":
             if out is not z:
                 np.copyto(out, z)
@@ -351,65 +377,40 @@ class _Trial:
         np.copyto(out, a, casting="same_kind")
         return ctx
 
-    def _ranges_known(self) -> bool:
-        return self.pre_range is not None and self.act_range is not None
-
-    def _pre_stats(self, a: int, b: int) -> tuple:
-        """Pre-activation statistics of layers a..b-1 (helper thread; its own scratch)."""
-        Z, ws = self._stack(0, a, b), self.ws.helper
+    def _chunk_stats(self, a: int, b: int) -> None:
+        """Forward statistics of layers a..b-1 (0-based), divergence, and their histograms."""
+        clk, t0 = self.clock, time.perf_counter()
+        Z, H, c, ws = self._stack(0, a, b), self._stack(1, a, b), self.cols, self.ws
         pmin, pmax = _st.minmax(Z)
         pm = _st.moments(Z, ws, colsum=self.kind == "linear")
-        corr = _st.pair_corr(Z, pm.rownorm2)
-        counts = None
-        if self._ranges_known():
-            k = _finite_prefix(pmin, pmax)
-            if k:
-                counts = _st.hist_counts(Z[:k], self.pre_range, self.cfg.bins, ws, clip=_clip(pmin[:k], pmax[:k], self.pre_range))
-        return pmin, pmax, pm, corr, counts
-
-    def _post_stats(self, a: int, b: int) -> tuple:
-        """Output statistics of layers a..b-1 (this thread)."""
-        H, ws = self._stack(1, a, b), self.ws
-        amin = amax = counts = None
-        if not (self.plain and self.kind in ("relu", "linear")):  # else derived from z's
-            amin, amax = _st.minmax(H)
-        am = None
-        if not (self.kind == "linear" and self.plain):
-            am = _st.moments(H, ws, colsum=self.kind == "generic" and self.plain)
-        dead = None
-        if self.kind == "relu":
-            dead = _st.dead_from_mask(self._stack(2, a, b))
-        elif self.kind == "generic" and self.plain:
-            dead = _st.dead_fraction(H, am.colsum)
-        sat = self._saturated(a, b)
-        if amin is not None and self._ranges_known() and not (self.plain and self.kind == "relu"):
-            k = _finite_prefix(amin, amax)
-            if k:
-                counts = _st.hist_counts(H[:k], self.act_range, self.cfg.bins, ws, clip=_clip(amin[:k], amax[:k], self.act_range))
-        return amin, amax, am, dead, sat, counts
-
-    def _store(self, a: int, b: int, pre: tuple, post: tuple) -> None:
-        c = self.cols
-        pmin, pmax, pm, corr, pcounts = pre
-        amin, amax, am, dead, sat, acounts = post
-        if amin is None:  # monotone relu / identity: the extremes of phi(z) are phi of z's
-            amin, amax = (np.maximum(pmin, 0.0), np.maximum(pmax, 0.0)) if self.kind == "relu" else (pmin, pmax)
-        am = pm if am is None else am
         c["pre_mean"][a:b], c["pre_std"][a:b], c["pre_q"][a:b] = pm.mean, pm.std, pm.q
-        c["pre_min"][a:b], c["pre_max"][a:b], c["pre_corr"][a:b] = pmin, pmax, corr
+        c["pre_min"][a:b], c["pre_max"][a:b] = pmin, pmax
+        c["pre_corr"][a:b] = _st.pair_corr(Z, pm.rownorm2)
+        t0 = _tick(clk, "pre-activation statistics", t0)
+        if self.plain and self.kind == "relu":  # the extremes of phi(z) are phi of z's (monotone)
+            amin, amax = np.maximum(pmin, 0.0), np.maximum(pmax, 0.0)
+        elif self.plain and self.kind == "linear":
+            amin, amax = pmin, pmax
+        else:
+            amin, amax = _st.minmax(H)
+        am = pm if (self.kind == "linear" and self.plain) else _st.moments(H, ws, colsum=self.kind == "generic" and self.plain)
         c["act_mean"][a:b], c["act_std"][a:b], c["act_q"][a:b] = am.mean, am.std, am.q
         c["act_min"][a:b], c["act_max"][a:b] = amin + 0.0, amax + 0.0
-        c["saturated"][a:b] = sat
-        if self.kind == "linear":
-            c["dead"][a:b] = _st.dead_fraction(self._stack(0, a, b), pm.colsum)
-        elif dead is not None:
-            c["dead"][a:b] = dead
-        if pcounts is not None:
-            self.pre_counts[a:a + len(pcounts)] = pcounts
-        if acounts is not None:
-            self.act_counts[a:a + len(acounts)] = acounts
-        if self._ranges_known() and pcounts is not None:
-            self._derived_act_counts(a, a + len(pcounts), self.ws)
+        # dead units: phi(z) zero for every sample (before dropout and the residual add)
+        if self.kind == "relu":
+            M = self._stack(2, a, b)
+            c["dead"][a:b] = _st.dead_from_mask(M)
+            c["saturated"][a:b] = 1.0 - np.array([np.count_nonzero(m) for m in M]) / M[0].size
+        elif self.kind == "linear":
+            c["dead"][a:b] = _st.dead_fraction(Z, pm.colsum)
+            c["saturated"][a:b] = 0.0
+        else:
+            if self.plain:
+                c["dead"][a:b] = _st.dead_fraction(H, am.colsum)
+            for i in range(b - a):
+                s = self.act.saturated(Z[i], self.ctx[a + i])
+                c["saturated"][a + i] = np.count_nonzero(s) / s.size
+        t0 = _tick(clk, "output statistics", t0)
         finite = (np.isfinite(pmin) & np.isfinite(pmax) & np.isfinite(amin) & np.isfinite(amax)
                   & np.isfinite(pm.q) & np.isfinite(am.q))
         if not finite.all():
@@ -418,59 +419,39 @@ class _Trial:
             for col in _FORWARD:
                 c[col][first:] = np.nan
             c["diverged"][first:] = True
-            self.pre_counts[first:] = 0
-            self.act_counts[first:] = 0
-
-    def _saturated(self, a: int, b: int) -> np.ndarray:
-        if self.kind == "relu":
-            M = self._stack(2, a, b)
-            return 1.0 - np.array([np.count_nonzero(m) for m in M]) / M[0].size  # (per layer: the fast path)
-        if self.kind == "linear":
-            return np.zeros(b - a)
-        Z = self._stack(0, a, b)
-        out = np.empty(b - a)
-        for i in range(b - a):
-            s = self.act.saturated(Z[i], self.ctx[a + i])
-            out[i] = np.count_nonzero(s) / s.size
-        return out
+            b = first
+        if b > a:
+            if not self.fixed:  # trial 0: the ranges grow with the largest |value| seen so far
+                top = lambda lo, hi: float(np.max(np.maximum(np.abs(c[lo][a:b]), np.abs(c[hi][a:b]))))  # noqa: E731
+                self.ranges = [max(self.ranges[0], _st.nice_ceil(top("pre_min", "pre_max"))),
+                               max(self.ranges[1], _st.nice_ceil(top("act_min", "act_max")))]
+            self._hist_chunk(a, b)
+            _tick(clk, "histograms", t0)
 
     # -- histograms --------------------------------------------------------------------------
-    def _derived_act_counts(self, a: int, b: int, ws: _st.Scratch) -> None:
-        """Output histograms that follow from the pre-activation ones (identity; relu on the same range)."""
-        if self.plain and self.kind == "linear":
-            self.act_counts[a:b] = self.pre_counts[a:b]
-        elif self.plain and self.kind == "relu":
-            if self.act_range == self.pre_range:
-                self.act_counts[a:b] = _st.relu_counts_from_pre(self.pre_counts[a:b])
-            else:
-                c = self.cols
-                self.act_counts[a:b] = _st.hist_counts(self._stack(1, a, b), self.act_range, self.cfg.bins, ws,
-                                                       clip=_clip(c["act_min"][a:b], c["act_max"][a:b], self.act_range))
-
-    def _hist_chunk(self, a: int, b: int, ws: _st.Scratch) -> None:
-        c, B = self.cols, self.cfg.bins
-        Rp, Ra = self.pre_range, self.act_range
+    def _hist_chunk(self, a: int, b: int) -> None:
+        """Histograms of layers a..b-1 on the current ranges (values beyond them go to the edge bins)."""
+        c, B, ws = self.cols, self.cfg.bins, self.ws
+        Rp, Ra = self.ranges
+        self.hist_ranges[a] = (Rp, Ra)
         self.pre_counts[a:b] = _st.hist_counts(self._stack(0, a, b), Rp, B, ws,
                                                clip=_clip(c["pre_min"][a:b], c["pre_max"][a:b], Rp))
-        if self.plain and (self.kind == "linear" or (self.kind == "relu" and Ra == Rp)):
-            self._derived_act_counts(a, b, ws)
+        if self.plain and self.kind == "linear":
+            self.act_counts[a:b] = self.pre_counts[a:b]
+        elif self.plain and self.kind == "relu" and Ra == Rp:
+            self.act_counts[a:b] = _st.relu_counts_from_pre(self.pre_counts[a:b])
         else:
             self.act_counts[a:b] = _st.hist_counts(self._stack(1, a, b), Ra, B, ws,
                                                    clip=_clip(c["act_min"][a:b], c["act_max"][a:b], Ra))
 
     def _finish_histograms(self, k: int) -> None:
-        """Trial 0: choose the ranges from the finite layers, then histogram them (both threads)."""
-        if self._ranges_known():
-            return  # filled chunk by chunk
-        c = self.cols
-        top = lambda lo, hi: float(np.max(np.maximum(np.abs(c[lo][:k]), np.abs(c[hi][:k])))) if k else 0.0  # noqa: E731
-        self.pre_range = _st.nice_ceil(top("pre_min", "pre_max"))
-        self.act_range = _st.nice_ceil(top("act_min", "act_max"))
-        chunks = [(a, min(a + self.chunk, k)) for a in range(0, k, self.chunk)]
-        fut = self.par.submit(lambda: [self._hist_chunk(a, b, self.ws.helper) for a, b in chunks[1::2]])
-        for a, b in chunks[0::2]:
-            self._hist_chunk(a, b, self.ws)
-        fut.result()
+        """Trial 0: redo the chunks histogrammed before the ranges reached their final values."""
+        t0 = time.perf_counter()
+        final = tuple(self.ranges)
+        for a in range(0, k, self.chunk):
+            if self.hist_ranges.get(a) != final:
+                self._hist_chunk(a, min(a + self.chunk, k))
+        _tick(self.clock, "histograms", t0)
 
     # -- backward ----------------------------------------------------------------------------
     def _backward(self):
@@ -486,7 +467,8 @@ class _Trial:
             loss = 0.5 * float(np.vecdot(g, g).sum(dtype=np.float64)) / N
             g *= self.dt.type(1.0 / N)
         grads = [None] * self.L if self.keep_grads else None
-        gpre, gw = self.cols["grad_pre_norm"], self.cols["grad_w_norm"]
+        gpre, gw, clk = self.cols["grad_pre_norm"], self.cols["grad_w_norm"], self.clock
+        t0 = time.perf_counter()
         for l in range(self.L - 1, -1, -1):
             W = p.weights[l]
             hin = self.x if l == 0 else self.H[l - 1]
@@ -494,55 +476,39 @@ class _Trial:
             if p.dropout[l] is not None:
                 gb = self._arr("gb", g.shape)
                 np.multiply(g, p.dropout[l], out=gb)
-            if self.kind == "relu":  # the mask product and its norm, split by rows over both threads
+            if self.kind == "relu":
+                if self.M is not None:
+                    m = self.M[l]
+                else:  # [h > 0] = [z > 0] when h = relu(z); h^l was just read, so it is in cache
+                    m = self._bool("m", self.H[l].shape)
+                    np.greater(self.H[l], 0, out=m)
                 gz = self._arr("gz", self.Z[l].shape)
-                m = self.M[l]
-                v = self._split_norm(gz, lambda r0, r1: np.multiply(gb[r0:r1], m[r0:r1], out=gz[r0:r1]))
-                if self.do_stats:
-                    gpre[l] = v
+                np.multiply(gb, m, out=gz)
+            elif self.kind == "linear":
+                gz = gb
             else:
-                gz = gb if self.kind == "linear" else np.asarray(self.act.backward(self.ctx[l], gb), dtype=self.dt)
-                if self.do_stats:
-                    gpre[l] = self._split_norm(gz)
+                gz = np.asarray(self.act.backward(self.ctx[l], gb), dtype=self.dt)
+            if self.do_stats:
+                gpre[l] = _norm(gz)
             if self.bn_inv[l] is not None:
                 gz = self._bn_backward(gz, self.Z[l], self.bn_inv[l])
             gW = self._arr("gW", W.shape)
+            t0 = _tick(clk, "backward: activation derivative and its norm", t0)
             np.matmul(hin.T, gz, out=gW)
+            t0 = _tick(clk, "backward matmuls", t0)
             if self.do_stats:
-                gw[l] = self._split_norm(gW)
+                gw[l] = _norm(gW)
             if grads is not None:
                 grads[l] = gW.copy()
+            t0 = _tick(clk, "backward: weight-gradient norm", t0)
             if l > 0:
                 gn = self._arr(f"gh{l % 2}", (self.n, W.shape[0]))  # never g (the other parity) nor gz
                 np.matmul(gz, W.T, out=gn)
+                t0 = _tick(clk, "backward matmuls", t0)
                 if (l + 1) in self.res:
                     gn += g
                 g = gn
         return loss, grads
-
-    def _split_norm(self, a: np.ndarray, fill: Callable[[int, int], Any] | None = None) -> float:
-        """:math:`\\|a\\|_F` as the float64 sum of two row halves, the second on the helper thread for
-        large arrays; ``fill(r0, r1)`` first computes those rows of ``a``. Same bits either way."""
-        n = a.shape[0]
-        h = n // 2
-
-        def part(r0: int, r1: int) -> float:
-            if fill is not None:
-                fill(r0, r1)
-            return float(np.vecdot(a[r0:r1], a[r0:r1]).sum(dtype=np.float64)) if self.do_stats else 0.0
-
-        if a.size < _SPLIT_ELEMENTS:
-            if fill is not None:
-                fill(0, n)
-            if not self.do_stats:
-                return math.nan
-            s1, s2 = float(np.vecdot(a, a).sum(dtype=np.float64)), 0.0
-        else:
-            s2, s1 = self.par.both(lambda: part(h, n), lambda: part(0, h))
-        s = s1 + s2
-        if not math.isfinite(s) and self.do_stats and np.isfinite(a).all():
-            return float(np.linalg.norm(a.astype(np.float64)))  # finite entries whose squares overflow
-        return math.sqrt(s)
 
     def _arr(self, name: str, shape) -> np.ndarray:
         """A scratch array of the backward pass, fetched once per name and shape.
@@ -554,6 +520,13 @@ class _Trial:
         arr = self._arrays.get(key)
         if arr is None:
             arr = self._arrays[key] = self.ws.get(f"{name}{shape}", shape, self.dt)
+        return arr
+
+    def _bool(self, name: str, shape) -> np.ndarray:
+        key = (name, shape)
+        arr = self._arrays.get(key)
+        if arr is None:
+            arr = self._arrays[key] = self.ws.get(f"{name}{shape}", shape, np.bool_)
         return arr
 
     def _bn_backward(self, gy: np.ndarray, xhat: np.ndarray, inv: np.ndarray) -> np.ndarray:
@@ -570,10 +543,12 @@ class _Trial:
         return tmp
 
 
-def _finite_prefix(lo: np.ndarray, hi: np.ndarray) -> int:
-    """Number of leading layers whose extremes are finite."""
-    bad = ~(np.isfinite(lo) & np.isfinite(hi))
-    return int(np.argmax(bad)) if bad.any() else len(lo)
+def _norm(a: np.ndarray) -> float:
+    """:math:`\\|a\\|_F` from float64 sums of BLAS row dot products; float64 when squares overflow."""
+    s = float(np.vecdot(a, a).sum(dtype=np.float64))
+    if not math.isfinite(s) and np.isfinite(a).all():
+        return float(np.linalg.norm(a.astype(np.float64)))
+    return math.sqrt(s)
 
 
 def _clip(lo: np.ndarray, hi: np.ndarray, R: float) -> bool:
@@ -581,7 +556,7 @@ def _clip(lo: np.ndarray, hi: np.ndarray, R: float) -> bool:
 
 
 def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, progress: bool = True,
-             threads: int | None = None, **kwargs: Any) -> "SimResult":
+             **kwargs: Any) -> "SimResult":
     """Simulate signal propagation at initialization for every initializer × activation and trial.
 
     Parameters
@@ -595,8 +570,6 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
         ``input_dim`` are taken from it; the config records ``input='given'``).
     progress : bool
         Draw a progress bar on stderr when the work takes more than a second.
-    threads : int, optional
-        Threads for the statistics (see :func:`forward_backward`); the result does not depend on it.
 
     Returns
     -------
@@ -629,10 +602,10 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
     outputs: list[list[TrialOutput]] = []
     with Progress(len(runs) * cfg.trials, "simulate", enabled=progress) as bar:
         for run in runs:
-            outs = [run_trial(run.config, 0, x, workspace=ws, threads=threads)]
+            outs = [run_trial(run.config, 0, x, workspace=ws)]
             bar.update(1, postfix=run.label)
             for t in range(1, cfg.trials):
-                outs.append(run_trial(run.config, t, x, workspace=ws, threads=threads,
+                outs.append(run_trial(run.config, t, x, workspace=ws,
                                       pre_range=outs[0].pre_range, act_range=outs[0].act_range))
                 bar.update(1, postfix=run.label)
             outputs.append(outs)

@@ -27,14 +27,11 @@ a bin edge.
 from __future__ import annotations
 
 import math
-import os
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Parallel", "default_threads", "Moments", "moments", "minmax", "pair_corr", "dead_fraction", "dead_from_mask", "nice_ceil", "hist_counts",
+__all__ = ["Moments", "moments", "minmax", "pair_corr", "dead_fraction", "dead_from_mask", "nice_ceil", "hist_counts",
            "relu_counts_from_pre", "Scratch"]
 
 #: Recompute the variance from shifted data when it is below this fraction of the second moment.
@@ -64,68 +61,6 @@ class Scratch:
             arr = np.ones(n, dtype=dtype)
             self._arrays[f"ones-{np.dtype(dtype).str}"] = arr
         return arr[:n]
-
-
-def default_threads() -> int:
-    """Threads for the statistics: ``INITLAB_THREADS`` if set, else 2 where there are 2 or more CPUs."""
-    env = os.environ.get("INITLAB_THREADS", "").strip()
-    if env.isdigit() and int(env) >= 1:
-        return int(env)
-    return 2 if (os.cpu_count() or 1) >= 2 else 1
-
-
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _forget_pool() -> None:  # a forked child has no helper thread: make a new pool there
-    global _POOL, _POOL_LOCK
-    _POOL, _POOL_LOCK = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _quiet(fn: Callable[[], Any]) -> Any:
-    with np.errstate(all="ignore"):  # errstate is per thread
-        return fn()
-
-
-class _Now:
-    """A finished-later stand-in for a future, for the serial path: runs at ``result()``."""
-
-    def __init__(self, fn: Callable[[], Any]):
-        self.fn = fn
-
-    def result(self) -> Any:
-        return _quiet(self.fn)
-
-
-class Parallel:
-    """Runs kernels on one helper thread beside the caller (numpy releases the GIL in its loops).
-
-    Every kernel runs whole on one thread, so results are bit-identical with ``threads=1``,
-    where :meth:`submit` defers the work to :meth:`result`.
-    """
-
-    def __init__(self, threads: int):
-        global _POOL
-        self.pool = None
-        if threads > 1:
-            with _POOL_LOCK:
-                if _POOL is None:
-                    _POOL = ThreadPoolExecutor(1, thread_name_prefix="initlab-stats")
-            self.pool = _POOL
-
-    def submit(self, fn: Callable[[], Any]) -> "Future | _Now":
-        return self.pool.submit(_quiet, fn) if self.pool is not None else _Now(fn)
-
-    def both(self, helper: Callable[[], Any], main: Callable[[], Any]) -> tuple[Any, Any]:
-        """``(helper(), main())``, the first on the helper thread while the caller runs the second."""
-        fut = self.submit(helper)
-        b = main()
-        return fut.result(), b
 
 
 class Moments(NamedTuple):

@@ -27,7 +27,7 @@ def _shape(text: str) -> tuple[int, int, int]:
 @click.option("--act", default="relu", show_default=True, help="Activation spec.")
 @click.option("--init", default="he_normal", show_default=True, help="Initializer spec.")
 @click.option("--breakdown/--no-breakdown", "show_breakdown", default=False, show_default=True,
-              help="Also time each statistic alone (ms over all layers).")
+              help="Also show the time of each phase inside the engine (ms over all layers).")
 def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init: str, show_breakdown: bool) -> None:
     """Time the engine (forward + backward, every statistic, histograms; float32) against its floor.
 
@@ -51,7 +51,7 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
     click.echo(format_rows(rows))
     if show_breakdown:
         for r in rows:
-            click.echo(f"\nper-statistic time, {r.batch} x {r.width} x {r.depth} (each kernel alone, all layers):")
+            click.echo(f"\ntime per phase inside the engine, {r.batch} x {r.width} x {r.depth} (all layers):")
             click.echo(format_breakdown(breakdown(r.batch, r.width, r.depth, reps, act, init), r))
 
 
