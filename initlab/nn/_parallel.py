@@ -1,9 +1,11 @@
 """BLAS thread count and a tiny thread pool for elementwise work over one flat array.
 
-numpy's ufuncs run on one core but release the GIL, so an optimizer update over a flat parameter
-buffer of a few hundred thousand entries runs about twice as fast when its slices are handed to two
-threads. The result is bit-for-bit the same as the serial update: every entry is computed by the same
-sequence of ufunc calls, only on a different thread (no reductions are split).
+numpy's ufuncs run on one core but release the GIL, so an isolated optimizer update over a flat
+parameter buffer of a few hundred thousand entries runs about twice as fast when its slices are handed
+to two threads. Inside a training loop OpenBLAS's workers keep spinning for a while after each matrix
+product and compete with that second thread, so optimizers use one thread unless told otherwise. The
+result is bit-for-bit the same as the serial update: every entry is computed by the same sequence of
+ufunc calls, only on a different thread (no reductions are split).
 """
 
 from __future__ import annotations
