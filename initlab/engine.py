@@ -345,9 +345,10 @@ class _Trial:
                 np.add(out, h, out=out)
             h = out
             t0 = _tick(clk, "activation (and bias, batchnorm, dropout, residual)", t0)
-            if self.do_stats and (l + 1 - start == self.chunk or l == self.L - 1):
-                self._chunk_stats(start, l + 1)
-                t0 = time.perf_counter()
+            if l + 1 - start == self.chunk or l == self.L - 1:
+                if self.do_stats:
+                    self._chunk_stats(start, l + 1)
+                    t0 = time.perf_counter()
                 start = l + 1
                 if self.diverged_at is not None:
                     return self.diverged_at - 1
@@ -482,7 +483,9 @@ class _Trial:
                 else:  # [h > 0] = [z > 0] when h = relu(z); h^l was just read, so it is in cache
                     m = self._bool("m", self.H[l].shape)
                     np.greater(self.H[l], 0, out=m)
-                gz = self._arr("gz", self.Z[l].shape)
+                # in place when nothing else needs the incoming gradient (it was just written: in cache)
+                inplace = gb is not p.target and (gb is not g or (l + 1) not in self.res)
+                gz = gb if inplace else self._arr("gz", self.Z[l].shape)
                 np.multiply(gb, m, out=gz)
             elif self.kind == "linear":
                 gz = gb

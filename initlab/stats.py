@@ -36,6 +36,10 @@ __all__ = ["Moments", "moments", "minmax", "pair_corr", "dead_fraction", "dead_f
 
 #: Recompute the variance from shifted data when it is below this fraction of the second moment.
 CANCELLATION = 1e-3
+#: Entries per block of the histogram's float temporary (64k float32 = 256 KB: stays in L2).
+_HIST_BLOCK = 1 << 16
+#: Most pair codes per ``np.bincount`` call (8 bytes each).
+_HIST_CODES = 1 << 19
 
 
 class Scratch:
@@ -195,29 +199,36 @@ def hist_counts(x: np.ndarray, R: float, bins: int, scratch: Scratch, clip: bool
     m = x.shape[1] * x.shape[2]
     B = int(bins)
     B1 = B + 1  # index B (a value exactly at +R) is folded into the last bin at the end
-    t = scratch.get("hist_f", x.shape, x.dtype)
-    np.multiply(x, x.dtype.type(B / (2.0 * R)), out=t)
     itype = np.int8 if B1 <= 127 else np.int16 if B1 <= 32767 else np.int32
     idx = scratch.get("hist_i", (k, m), itype)
-    if clip:
-        np.add(t, x.dtype.type(B / 2.0), out=t)
-        np.clip(t, 0, B, out=t)  # NaN would survive: callers never pass non-finite layers
-        np.copyto(idx, t.reshape(k, m), casting="unsafe")
-    else:  # add and cast in one pass; truncation = floor as t >= -0.x
-        np.add(t.reshape(k, m), x.dtype.type(B / 2.0), out=idx, casting="unsafe")
+    # idx = floor((x + R) B / 2R), through a float temporary small enough to stay in cache
+    flat = x.reshape(k * m)
+    out = idx.reshape(k * m)
+    step = min(k * m, _HIST_BLOCK)
+    t = scratch.get("hist_f", (step,), x.dtype)
+    scale, shift = x.dtype.type(B / (2.0 * R)), x.dtype.type(B / 2.0)
+    for i in range(0, k * m, step):
+        tb = t[: min(step, k * m - i)]
+        np.multiply(flat[i:i + step], scale, out=tb)
+        if clip:
+            np.add(tb, shift, out=tb)
+            np.clip(tb, 0, B, out=tb)  # NaN would survive: callers never pass non-finite layers
+            np.copyto(out[i:i + step], tb, casting="unsafe")
+        else:  # add and cast in one pass; truncation = floor as tb >= -0.x
+            np.add(tb, shift, out=out[i:i + step], casting="unsafe")
     h = m // 2
     if B1 * B1 <= 32767:
-        # codes i1*(B+1) + i2 (+ layer offset) in int16: groups of layers whose table fits int16
-        group = max(1, 32767 // (B1 * B1))
-        code = scratch.get("hist_code", (min(k, group), h), np.int16)
+        # codes i1*(B+1) + i2 (+ layer offset): intp, so bincount needs no converted copy
+        group = max(1, min(k, _HIST_CODES // max(h, 1)))
+        code = scratch.get("hist_code", (group, h), np.intp)
         counts = np.empty((k, B1), dtype=np.int64)
         for g0 in range(0, k, group):
             g1 = min(k, g0 + group)
             c = code[: g1 - g0]
-            np.multiply(idx[g0:g1, :h], B1, out=c, dtype=np.int16)
-            np.add(c, idx[g0:g1, h:2 * h], out=c, dtype=np.int16)
+            np.multiply(idx[g0:g1, :h], B1, out=c, dtype=np.intp)
+            np.add(c, idx[g0:g1, h:2 * h], out=c, dtype=np.intp)
             if g1 - g0 > 1:
-                np.add(c, (np.arange(g1 - g0, dtype=np.int16) * np.int16(B1 * B1))[:, None], out=c)
+                np.add(c, (np.arange(g1 - g0, dtype=np.intp) * (B1 * B1))[:, None], out=c)
             table = np.bincount(c.ravel(), minlength=(g1 - g0) * B1 * B1).reshape(g1 - g0, B1, B1)
             np.sum(table, axis=2, out=counts[g0:g1])
             counts[g0:g1] += table.sum(axis=1)

@@ -131,6 +131,16 @@ def test_weight_gradients_match_central_differences(act, opts):
             assert G[i, j] == pytest.approx(fd, rel=1e-5, abs=1e-8), (l, i, j)
 
 
+@pytest.mark.parametrize("chunk", [1, 1 << 20])
+def test_loss_and_gradients_do_not_depend_on_statistics_or_chunking(chunk, monkeypatch):
+    monkeypatch.setattr(engine, "CHUNK_ELEMENTS", chunk)
+    cfg = SimConfig(inits="he", acts="relu", depth=4, width=8, batch=6, dtype="float64")
+    x, p = make_input(cfg), draw_params(cfg, 0)
+    a = forward_backward(cfg, p, x, keep_grads=True, stats=False)
+    b = forward_backward(cfg, p, x, keep_grads=True)
+    assert a.loss == b.loss and all(np.array_equal(u, v) for u, v in zip(a.weight_grads, b.weight_grads))
+
+
 @pytest.mark.parametrize("acts,bias", [("tanh,relu", "zeros"), ("relu,maxout:2", "constant:-0.5")])
 def test_histograms_match_numpy_with_clipping(acts, bias):
     # a negative bias gives relu outputs a smaller range than its pre-activations (no shortcut)
