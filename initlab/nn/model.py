@@ -12,7 +12,6 @@ with its cross-entropy (stable, and one pass instead of three).
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -21,7 +20,7 @@ import pandas as pd
 from .._io import atomic_write
 from .._spec import ConfigError
 from .callbacks import Callback, CallbackList, EpochLogger, ProgressBar
-from .layers import Activation, BatchNorm, Dense, Input, Layer, _shape
+from .layers import Dense, Input, Layer, _shape
 from .losses import Loss, get_loss
 from .metrics import Metric, get_metric
 from .optimizers import Optimizer, get_optimizer
