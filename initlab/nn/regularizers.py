@@ -91,7 +91,7 @@ class L2(Regularizer):
 @REGULARIZERS.register("l1_l2", "elastic_net", "l1l2")
 @dataclass(frozen=True)
 class L1L2(Regularizer):
-    """Elastic net λ1·Σ|w| + λ2·Σw² (defaults 0.01 and 0.01, as ``keras.regularizers.l1_l2``)."""
+    """Elastic net λ1·Σ|w| + λ2·Σw² (defaults 0.01 and 0.01, as keras.regularizers.l1_l2)."""
 
     l1: float = 0.01
     l2: float = 0.01

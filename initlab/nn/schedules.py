@@ -52,7 +52,7 @@ class Schedule:
 @SCHEDULES.register("step_decay", "step")
 @dataclass(frozen=True)
 class StepDecay(Schedule):
-    """Step decay: multiply the rate by `drop` every `every` steps (or epochs).
+    """Step decay: multiply the rate by drop after every "every" steps (or epochs).
 
     .. math:: \\eta(t) = \\eta_0 \\cdot \\text{drop}^{\\lfloor t / \\text{every} \\rfloor}
     """
