@@ -36,10 +36,8 @@ __all__ = ["Moments", "moments", "minmax", "pair_corr", "dead_fraction", "dead_f
 
 #: Recompute the variance from shifted data when it is below this fraction of the second moment.
 CANCELLATION = 1e-3
-#: Entries per block of the histogram's float temporary (64k float32 = 256 KB: stays in L2).
-_HIST_BLOCK = 1 << 16
-#: Most pair codes per ``np.bincount`` call (8 bytes each).
-_HIST_CODES = 1 << 19
+#: Entries per block of the histogram's float temporary (256k float32 = 1 MB: stays in L2).
+_HIST_BLOCK = 1 << 18
 
 
 class Scratch:
@@ -218,17 +216,18 @@ def hist_counts(x: np.ndarray, R: float, bins: int, scratch: Scratch, clip: bool
             np.add(tb, shift, out=out[i:i + step], casting="unsafe")
     h = m // 2
     if B1 * B1 <= 32767:
-        # codes i1*(B+1) + i2 (+ layer offset): intp, so bincount needs no converted copy
-        group = max(1, min(k, _HIST_CODES // max(h, 1)))
-        code = scratch.get("hist_code", (group, h), np.intp)
+        # codes i1*(B+1) + i2 (+ layer offset) in int16: groups of layers whose table fits int16
+        # (measured: packing to int16 and letting bincount convert beats packing to intp)
+        group = max(1, 32767 // (B1 * B1))
+        code = scratch.get("hist_code", (min(k, group), h), np.int16)
         counts = np.empty((k, B1), dtype=np.int64)
         for g0 in range(0, k, group):
             g1 = min(k, g0 + group)
             c = code[: g1 - g0]
-            np.multiply(idx[g0:g1, :h], B1, out=c, dtype=np.intp)
-            np.add(c, idx[g0:g1, h:2 * h], out=c, dtype=np.intp)
+            np.multiply(idx[g0:g1, :h], B1, out=c, dtype=np.int16)
+            np.add(c, idx[g0:g1, h:2 * h], out=c, dtype=np.int16)
             if g1 - g0 > 1:
-                np.add(c, (np.arange(g1 - g0, dtype=np.intp) * (B1 * B1))[:, None], out=c)
+                np.add(c, (np.arange(g1 - g0, dtype=np.int16) * np.int16(B1 * B1))[:, None], out=c)
             table = np.bincount(c.ravel(), minlength=(g1 - g0) * B1 * B1).reshape(g1 - g0, B1, B1)
             np.sum(table, axis=2, out=counts[g0:g1])
             counts[g0:g1] += table.sum(axis=1)
