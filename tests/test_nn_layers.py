@@ -185,3 +185,17 @@ def test_bad_layer_arguments_are_one_line_errors():
     with pytest.raises(ConfigError, match="Flatten"):
         Dense(3).build((2, 2))
     assert Dense(3, activation="relu", kernel_initializer="he_uniform").init.spec == "he_uniform"
+
+
+def test_layer_get_and_set_weights_write_into_the_model_buffer():
+    model = Sequential([Dense(3, input_dim=2), BatchNorm()], seed=0)
+    dense, bn = model.layers
+    w = dense.get_weights()
+    assert [a.shape for a in w] == [(2, 3), (3,)] and len(bn.get_weights()) == 4
+    dense.set_weights([np.ones((2, 3)), np.full(3, 2.0)])
+    np.testing.assert_array_equal(model.get_weights()[0], np.ones((2, 3)))
+    assert np.shares_memory(dense.kernel, model.store.params)
+    # x·W + b = 1 + 1 + 2 = 4, then BatchNorm at inference: (4 - 0) / sqrt(1 + 1e-3)
+    np.testing.assert_allclose(model.predict(np.ones((1, 2)), batch_size=1)[0], 4.0 / np.sqrt(1 + 1e-3), rtol=1e-6)
+    with pytest.raises(ConfigError):
+        dense.set_weights([np.ones((3, 2)), np.ones(3)])

@@ -82,6 +82,21 @@ class Layer:
     def bind(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         self.params, self.grads = params, grads
 
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters, then the non-trainable state (Keras' order: kernel, bias; γ, β, mean, var)."""
+        return [a.copy() for a in (*self.params.values(), *self.state.values())]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Copy ``weights`` (shaped like :meth:`get_weights`) into the layer's buffers."""
+        dst = [*self.params.values(), *self.state.values()]
+        if len(weights) != len(dst):
+            raise ConfigError(f"{self.name} has {len(dst)} weight arrays, got {len(weights)}")
+        for d, w in zip(dst, weights):
+            w = np.asarray(w)
+            if w.shape != d.shape:
+                raise ConfigError(f"{self.name}: weight of shape {d.shape}, got {w.shape}")
+            d[...] = w
+
     def count_params(self) -> tuple[int, int]:
         """``(trainable, non_trainable)`` parameter counts."""
         trainable = sum(math.prod(shape) for _, shape, _ in self.param_specs())
