@@ -17,11 +17,12 @@ Definitions (:math:`N = nc` entries per layer)
 
 Histograms use one symmetric range :math:`[-R, R]` and ``bins`` equal bins; values outside go to the
 edge bins (as ``np.histogram`` of the clipped values). The bin index is
-:math:`\\lfloor (x + R)\\,B / 2R \\rfloor` computed with two in-place passes and a cast to int16;
-pairs of indices are packed into one code (:math:`i_1 (B+1) + i_2`) so a single ``np.bincount``
-over half as many entries fills a :math:`(B+1)^2` table whose two marginals are the counts.
-No sorting. The result agrees with ``np.histogram`` except possibly for values within a few ulp of
-a bin edge.
+:math:`\\lfloor (x + R)\\,B / 2R \\rfloor` (a scale into a cache-sized float block, then an add
+that casts straight to int8); pairs of indices are packed into one int16 code (:math:`i_1 (B+1) + i_2`)
+so a single ``np.bincount`` over half as many entries fills a :math:`(B+1)^2` table whose two
+marginals are the counts. No sorting; about 1.2-1.5 ms per million float32 values on a 2-core
+machine, ``np.bincount`` being half of it. The result agrees with ``np.histogram`` except possibly
+for values within a few ulp of a bin edge.
 """
 
 from __future__ import annotations
