@@ -74,6 +74,8 @@ from ._spec import ConfigError
 from .activations import Linear, ReLU
 from .config import STREAMS, SimConfig, TrialParams, draw_params, make_input, rng_for
 from .progress import Progress
+from .propagation import predict_layers
+from .result import SimResult, build_frame, build_histograms
 if TYPE_CHECKING:  # pragma: no cover
     from .result import SimResult
 
@@ -493,7 +495,7 @@ def _clip(lo: np.ndarray, hi: np.ndarray, R: float) -> bool:
 
 
 def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, progress: bool = True,
-             **kwargs: Any) -> "SimResult":
+             **kwargs: Any) -> SimResult:
     """Simulate signal propagation at initialization for every initializer × activation and trial.
 
     Parameters
@@ -517,8 +519,6 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
     >>> res = simulate(init="xavier,he", act="tanh,relu", depth=10, width=200, batch=256)
     >>> res.layers.groupby("label")["act_std"].last()  # doctest: +SKIP
     """
-    from .result import SimResult, build_frame, build_histograms
-
     explicit = {k: kwargs[k] for k in ("batch", "input_dim") if k in kwargs}
     cfg = SimConfig.build(config, **kwargs)
     if x is not None:
@@ -546,5 +546,6 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
                                       pre_range=outs[0].pre_range, act_range=outs[0].act_range))
                 bar.update(1, postfix=run.label)
             outputs.append(outs)
-    return SimResult(cfg, build_frame(cfg, outputs), build_histograms(cfg, outputs))
+    theory = predict_layers(cfg, x=x if cfg.input == "given" else None)
+    return SimResult(cfg, build_frame(cfg, outputs, theory), build_histograms(cfg, outputs))
 

@@ -93,11 +93,40 @@ class Kernel:
         self.act = act
 
     def moments(self, q: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(m2, m2_slope, g2)`` at ``q``: :math:`\\mathbb{E}[\\phi^2]`, its q-derivative, :math:`\\mathbb{E}[\\phi'^2]`."""
-        raise NotImplementedError
+        """``(m2, m2_slope, g2)`` at ``q``: :math:`\\mathbb{E}[\\phi^2]`, its q-derivative, :math:`\\mathbb{E}[\\phi'^2]`.
+
+        Below :data:`Q_FLOOR` the second moment continues linearly to its :math:`q \\to 0` value,
+        :math:`m_2(q) = \\phi(0)^2 + (q / q_f)\\,(m_2(q_f) - \\phi(0)^2)` with :math:`q_f` = ``Q_FLOOR``
+        (exact for the ReLU family, relative error :math:`O(q_f)` for smooth activations), so vanishing
+        signals keep shrinking in the prediction instead of stopping at the floor.
+        """
+        q = np.asarray(q, dtype=np.float64)
+        m2, slope, g2 = self._moments(q)
+        return self._below_floor(q, m2), slope, g2
 
     def cross_grad(self, q: Any, c: Any) -> tuple[np.ndarray, np.ndarray]:
-        """``(K, K')``: :math:`\\mathbb{E}[\\phi(u_a)\\phi(u_b)]` and :math:`\\mathbb{E}[\\phi'(u_a)\\phi'(u_b)]`."""
+        """``(K, K')``: :math:`\\mathbb{E}[\\phi(u_a)\\phi(u_b)]` and :math:`\\mathbb{E}[\\phi'(u_a)\\phi'(u_b)]`.
+
+        ``K`` continues below :data:`Q_FLOOR` like :meth:`moments`' second moment.
+        """
+        q = np.asarray(q, dtype=np.float64)
+        k, kg = self._cross_grad(q, c)
+        return self._below_floor(q, k), kg
+
+    def _below_floor(self, q: np.ndarray, at_floor: np.ndarray) -> np.ndarray:
+        tiny = q < Q_FLOOR
+        if not np.any(tiny):
+            return at_floor
+        phi0_sq = float(self.act.fn(np.zeros(self.act.pieces))[0]) ** 2
+        scaled = phi0_sq + (np.maximum(q, 0.0) / Q_FLOOR) * (at_floor - phi0_sq)
+        return np.where(tiny, scaled, at_floor)
+
+    def _moments(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Subclasses: the moments with ``q`` clamped at :data:`Q_FLOOR`."""
+        raise NotImplementedError
+
+    def _cross_grad(self, q: np.ndarray, c: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Subclasses: the cross moments with ``q`` clamped at :data:`Q_FLOOR`."""
         raise NotImplementedError
 
     def at_zero(self) -> tuple[float, float]:
@@ -180,7 +209,7 @@ class QuadratureKernel(Kernel):
         breaks = np.concatenate([np.zeros((r.size, 1)), self.kinks / r[:, None]], axis=1)
         return piecewise_rule(breaks, self.degree)
 
-    def moments(self, q):
+    def _moments(self, q):
         q = _qc(q)
         flat = q.reshape(-1)
         m2, slope, g2 = (np.empty(flat.shape) for _ in range(3))
@@ -229,7 +258,7 @@ class QuadratureKernel(Kernel):
                     h_prev, h = h, (z * h - math.sqrt(k) * h_prev) / math.sqrt(k + 1)
         return out.reshape(q.shape + (n,))
 
-    def cross_grad(self, q, c):
+    def _cross_grad(self, q, c):
         q, c = _qc(q, c)
         shape = q.shape
         qf, cf = q.reshape(-1), c.reshape(-1)
@@ -301,7 +330,7 @@ class ReLUFamilyKernel(Kernel):
         super().__init__(act)
         self.alpha = float(alpha)
 
-    def moments(self, q):
+    def _moments(self, q):
         q = _qc(q)
         h = 0.5 * (1.0 + self.alpha**2)
         return h * q, np.full_like(q, h), np.full_like(q, h)
@@ -309,7 +338,7 @@ class ReLUFamilyKernel(Kernel):
     def m1(self, q):
         return (1.0 - self.alpha) * np.sqrt(_qc(q) / (2 * np.pi))
 
-    def cross_grad(self, q, c):
+    def _cross_grad(self, q, c):
         q, c = _qc(q, c)
         al = self.alpha
         th = np.arccos(c)
@@ -333,7 +362,7 @@ class ErfKernel(Kernel):
 
     method = "closed form (arcsine kernel)"
 
-    def moments(self, q):
+    def _moments(self, q):
         q = _qc(q)
         m2 = 2 / np.pi * np.arcsin(2 * q / (1 + 2 * q))
         root = np.sqrt(1 + 4 * q)
@@ -342,7 +371,7 @@ class ErfKernel(Kernel):
     def m1(self, q):
         return np.zeros_like(_qc(q))  # erf is odd
 
-    def cross_grad(self, q, c):
+    def _cross_grad(self, q, c):
         q, c = _qc(q, c)
         k = 2 / np.pi * np.arcsin(2 * q * c / (1 + 2 * q))
         kg = 4 / (np.pi * np.sqrt((1 + 2 * q) ** 2 - 4 * q * q * c * c))
@@ -396,14 +425,14 @@ class MaxoutKernel(Kernel):
         self._kappa = CubicSpline(theta, kap)
         self._kappa_g = CubicSpline(theta, kapg)
 
-    def moments(self, q):
+    def _moments(self, q):
         q = _qc(q)
         return self._m2 * q, np.full_like(q, self._m2), np.full_like(q, self._g2)
 
     def m1(self, q):
         return self._m1 * np.sqrt(_qc(q))
 
-    def cross_grad(self, q, c):
+    def _cross_grad(self, q, c):
         q, c = _qc(q, c)
         th = np.arccos(c)
         return q * self._kappa(th), self._kappa_g(th)

@@ -28,8 +28,13 @@ FRAME_DTYPES: dict[str, str] = {
 }
 
 
-def build_frame(config: SimConfig, outputs: Sequence[Sequence]) -> pd.DataFrame:
-    """The tidy frame from ``outputs[run][trial]`` (:class:`initlab.engine.TrialOutput`), schema order."""
+def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The tidy frame from ``outputs[run][trial]`` (:class:`initlab.engine.TrialOutput`), schema order.
+
+    ``theory`` (from :func:`initlab.propagation.predict_layers`: columns ``config``, ``layer`` and
+    :data:`~initlab.schema.THEORY_COLUMNS`) fills the theory columns; every trial of a config shares its
+    prediction. Without it, or where the theory has no prediction, they are NaN.
+    """
     L = config.depth
     cols: dict[str, list[np.ndarray]] = {c: [] for c in LAYER_COLUMNS}
     for run, outs in zip(config.runs(), outputs):
@@ -44,8 +49,9 @@ def build_frame(config: SimConfig, outputs: Sequence[Sequence]) -> pd.DataFrame:
             cols["width"].append(np.asarray(config.widths, dtype=np.int64))
             for c in FORWARD_COLUMNS + BACKWARD_COLUMNS + ("diverged", "lsuv_passes"):
                 cols[c].append(np.asarray(out.columns[c]))
+            pred = None if theory is None else theory[theory["config"] == run.index].sort_values("layer")
             for c in THEORY_COLUMNS:
-                cols[c].append(np.full(L, np.nan))
+                cols[c].append(np.full(L, np.nan) if pred is None else pred[c].to_numpy(dtype=np.float64))
     data = {c: pd.Series(np.concatenate(v), dtype=FRAME_DTYPES[c]) for c, v in cols.items()}
     return pd.DataFrame(data, columns=list(LAYER_COLUMNS))
 

@@ -16,7 +16,13 @@ def test_frame_schema_order_dtypes_and_rows():
     assert {c: str(t) for c, t in df.dtypes.items() if c not in ("label", "init", "act")} == {
         c: t for c, t in FRAME_DTYPES.items() if c not in ("label", "init", "act")}
     assert pd.api.types.is_string_dtype(df["label"])
-    assert df[list(THEORY_COLUMNS)].isna().all().all()
+    # mean-field predictions fill the theory columns (shared by the trials of a config) ...
+    assert df[list(THEORY_COLUMNS)].notna().all().all()
+    first = df[df.trial == 0][list(THEORY_COLUMNS)].to_numpy()
+    assert np.array_equal(df[df.trial == 1][list(THEORY_COLUMNS)].to_numpy(), first)
+    # ... and stay NaN where the theory has nothing to say (batch normalisation)
+    bn = simulate(**{**KW, "batchnorm": True}).layers
+    assert bn[list(THEORY_COLUMNS)].isna().all().all()
     assert df.groupby(["config", "trial"]).size().eq(3).all()
     assert list(df["layer"][:3]) == [1, 2, 3] and df["width"].eq(6).all()
     assert (df["grad_pre_ratio"][df["layer"] == 3] == 1).all()

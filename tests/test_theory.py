@@ -291,3 +291,21 @@ def test_recommend_all_covers_the_registry():
     df = recommend_all()
     assert list(df.act) == [get_activation(n).spec for n in ACTIVATIONS.names()]
     assert (df.gain > 0).all() and df.spec.str.startswith("variance_scaling:scale=").all()
+
+
+def test_vanishing_signal_keeps_shrinking_below_the_quadrature_floor():
+    """ReLU with N(0, 0.01) weights at width 500: q^l = q^1 (σ_w²/2)^(l-1) exactly, far below Q_FLOOR by layer 20."""
+    from initlab.config import SimConfig
+    from initlab.gaussian import Q_FLOOR
+    from initlab.propagation import predict_layers
+
+    cfg = SimConfig.build(init="normal:0.01", act="relu,gelu", depth=20, width=500, batch=8)
+    pred = predict_layers(cfg)
+    relu = pred[pred.label.str.endswith("relu")].sort_values("layer")
+    sw2 = 500 * 0.01**2
+    expected = sw2 * (sw2 / 2) ** np.arange(20)
+    assert relu.theory_pre_q.iloc[-1] < 1e-19 * Q_FLOOR  # 0.05 · 0.025^19 ≈ 1.8e-32
+    np.testing.assert_allclose(relu.theory_pre_q.to_numpy(), expected, rtol=1e-9)
+    gelu = pred[pred.label.str.endswith("gelu")].sort_values("layer").theory_pre_q.to_numpy()
+    # GELU near 0 behaves like x/2 (E[φ²] ≈ q/4): the ratio of successive layers tends to σ_w²/4
+    np.testing.assert_allclose(gelu[-1] / gelu[-2], sw2 / 4, rtol=1e-6)
