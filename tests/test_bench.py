@@ -21,8 +21,25 @@ def test_bench_functions_run_on_a_tiny_shape():
 
 
 def test_bench_command_with_a_shape_and_bad_shape():
-    r = CliRunner().invoke(main, ["bench", "--shape", "8x6x3", "--repeats", "1", "--breakdown"])
+    r = CliRunner().invoke(main, ["bench", "--what", "engine", "--shape", "8x6x3", "--repeats", "1", "--breakdown"])
     assert r.exit_code == 0, r.output
     assert "8 x 6 x 3" in r.stdout and "histograms" in r.stdout
-    r = CliRunner().invoke(main, ["bench", "--shape", "8x6"])
+    r = CliRunner().invoke(main, ["bench", "--what", "engine", "--shape", "8x6"])
     assert r.exit_code == 2 and r.stderr.startswith("Error: ")
+
+
+def test_bench_command_runs_the_trainer_benchmark(monkeypatch):
+    import pandas as pd
+    import initlab.nn.bench as nb
+
+    calls = {}
+
+    def fake(n, repeats):
+        calls.update(n=n, repeats=repeats)
+        return pd.DataFrame({"what": ["initlab", "gemm floor"], "best_s": [0.2, 0.1], "vs_gemm": [2.0, 1.0]})
+
+    monkeypatch.setattr(nb, "bench_trainer", fake)
+    r = CliRunner().invoke(main, ["bench", "--what", "trainer", "--quick"])
+    assert r.exit_code == 0, r.output
+    assert calls == {"n": 6000, "repeats": 2}
+    assert "784-256-256-256-256-10" in r.stdout and "gemm floor" in r.stdout

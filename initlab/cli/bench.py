@@ -1,4 +1,4 @@
-"""``initlab bench``: the simulation engine against the bare matrix products (issue 2)."""
+"""``initlab bench``: the simulation engine (issue 2) and the trainer (issue 4) against their floors."""
 
 from __future__ import annotations
 
@@ -28,12 +28,18 @@ def _shape(text: str) -> tuple[int, int, int]:
 @click.option("--init", default="he_normal", show_default=True, help="Initializer spec.")
 @click.option("--breakdown/--no-breakdown", "show_breakdown", default=False, show_default=True,
               help="Also show the time of each phase inside the engine (ms over all layers).")
-def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init: str, show_breakdown: bool) -> None:
+@click.option("--what", type=click.Choice(["all", "engine", "trainer"]), default="all", show_default=True,
+              help="Which benchmark: the simulation engine, the trainer (one MNIST-sized epoch), or both.")
+def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init: str, show_breakdown: bool,
+              what: str) -> None:
     """Time the engine (forward + backward, every statistic, histograms; float32) against its floor.
 
     The floor is the 3L-1 bare matrix products of the same shapes in the same process; the ratio
     engine/floor is the overhead of everything else. Targets: 1024x1024x20 at 1.05 and 256x256x100
-    at 1.25 (batch x width x depth). Run it on a quiet machine: other processes distort both sides.
+    at 1.25 (batch x width x depth). The trainer benchmark times one epoch of 60,000 x 784 synthetic
+    data through 784-256-256-256-256-10 ReLU with Adam at batch 100 against the bare matrix products of
+    the same training steps and, where PyTorch is installed, the same model in PyTorch (target 1.1x).
+    Run it on a quiet machine: other processes distort both sides.
 
     \b
     Examples:
@@ -43,6 +49,11 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
     """
     from ..bench import QUICK_SHAPES, breakdown, format_breakdown, format_rows, run_bench
 
+    if what in ("all", "trainer"):
+        _bench_trainer(quick, 2 if quick and repeats == 5 else min(repeats, 3))
+        if what == "trainer":
+            return
+        click.echo()
     chosen = [_shape(s) for s in shapes] or (list(QUICK_SHAPES) if quick else None)
     reps = 2 if quick and repeats == 5 else repeats
     click.echo(f"initlab bench: float32, {init} / {act}, forward + backward with every statistic and "
@@ -53,6 +64,16 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
         for r in rows:
             click.echo(f"\ntime per phase inside the engine, {r.batch} x {r.width} x {r.depth} (all layers):")
             click.echo(format_breakdown(breakdown(r.batch, r.width, r.depth, reps, act, init), r))
+
+
+def _bench_trainer(quick: bool, repeats: int) -> None:
+    from ..nn.bench import bench_trainer
+
+    n = 6000 if quick else 60000
+    click.echo(f"initlab bench (trainer): one epoch of {n:,} x 784 through 784-256-256-256-256-10 ReLU, softmax "
+               f"cross-entropy, Adam, batch 100, float32; best of {repeats}")
+    frame = bench_trainer(n=n, repeats=repeats)
+    click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 COMMANDS = [bench_cmd]
