@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Callable, ClassVar, Generic, Iterator, TypeVar
 
 __all__ = ["SpecError", "ConfigError", "UnknownNameError", "Registry", "parse_spec", "closest_match", "split_specs"]
 
@@ -225,6 +225,30 @@ class Registry(Generic[T]):
         return [(n, (c.__doc__ or "").strip().splitlines()[0], self.aliases_of(n)) for n, c in self._classes.items()]
 
 
+class RegistryEntry:
+    """Mixin for registry entries (frozen dataclasses): the canonical spec, ``str()`` and a description.
+
+    ``spec`` is the entry's name plus the parameters that differ from their defaults, so
+    ``registry.get(entry.spec) == entry``; ``description`` is the first line of the class docstring
+    (what ``initlab list`` shows).
+    """
+
+    name: ClassVar[str] = "entry"
+
+    @property
+    def spec(self) -> str:
+        """Canonical spec string (name plus non-default parameters)."""
+        return spec_string(self)
+
+    def __str__(self) -> str:
+        return self.spec
+
+    @property
+    def description(self) -> str:
+        """First line of the class docstring."""
+        return (type(self).__doc__ or "").strip().splitlines()[0]
+
+
 def spec_string(obj: Any) -> str:
     """Canonical spec of a registry entry: its name and the parameters that differ from the defaults."""
     parts = []
@@ -246,4 +270,4 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-__all__.append("spec_string")
+__all__ += ["spec_string", "RegistryEntry"]

@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._spec import Registry, spec_string
+from .._spec import Registry, RegistryEntry
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "SATURATION_FRACTION"]
 
@@ -50,7 +50,7 @@ ACTIVATIONS: Registry["Activation"] = Registry("activation")
 
 
 @dataclass(frozen=True)
-class Activation:
+class Activation(RegistryEntry):
     """Base class: an elementwise activation :math:`\\phi` and its derivative."""
 
     name: ClassVar[str] = "activation"
@@ -58,17 +58,6 @@ class Activation:
     max_grad: ClassVar[float] = 1.0
     pieces: ClassVar[int] = 1
 
-    @property
-    def spec(self) -> str:
-        """Canonical spec string (name plus non-default parameters)."""
-        return spec_string(self)
-
-    def __str__(self) -> str:
-        return self.spec
-
-    @property
-    def description(self) -> str:
-        return (type(self).__doc__ or "").strip().splitlines()[0]
 
     def fn(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError

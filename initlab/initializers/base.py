@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._spec import Registry, spec_string
+from .._spec import Registry, RegistryEntry
 
 __all__ = ["Initializer", "INITIALIZERS", "get_initializer", "fans", "TRUNCATED_NORMAL_VARIANCE", "KERAS_TRUNCATION_STD"]
 
@@ -61,23 +61,12 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class Initializer:
+class Initializer(RegistryEntry):
     """Base class: a distribution for weights with a closed-form variance."""
 
     name: ClassVar[str] = "initializer"
     data_dependent: ClassVar[bool] = False
 
-    @property
-    def spec(self) -> str:
-        """Canonical spec string (name plus non-default parameters)."""
-        return spec_string(self)
-
-    def __str__(self) -> str:
-        return self.spec
-
-    @property
-    def description(self) -> str:
-        return (type(self).__doc__ or "").strip().splitlines()[0]
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
         """Draw weights.

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._spec import ConfigError, Registry, spec_string
+from .._spec import ConfigError, Registry, RegistryEntry
 from ..activations import get_activation
 from .softmax import softmax_and_log
 
@@ -67,7 +67,7 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = np.float
 
 
 @dataclass(frozen=True)
-class Loss:
+class Loss(RegistryEntry):
     """Base class: a mean batch loss and its gradient with respect to the predictions."""
 
     name: ClassVar[str] = "loss"
@@ -76,16 +76,6 @@ class Loss:
     #: Whether targets are integer class labels (sparse) rather than arrays shaped like the output.
     sparse: ClassVar[bool] = False
 
-    @property
-    def spec(self) -> str:
-        return spec_string(self)
-
-    def __str__(self) -> str:
-        return self.spec
-
-    @property
-    def description(self) -> str:
-        return (type(self).__doc__ or "").strip().splitlines()[0]
 
     def __call__(self, y_true: Any, y_pred: Any) -> float:
         """The mean loss (Keras order: targets first)."""

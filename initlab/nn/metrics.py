@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._spec import Registry, spec_string
+from .._spec import Registry, RegistryEntry
 
 __all__ = [
     "Metric",
@@ -31,19 +31,13 @@ METRICS: Registry["Metric"] = Registry("metric")
 
 
 @dataclass(frozen=True)
-class Metric:
+class Metric(RegistryEntry):
     """Base class: ``batch_total(y_true, y_pred) -> float``, the sum of the per-sample metric over a batch."""
 
     name: ClassVar[str] = "metric"
     #: Whether larger is better (EarlyStopping's ``mode="auto"``).
     higher_is_better: ClassVar[bool] = False
 
-    @property
-    def spec(self) -> str:
-        return spec_string(self)
-
-    def __str__(self) -> str:
-        return self.spec
 
     def batch_total(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         raise NotImplementedError

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .._spec import Registry, spec_string
+from .._spec import Registry, RegistryEntry
 from ._parallel import parallel_slices
 
 __all__ = ["Optimizer", "OPTIMIZERS", "get_optimizer", "SGD", "Adagrad", "RMSprop", "Adam"]
@@ -56,7 +56,7 @@ def _check_eps(v: float) -> None:
 
 
 @dataclass(eq=False)
-class Optimizer:
+class Optimizer(RegistryEntry):
     """Base class. Subclasses define :attr:`slots` (state arrays and their initial value) and :meth:`_kernel`."""
 
     learning_rate: float = 0.01
@@ -77,16 +77,6 @@ class Optimizer:
         _check_lr(self.learning_rate)
         self._tmp: np.ndarray | None = None
 
-    @property
-    def spec(self) -> str:
-        return spec_string(self)
-
-    def __str__(self) -> str:
-        return self.spec
-
-    @property
-    def description(self) -> str:
-        return (type(self).__doc__ or "").strip().splitlines()[0]
 
     def build(self, size: int, dtype: Any) -> None:
         """Allocate the state for a flat buffer of ``size`` entries (reset, ``iterations = 0``)."""

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._spec import Registry, spec_string
+from .._spec import Registry, RegistryEntry
 
 __all__ = ["Regularizer", "REGULARIZERS", "get_regularizer", "L1", "L2", "L1L2"]
 
@@ -29,7 +29,7 @@ def _check(name: str, v: float) -> None:
 
 
 @dataclass(frozen=True)
-class Regularizer:
+class Regularizer(RegistryEntry):
     """Base class: ``penalty(w) -> float`` and ``add_grad(w, g)`` (adds the penalty's gradient into ``g``).
 
     Subclasses define the fields ``l1`` and/or ``l2`` (a missing one counts as 0).
@@ -38,12 +38,6 @@ class Regularizer:
     l1: ClassVar[float] = 0.0
     l2: ClassVar[float] = 0.0
 
-    @property
-    def spec(self) -> str:
-        return spec_string(self)
-
-    def __str__(self) -> str:
-        return self.spec
 
     def __call__(self, w: np.ndarray) -> float:
         return self.penalty(w)

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .._spec import Registry, spec_string
+from .._spec import Registry, RegistryEntry
 
 __all__ = [
     "Schedule",
@@ -35,15 +35,9 @@ def _positive(name: str, v: float, allow_zero: bool = False) -> None:
 
 
 @dataclass(frozen=True)
-class Schedule:
+class Schedule(RegistryEntry):
     """Base class: a learning rate as a function of a step (or epoch) count."""
 
-    @property
-    def spec(self) -> str:
-        return spec_string(self)
-
-    def __str__(self) -> str:
-        return self.spec
 
     def __call__(self, t: int) -> float:
         raise NotImplementedError
