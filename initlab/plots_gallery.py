@@ -11,13 +11,18 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .activations import ACTIVATIONS, Activation, get_activation
-from .plots_common import GRID_COLOR, TEXT_COLOR, new_figure, outside_legend
+from .plots_common import GRID_COLOR, TEXT_COLOR, bottom_legend, fix_layout, fixed_figure
 
 __all__ = ["activation_gallery", "activation_curve"]
 
 FN_COLOR = "#1F3A5F"
 GRAD_COLOR = "#D55E00"
 SAT_COLOR = "#E9E9E9"
+
+# Fixed layout in inches: tick labels left of and below each panel, its title above.
+_PANEL_W, _PANEL_H = 2.0, 1.6
+_LEFT, _GAP_W, _RIGHT = 0.5, 0.45, 0.15
+_TOP, _GAP_H, _BELOW = 0.68, 0.55, 0.38
 
 
 def _default_activations() -> list[Activation]:
@@ -80,7 +85,7 @@ def activation_gallery(
     if ncols is None:  # balanced rows of at most 6 panels
         ncols = math.ceil(n / math.ceil(n / 6))
     nrows = math.ceil(n / ncols)
-    fig = new_figure(2.35 * ncols + 1.6, 2.05 * nrows + 0.7)
+    fig = fixed_figure(_LEFT + ncols * _PANEL_W + (ncols - 1) * _GAP_W + _RIGHT, 2.05 * nrows + 0.7)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     x = np.linspace(-xlim, xlim, 801)
     for ax, act in zip(axes, items):
@@ -108,7 +113,7 @@ def activation_gallery(
             ax.spines[side].set_visible(False)
         ax.tick_params(labelsize=8, colors=TEXT_COLOR)
         title = act.spec + ("  · can die" if act.can_die else "")
-        ax.set_title(title, fontsize=10, color=TEXT_COLOR)
+        ax.set_title(title, fontsize=10, color=TEXT_COLOR, y=1.0)
     for ax in axes[n:]:
         ax.set_visible(False)
     handles = [
@@ -116,10 +121,11 @@ def activation_gallery(
         Line2D([], [], color=GRAD_COLOR, linewidth=1.6, linestyle="--"),
         Patch(facecolor=SAT_COLOR, edgecolor="#BBBBBB", linewidth=0.5),
     ]
-    labels = ["$\\phi(x)$", "$\\phi'(x)$", "saturated:\n$|\\phi'| < 5\\%$ of max"]
+    labels = ["φ(x)", "φ′(x)", "saturated:\n|φ′| < 5% of max"]  # plain text: mathtext is parsed on every save
     if any(getattr(a, "pieces", 1) > 1 for a in items):
         handles.append(Line2D([], [], color="#9A9A9A", linewidth=0.8, linestyle=":"))
         labels.append("maxout pieces\n(illustrative)")
-    outside_legend(fig, handles, labels)
-    fig.suptitle("Activation functions and their derivatives", fontsize=13, color=TEXT_COLOR)
+    legend_h = bottom_legend(fig, handles, labels, ncols=4)
+    fix_layout(fig, left=_LEFT, right=_RIGHT, top=_TOP, bottom=_BELOW + legend_h, panel_h=_PANEL_H, gap_w=_GAP_W,
+               gap_h=_GAP_H, suptitle="Activation functions and their derivatives")
     return fig

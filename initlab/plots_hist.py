@@ -1,27 +1,53 @@
-"""The classic figure: per-layer histograms of activations, one row per config, one column per layer."""
+"""The classic figure: per-layer histograms of activations, one row per config, one column per layer.
+
+Layout: one :class:`~matplotlib.axes.Axes` per config row, holding that row's layer panels side by
+side (drawing 80 separate Axes and measuring their texts took seconds per figure). Each panel's
+step histogram is drawn in its own coordinates (values on x, fraction of the entries on y) through
+:func:`panel_transform`, so its ``get_data()`` are the fractions and bin edges themselves; the
+margins are fixed in inches and the figure size follows the grid.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.lines import TICKDOWN
+from matplotlib.patches import Rectangle, StepPatch
+from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.transforms import Affine2D, Transform
 
-from .plots_common import TEXT_COLOR, config_styles, new_figure
+from .plots_common import TEXT_COLOR, config_styles
 from .schema import Histograms
 
-__all__ = ["histogram_grid", "pick_layers"]
+__all__ = ["histogram_grid", "pick_layers", "panel_transform", "PANEL_PITCH"]
 
 _KIND_TITLE = {
     "act": "Layer outputs $h^\\ell$",
     "pre": "Pre-activations $z^\\ell$",
 }
 
+# Fixed layout in inches.
+_PANEL_W, _PANEL_H = 1.42, 1.0  # one histogram
+_GAP_W = 0.14  # between columns
+_GAP_H = 0.40  # between rows: tick labels below a panel, a one-line title above the next
+_LEFT, _RIGHT = 0.45, 0.1  # row labels: up to two lines of bold 9 pt text, rotated
+_TOP = 0.46  # suptitle, above the first row's titles
+_TITLE_LINE = 0.14  # one 8 pt title line
+_BOTTOM = 0.44  # tick labels and the figure's x label
+#: Panel ``c`` of a row spans ``[c * PANEL_PITCH, c * PANEL_PITCH + 1]`` in the row's data coordinates.
+PANEL_PITCH = 1.0 + _GAP_W / _PANEL_W
 
-#: Compact tick labels without a shared offset ("1e12" under every panel): 0.5, 2.5, 5e+12.
-_TICKS = FuncFormatter(lambda v, _pos: "0" if v == 0 else f"{v:.3g}")
+_SPINE = dict(color=TEXT_COLOR, linewidth=0.8)
+
+
+def _tick_label(v: float) -> str:
+    """Compact tick labels without a shared offset ("1e12" under every panel): 0.5, 2.5, 5e+12."""
+    return "0" if v == 0 else f"{v:.3g}"
 
 
 def pick_layers(depth: int, max_layers: int = 10) -> list[int]:
@@ -30,6 +56,14 @@ def pick_layers(depth: int, max_layers: int = 10) -> list[int]:
     if depth <= max_layers:
         return list(range(1, depth + 1))
     return sorted({int(round(v)) for v in np.linspace(1, depth, max_layers)})
+
+
+def panel_transform(ax: Axes, column: int, xlim: tuple[float, float], top: float) -> Transform:
+    """Panel coordinates → display: value ``xlim[0] … xlim[1]`` onto panel ``column`` of the row axes
+    ``ax``, fraction ``0 … top`` onto the row's height (higher values are clipped at the top)."""
+    x0, x1 = xlim
+    return (Affine2D().translate(-x0, 0.0).scale(1.0 / (x1 - x0), 1.0 / top)
+            .translate(column * PANEL_PITCH, 0.0) + ax.transData)
 
 
 def _layer_stats(df: pd.DataFrame | None, kind: str) -> dict[tuple[int, int], tuple[float, float]]:
@@ -53,18 +87,41 @@ def _split_label(label: str) -> str:
     return label.replace(" / ", "\n") if len(label) > 14 else label
 
 
-def _clip_spike(ax, frac: np.ndarray, edges: np.ndarray, color: str) -> None:
-    """Keep the rest of the distribution readable when one bin towers over it (ReLU's zeros,
-    tanh's ±1): cut the y-axis at 1.6× the second-tallest bin and write the spike's share on it."""
+def _panel_top(frac: np.ndarray) -> tuple[float, int | None]:
+    """The panel's y-range top and the bin of a clipped spike (or ``None``).
+
+    Keeps the rest of the distribution readable when one bin towers over it (ReLU's zeros, tanh's
+    ±1): the panel is cut at 1.6× the second-tallest bin when the tallest is more than 4× that."""
     order = np.argsort(frac)
     top, second = frac[order[-1]], frac[order[-2]] if frac.size > 1 else 0.0
     if second > 0.01 and top > 4 * second:
-        ax.set_ylim(0, 1.6 * second)
-        x = 0.5 * (edges[order[-1]] + edges[order[-1] + 1])
-        ax.annotate(f"{top:.0%}", xy=(x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -2),
-                    textcoords="offset points", ha="left", va="top", fontsize=7, color=TEXT_COLOR)
-    else:
-        ax.set_ylim(0, top * 1.05)
+        return 1.6 * second, int(order[-1])
+    return top * 1.05, None
+
+
+def _wrap(text: str, width: float, fontsize: float) -> str:
+    """``text`` broken into lines that fit ``width`` inches at ``fontsize`` (≤ 0.55 em per character)."""
+    return "\n".join(textwrap.wrap(text, max(20, int((width - 0.2) * 72 / (0.55 * fontsize)))))
+
+
+def _row_axes(fig: Figure, n_rows: int, n_cols: int, top: float, bottom: float) -> list[Axes]:
+    """One bare axes per row, spanning ``n_cols`` panels, margins fixed in inches."""
+    width, height = fig.get_size_inches()
+    axes = fig.subplots(
+        n_rows, 1, squeeze=False,
+        gridspec_kw=dict(left=_LEFT / width, right=1 - _RIGHT / width, bottom=bottom / height,
+                         top=1 - top / height, hspace=_GAP_H / _PANEL_H),
+    )[:, 0]
+    for ax in axes:
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_facecolor("none")
+        ax.yaxis.set_major_locator(NullLocator())
+        ax.set_xlim(0.0, n_cols * PANEL_PITCH - (PANEL_PITCH - 1.0))
+        ax.set_ylim(0.0, 1.0)
+        ax.set_autoscale_on(False)
+        ax.tick_params(axis="x", labelsize=7, colors=TEXT_COLOR, length=2, width=0.8, pad=1)
+    return list(axes)
 
 
 def histogram_grid(
@@ -78,10 +135,15 @@ def histogram_grid(
     """Histograms of every layer (columns) for every config (rows), summed over trials.
 
     Each panel shows the fraction of entries per bin on the config's shared signed range; the x-range
-    is shared along a row (zoomed to where that config's values lie, always including 0), so a
-    distribution that collapses towards 0 or piles up at the saturation values is visible at a glance.
-    Bar heights are scaled per panel (the y axis carries no ticks); the titles give the mean and
-    standard deviation (from ``df``) when the frame is passed.
+    is shared along a row (zoomed to where that config's values lie, always including 0; tick labels
+    under the row's first panel, tick marks under every panel), so a distribution that collapses
+    towards 0 or piles up at the saturation values is visible at a glance. Bar heights are scaled per
+    panel (no y ticks); a bin more than 4× the next tallest is cut off and labelled with its share.
+    The panel titles give the mean and standard deviation (from ``df``) when the frame is passed.
+
+    The figure has one axes per row (see the module notes); the step histogram of each panel is a
+    :class:`~matplotlib.patches.StepPatch` in ``fig.axes[r].patches`` with ``gid`` ``"layer k"`` (none for
+    a diverged panel, which is shaded and says so), the panel titles are in ``fig.axes[r].texts``.
 
     Parameters
     ----------
@@ -115,10 +177,23 @@ def histogram_grid(
     styles = config_styles(list(hist.labels))
     stats = _layer_stats(df, kind)
 
-    fig = new_figure(1.45 * len(cols) + 1.3, 1.35 * len(rows) + 1.1)
-    axes = np.atleast_2d(fig.subplots(len(rows), len(cols), squeeze=False))
+    n_cols = len(cols)
+    width = _LEFT + n_cols * _PANEL_W + (n_cols - 1) * _GAP_W + _RIGHT
+    sub = f"{len(cols)} of {depth} layers" if len(cols) < depth else f"all {depth} layers"
+    trials = counts_all.shape[1]
+    suptitle = _wrap(f"{_KIND_TITLE[kind]}: histograms per layer ({sub}; "
+                     f"{'summed over ' + str(trials) + ' trials; ' if trials > 1 else ''}x-range shared per row)",
+                     width, 12)
+    xlabel = _wrap("value   (x-range shared along each row, ticks labelled under the first panel; bar heights "
+                   "scaled per panel; the outermost bins also count values beyond the range)", width, 8)
+    top = _TOP + 0.2 * suptitle.count("\n") + (2 if stats else 1) * _TITLE_LINE
+    bottom = _BOTTOM + 0.135 * xlabel.count("\n")
+    height = top + len(rows) * _PANEL_H + (len(rows) - 1) * _GAP_H + bottom
+    fig = Figure(figsize=(width, height), facecolor="white")
+    axes = _row_axes(fig, len(rows), n_cols, top, bottom)
+    starts = np.arange(n_cols) * PANEL_PITCH
     for r, cfg in enumerate(rows):
-        st = styles[hist.labels[cfg]]
+        ax, st = axes[r], styles[hist.labels[cfg]]
         edges = edges_all[cfg]
         counts = counts_all[cfg].sum(axis=0).astype(float)  # (depth, bins), summed over trials
         occupied = np.nonzero(counts[[l - 1 for l in cols]].sum(axis=0))[0]
@@ -129,41 +204,46 @@ def histogram_grid(
         if hi - lo <= 0:
             lo, hi = -1.0, 1.0
         pad = 0.04 * (hi - lo)
+        xlim = (lo - pad, hi + pad)
+        keep = (edges[1:] > xlim[0]) & (edges[:-1] < xlim[1])  # bins in view (the others are empty)
+        first, last = int(np.argmax(keep)), len(keep) - int(np.argmax(keep[::-1]))
+        ticks = np.array([t for t in MaxNLocator(nbins=3).tick_values(lo, hi) if xlim[0] <= t <= xlim[1]])
+        tick_pos = (ticks - xlim[0]) / (xlim[1] - xlim[0])
+        ax.set_xticks(tick_pos, [_tick_label(t) for t in ticks])  # labelled under the first panel
+        ax.plot((tick_pos[None, :] + starts[1:, None]).ravel(), np.zeros(tick_pos.size * (n_cols - 1)),
+                linestyle="none", marker=TICKDOWN, markersize=2, markeredgewidth=0.8,
+                color=TEXT_COLOR, clip_on=False)
+        ax.hlines(np.zeros(n_cols), starts, starts + 1.0, clip_on=False, **_SPINE)  # panel baselines
         for c, layer in enumerate(cols):
-            ax = axes[r, c]
             row = counts[layer - 1]
             total = row.sum()
-            ax.set_xlim(lo - pad, hi + pad)
-            ax.yaxis.set_major_locator(NullLocator())
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=3))
-            ax.xaxis.set_major_formatter(_TICKS)
-            ax.tick_params(axis="x", labelsize=7, colors=TEXT_COLOR, length=2, pad=1)
-            for side in ("top", "right", "left"):
-                ax.spines[side].set_visible(False)
             if total > 0:
                 frac = row / total
-                ax.stairs(frac, edges, fill=True, color=st.color, alpha=0.85, linewidth=0)
-                _clip_spike(ax, frac, edges, st.color)
+                ptop, spike = _panel_top(frac)
+                tr = panel_transform(ax, c, xlim, ptop)
+                ax.add_artist(StepPatch(  # not add_patch: measuring its path for autoscaling is slow
+                    frac[first:last], np.clip(edges[first:last + 1], *xlim), fill=True, facecolor=st.color,
+                    edgecolor="none", alpha=0.85, linewidth=0, transform=tr, gid=f"layer {layer}"))
+                if spike is not None:
+                    x = 0.5 * (edges[spike] + edges[spike + 1])
+                    ax.annotate(f"{frac[spike]:.0%}", xy=(x, ptop), xycoords=tr, xytext=(3, -2),
+                                textcoords="offset points", ha="left", va="top", fontsize=7, color=TEXT_COLOR)
             else:
-                ax.set_facecolor("#F2F2F2")
-                ax.text(0.5, 0.5, "diverged", transform=ax.transAxes, ha="center", va="center",
-                        fontsize=8, color="#777777", style="italic")
+                ax.add_artist(Rectangle((starts[c], 0.0), 1.0, 1.0, facecolor="#F2F2F2", edgecolor="none",
+                                        zorder=0, transform=ax.get_xaxis_transform()))
+                ax.text(starts[c] + 0.5, 0.5, "diverged", transform=ax.get_xaxis_transform(), ha="center",
+                        va="center", fontsize=8, color="#777777", style="italic")
             title = f"layer {layer}" if r == 0 else ""
             if (cfg, layer) in stats:
                 m, s = stats[(cfg, layer)]
                 if np.isfinite(m) or np.isfinite(s):
                     title += ("\n" if title else "") + f"μ {_fmt(m)}   σ {_fmt(s)}"
             if title:
-                ax.set_title(title, fontsize=8, color=TEXT_COLOR, pad=3)
-        axes[r, 0].set_ylabel(_split_label(st.label), fontsize=9, color=st.color, fontweight="bold",
-                              rotation=90, labelpad=4)
-    fig.supxlabel("value   (x-range shared along each row; bar heights scaled per panel; "
-                  "the outermost bins also count values beyond the range)", fontsize=8, color="#555555")
-    sub = f"{len(cols)} of {depth} layers" if len(cols) < depth else f"all {depth} layers"
-    trials = counts_all.shape[1]
-    fig.suptitle(
-        f"{_KIND_TITLE[kind]}: histograms per layer ({sub}; "
-        f"{'summed over ' + str(trials) + ' trials; ' if trials > 1 else ''}x-range shared per row)",
-        fontsize=12, color=TEXT_COLOR,
-    )
+                ax.annotate(title, xy=(starts[c] + 0.5, 1.0), xycoords=("data", "axes fraction"),
+                            xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
+                            fontsize=8, color=TEXT_COLOR)
+        ax.set_ylabel(_split_label(st.label), fontsize=9, color=st.color, fontweight="bold", rotation=90,
+                      labelpad=4)
+    fig.supxlabel(xlabel, fontsize=8, color="#555555", y=0.06 / height, va="bottom")
+    fig.suptitle(suptitle, fontsize=12, color=TEXT_COLOR, y=1 - 0.12 / height, va="top")
     return fig

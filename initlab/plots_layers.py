@@ -20,13 +20,16 @@ from matplotlib.lines import Line2D
 from .plots_common import (
     TEXT_COLOR,
     ConfigStyle,
+    bottom_legend,
     divergence,
     divergence_suffix,
+    fix_layout,
+    fixed_figure,
     frame_styles,
     mark_divergence,
-    new_figure,
     outside_legend,
     per_layer,
+    plain_log_ticks,
     style_axes,
     theory_handles,
     wants_log,
@@ -109,6 +112,7 @@ def _series(
                 ax.fill_between(x, lo, hi, color=st.color, alpha=0.16, linewidth=0, zorder=2)
     if log:
         ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
     ax.set_xlim(0.5, depth + 0.5)
     return drew_theory
 
@@ -148,7 +152,18 @@ def _symlog_threshold(scale_values: np.ndarray) -> float:
     return float(10.0 ** (np.floor(np.log10(np.median(v))) - 1)) if v.size else 1.0
 
 
-def _legend(fig: Figure, styles: dict[int, ConfigStyle], div: dict, with_theory: bool, n_trials: int) -> None:
+# Fixed layout in inches: y tick labels (up to "−10¹⁰") and label left of each panel, the axes title
+# and the suptitle above, x tick labels, x label and the legend below.
+_LEFT, _GAP, _RIGHT, _TOP, _BELOW_AXES = 0.95, 1.0, 0.2, 0.62, 0.52
+_PANEL_H = 2.7
+
+
+def _finish(
+    fig: Figure, owned: bool, title: str, styles: dict[int, ConfigStyle], div: dict, with_theory: bool,
+    n_trials: int, top: float = _TOP, title_size: float = 13.0, panel_h: float = _PANEL_H,
+) -> None:
+    """Suptitle and legend; on a figure this module made, also the fixed margins (the legend's height
+    decides the bottom one). ``title`` is the suptitle (``""``: the axes title is enough)."""
     handles = [
         Line2D([], [], color=s.color, marker=s.marker, markersize=6, linewidth=1.8, markeredgecolor="white")
         for s in styles.values()
@@ -158,13 +173,23 @@ def _legend(fig: Figure, styles: dict[int, ConfigStyle], div: dict, with_theory:
         h, lab = theory_handles(with_theory)
         handles += h
         labels += lab
-    outside_legend(fig, handles, labels, title="config (init / activation)")
+    legend_title = "config (init / activation)"
+    if not owned:  # someone else's figure: leave its layout alone
+        if title:
+            fig.suptitle(title, fontsize=title_size, color=TEXT_COLOR)
+        outside_legend(fig, handles, labels, title=legend_title)
+        return
+    legend_h = bottom_legend(fig, handles, labels, title=legend_title)
+    fix_layout(fig, left=_LEFT, right=_RIGHT, top=top, bottom=_BELOW_AXES + legend_h, panel_h=panel_h,
+               gap_w=_GAP, suptitle=title or None, suptitle_size=title_size)
 
 
-def _two_panel(fig: Figure | None, width: float = 11.0, height: float = 4.8) -> tuple[Figure, list[Axes]]:
-    fig = fig if fig is not None else new_figure(width, height)
+def _two_panel(fig: Figure | None, width: float = 11.0) -> tuple[Figure, list[Axes], bool]:
+    """Two panels side by side in ``fig``, or in a new fixed-layout figure (``owned``)."""
+    owned = fig is None
+    fig = fixed_figure(width, 4.8) if fig is None else fig
     axes = fig.subplots(1, 2, sharex=True)
-    return fig, list(axes)
+    return fig, list(axes), owned
 
 
 def moments_vs_layer(df: pd.DataFrame, stat: str = "std", kind: str = "act", fig: Figure | None = None) -> Figure:
@@ -190,7 +215,7 @@ def moments_vs_layer(df: pd.DataFrame, stat: str = "std", kind: str = "act", fig
     mean_col, stat_col = f"{kind}_mean", f"{kind}_{stat}"
     _check(df, (mean_col, stat_col))
     styles, div = frame_styles(df), divergence(df)
-    fig, (ax_m, ax_s) = _two_panel(fig)
+    fig, (ax_m, ax_s), owned = _two_panel(fig)
     sym = _SYMBOL[kind]
     theory_col = f"theory_pre_{stat}" if kind == "pre" else None
     log = wants_log(df[stat_col].to_numpy(dtype=float))
@@ -204,15 +229,16 @@ def moments_vs_layer(df: pd.DataFrame, stat: str = "std", kind: str = "act", fig
     mean_log = log and _mean_dominated(df[mean_col].to_numpy(dtype=float), scale)
     if mean_log:  # one config's mean explodes: keep the small and the huge means both readable
         ax_m.set_yscale("symlog", linthresh=_symlog_threshold(scale))
+        ax_m.yaxis.get_major_locator().set_params(numticks=9)  # every decade labelled was a wall of text
+        plain_log_ticks(ax_m.yaxis)
         _fit_limits(ax_m)
     style_axes(ax_m, "layer $\\ell$", f"mean of ${sym}$" + ("  (symmetric log scale)" if mean_log else ""), "Mean")
     stat_label = f"std of ${sym}$" if stat == "std" else f"$q = \\mathbb{{E}}[({sym})^2]$"
     style_axes(ax_s, "layer $\\ell$", stat_label + ("  (log scale)" if log else ""),
                "Standard deviation" if stat == "std" else "Second moment")
     mark_divergence([ax_m, ax_s], div, styles)
-    fig.suptitle(f"{_KIND_NAME[kind]} ${sym}$ across layers: mean and {_STAT_NAME[stat]}",
-                 fontsize=13, color=TEXT_COLOR)
-    _legend(fig, styles, div, drew, int(df["trial"].nunique()))
+    _finish(fig, owned, f"{_KIND_NAME[kind]} ${sym}$ across layers: mean and {_STAT_NAME[stat]}",
+            styles, div, drew, int(df["trial"].nunique()))
     return fig
 
 
@@ -226,7 +252,7 @@ def grad_vs_layer(df: pd.DataFrame, fig: Figure | None = None) -> Figure:
     """
     _check(df, ("grad_pre_ratio", "grad_w_ratio"))
     styles, div = frame_styles(df), divergence(df)
-    fig, (ax_z, ax_w) = _two_panel(fig)
+    fig, (ax_z, ax_w), owned = _two_panel(fig)
     log_z = wants_log(df["grad_pre_ratio"].to_numpy(dtype=float), decades=1.0)
     log_w = wants_log(df["grad_w_ratio"].to_numpy(dtype=float), decades=1.0)
     drew = _series(ax_z, df, "grad_pre_ratio", styles, "theory_grad_ratio", log=log_z)
@@ -239,9 +265,8 @@ def grad_vs_layer(df: pd.DataFrame, fig: Figure | None = None) -> Figure:
     style_axes(ax_w, "layer $\\ell$", r"$\|\partial L/\partial W^\ell\| \,/\, \|\partial L/\partial W^L\|$"
                + (log_note if log_w else ""), "Weight gradient")
     mark_divergence([ax_z, ax_w], div, styles)
-    fig.suptitle("Gradient norm relative to the last layer (< 1: vanishing, > 1: exploding)",
-                 fontsize=13, color=TEXT_COLOR)
-    _legend(fig, styles, div, drew, int(df["trial"].nunique()))
+    _finish(fig, owned, "Gradient norm relative to the last layer (< 1: vanishing, > 1: exploding)",
+            styles, div, drew, int(df["trial"].nunique()))
     return fig
 
 
@@ -250,7 +275,7 @@ def saturation_vs_layer(df: pd.DataFrame, fig: Figure | None = None) -> Figure:
     (zero for every sample of the batch) in every layer, one line per config."""
     _check(df, ("saturated", "dead"))
     styles, div = frame_styles(df), divergence(df)
-    fig, (ax_s, ax_d) = _two_panel(fig)
+    fig, (ax_s, ax_d), owned = _two_panel(fig)
     pct = df.copy()
     pct["saturated"] = pd.to_numeric(df["saturated"], errors="coerce") * 100.0
     pct["dead"] = pd.to_numeric(df["dead"], errors="coerce") * 100.0
@@ -261,8 +286,7 @@ def saturation_vs_layer(df: pd.DataFrame, fig: Figure | None = None) -> Figure:
     style_axes(ax_s, "layer $\\ell$", "saturated entries (%)", "Saturated: $|\\phi'(z)| < 0.05\\,\\max|\\phi'|$")
     style_axes(ax_d, "layer $\\ell$", "dead units (%)", "Dead: zero for every input in the batch")
     mark_divergence([ax_s, ax_d], div, styles)
-    fig.suptitle("Saturated and dead units across layers", fontsize=13, color=TEXT_COLOR)
-    _legend(fig, styles, div, False, int(df["trial"].nunique()))
+    _finish(fig, owned, "Saturated and dead units across layers", styles, div, False, int(df["trial"].nunique()))
     return fig
 
 
@@ -280,8 +304,9 @@ def correlation_vs_layer(df: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """
     _check(df, ("pre_corr",))
     styles, div = frame_styles(df), divergence(df)
+    owned = ax is None
     if ax is None:
-        fig = new_figure(8.5, 4.5)
+        fig = fixed_figure(8.5, 4.5)
         ax = fig.subplots()
     else:
         fig = ax.figure
@@ -292,6 +317,6 @@ def correlation_vs_layer(df: pd.DataFrame, ax: Axes | None = None) -> Figure:
     style_axes(ax, "layer $\\ell$", "mean correlation $c^\\ell$ between input pairs")
     mark_divergence([ax], div, styles)
     ax.set_title("Correlation between inputs across layers ($c \\to 1$: inputs become indistinguishable)",
-                 fontsize=12, color=TEXT_COLOR)
-    _legend(fig, styles, div, drew, int(df["trial"].nunique()))
+                 fontsize=12, color=TEXT_COLOR, y=1.0)
+    _finish(fig, owned, "", styles, div, drew, int(df["trial"].nunique()), top=0.45, panel_h=2.9)
     return fig

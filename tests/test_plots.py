@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.patches import StepPatch
 
 from initlab.activations import ACTIVATIONS, get_activation
 from initlab.plots import (
@@ -26,6 +27,7 @@ from initlab.plots import (
     saturation_vs_layer,
 )
 from initlab.plots_gallery import activation_curve
+from initlab.plots_hist import PANEL_PITCH
 from initlab.schema import LAYER_COLUMNS, Histograms
 
 # ---------------------------------------------------------------- synthetic data (a tiny numpy net)
@@ -261,6 +263,7 @@ def test_fully_diverged_config_and_all_nan_columns_do_not_crash():
     _render(correlation_vs_layer(df))
     fig = histogram_grid(hist, df=df)
     assert sum(t.get_text() == "diverged" for ax in fig.get_axes() for t in ax.texts) == 4
+    _render(fig)
 
 
 def test_bad_input_is_a_clear_error(three):
@@ -297,54 +300,76 @@ def test_pick_layers():
     assert pick_layers(30, 4) == [1, 11, 20, 30]
 
 
+def _steps(ax):
+    """The step histograms of a histogram-grid row, in column order."""
+    return [a for a in ax.patches if isinstance(a, StepPatch)]
+
+
+def _panel_range(ax, patch, column):
+    """The value range that panel ``column`` of the row shows, read back from the patch's transform."""
+    aff = patch.get_transform() - ax.transData
+    lo, hi = (aff.inverted().transform((column * PANEL_PITCH + d, 0.0))[0] for d in (0.0, 1.0))
+    return round(lo, 12), round(hi, 12)
+
+
+def _layer_titles(ax):
+    return [t.get_text() for t in ax.texts if t.get_text().startswith("layer")]
+
+
 @pytest.mark.parametrize("data, n_rows", [("one", 1), ("three", 3)])
 @pytest.mark.parametrize("kind", ["act", "pre"])
 def test_histogram_grid_panels(data, n_rows, kind, request):
     df, hist = request.getfixturevalue(data)
     fig = histogram_grid(hist, kind=kind, df=df)
     axes = fig.get_axes()
-    assert len(axes) == n_rows * 8
+    assert len(axes) == n_rows  # one axes per config row, its 8 layer panels side by side
     counts = getattr(hist, f"{kind}_counts").sum(axis=1)
-    for i, ax in enumerate(axes):
-        cfg, layer = divmod(i, 8)
-        (patch,) = ax.patches  # one filled step histogram per panel
-        vals = patch.get_data().values
-        np.testing.assert_allclose(vals.sum(), 1.0, rtol=1e-12)  # fractions of the entries
-        np.testing.assert_allclose(vals, counts[cfg, layer] / counts[cfg, layer].sum(), rtol=1e-12)
-        assert matplotlib.colors.same_color(patch.get_facecolor()[:3], PALETTE[cfg])
+    for cfg, ax in enumerate(axes):
+        steps = _steps(ax)  # one filled step histogram per panel
+        assert [p.get_gid() for p in steps] == [f"layer {l}" for l in range(1, 9)]
+        for layer, patch in enumerate(steps):
+            vals = patch.get_data().values
+            want = counts[cfg, layer] / counts[cfg, layer].sum()
+            np.testing.assert_allclose(vals.sum(), 1.0, rtol=1e-12)  # fractions of the entries
+            np.testing.assert_allclose(vals[vals > 0], want[want > 0], rtol=1e-12)  # empty bins may be cut
+            assert matplotlib.colors.same_color(patch.get_facecolor()[:3], PALETTE[cfg])
+        # x-range shared along each row
+        assert len({_panel_range(ax, p, c) for c, p in enumerate(steps)}) == 1
     # mean and std of each panel in its title; layer numbers on the top row
-    assert axes[0].get_title().startswith("layer 1\nμ ")
-    assert "σ" in axes[-1].get_title()
-    assert ("layer" in axes[-1].get_title()) == (n_rows == 1)
-    # x-range shared along each row
-    for r in range(n_rows):
-        assert len({axes[r * 8 + c].get_xlim() for c in range(8)}) == 1
+    titles = [t.get_text() for t in axes[0].texts if "σ" in t.get_text()]
+    assert len(titles) == 8 and titles[0].startswith("layer 1\nμ ")
+    assert sum("σ" in t.get_text() for t in axes[-1].texts) == 8
+    assert bool(_layer_titles(axes[-1])) == (n_rows == 1)
 
 
 def test_histogram_grid_deep_stack_and_subsets():
     df, hist = synthetic(configs=CONFIGS3[:1], depth=30, trials=1, width=16, batch=16)
     fig = histogram_grid(hist)
-    assert len(fig.get_axes()) == 10
-    assert fig.get_axes()[-1].get_title() == "layer 30"
+    (ax,) = fig.get_axes()
+    assert len(_steps(ax)) == 10 and _layer_titles(ax)[-1] == "layer 30"
     fig = histogram_grid(hist, layers=[2, 5], configs=[0])
-    assert [a.get_title() for a in fig.get_axes()] == ["layer 2", "layer 5"]
+    assert _layer_titles(fig.get_axes()[0]) == ["layer 2", "layer 5"]
+    assert fig.get_size_inches()[0] < histogram_grid(hist).get_size_inches()[0]  # the size follows the grid
 
 
 def test_histogram_grid_diverged_and_rendered(three_theory_diverged):
     df, hist = three_theory_diverged
     fig = histogram_grid(hist, df=df)
-    row = fig.get_axes()[8:16]  # config 1 diverged at layer 5
-    assert [any(t.get_text() == "diverged" for t in ax.texts) for ax in row] == [False] * 4 + [True] * 4
-    assert all(len(ax.patches) == 0 for ax in row[4:])
+    row = fig.get_axes()[1]  # config 1 diverged at layer 5
+    assert [p.get_gid() for p in _steps(row)] == [f"layer {l}" for l in range(1, 5)]
+    diverged = [t for t in row.texts if t.get_text() == "diverged"]
+    assert [round(t.get_position()[0] / PANEL_PITCH - 0.5) for t in diverged] == [4, 5, 6, 7]  # columns
     _render(fig)
 
 
 def test_relu_spike_is_clipped_and_labelled(three):
     _, hist = three
-    ax = histogram_grid(hist).get_axes()[16]  # he_normal / relu, layer 1: about half the outputs are 0
-    labels = [t.get_text() for t in ax.texts]
+    row = histogram_grid(hist).get_axes()[2]  # he_normal / relu, layer 1: about half the outputs are 0
+    labels = [t.get_text() for t in row.texts]
     assert labels and labels[0].endswith("%") and 35 <= float(labels[0][:-1]) <= 65
-    assert ax.get_ylim()[1] < max(ax.patches[0].get_data().values)
+    first = _steps(row)[0]
+    aff = first.get_transform() - row.transData
+    assert aff.transform((0.0, max(first.get_data().values)))[1] > row.get_ylim()[1]  # cut at the panel top
 
 
 # ---------------------------------------------------------------------------------- gallery
@@ -411,7 +436,8 @@ def test_real_simulation_with_a_diverging_config():
         texts = _legend_texts(figs[key])
         assert any(t.startswith("normal:std=1000 / linear") and "diverged at layer 11" in t for t in texts)
     hist_axes = figs["histograms_act"].get_axes()
-    assert len(hist_axes) == 4 * 10  # 4 configs × 10 of 12 layers
-    row = hist_axes[20:30]  # config 2 = normal:1000 / linear; layers 1, 2, 3, 5, 6, 7, 8, 10, 11, 12
-    assert [any(t.get_text() == "diverged" for t in ax.texts) for ax in row] == [False] * 8 + [True] * 2
+    assert len(hist_axes) == 4  # 4 configs × 10 of 12 layers
+    row = hist_axes[2]  # config 2 = normal:1000 / linear; layers 1, 2, 3, 5, 6, 7, 8, 10, 11, 12
+    assert [p.get_gid() for p in _steps(row)] == [f"layer {l}" for l in (1, 2, 3, 5, 6, 7, 8, 10)]
+    assert sum(t.get_text() == "diverged" for t in row.texts) == 2
     _render(figs["histograms_act"])
