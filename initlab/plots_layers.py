@@ -39,6 +39,7 @@ __all__ = ["moments_vs_layer", "grad_vs_layer", "saturation_vs_layer", "correlat
 
 _SYMBOL = {"pre": r"z^\ell", "act": r"h^\ell"}
 _KIND_NAME = {"pre": "Pre-activations", "act": "Layer outputs"}
+_LAYER = "layer ℓ"  # plain text where it reads the same: every save parses mathtext anew (~20 ms a string)
 _STAT_NAME = {"std": "standard deviation", "q": r"second moment $q = \mathbb{E}[x^2]$"}
 
 
@@ -232,9 +233,9 @@ def moments_vs_layer(df: pd.DataFrame, stat: str = "std", kind: str = "act", fig
         ax_m.yaxis.get_major_locator().set_params(numticks=9)  # every decade labelled was a wall of text
         plain_log_ticks(ax_m.yaxis)
         _fit_limits(ax_m)
-    style_axes(ax_m, "layer $\\ell$", f"mean of ${sym}$" + ("  (symmetric log scale)" if mean_log else ""), "Mean")
+    style_axes(ax_m, _LAYER, f"mean of ${sym}$" + ("  (symmetric log scale)" if mean_log else ""), "Mean")
     stat_label = f"std of ${sym}$" if stat == "std" else f"$q = \\mathbb{{E}}[({sym})^2]$"
-    style_axes(ax_s, "layer $\\ell$", stat_label + ("  (log scale)" if log else ""),
+    style_axes(ax_s, _LAYER, stat_label + ("  (log scale)" if log else ""),
                "Standard deviation" if stat == "std" else "Second moment")
     mark_divergence([ax_m, ax_s], div, styles)
     _finish(fig, owned, f"{_KIND_NAME[kind]} ${sym}$ across layers: mean and {_STAT_NAME[stat]}",
@@ -260,9 +261,9 @@ def grad_vs_layer(df: pd.DataFrame, fig: Figure | None = None) -> Figure:
     for ax in (ax_z, ax_w):
         ax.axhline(1.0, color="#9A9A9A", linewidth=0.9, linestyle="--", zorder=1)
     log_note = "  (log scale)"
-    style_axes(ax_z, "layer $\\ell$", r"$\|\partial L/\partial z^\ell\| \,/\, \|\partial L/\partial z^L\|$"
+    style_axes(ax_z, _LAYER, r"$\|\partial L/\partial z^\ell\| \,/\, \|\partial L/\partial z^L\|$"
                + (log_note if log_z else ""), "Pre-activation gradient")
-    style_axes(ax_w, "layer $\\ell$", r"$\|\partial L/\partial W^\ell\| \,/\, \|\partial L/\partial W^L\|$"
+    style_axes(ax_w, _LAYER, r"$\|\partial L/\partial W^\ell\| \,/\, \|\partial L/\partial W^L\|$"
                + (log_note if log_w else ""), "Weight gradient")
     mark_divergence([ax_z, ax_w], div, styles)
     _finish(fig, owned, "Gradient norm relative to the last layer (< 1: vanishing, > 1: exploding)",
@@ -283,8 +284,8 @@ def saturation_vs_layer(df: pd.DataFrame, fig: Figure | None = None) -> Figure:
     _series(ax_d, pct, "dead", styles)
     for ax in (ax_s, ax_d):
         ax.set_ylim(-3, 103)
-    style_axes(ax_s, "layer $\\ell$", "saturated entries (%)", "Saturated: $|\\phi'(z)| < 0.05\\,\\max|\\phi'|$")
-    style_axes(ax_d, "layer $\\ell$", "dead units (%)", "Dead: zero for every input in the batch")
+    style_axes(ax_s, _LAYER, "saturated entries (%)", "Saturated: |φ′(z)| < 0.05 max|φ′|")
+    style_axes(ax_d, _LAYER, "dead units (%)", "Dead: zero for every input in the batch")
     mark_divergence([ax_s, ax_d], div, styles)
     _finish(fig, owned, "Saturated and dead units across layers", styles, div, False, int(df["trial"].nunique()))
     return fig
@@ -314,9 +315,9 @@ def correlation_vs_layer(df: pd.DataFrame, ax: Axes | None = None) -> Figure:
     ax.axhline(1.0, color="#9A9A9A", linewidth=0.9, linestyle="--", zorder=1)
     lo = np.nanmin(np.append(pd.to_numeric(df["pre_corr"], errors="coerce").to_numpy(dtype=float), 0.0))
     ax.set_ylim(max(-1.05, min(lo, 0.0) - 0.05), 1.05)
-    style_axes(ax, "layer $\\ell$", "mean correlation $c^\\ell$ between input pairs")
+    style_axes(ax, _LAYER, "mean correlation $c^\\ell$ between input pairs")
     mark_divergence([ax], div, styles)
-    ax.set_title("Correlation between inputs across layers ($c \\to 1$: inputs become indistinguishable)",
+    ax.set_title("Correlation between inputs across layers (c → 1: inputs become indistinguishable)",
                  fontsize=12, color=TEXT_COLOR, y=1.0)
     _finish(fig, owned, "", styles, div, drew, int(df["trial"].nunique()), top=0.45, panel_h=2.9)
     return fig

@@ -293,3 +293,61 @@ def test_many_runs_list_one_contents_line_per_run(small, tmp_path, cheap_plan, m
                                 for i in range(3)]
     write_report([small] * 2, tmp_path / "two.pdf", date=DATE, theory=None)  # 6 entries: one per page
     assert seen["contents"][:2] == [("run 1: summary", 2), ("run 1: tiny figure 0", 3)]
+
+
+# ------------------------------------------------------------------ figures built once, drawn twice
+
+def test_simulate_out_and_report_build_each_figure_once(tmp_path, monkeypatch):
+    import initlab.plots as plots
+
+    calls = {}
+
+    def counting(name):
+        real = getattr(plots, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    builders = ("histogram_grid", "moments_vs_layer", "grad_vs_layer", "saturation_vs_layer",
+                "correlation_vs_layer", "activation_gallery")
+    for name in builders:
+        monkeypatch.setattr(plots, name, counting(name))
+    out, pdf = tmp_path / "run", tmp_path / "r.pdf"
+    res = CliRunner().invoke(main, ["simulate", "--init", "xavier,he", "--act", "tanh,relu", "--depth", "3",
+                                    "--width", "16", "--batch", "16", "--out", str(out), "--report", str(pdf)])
+    assert res.exit_code == 0, res.output
+    # one call per figure of the plan (act and pre histograms, act and pre moments), not one per file
+    assert calls == {"histogram_grid": 2, "moments_vs_layer": 2, "grad_vs_layer": 1, "saturation_vs_layer": 1,
+                     "correlation_vs_layer": 1, "activation_gallery": 1}
+    assert len(list(out.glob("*.png"))) == 8 and count_pdf_pages(pdf.read_bytes()) >= 1 + 1 + 8
+
+
+def test_shared_figures_give_the_same_pngs_and_pdf(small, tmp_path):
+    from initlab.plots import figures_for
+
+    fresh_pngs = save_figures(small, tmp_path / "a")
+    fresh_pdf = write_report(small, tmp_path / "a.pdf", date=DATE, theory=None).read_bytes()
+    figs = figures_for(small)
+    shared_pngs = save_figures(small, tmp_path / "b", figures=figs)  # drawn at 120 dpi first ...
+    shared_pdf = write_report(small, tmp_path / "b.pdf", date=DATE, theory=None, figures=figs).read_bytes()
+    assert shared_pdf == fresh_pdf  # ... and then into the PDF: still byte for byte the same report
+    assert [p.read_bytes() for p in shared_pngs] == [p.read_bytes() for p in fresh_pngs]
+
+
+def test_shared_figures_in_a_multi_run_report_keep_their_titles(small, tmp_path, cheap_plan):
+    plan = report.figure_plan(small)
+    figs = [{key: make() for key, _, make in plan} for _ in range(2)]
+    titles = [f.get_suptitle() for d in figs for f in d.values()]
+    drawn = []
+    for d in figs:
+        for f in d.values():  # PdfPages.savefig calls fig.savefig: note the title it draws
+            f.savefig = lambda *a, f=f, **k: (drawn.append(f.get_suptitle()), Figure.savefig(f, *a, **k))
+    pdf = write_report([small, small], tmp_path / "two.pdf", date=DATE, names=["x", "y"], theory=None,
+                       figures=figs)
+    assert count_pdf_pages(pdf.read_bytes()) == 1 + 2 * (1 + 2)
+    assert drawn == ["x: tiny 0", "x: tiny 1", "y: tiny 0", "y: tiny 1"]
+    assert [f.get_suptitle() for d in figs for f in d.values()] == titles  # the prefix only while drawn
+    with pytest.raises(ValueError, match="figure sets"):
+        write_report([small, small], tmp_path / "bad.pdf", figures=figs[:1])

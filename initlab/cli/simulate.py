@@ -102,16 +102,20 @@ def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, se
         click.echo(result.to_csv(), nl=False)
     else:
         click.echo(json.dumps(result_json(result), indent=1))
+    figures = None
     if out_dir is not None:
         result.to_dir(out_dir)
+        from ..plots import figures_for
         from ..report import save_figures
 
-        figs = save_figures(result, out_dir)
-        click.echo(f"saved run and {len(figs)} figures in {out_dir}", err=True)
+        if report_path is not None:  # built once, drawn to the PNGs and then to the PDF
+            figures = figures_for(result)
+        pngs = save_figures(result, out_dir, figures=figures)
+        click.echo(f"saved run and {len(pngs)} figures in {out_dir}", err=True)
     if report_path is not None:
         from ..report import write_report
 
-        path = write_report(result, report_path)
+        path = write_report(result, report_path, figures=figures)
         click.echo(f"wrote {path}", err=True)
 
 
