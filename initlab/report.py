@@ -11,6 +11,9 @@ to write PNGs and a PDF of the same result, build them once and pass them to bot
     figs = figures_for(result)
     save_figures(result, "run", figures=figs)
     write_report(result, "run.pdf", figures=figs)
+
+:func:`save_figures_and_report` does just that, drawing the PNGs in a forked process while this one
+writes the PDF (where processes can be forked).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import datetime as _dt
 import importlib
 import json
 import math
+import multiprocessing
 import re
+import sys
 import textwrap
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +44,7 @@ from .plots_common import TEXT_COLOR, config_styles, plain_log_ticks
 
 __all__ = [
     "save_figures",
+    "save_figures_and_report",
     "write_report",
     "title_page",
     "summary_pages",
@@ -99,6 +105,65 @@ def save_figures(
             fig.savefig(fh, format="png", dpi=dpi, facecolor="white", pil_kwargs={"compress_level": 1})
         paths.append(path)
     return paths
+
+
+def _png_child(conn: Any, result: Any, out_dir: Path, dpi: int, figures: Mapping[str, Figure]) -> None:
+    try:
+        save_figures(result, out_dir, dpi=dpi, figures=figures)
+    except BaseException as exc:  # reported to the parent, which raises
+        conn.send(f"{type(exc).__name__}: {exc}")
+    else:
+        conn.send(None)
+    finally:
+        conn.close()
+
+
+def save_figures_and_report(
+    result: Any, out_dir: str | Path, report_path: str | Path, dpi: int = 120, parallel: bool | None = None,
+    **report_kwargs: Any,
+) -> tuple[list[Path], Path]:
+    """The PNG files of :func:`save_figures` and the PDF of :func:`write_report`, each figure built once.
+
+    With ``parallel`` (default: where the ``fork`` start method exists, as on Linux) a forked child
+    process draws the PNGs while this one writes the PDF, so on two cores the pair takes about as long
+    as the slower of the two. Both kinds of file are written atomically; if drawing the PNGs fails,
+    the PDF is still written and then a :class:`RuntimeError` says why. ``report_kwargs`` go to
+    :func:`write_report` (``title``, ``date``, ``names``, ``theory``).
+
+    Returns
+    -------
+    (list of Path, Path)
+        The PNG paths in report order and the PDF's path.
+    """
+    figures = {name: make() for name, _caption, make in figure_plan(result)}
+    if parallel is None:
+        parallel = "fork" in multiprocessing.get_all_start_methods()
+    if not parallel:
+        pngs = save_figures(result, out_dir, dpi=dpi, figures=figures)
+        return pngs, write_report(result, report_path, figures=figures, **report_kwargs)
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    for stream in (sys.stdout, sys.stderr):  # the child must not write the parent's buffered output again
+        stream.flush()
+    child = ctx.Process(target=_png_child, args=(send, result, Path(out_dir), dpi, figures), daemon=True)
+    child.start()
+    send.close()
+    try:
+        pdf = write_report(result, report_path, figures=figures, **report_kwargs)
+        try:
+            error = receive.recv()
+        except EOFError:
+            error = f"the process drawing them ended with exit code {child.exitcode}"
+        child.join()
+    except BaseException:
+        child.terminate()
+        child.join()
+        raise
+    finally:
+        receive.close()
+    if error is not None:
+        raise RuntimeError(f"could not write the PNG figures in {out_dir}: {error}")
+    return [Path(out_dir) / f"{name}.png" for name in figures], pdf
 
 
 # ---------------------------------------------------------------------------------- text pages

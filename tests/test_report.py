@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
+import multiprocessing as mp
 import os
 from dataclasses import dataclass
 
@@ -325,15 +326,32 @@ def test_simulate_out_and_report_build_each_figure_once(tmp_path, monkeypatch):
 
 
 def test_shared_figures_give_the_same_pngs_and_pdf(small, tmp_path):
-    from initlab.plots import figures_for
-
     fresh_pngs = save_figures(small, tmp_path / "a")
     fresh_pdf = write_report(small, tmp_path / "a.pdf", date=DATE, theory=None).read_bytes()
-    figs = figures_for(small)
-    shared_pngs = save_figures(small, tmp_path / "b", figures=figs)  # drawn at 120 dpi first ...
-    shared_pdf = write_report(small, tmp_path / "b.pdf", date=DATE, theory=None, figures=figs).read_bytes()
-    assert shared_pdf == fresh_pdf  # ... and then into the PDF: still byte for byte the same report
-    assert [p.read_bytes() for p in shared_pngs] == [p.read_bytes() for p in fresh_pngs]
+    # each figure built once, drawn at 120 dpi for the PNGs and into the PDF (in two processes on Linux)
+    pngs, pdf = report.save_figures_and_report(small, tmp_path / "b", tmp_path / "b.pdf", date=DATE, theory=None)
+    assert pdf.read_bytes() == fresh_pdf  # byte for byte the same report
+    assert [p.name for p in pngs] == [p.name for p in fresh_pngs]
+    assert [p.read_bytes() for p in pngs] == [p.read_bytes() for p in fresh_pngs]
+
+
+def test_save_figures_and_report_in_one_process_and_failures(small, tmp_path, cheap_plan, monkeypatch):
+    pngs, pdf = report.save_figures_and_report(small, tmp_path / "run", tmp_path / "r.pdf", parallel=False,
+                                               date=DATE, theory=None)
+    assert [p.name for p in pngs] == ["fig0.png", "fig1.png"] and all(p.exists() for p in pngs)
+    assert count_pdf_pages(pdf.read_bytes()) == 1 + 1 + 2
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "save_figures", broken)
+    with pytest.raises(OSError, match="disk full"):
+        report.save_figures_and_report(small, tmp_path / "x", tmp_path / "x.pdf", parallel=False, theory=None)
+    if "fork" in mp.get_all_start_methods():  # the child's error comes back; the PDF is written all the same
+        with pytest.raises(RuntimeError, match="could not write the PNG figures .*: OSError: disk full"):
+            report.save_figures_and_report(small, tmp_path / "y", tmp_path / "y.pdf", parallel=True, date=DATE,
+                                           theory=None)
+        assert count_pdf_pages((tmp_path / "y.pdf").read_bytes()) == 1 + 1 + 2
 
 
 def test_shared_figures_in_a_multi_run_report_keep_their_titles(small, tmp_path, cheap_plan):

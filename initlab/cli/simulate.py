@@ -102,20 +102,23 @@ def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, se
         click.echo(result.to_csv(), nl=False)
     else:
         click.echo(json.dumps(result_json(result), indent=1))
-    figures = None
     if out_dir is not None:
         result.to_dir(out_dir)
-        from ..plots import figures_for
+    if out_dir is not None and report_path is not None:  # each figure built once, PNGs and PDF side by side
+        from ..report import save_figures_and_report
+
+        pngs, path = save_figures_and_report(result, out_dir, report_path)
+        click.echo(f"saved run and {len(pngs)} figures in {out_dir}", err=True)
+        click.echo(f"wrote {path}", err=True)
+    elif out_dir is not None:
         from ..report import save_figures
 
-        if report_path is not None:  # built once, drawn to the PNGs and then to the PDF
-            figures = figures_for(result)
-        pngs = save_figures(result, out_dir, figures=figures)
+        pngs = save_figures(result, out_dir)
         click.echo(f"saved run and {len(pngs)} figures in {out_dir}", err=True)
-    if report_path is not None:
+    elif report_path is not None:
         from ..report import write_report
 
-        path = write_report(result, report_path, figures=figures)
+        path = write_report(result, report_path)
         click.echo(f"wrote {path}", err=True)
 
 
