@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullLocator
 
 from .plots_common import (
     TEXT_COLOR,
@@ -114,6 +115,8 @@ def _series(
     if log:
         ax.set_yscale("log")
         plain_log_ticks(ax.yaxis)
+        if wants_log(agg[["min", "max"]].to_numpy(), decades=3.0):  # decades enough: 8 unlabelled minor
+            ax.yaxis.set_minor_locator(NullLocator())  # ticks per decade cost a draw and say little
     ax.set_xlim(0.5, depth + 0.5)
     return drew_theory
 
