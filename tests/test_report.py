@@ -328,11 +328,14 @@ def test_simulate_out_and_report_build_each_figure_once(tmp_path, monkeypatch):
 def test_shared_figures_give_the_same_pngs_and_pdf(small, tmp_path):
     fresh_pngs = save_figures(small, tmp_path / "a")
     fresh_pdf = write_report(small, tmp_path / "a.pdf", date=DATE, theory=None).read_bytes()
-    # each figure built once, drawn at 120 dpi for the PNGs and into the PDF (in two processes on Linux)
-    pngs, pdf = report.save_figures_and_report(small, tmp_path / "b", tmp_path / "b.pdf", date=DATE, theory=None)
-    assert pdf.read_bytes() == fresh_pdf  # byte for byte the same report
-    assert [p.name for p in pngs] == [p.name for p in fresh_pngs]
-    assert [p.read_bytes() for p in pngs] == [p.read_bytes() for p in fresh_pngs]
+    # each figure built once, drawn at 120 dpi for the PNGs and into the PDF, in one process (the default)
+    # and with the PNGs drawn in a forked child
+    for name, parallel in (("b", False), ("c", True)):
+        pngs, pdf = report.save_figures_and_report(small, tmp_path / name, tmp_path / f"{name}.pdf", date=DATE,
+                                                   theory=None, parallel=parallel)
+        assert pdf.read_bytes() == fresh_pdf  # byte for byte the same report
+        assert [p.name for p in pngs] == [p.name for p in fresh_pngs]
+        assert [p.read_bytes() for p in pngs] == [p.read_bytes() for p in fresh_pngs]
 
 
 def test_save_figures_and_report_in_one_process_and_failures(small, tmp_path, cheap_plan, monkeypatch):
