@@ -18,6 +18,8 @@ from initlab.initializers import INITIALIZERS
 from initlab.nn import Activation, BatchNorm, Dense, Dropout, Flatten, Sequential
 from initlab.nn.params import ParamStore
 
+from gradcheck import numgrad
+
 H = 1e-6
 RTOL, ATOL = 1e-5, 1e-7
 
@@ -49,16 +51,7 @@ def gradcheck(layer, x, rng, training=True, reset=None):
     grads = {k: v.copy() for k, v in layer.grads.items()}
     checks = 0
     for name, arr, analytic in [("x", x, gx)] + [(k, layer.params[k], grads[k]) for k in layer.params]:
-        num = np.empty_like(arr)
-        flat, nflat = arr.reshape(-1), num.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + H
-            fp = f()
-            flat[i] = old - H
-            fm = f()
-            flat[i] = old
-            nflat[i] = (fp - fm) / (2 * H)
+        num = numgrad(f, arr, H)
         np.testing.assert_allclose(analytic, num, rtol=RTOL, atol=ATOL, err_msg=f"d/d{name}")
         checks += 1
     return checks

@@ -61,6 +61,24 @@ def _elu_grad_only(x: np.ndarray, alpha: float, scale: float) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class _Fused(Activation):
+    """An activation whose φ and φ′ both come from one static ``_fn_grad(x, want_grad) -> (φ, φ′ or None)``."""
+
+    def fn(self, x):
+        return self._fn_grad(_float(x), False)[0]
+
+    def grad(self, x):
+        return self._fn_grad(_float(x), True)[1]
+
+    def fn_grad(self, x):
+        return self._fn_grad(_float(x), True)
+
+    @staticmethod
+    def _fn_grad(x, want_grad):
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
 class ELU(Activation):
     """Exponential linear unit: φ(x) = x for x > 0, alpha·(e^x - 1) otherwise (alpha > 0, default 1).
 
@@ -153,7 +171,7 @@ class GELU(Activation):
 
 
 @dataclass(frozen=True)
-class GELUTanh(Activation):
+class GELUTanh(_Fused):
     """GELU, tanh approximation: φ(x) = x/2·(1 + tanh(√(2/π)(x + 0.044715x³))).
 
     .. math:: \\phi(x) = \\tfrac{x}{2}\\bigl(1 + \\tanh u\\bigr) = x\\,\\sigma(2u), \\qquad
@@ -168,15 +186,6 @@ class GELUTanh(Activation):
     """
 
     max_grad: ClassVar[float] = 1.1289930686587718  # sup of phi', found numerically (mpmath, 40 digits)
-
-    def fn(self, x):
-        return self._fn_grad(_float(x), False)[0]
-
-    def grad(self, x):
-        return self._fn_grad(_float(x), True)[1]
-
-    def fn_grad(self, x):
-        return self._fn_grad(_float(x), True)
 
     @staticmethod
     def _fn_grad(x, want_grad):
@@ -260,7 +269,7 @@ class Softplus(Activation):
 
 
 @dataclass(frozen=True)
-class Mish(Activation):
+class Mish(_Fused):
     """Mish: φ(x) = x·tanh(softplus(x)).
 
     .. math:: \\phi(x) = x \\tanh\\bigl(\\log(1+e^x)\\bigr) = x\\,\\frac{n^2 + 2n}{n^2 + 2n + 2},
@@ -274,15 +283,6 @@ class Mish(Activation):
     """
 
     max_grad: ClassVar[float] = 1.0884981612517279  # found numerically (mpmath, 40 digits)
-
-    def fn(self, x):
-        return self._fn_grad(_float(x), False)[0]
-
-    def grad(self, x):
-        return self._fn_grad(_float(x), True)[1]
-
-    def fn_grad(self, x):
-        return self._fn_grad(_float(x), True)
 
     @staticmethod
     def _fn_grad(x, want_grad):
