@@ -52,6 +52,7 @@ import numpy as np
 from .activations import Activation, get_activation
 from .gaussian import DEFAULT_DEGREE, DEFAULT_DEGREE_2D, gaussian_kernel
 from .initializers import Initializer, get_initializer
+from .theory import fixed_point
 
 __all__ = ["Propagation", "propagate", "input_moments", "stack_variances", "predict_layers", "config_summary",
            "THEORY_COLUMNS", "SUMMARY_COLUMNS", "out_of_theory"]
@@ -270,7 +271,6 @@ def config_summary(config: Any) -> "Any":
     """
     import pandas as pd
 
-    from .theory import fixed_point
 
     rows = []
     for run in config.runs():

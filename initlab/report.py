@@ -22,7 +22,6 @@ importable from here as before.
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
 import multiprocessing
 import re
 import sys
@@ -37,6 +36,7 @@ from matplotlib.figure import Figure
 from . import __version__
 from ._io import atomic_write
 from .plots import figure_plan
+from .propagation import config_summary
 from .report_pages import (  # noqa: F401  the text pages; their private helpers stay importable here too
     _LEFT,
     _PHASE_COLORS,
@@ -73,21 +73,9 @@ TheoryFn = Callable[[Any], "pd.DataFrame | None"]
 
 
 def default_theory_table(config: Any) -> pd.DataFrame | None:
-    """The mean-field summary of every config of ``config`` (one row per label), or ``None`` while no
-    theory module provides one.
-
-    Calls ``config_summary(config)`` from :mod:`initlab.propagation` (or, failing that,
-    :mod:`initlab.theory`): columns :data:`THEORY_COLUMNS` and optionally ``config`` and ``note``.
-    """
-    for name in ("propagation", "theory"):  # optional modules of issue 3, looked up when a report is made
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ImportError:
-            continue
-        fn = getattr(module, "config_summary", None)
-        if fn is not None:
-            return fn(config)
-    return None
+    """The mean-field summary of every config of ``config`` (one row per label):
+    :func:`initlab.propagation.config_summary`, columns :data:`THEORY_COLUMNS` plus ``config`` and ``note``."""
+    return config_summary(config)
 
 
 # ---------------------------------------------------------------------------------------- PNG

@@ -20,6 +20,8 @@ from ..initializers import get_initializer
 from .data import load_lab_data
 from .registry import LabConfig, get_lab
 from .runs import notes_table, run_lab
+from .._spec import ConfigError
+from ..engine import simulate
 
 __all__ = ["Comparison", "compare_inits", "simulate_at_init", "SIM_BATCH"]
 
@@ -127,14 +129,10 @@ class Comparison:
 
 
 def simulate_at_init(cfg: LabConfig, init: str, x: np.ndarray | None, seed: int = 0,
-                     n_outputs: int = 1, progress: bool = False) -> pd.DataFrame | None:
+                     n_outputs: int = 1, progress: bool = False) -> pd.DataFrame:
     """The engine's per-layer frame for the lab's hidden stack (or its output layer, with a linear
     activation, when there are no hidden layers) under ``init``, fed with ``x`` (real inputs) or, when
-    ``x`` is None, a Gaussian batch of the input dimension. ``None`` if the engine is not available."""
-    try:
-        from ..engine import simulate
-    except ImportError:
-        return None
+    ``x`` is None, a Gaussian batch of the input dimension."""
     widths = list(cfg.hidden) or [int(n_outputs)]
     act = cfg.act if cfg.hidden else "linear"
     kw: dict[str, Any] = dict(init=init, act=act, depth=len(widths), width=widths, seed=seed, bias_init=cfg.bias_init)
@@ -164,8 +162,6 @@ def compare_inits(cfg: LabConfig | str, inits: list[str], seeds: int | list[int]
     log : callable, optional
         Called with one line per finished run.
     """
-    from .._spec import ConfigError
-
     cfg = get_lab(cfg, **overrides)
     if cfg.kind != "train":
         raise ConfigError(f"lab '{cfg.name}' is a study with no model to compare initializers on; "
@@ -191,8 +187,6 @@ def compare_inits(cfg: LabConfig | str, inits: list[str], seeds: int | list[int]
                 log(f"{init:>16} seed {seed}: {main} ({res.seconds:.1f} s)")
         if simulate:
             x = data.x_train[:SIM_BATCH]
-            df = simulate_at_init(cfg, init, x, seed=seed_list[0], n_outputs=data.n_outputs)
-            if df is not None:
-                sims.append(df)
+            sims.append(simulate_at_init(cfg, init, x, seed=seed_list[0], n_outputs=data.n_outputs))
     return Comparison(cfg, list(inits), seed_list, pd.concat(histories, ignore_index=True), pd.DataFrame(finals),
                       pd.concat(sims, ignore_index=True) if sims else None, data.source, time.perf_counter() - t0)

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._spec import ConfigError
 from .registry import LabConfig
+from .. import datasets as ds
 
 __all__ = ["LabData", "load_lab_data", "train_test_split_indices", "minmax_scale", "one_hot"]
 
@@ -112,7 +113,6 @@ def _load_raw(cfg: LabConfig, data_path: str | None):
 @functools.lru_cache(maxsize=4)
 def _load_raw_cached(name: str, num_words: int, test_split: float, split_seed: int, data_path: str | None,
                      _env: str | None):
-    from .. import datasets as ds
 
     cfg = LabConfig(name="data", title="", dataset=name, num_words=num_words, test_split=test_split,
                     split_seed=split_seed)

@@ -25,6 +25,10 @@ import pandas as pd
 from .._io import atomic_write, atomic_write_text
 from .data import LabData, load_lab_data
 from .registry import LabConfig, get_lab
+from .. import nn
+from ..activations import ACTIVATIONS, get_activation
+from ..nn.optimizers import get_optimizer
+from .mistakes import predicted_labels
 
 __all__ = ["RunResult", "run_lab", "build_model", "notes_table", "save_run", "output_dead_at_init", "output_can_die"]
 
@@ -109,7 +113,6 @@ def build_model(cfg: LabConfig, n_inputs: int, n_outputs: int, *, extra_layers: 
     layer; ``extra_layers[i]`` are inserted after hidden layer ``i`` (dropout, batch norm); compiled with the
     lab's loss, optimizer (``learning_rate`` — a number or a per-step schedule — else ``cfg.lr``, else the
     optimizer's default) and metrics."""
-    from .. import nn
 
     layers: list = []
     for i, h in enumerate(cfg.hidden):
@@ -129,7 +132,6 @@ def make_optimizer(cfg: LabConfig, lr: Any = None):
     optimizer's Keras default."""
     import dataclasses
 
-    from ..nn.optimizers import get_optimizer
 
     opt = get_optimizer(cfg.optimizer)
     rate = cfg.lr if lr is None else lr
@@ -165,7 +167,6 @@ def history_frame(hist: Any) -> pd.DataFrame:
 
 def output_can_die(cfg: LabConfig) -> bool:
     """Whether the output activation can be zero with zero derivative for every input (ReLU as in boston)."""
-    from ..activations import ACTIVATIONS, get_activation
 
     name = cfg.out_act.partition(":")[0]
     return name in ACTIVATIONS and bool(get_activation(cfg.out_act).can_die)
@@ -229,7 +230,7 @@ def run_lab(cfg: LabConfig | str, *, seed: int | None = None, data: LabData | No
     if seed is not None:
         cfg = cfg.replace(seed=int(seed))
     if cfg.kind == "study":
-        from .studies import run_study
+        from .studies import run_study  # studies builds on this module: imported where used
 
         return run_study(cfg, data_path=data_path, progress=progress)
     t0 = time.perf_counter()
@@ -315,7 +316,6 @@ def predictions_frame(result: RunResult) -> pd.DataFrame:
     proba = np.asarray(result.proba)
     if result.config.task == "regression":
         return pd.DataFrame({"target": np.ravel(result.y_true), "predicted": np.ravel(proba)})
-    from .mistakes import predicted_labels
 
     df = pd.DataFrame({"label": result.labels, "predicted": predicted_labels(proba)})
     if proba.ndim == 2 and proba.shape[1] > 1:

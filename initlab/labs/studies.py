@@ -28,6 +28,9 @@ from .data import load_lab_data
 from .loss_comparison import loss_table
 from .registry import LabConfig
 from .runs import RunResult, build_model, fit_model, history_frame
+from .. import nn
+from ..engine import simulate
+from ..nn.schedules import CyclicLR, ExponentialDecay, StepDecay
 
 __all__ = ["run_study", "STUDIES", "activation_problems", "parse_variant"]
 
@@ -42,8 +45,7 @@ def parse_variant(v: str) -> tuple[str, str]:
 
 # ------------------------------------------------------------------------------------------------
 def _init_histograms(cfg: LabConfig, data_path: str | None, progress: bool) -> RunResult:
-    from ..engine import simulate
-    from .. import plots
+    from .. import plots  # matplotlib only when a figure is made
 
     t0 = time.perf_counter()
     depth, width, batch = int(cfg.param("depth", 10)), int(cfg.param("width", 500)), int(cfg.param("batch", 1000))
@@ -122,15 +124,13 @@ def activation_problems(names: list[str] | None = None, *, n: int = 200_000, bat
 
 
 def _activations(cfg: LabConfig, data_path: str | None, progress: bool) -> RunResult:
-    from .. import plots
+    from .. import plots  # matplotlib only when a figure is made
 
     t0 = time.perf_counter()
     names = list(cfg.variants) or None
     table = activation_problems(names, seed=cfg.seed)
     figures = {"gallery": plots.activation_gallery(names, xlim=float(cfg.param("range", 6.0)))}
-    deep = _deep_stack(cfg, table["act"].tolist(), progress)
-    if deep is not None:
-        table = table.merge(deep, on="act", how="left")
+    table = table.merge(_deep_stack(cfg, table["act"].tolist(), progress), on="act", how="left")
     metrics = {}
     for r in table.itertuples():
         metrics[f"saturated_n3[{r.act}]"] = r.saturated_n3
@@ -142,13 +142,9 @@ def _activations(cfg: LabConfig, data_path: str | None, progress: bool) -> RunRe
                      tables={"activation_problems": table}, extras={"figures": figures, "headline": headline})
 
 
-def _deep_stack(cfg: LabConfig, acts: list[str], progress: bool = False) -> pd.DataFrame | None:
+def _deep_stack(cfg: LabConfig, acts: list[str], progress: bool = False) -> pd.DataFrame:
     """Per activation, a Xavier-initialised stack through the engine: last-layer std, saturated and dead
     fractions, and the first layer's gradient ratio (vanishing when ≪ 1)."""
-    try:
-        from ..engine import simulate
-    except ImportError:
-        return None
     depth, width, batch = int(cfg.param("depth", 10)), int(cfg.param("width", 256)), int(cfg.param("batch", 512))
     rows = []
     for a in acts:
@@ -203,8 +199,6 @@ def _schedule(cfg: LabConfig, v: str, steps_per_epoch: int):
     ``step`` halves the rate every ``step_every`` epochs, ``exponential`` multiplies it by ``exp_rate`` per
     epoch (smoothly), ``cyclic`` is Smith's triangle between ``cyc_low`` and ``cyc_high`` with a half
     cycle of ``cyc_half`` epochs."""
-    from ..nn.schedules import CyclicLR, ExponentialDecay, StepDecay
-
     lr0, spe = float(cfg.lr), int(steps_per_epoch)
     if v == "step":
         return StepDecay(initial_learning_rate=lr0, drop=float(cfg.param("step_factor", 0.5)),
@@ -239,8 +233,6 @@ def _learning_rate(cfg: LabConfig, data_path: str | None, progress: bool) -> Run
 
 
 def _regularization(cfg: LabConfig, data_path: str | None, progress: bool) -> RunResult:
-    from .. import nn
-
     t0 = time.perf_counter()
 
     def make(v: str, data):

@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from ._parallel import blas_threads, set_blas_threads
+from .layers import Dense, Input
+from .model import Sequential
 
 __all__ = ["bench_trainer", "MNIST_MLP"]
 
@@ -45,8 +47,6 @@ def _data(n: int, sizes: tuple[int, ...], dtype: Any, seed: int) -> tuple[np.nda
 
 
 def _time_initlab(x, y, sizes, batch, epochs, dtype, seed) -> float:
-    from .layers import Dense, Input
-    from .model import Sequential
 
     layers = [Input((sizes[0],))] + [Dense(w, act="relu", init="he_normal") for w in sizes[1:-1]]
     layers.append(Dense(sizes[-1], act="softmax"))
