@@ -1,0 +1,78 @@
+"""Byte-identity of saved runs across refactors: ``simulate --out D --report R.pdf``.
+
+The hashes in ``tests/data/golden_simulate.json`` were recorded from the release before the package was
+regrouped into wings (commit 8a18490). CSV, NPZ and config files must match byte for byte; PNG files must
+match byte for byte under the matplotlib version they were recorded with (another matplotlib may
+rasterise differently, so there only the run files are compared); the PDF must match once its
+``/CreationDate`` and ``/ModDate`` are masked.
+
+Regenerate (only when a change of the sample stream is intended) with
+``INITLAB_REGEN_GOLDEN=1 python -m pytest tests/test_golden_outputs.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+GOLDEN = Path(__file__).parent / "data" / "golden_simulate.json"
+
+# Each case covers other engine branches: saturating/collapsing inits, He, LSUV, orthogonal, maxout,
+# batchnorm + dropout + residual in float64, a bias, per-layer widths, MSE loss, a diverging stack.
+CASES = {
+    "classic": ["--init", "normal:0.01,xavier,he", "--act", "tanh,relu", "--depth", "6", "--width", "64",
+                "--batch", "50", "--trials", "2"],
+    "branches": ["--init", "lsuv,orthogonal", "--act", "maxout:2,gelu,selu", "--depth", "4", "--width", "24,20,20,16",
+                 "--batch", "32", "--dtype", "float64", "--bias-init", "normal:0.1", "--batchnorm", "--dropout",
+                 "0.2", "--residual", "--loss", "mse", "--bins", "17", "--seed", "7"],
+    "diverge": ["--init", "normal:10", "--act", "linear,leaky_relu:0.1", "--depth", "30", "--width", "40",
+                "--batch", "8", "--input", "uniform"],
+}
+
+_PDF_DATES = re.compile(rb"/(CreationDate|ModDate) \(D:[^)]*\)")
+
+
+def _digest(path: Path) -> str:
+    data = path.read_bytes()
+    if path.suffix == ".pdf":
+        data = _PDF_DATES.sub(rb"/\1 (D:masked)", data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _run_case(args: list[str], tmp: Path) -> dict[str, str]:
+    out, pdf = tmp / "run", tmp / "run.pdf"
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               MPLBACKEND="Agg", SOURCE_DATE_EPOCH="0")
+    proc = subprocess.run([sys.executable, "-m", "initlab.cli", "simulate", *args, "--out", str(out),
+                           "--report", str(pdf)], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    files = {p.name: _digest(p) for p in sorted(out.iterdir())}
+    files["report.pdf"] = _digest(pdf)
+    return files
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_saved_run_is_byte_identical(case, tmp_path):
+    got = _run_case(CASES[case], tmp_path)
+    if os.environ.get("INITLAB_REGEN_GOLDEN"):
+        data = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
+        data["matplotlib"] = matplotlib.__version__
+        data.setdefault("cases", {})[case] = got
+        GOLDEN.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        pytest.skip("golden hashes regenerated")
+    golden = json.loads(GOLDEN.read_text())
+    want = golden["cases"][case]
+    assert sorted(got) == sorted(want)
+    same_mpl = golden["matplotlib"] == matplotlib.__version__
+    for name, digest in want.items():
+        if name.endswith((".png", ".pdf")) and not same_mpl:
+            continue
+        assert got[name] == digest, f"{case}: {name} changed"
