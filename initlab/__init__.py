@@ -9,34 +9,38 @@ Three questions, one package:
 * *Does it matter for training?* — the numpy trainer :mod:`initlab.nn` and the course labs
   :mod:`initlab.labs` on the datasets of :mod:`initlab.datasets`.
 
-Figures and PDF reports live in :mod:`initlab.plots` and :mod:`initlab.report` (imported on demand,
-so that ``import initlab`` does not load matplotlib).
+Figures and PDF reports live in :mod:`initlab.plots` and :mod:`initlab.report`.
+
+This module is a thin facade: every name is resolved on first use (PEP 562), so ``import initlab``
+loads neither pandas, scipy nor matplotlib until a name that needs them is used.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from ._spec import ConfigError, SpecError, UnknownNameError
-from .activations import ACTIVATIONS, SATURATION_FRACTION, Activation, get_activation
-from .initializers import INITIALIZERS, Initializer, gain, get_initializer, torch_gain, with_gain
-from .config import SimConfig
-from .engine import simulate
-from .result import SimResult
-from .theory import FixedPoint, critical_point, critical_sigma_w2, fixed_point
-from .phase import PhaseGrid, phase_grid
-from .propagation import config_summary, predict_layers, propagate
-from .recommend import Recommendation, recommend, recommend_all
-from .datasets import (
-    DatasetError,
-    load_boston_housing,
-    load_fashion_mnist,
-    load_imdb,
-    load_iris,
-    load_mnist,
-    load_movie_reviews,
-    load_pima,
-    multi_hot,
-)
-from . import datasets, labs, nn
+import importlib
+from typing import Any
+
+from ._version import __version__
+
+# public name -> module that defines it
+_NAMES: dict[str, str] = {
+    "SpecError": "._spec", "ConfigError": "._spec", "UnknownNameError": "._spec",
+    "ACTIVATIONS": ".activations", "SATURATION_FRACTION": ".activations", "Activation": ".activations",
+    "get_activation": ".activations",
+    "INITIALIZERS": ".initializers", "Initializer": ".initializers", "gain": ".initializers",
+    "get_initializer": ".initializers", "torch_gain": ".initializers", "with_gain": ".initializers",
+    "SimConfig": ".sim.config", "simulate": ".sim.engine", "SimResult": ".sim.result",
+    "FixedPoint": ".theory.meanfield", "critical_point": ".theory.meanfield",
+    "critical_sigma_w2": ".theory.meanfield", "fixed_point": ".theory.meanfield",
+    "PhaseGrid": ".theory.phase", "phase_grid": ".theory.phase",
+    "propagate": ".theory.propagation", "config_summary": ".theory.propagation",
+    "predict_layers": ".theory.propagation",
+    "Recommendation": ".theory.recommend", "recommend": ".theory.recommend", "recommend_all": ".theory.recommend",
+    "DatasetError": ".datasets", "load_boston_housing": ".datasets", "load_fashion_mnist": ".datasets",
+    "load_imdb": ".datasets", "load_iris": ".datasets", "load_mnist": ".datasets",
+    "load_movie_reviews": ".datasets", "load_pima": ".datasets", "multi_hot": ".datasets",
+}
+_SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers")
 
 __all__ = [
     "__version__",
@@ -54,3 +58,19 @@ __all__ = [
     "load_mnist", "load_fashion_mnist", "load_pima", "load_boston_housing", "load_iris", "load_imdb",
     "load_movie_reviews", "multi_hot", "datasets", "nn", "labs",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module behind a public name on first use and cache the name here."""
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name], __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module("." + name, __name__)
+    else:
+        raise AttributeError(f"module 'initlab' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))

@@ -4,7 +4,7 @@ import math
 
 from click.testing import CliRunner
 
-from initlab.bench import BenchRow, breakdown, format_breakdown, format_rows, run_bench
+from initlab.sim.bench import BenchRow, breakdown, format_breakdown, format_rows, run_bench
 from initlab.cli import main
 
 

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from initlab.cli import main
-from initlab.result import SimResult
+from initlab.sim.result import SimResult
 
 SMALL = ["--depth", "3", "--width", "6", "--batch", "8"]
 

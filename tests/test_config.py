@@ -4,7 +4,7 @@ import json
 import pytest
 
 from initlab._spec import ConfigError, SpecError, UnknownNameError
-from initlab.config import SimConfig
+from initlab.sim.config import SimConfig
 
 
 def test_defaults_and_canonical_specs():

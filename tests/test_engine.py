@@ -5,12 +5,12 @@ import warnings
 import numpy as np
 import pytest
 
-from initlab import engine
+from initlab.sim import engine
 from initlab._spec import ConfigError
 from initlab.activations import get_activation
-from initlab.config import SimConfig
-from initlab.engine import draw_params, forward_backward, make_input, simulate
-from initlab.stats import Scratch, hist_counts, moments, nice_ceil
+from initlab.sim.config import SimConfig
+from initlab.sim.engine import draw_params, forward_backward, make_input, simulate
+from initlab.sim.stats import Scratch, hist_counts, moments, nice_ceil
 
 
 # -- a direct, slow reference ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Gaussian expectations (initlab.quadrature, initlab.gaussian): rules, closed forms vs quadrature, identities."""
+"""Gaussian expectations (initlab.theory.quadrature, initlab.theory.gaussian): rules, closed forms vs quadrature, identities."""
 
 import math
 
@@ -7,8 +7,8 @@ import pytest
 from scipy.special import ndtr
 
 from initlab.activations import ACTIVATIONS, get_activation
-from initlab.gaussian import ErfKernel, MaxoutKernel, QuadratureKernel, ReLUFamilyKernel, gaussian_kernel
-from initlab.quadrature import expect, expect2, half_line_rule, hermite_rule, kinks, piecewise_rule
+from initlab.theory.gaussian import ErfKernel, MaxoutKernel, QuadratureKernel, ReLUFamilyKernel, gaussian_kernel
+from initlab.theory.quadrature import expect, expect2, half_line_rule, hermite_rule, kinks, piecewise_rule
 
 Q = np.array([0.0, 0.05, 0.5, 1.0, 3.0])
 C = np.array([-0.95, -0.3, 0.0, 0.4, 0.9, 0.999, 1.0])

@@ -1,4 +1,4 @@
-"""Tests for initlab.initializers (the package) and initlab.lsuv.
+"""Tests for initlab.initializers (the package) and the orthogonal/LSUV module.
 
 Statistical checks compare the empirical mean and variance of one draw with the closed form within
 3 standard errors; the SE of the variance estimate :math:`\\hat\\sigma^2 = \\overline{(x-\\mu)^2}` is
@@ -31,7 +31,7 @@ from initlab.initializers import (
     torch_gain,
     with_gain,
 )
-from initlab.lsuv import LSUV, lsuv_rescale, orthogonal_matrix
+from initlab.initializers.orthogonal import LSUV, lsuv_rescale, orthogonal_matrix
 
 SHAPES = [(300, 200), (200, 300)]  # fan_in != fan_out, both orientations
 MODES = ["fan_in", "fan_out", "fan_avg"]
@@ -494,7 +494,7 @@ REGISTRY_ORDER = [
     "zeros", "constant", "normal", "uniform", "truncated_normal", "xavier_normal", "xavier_uniform", "he_normal",
     "he_uniform", "lecun_normal", "lecun_uniform", "torch_default", "variance_scaling", "orthogonal", "lsuv",
 ]
-ENTRY_MODULES = ["initlab.initializers", "initlab.lsuv"] + [
+ENTRY_MODULES = ["initlab.initializers", "initlab.initializers.orthogonal"] + [
     f"initlab.initializers.{m}" for m in ("base", "fixed", "scaled", "orthogonal", "gain")]
 
 

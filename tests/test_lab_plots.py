@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from initlab import lab_plots as lp
+from initlab.plots import training as lp
 from initlab.labs import mistakes as mk
 
 # A hand-made prediction set: 10 samples, 3 classes, 4 wrong.

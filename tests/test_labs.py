@@ -168,7 +168,7 @@ def test_tiny_settings_cover_the_registry():
 
 @pytest.mark.parametrize("name", lab_names())
 def test_every_lab_runs_end_to_end(name, data_dir, tmp_path):
-    from initlab.lab_report import run_figures
+    from initlab.report.labs import run_figures
 
     cfg = get_lab(name, **TINY[name])
     res = run_lab(cfg, data_path=data_dir, progress=False)

@@ -259,7 +259,7 @@ def test_activation_stats_dead_units_are_counted_before_dropout():
 
 
 def test_activation_stats_concatenate_with_the_simulation_frame():
-    from initlab.engine import simulate
+    from initlab.sim.engine import simulate
 
     sim = simulate(init="he_normal", act="relu", depth=2, width=16, batch=32, input_dim=6, progress=False)
     x, y = _blobs()

@@ -26,8 +26,8 @@ from initlab.plots import (
     pick_layers,
     saturation_vs_layer,
 )
-from initlab.plots_gallery import activation_curve
-from initlab.plots_hist import PANEL_PITCH
+from initlab.plots.gallery import activation_curve
+from initlab.plots.hist import PANEL_PITCH
 from initlab.schema import LAYER_COLUMNS, Histograms
 
 # ---------------------------------------------------------------- synthetic data (a tiny numpy net)
@@ -425,7 +425,7 @@ def test_figures_for_in_report_order():
 # ---------------------------------------------------------------------------- with the real engine
 
 def test_real_simulation_with_a_diverging_config():
-    from initlab.engine import simulate
+    from initlab.sim.engine import simulate
 
     res = simulate(init="xavier,normal:1000", act="linear,tanh", depth=12, width=16, batch=16, seed=0,
                    progress=False)

@@ -19,9 +19,9 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 import initlab
-import initlab.report as report
+import initlab.report.sim as report
 from initlab.cli import main
-from initlab.config import SimConfig
+from initlab.sim.config import SimConfig
 from initlab.report import (
     THEORY_COLUMNS,
     count_pdf_pages,
@@ -141,7 +141,7 @@ def test_long_summary_is_paginated(small, tmp_path, cheap_plan):
 
 
 def test_summary_columns_keep_config_blocks_whole():
-    from initlab.report import _columns
+    from initlab.report.pages import _columns
 
     lines = []
     for b in range(5):
@@ -244,7 +244,7 @@ def test_cli_needs_run_dirs_and_output(tmp_path):
 
 @pytest.fixture(scope="module")
 def saved_run(tmp_path_factory):
-    from initlab.engine import simulate
+    from initlab.sim.engine import simulate
 
     res = simulate(init="xavier,normal:0.01", act="tanh", depth=3, width=16, batch=16, seed=1, progress=False)
     return res, res.to_dir(tmp_path_factory.mktemp("runs") / "tiny")
@@ -299,7 +299,7 @@ def test_many_runs_list_one_contents_line_per_run(small, tmp_path, cheap_plan, m
 # ------------------------------------------------------------------ figures built once, drawn twice
 
 def test_simulate_out_and_report_build_each_figure_once(tmp_path, monkeypatch):
-    import initlab.plots as plots
+    import initlab.plots.plan as plots
 
     calls = {}
 

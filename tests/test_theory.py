@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from initlab.activations import ACTIVATIONS, get_activation
-from initlab.config import SimConfig
-from initlab.phase import phase_grid
-from initlab.propagation import config_summary, input_moments, predict_layers, propagate, stack_variances
-from initlab.recommend import recommend, recommend_all
+from initlab.sim.config import SimConfig
+from initlab.theory.phase import phase_grid
+from initlab.theory.propagation import config_summary, input_moments, predict_layers, propagate, stack_variances
+from initlab.theory.recommend import recommend, recommend_all
 from initlab.theory import (c_map, chi1, critical_point, critical_sigma_w2, fixed_point, q_map, q_star, solve, xi_c)
-from initlab.theory_plots import phase_diagram
+from initlab.plots.phase import phase_diagram
 
 
 # -- fixed points ---------------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def test_propagate_closed_form_for_relu():
 
 # -- the engine adapter ------------------------------------------------------------------------------------------------
 def test_predict_layers_matches_the_engine():
-    from initlab.engine import simulate
+    from initlab.sim.engine import simulate
 
     res = simulate(init="variance_scaling:scale=1.5,mode=fan_in,distribution=untruncated_normal", act="tanh",
                    bias_init=f"normal:{math.sqrt(0.1)!r}", depth=20, width=1000, batch=16, dtype="float64", trials=2,
@@ -295,9 +295,9 @@ def test_recommend_all_covers_the_registry():
 
 def test_vanishing_signal_keeps_shrinking_below_the_quadrature_floor():
     """ReLU with N(0, 0.01) weights at width 500: q^l = q^1 (σ_w²/2)^(l-1) exactly, far below Q_FLOOR by layer 20."""
-    from initlab.config import SimConfig
-    from initlab.gaussian import Q_FLOOR
-    from initlab.propagation import predict_layers
+    from initlab.sim.config import SimConfig
+    from initlab.theory.gaussian import Q_FLOOR
+    from initlab.theory.propagation import predict_layers
 
     cfg = SimConfig.build(init="normal:0.01", act="relu,gelu", depth=20, width=500, batch=8)
     pred = predict_layers(cfg)

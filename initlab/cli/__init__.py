@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .._spec import SpecError
-from .. import __version__
+from .._version import __version__
 
 __all__ = ["main", "InputError", "InitlabGroup"]
 

@@ -47,7 +47,7 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
       initlab bench --quick
       initlab bench --shape 512x512x30 --repeats 3 --breakdown
     """
-    from ..bench import QUICK_SHAPES, breakdown, format_breakdown, format_rows, run_bench
+    from ..sim.bench import QUICK_SHAPES, breakdown, format_breakdown, format_rows, run_bench
 
     if what in ("all", "trainer"):
         _bench_trainer(quick, 2 if quick and repeats == 5 else min(repeats, 3))

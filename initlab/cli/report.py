@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..result import SimResult
+from ..sim.result import SimResult
 from . import InputError
 
 __all__ = ["COMMANDS", "RUN_FILES", "load_run"]
@@ -51,7 +51,7 @@ def report_cmd(run_dirs: tuple[Path, ...], output: Path, title: str | None) -> N
       initlab report reports/run_a reports/run_b -o both.pdf --title "tanh vs relu"
     """
     results = [load_run(p) for p in run_dirs]
-    from ..report import count_pdf_pages, write_report  # matplotlib is imported only when a report is made
+    from ..report.sim import count_pdf_pages, write_report  # matplotlib is imported only when a report is made
 
     names = [p.resolve().name or str(p) for p in run_dirs]
     path = write_report(results, output, title=title, names=names)

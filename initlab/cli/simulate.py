@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..activations import ACTIVATIONS
-from ..config import LOSSES, SimConfig
+from ..sim.config import LOSSES, SimConfig
 from ..initializers import INITIALIZERS
 
 __all__ = ["COMMANDS", "simulate_cmd", "list_cmd", "result_json"]
@@ -87,7 +87,7 @@ def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, se
         seed=seed, trials=trials, dtype=dtype, bias_init=bias_init, gain=gain, batchnorm=batchnorm,
         dropout=dropout, residual=residual, loss=loss, bins=bins,
     )
-    from ..engine import simulate  # numpy work and pandas are loaded only when a simulation runs
+    from ..sim.engine import simulate  # numpy work and pandas are loaded only when a simulation runs
 
     start = time.perf_counter()
     result = simulate(config, progress=True)
@@ -105,18 +105,18 @@ def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, se
     if out_dir is not None:
         result.to_dir(out_dir)
     if out_dir is not None and report_path is not None:  # each figure built once, PNGs and PDF side by side
-        from ..report import save_figures_and_report
+        from ..report.sim import save_figures_and_report
 
         pngs, path = save_figures_and_report(result, out_dir, report_path)
         click.echo(f"saved run and {len(pngs)} figures in {out_dir}", err=True)
         click.echo(f"wrote {path}", err=True)
     elif out_dir is not None:
-        from ..report import save_figures
+        from ..report.sim import save_figures
 
         pngs = save_figures(result, out_dir)
         click.echo(f"saved run and {len(pngs)} figures in {out_dir}", err=True)
     elif report_path is not None:
-        from ..report import write_report
+        from ..report.sim import write_report
 
         path = write_report(result, report_path)
         click.echo(f"wrote {path}", err=True)

@@ -90,7 +90,7 @@ def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q
     if ctx.invoked_subcommand is not None:
         return
     from ..activations import get_activation
-    from ..theory import fixed_point
+    from ..theory.meanfield import fixed_point
 
     if act is None:
         raise InputError("--act is required (e.g. initlab theory --act tanh --sigma-w2 1.5)")
@@ -144,8 +144,8 @@ def phase_cmd(act, output, grid, sigma_w2_max, sigma_b2_max, q0, dpi) -> None:
 
     from .._io import atomic_write
     from ..activations import get_activation
-    from ..phase import default_sigma_w2_max, phase_grid
-    from ..theory_plots import phase_diagram
+    from ..theory.phase import default_sigma_w2_max, phase_grid
+    from ..plots.phase import phase_diagram
 
     path = Path(output)
     fmt = path.suffix.lower().lstrip(".")
@@ -183,7 +183,7 @@ def recommend_cmd(act, all_, sigma_b2, fmt) -> None:
       initlab recommend --act tanh --sigma-b2 0.05
       initlab recommend --all
     """
-    from ..recommend import recommend, recommend_all
+    from ..theory.recommend import recommend, recommend_all
 
     if all_ == (act is not None):
         raise InputError("give exactly one of --act and --all")

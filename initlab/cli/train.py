@@ -146,7 +146,7 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
       initlab train mnist-mlp --init he --epochs 5 --report mnist-mlp.pdf
       initlab train iris-mlp --set test_split=0.2 --seed 3
     """
-    from ..lab_report import run_figures, write_run_report
+    from ..report.labs import run_figures, write_run_report
     from ..labs import get_lab
     from ..labs.runs import run_lab, save_run
 
@@ -198,7 +198,7 @@ def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer,
     from .._io import atomic_write
     from ..labs import get_lab
     from ..labs.compare import compare_inits
-    from ..lab_report import write_compare_report
+    from ..report.labs import write_compare_report
 
     specs = split_specs(inits)
     cfg = _apply_options(get_lab(lab), epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,

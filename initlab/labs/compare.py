@@ -21,7 +21,7 @@ from .data import load_lab_data
 from .registry import LabConfig, get_lab
 from .runs import notes_table, run_lab
 from .._spec import ConfigError
-from ..engine import simulate
+from ..sim.engine import simulate
 
 __all__ = ["Comparison", "compare_inits", "simulate_at_init", "SIM_BATCH"]
 

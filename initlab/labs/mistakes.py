@@ -1,7 +1,7 @@
 """Mistake analysis of a classifier, as in the notes: which examples are wrong and what they were taken for.
 
 All functions take integer label arrays ``y_true`` and ``y_pred`` of shape ``(n,)`` and return tidy
-tables or arrays; :mod:`initlab.lab_plots` draws them.
+tables or arrays; :mod:`initlab.plots.training` draws them.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from .loss_comparison import loss_table
 from .registry import LabConfig
 from .runs import RunResult, build_model, fit_model, history_frame
 from .. import nn
-from ..engine import simulate
+from ..sim.engine import simulate
 from ..nn.schedules import CyclicLR, ExponentialDecay, StepDecay
 
 __all__ = ["run_study", "STUDIES", "activation_problems", "parse_variant"]

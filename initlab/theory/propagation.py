@@ -1,6 +1,6 @@
 """Finite-depth mean-field predictions, layer by layer, and the adapter to the simulation engine.
 
-For a stack of ``depth`` layers (engine notation, :mod:`initlab.engine`)
+For a stack of ``depth`` layers (engine notation, :mod:`initlab.sim.engine`)
 
 .. math::
 
@@ -49,10 +49,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from ..activations import Activation, get_activation
 from .gaussian import DEFAULT_DEGREE, DEFAULT_DEGREE_2D, gaussian_kernel
-from .initializers import Initializer, get_initializer
-from .theory import fixed_point
+from ..initializers import Initializer, get_initializer
+from .meanfield import fixed_point
 
 __all__ = ["Propagation", "propagate", "input_moments", "stack_variances", "predict_layers", "config_summary",
            "THEORY_COLUMNS", "SUMMARY_COLUMNS", "out_of_theory"]

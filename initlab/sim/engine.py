@@ -2,7 +2,7 @@
 
 :func:`simulate` maps the pure per-(config, trial) function :func:`run_trial` over the cross
 product of initializers × activations and the trials, and assembles a
-:class:`~initlab.result.SimResult` (one tidy row per config × trial × layer, schema
+:class:`~initlab.sim.result.SimResult` (one tidy row per config × trial × layer, schema
 :data:`~initlab.schema.LAYER_COLUMNS`, plus histograms).
 
 The network (layer :math:`l = 1 \\dots L`, input :math:`h^0 = x`)
@@ -20,7 +20,7 @@ The network (layer :math:`l = 1 \\dots L`, input :math:`h^0 = x`)
     :math:`k` pieces. LSUV rescales :math:`W^l` on the actual batch just before the layer runs
     (``lsuv_passes``).
 
-Statistics (see :mod:`initlab.schema` for the columns and :mod:`initlab.stats` for the kernels)
+Statistics (see :mod:`initlab.schema` for the columns and :mod:`initlab.sim.stats` for the kernels)
     ``dead`` is measured on :math:`\\phi(z^l)` (before dropout and the residual add): units whose
     activation is zero for every sample. ``saturated`` uses the activation's own test
     (:math:`|\\phi'(z)| < 0.05 \\max|\\phi'|`).
@@ -66,11 +66,11 @@ from typing import Any
 
 import numpy as np
 
-from ._spec import ConfigError
-from ._trial import TrialOutput, TrialPass, Workspace
+from .._spec import ConfigError
+from .trial import TrialOutput, TrialPass, Workspace
 from .config import STREAMS, SimConfig, TrialParams, draw_params, make_input, rng_for
-from .progress import Progress
-from .propagation import predict_layers
+from ..progress import Progress
+from ..theory.propagation import predict_layers
 from .result import SimResult, build_frame, build_histograms
 
 __all__ = ["simulate", "run_trial", "forward_backward", "draw_params", "make_input", "TrialParams",

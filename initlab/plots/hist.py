@@ -21,8 +21,8 @@ from matplotlib.patches import Rectangle, StepPatch
 from matplotlib.ticker import MaxNLocator, NullLocator
 from matplotlib.transforms import Affine2D, Transform
 
-from .plots_common import TEXT_COLOR, config_styles
-from .schema import Histograms
+from .common import TEXT_COLOR, config_styles
+from ..schema import Histograms
 
 __all__ = ["histogram_grid", "pick_layers", "panel_transform", "PANEL_PITCH"]
 

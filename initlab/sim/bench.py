@@ -4,7 +4,7 @@ For a network of depth :math:`L` on a batch of :math:`n` samples the engine must
 matrix products: :math:`z^l = h^{l-1} W^l` forward, :math:`\\partial L/\\partial W^l = h^{l-1\\top} g^l`
 and :math:`g^{l-1} = g^l W^{l\\top}` backward (none for the input). The *floor* runs exactly these
 with ``np.matmul(..., out=)`` into preallocated buffers, in the same process; the *engine* is
-:func:`initlab.engine.forward_backward` on the same weights with every statistic and both
+:func:`initlab.sim.engine.forward_backward` on the same weights with every statistic and both
 histograms (trial 0: the histogram range is chosen after the forward pass). Times are the minimum
 over interleaved repeats (other processes only ever add time). Drawing the weights is outside both
 timings and reported separately.
@@ -119,7 +119,7 @@ def run_bench(shapes=None, repeats: int = 5, act: str = "relu", init: str = "he_
 def breakdown(batch: int, width: int, depth: int, repeats: int = 3, act: str = "relu",
               init: str = "he_normal") -> dict[str, float]:
     """Milliseconds per phase of the engine (matrix products, activation, each group of statistics,
-    histograms, ...), measured inside :func:`initlab.engine.forward_backward`, from its fastest repeat."""
+    histograms, ...), measured inside :func:`initlab.sim.engine.forward_backward`, from its fastest repeat."""
     cfg = _config(batch, width, depth, act, init)
     x, params, ws = make_input(cfg), draw_params(cfg, 0), Workspace()
     forward_backward(cfg, params, x, workspace=ws)

@@ -28,10 +28,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .activations import ACTIVATIONS, Activation, get_activation
+from ..activations import ACTIVATIONS, Activation, get_activation
 from .gaussian import gaussian_kernel
-from .initializers import torch_gain
-from .theory import critical_point, fixed_point
+from ..initializers import torch_gain
+from .meanfield import critical_point, fixed_point
 
 __all__ = ["Recommendation", "recommend", "recommend_all", "RECOMMEND_COLUMNS", "scale_spec"]
 

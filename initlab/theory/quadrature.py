@@ -1,6 +1,6 @@
 """Quadrature rules for expectations over a standard normal, including rules split at kinks.
 
-The rules behind :mod:`initlab.gaussian`:
+The rules behind :mod:`initlab.theory.gaussian`:
 
 - :func:`hermite_rule`: the probabilists' Gauss–Hermite rule (:func:`numpy.polynomial.hermite_e.hermegauss`),
   with :func:`expect` and :func:`expect2` (2-D, Cholesky construction) built on it: spectrally accurate for
@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
-from .activations import Activation
+from ..activations import Activation
 
 __all__ = ["hermite_rule", "half_line_rule", "piecewise_rule", "radial_rule", "legendre01", "kinks", "expect",
            "expect2", "FAR"]

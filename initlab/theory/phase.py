@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from ..activations import Activation, get_activation
 from .gaussian import DEFAULT_DEGREE, gaussian_kernel
-from .theory import critical_point, solve
+from .meanfield import critical_point, solve
 
 __all__ = ["PhaseGrid", "phase_grid", "GRID_DEGREE_2D", "default_sigma_w2_max"]
 

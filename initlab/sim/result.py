@@ -10,9 +10,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_write_text
+from .._io import atomic_write_text
 from .config import SimConfig
-from .schema import BACKWARD_COLUMNS, FORWARD_COLUMNS, LAYER_COLUMNS, THEORY_COLUMNS, Histograms
+from ..schema import BACKWARD_COLUMNS, FORWARD_COLUMNS, LAYER_COLUMNS, THEORY_COLUMNS, Histograms
 
 __all__ = ["SimResult", "build_frame", "build_histograms", "FRAME_DTYPES"]
 
@@ -29,9 +29,9 @@ FRAME_DTYPES: dict[str, str] = {
 
 
 def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The tidy frame from ``outputs[run][trial]`` (:class:`initlab.engine.TrialOutput`), schema order.
+    """The tidy frame from ``outputs[run][trial]`` (:class:`initlab.sim.engine.TrialOutput`), schema order.
 
-    ``theory`` (from :func:`initlab.propagation.predict_layers`: columns ``config``, ``layer`` and
+    ``theory`` (from :func:`initlab.theory.propagation.predict_layers`: columns ``config``, ``layer`` and
     :data:`~initlab.schema.THEORY_COLUMNS`) fills the theory columns; every trial of a config shares its
     prediction. Without it, or where the theory has no prediction, they are NaN.
     """

@@ -34,7 +34,7 @@ Fixed points and their stability
     With :math:`\\sigma_b^2 = 0` and :math:`\\phi(0) = 0` the ordered fixed point is :math:`q^* = 0`; the
     quantities there are the :math:`q \\to 0^+` limits (the continuous extension from :math:`\\sigma_b^2 > 0`).
 
-The expectations come from :mod:`initlab.gaussian` (closed forms for linear, the ReLU family and erf;
+The expectations come from :mod:`initlab.theory.gaussian` (closed forms for linear, the ReLU family and erf;
 quadrature split at the activation's kinks otherwise; quasi-Monte Carlo for maxout). Everything here is
 vectorised over arrays of :math:`(\\sigma_w^2, \\sigma_b^2)`: :func:`phase_grid` solves a whole grid at once.
 """
@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from ..activations import Activation, get_activation
 from .gaussian import DEFAULT_DEGREE, DEFAULT_DEGREE_2D, Kernel, QuadratureKernel, gaussian_kernel
 
 __all__ = [
@@ -271,7 +271,7 @@ def solve(act: Activation | str | Kernel, sigma_w2: Any, sigma_b2: Any = 0.0, *,
           correlations: bool = True, degree: int = DEFAULT_DEGREE, degree_2d: int = DEFAULT_DEGREE_2D) -> dict:
     """Fixed points, slopes, depth scales and phases for arrays of :math:`(\\sigma_w^2, \\sigma_b^2)`.
 
-    The vectorised engine behind :func:`fixed_point` and :func:`~initlab.phase.phase_grid`: the
+    The vectorised engine behind :func:`fixed_point` and :func:`~initlab.theory.phase.phase_grid`: the
     q-map is solved by walking from ``q0`` by factors of 4 to a bracket and then safeguarded Newton, all
     cells at once; the chaotic cells' :math:`c^*` by Newton on the c-map from 0.
 

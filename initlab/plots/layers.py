@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
-from .plots_common import (
+from .common import (
     TEXT_COLOR,
     ConfigStyle,
     bottom_legend,

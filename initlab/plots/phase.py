@@ -1,6 +1,6 @@
 """The phase-diagram figure: ξ_c over (σ_w², σ_b²), the χ₁ = 1 line and the region where q* diverges.
 
-Data in (a :class:`~initlab.phase.PhaseGrid`), Figure out; no pyplot, no global style.
+Data in (a :class:`~initlab.theory.phase.PhaseGrid`), Figure out; no pyplot, no global style.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .phase import PhaseGrid
+from ..theory.phase import PhaseGrid
 
 __all__ = ["phase_diagram", "XI_CAP"]
 
@@ -31,7 +31,7 @@ def phase_diagram(grid: PhaseGrid, *, title: str | None = None, figsize: tuple[f
     Parameters
     ----------
     grid : PhaseGrid
-        From :func:`initlab.phase.phase_grid` (any activation; every cell may be divergent).
+        From :func:`initlab.theory.phase.phase_grid` (any activation; every cell may be divergent).
     title : str, optional
         Defaults to ``"<act>: correlation depth scale ξ_c"``.
 

@@ -17,20 +17,20 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from . import lab_plots as lp
-from ._io import atomic_write
-from .labs import mistakes as mk
-from .labs.registry import LabConfig, describe_lab
+from ..plots import training as lp
+from .._io import atomic_write
+from ..labs import mistakes as mk
+from ..labs.registry import LabConfig, describe_lab
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .labs.compare import Comparison
-    from .labs.runs import RunResult
+    from ..labs.compare import Comparison
+    from ..labs.runs import RunResult
 
 __all__ = ["run_figures", "title_page", "write_pdf", "write_run_report", "write_compare_report"]
 
 
 def _version() -> str:
-    from . import __version__
+    from .._version import __version__
 
     return __version__
 

@@ -15,7 +15,7 @@ to write PNGs and a PDF of the same result, build them once and pass them to bot
 :func:`save_figures_and_report` does just that, drawing the PNGs in a forked process while this one
 writes the PDF (where processes can be forked).
 
-The text pages (title, summary and theory pages) are built in :mod:`initlab.report_pages` and
+The text pages (title, summary and theory pages) are built in :mod:`initlab.report.pages` and
 importable from here as before.
 """
 
@@ -33,11 +33,11 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from . import __version__
-from ._io import atomic_write
-from .plots import figure_plan
-from .propagation import config_summary
-from .report_pages import (  # noqa: F401  the text pages; their private helpers stay importable here too
+from .._version import __version__
+from .._io import atomic_write
+from ..plots.plan import figure_plan
+from ..theory.propagation import config_summary
+from .pages import (  # noqa: F401  the text pages; their private helpers stay importable here too
     _LEFT,
     _PHASE_COLORS,
     _THEORY_HEADERS,
@@ -74,7 +74,7 @@ TheoryFn = Callable[[Any], "pd.DataFrame | None"]
 
 def default_theory_table(config: Any) -> pd.DataFrame | None:
     """The mean-field summary of every config of ``config`` (one row per label):
-    :func:`initlab.propagation.config_summary`, columns :data:`THEORY_COLUMNS` plus ``config`` and ``note``."""
+    :func:`initlab.theory.propagation.config_summary`, columns :data:`THEORY_COLUMNS` plus ``config`` and ``note``."""
     return config_summary(config)
 
 

@@ -22,8 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from . import __version__
-from .plots_common import TEXT_COLOR, config_styles, plain_log_ticks
+from .._version import __version__
+from ..plots.common import TEXT_COLOR, config_styles, plain_log_ticks
 
 __all__ = [
     "title_page",

@@ -1,9 +1,9 @@
-"""The per-trial machinery of :mod:`initlab.engine`: one forward and backward pass with statistics.
+"""The per-trial machinery of :mod:`initlab.sim.engine`: one forward and backward pass with statistics.
 
 :class:`TrialPass` runs one (config, trial) on drawn parameters and returns a :class:`TrialOutput`;
 :class:`Workspace` holds the buffers reused across layers, trials and configs. The network, the
 statistics, the backward loss, divergence, histograms and the speed notes are described in
-:mod:`initlab.engine`, whose :func:`~initlab.engine.forward_backward` is the public entry point
+:mod:`initlab.sim.engine`, whose :func:`~initlab.sim.engine.forward_backward` is the public entry point
 (this module never imports the engine).
 """
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import stats as _st
-from .activations import Linear, ReLU
+from ..activations import Linear, ReLU
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import SimConfig, TrialParams
@@ -73,12 +73,12 @@ def _tick(clock: dict | None, key: str, t0: float) -> float:
 
 
 class TrialPass:
-    """One forward and backward pass with statistics (the body of :func:`initlab.engine.forward_backward`).
+    """One forward and backward pass with statistics (the body of :func:`initlab.sim.engine.forward_backward`).
 
     Buffers: ``Z`` (pre-activations) and ``H`` (layer outputs) for every layer, as stacks
     (layers × batch × columns) when all layers have one width, so the statistics of several small
     layers run as one vectorised call ("chunks" of up to ``chunk_elements`` entries,
-    :data:`initlab.engine.CHUNK_ELEMENTS` by default). ReLU keeps its boolean masks only when
+    :data:`initlab.sim.engine.CHUNK_ELEMENTS` by default). ReLU keeps its boolean masks only when
     dropout or a residual makes the output differ from :math:`\\phi(z)`; otherwise
     the mask is recomputed where it is needed (a chunk-sized scratch in the forward pass,
     :math:`[h^l > 0]` in the backward pass, while :math:`h^l` is still in cache).

@@ -1,7 +1,7 @@
 """The simulation configuration: one frozen, validated :class:`SimConfig`, and its seeded draws.
 
 Data flow: click options (or keyword arguments of :func:`initlab.simulate`) → :class:`SimConfig`
-→ :mod:`initlab.engine` → :class:`initlab.result.SimResult`. Every value is checked once, here;
+→ :mod:`initlab.sim.engine` → :class:`initlab.sim.result.SimResult`. Every value is checked once, here;
 a bad value raises :class:`~initlab._spec.ConfigError` (a one-line message) and an unknown
 initializer or activation name raises :class:`~initlab._spec.UnknownNameError` (valid names and
 the closest match). Specs are stored in canonical form (``"xavier"`` becomes ``"xavier_normal"``),
@@ -24,10 +24,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import initializers as _initializers
-from ._spec import ConfigError, SpecError, split_specs
-from .activations import Activation, get_activation
-from .initializers import Initializer, get_initializer
+from .. import initializers as _initializers
+from .._spec import ConfigError, SpecError, split_specs
+from ..activations import Activation, get_activation
+from ..initializers import Initializer, get_initializer
 
 __all__ = ["SimConfig", "Run", "INPUTS", "LOSSES", "DTYPES", "MAX_BINS", "STREAMS", "rng_for", "make_input",
            "TrialParams", "draw_params"]

@@ -10,8 +10,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .activations import ACTIVATIONS, Activation, get_activation
-from .plots_common import GRID_COLOR, TEXT_COLOR, bottom_legend, fix_layout, fixed_figure
+from ..activations import ACTIVATIONS, Activation, get_activation
+from .common import GRID_COLOR, TEXT_COLOR, bottom_legend, fix_layout, fixed_figure
 
 __all__ = ["activation_gallery", "activation_curve"]
 

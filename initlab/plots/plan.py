@@ -3,7 +3,7 @@
 Every function takes the tidy per-layer frame (:data:`initlab.schema.LAYER_COLUMNS`), a
 :class:`~initlab.schema.Histograms` or a result, builds its own Agg-safe ``Figure`` (no pyplot) and
 touches no global style. Config ``i`` has the same colour and marker in every figure
-(:func:`~initlab.plots_common.config_styles`). Save a figure with ``fig.savefig("x.png", dpi=120)``.
+(:func:`~initlab.plots.common.config_styles`). Save a figure with ``fig.savefig("x.png", dpi=120)``.
 
 =========================  =============================================================
 :func:`histogram_grid`     per-layer histograms, configs × layers (the classic figure)
@@ -23,10 +23,10 @@ from typing import Any, Callable
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .plots_common import PALETTE, config_styles
-from .plots_gallery import activation_gallery
-from .plots_hist import histogram_grid, pick_layers
-from .plots_layers import correlation_vs_layer, grad_vs_layer, moments_vs_layer, saturation_vs_layer
+from .common import PALETTE, config_styles
+from .gallery import activation_gallery
+from .hist import histogram_grid, pick_layers
+from .layers import correlation_vs_layer, grad_vs_layer, moments_vs_layer, saturation_vs_layer
 
 __all__ = [
     "histogram_grid",

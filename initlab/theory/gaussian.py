@@ -18,7 +18,7 @@ Cholesky construction :math:`u_a = \\sqrt q\\,z_1`, :math:`u_b = \\sqrt q\\,(c z
 
 Methods
 -------
-- *Quadrature split at the kinks* (:class:`QuadratureKernel`, rules in :mod:`initlab.quadrature`) on the
+- *Quadrature split at the kinks* (:class:`QuadratureKernel`, rules in :mod:`initlab.theory.quadrature`) on the
   activation's own ``fn``/``fn_grad``: Gauss rules for the normal density on each piece between 0 and
   the points where :math:`\\phi'` jumps (found from ``grad``); in 2-D the Cholesky coordinates
   :math:`(z_1, z_2)` are integrated in polar form, split on the rays and radii where :math:`u_a` or
@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from ..activations import Activation, get_activation
 from .quadrature import (
     _blocks, _split0, half_line_rule, hermite_rule, kinks, legendre01, piecewise_rule, radial_rule,
 )
