@@ -40,7 +40,11 @@ __all__ = [
     "FORWARD_COLUMNS",
     "BACKWARD_COLUMNS",
     "THEORY_COLUMNS",
+    "STATUS_COLUMNS",
     "LAYER_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "THEORY_TABLE_COLUMNS",
+    "FRAME_DTYPES",
     "Histograms",
 ]
 
@@ -52,8 +56,20 @@ FORWARD_COLUMNS = (
 BACKWARD_COLUMNS = ("grad_pre_norm", "grad_w_norm", "grad_pre_ratio", "grad_w_ratio")
 STATUS_COLUMNS = ("diverged", "lsuv_passes")
 THEORY_COLUMNS = ("theory_pre_q", "theory_pre_std", "theory_pre_corr", "theory_grad_ratio")
+#: The fixed-point summary of each config (:func:`initlab.sim.predict.config_summary`).
+SUMMARY_COLUMNS = ("config", "label", "init", "act", "sigma_w2", "sigma_b2", "q_star", "chi1", "c_star", "xi_q",
+                   "xi_c", "phase", "note")
 LAYER_COLUMNS = ID_COLUMNS + FORWARD_COLUMNS + BACKWARD_COLUMNS + STATUS_COLUMNS + THEORY_COLUMNS
-__all__.append("STATUS_COLUMNS")
+#: The columns of the report's theory table (a config's fixed point, one row per config).
+THEORY_TABLE_COLUMNS = ("label", "sigma_w2", "sigma_b2", "q_star", "chi1", "c_star", "xi_q", "xi_c", "phase")
+
+_INT = ("config", "trial", "layer", "width", "lsuv_passes")
+_STR = ("label", "init", "act")
+_BOOL = ("diverged",)
+#: The dtype of every column of :attr:`initlab.SimResult.layers`.
+FRAME_DTYPES: dict[str, str] = {
+    c: "int64" if c in _INT else "str" if c in _STR else "bool" if c in _BOOL else "float64" for c in LAYER_COLUMNS
+}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from initlab.sim import engine
 from initlab._spec import ConfigError
 from initlab.activations import get_activation
 from initlab.sim.config import SimConfig
-from initlab.sim.engine import draw_params, forward_backward, make_input, simulate
+from initlab.sim.draws import draw_params, make_input
+from initlab.sim.engine import forward_backward, simulate
 from initlab.sim.stats import Scratch, hist_counts, moments, nice_ceil
 
 

@@ -23,7 +23,7 @@ import initlab.report.sim as report
 from initlab.cli import main
 from initlab.sim.config import SimConfig
 from initlab.report import (
-    THEORY_COLUMNS,
+    THEORY_TABLE_COLUMNS,
     count_pdf_pages,
     save_figures,
     summary_pages,
@@ -196,7 +196,7 @@ def test_title_page_shows_version_date_config_and_contents(small):
 
 def test_theory_page(small):
     assert theory_page(None) is None
-    assert theory_page(pd.DataFrame(columns=list(THEORY_COLUMNS))) is None
+    assert theory_page(pd.DataFrame(columns=list(THEORY_TABLE_COLUMNS))) is None
     with pytest.raises(ValueError, match="chi1"):
         theory_page(theory_table(["a"]).drop(columns="chi1"))
     fig = theory_page(theory_table(["xavier_normal / tanh", "he_normal / tanh"]), "run")

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 
 from initlab.sim.engine import simulate
-from initlab.sim.result import FRAME_DTYPES, SimResult
+from initlab.schema import FRAME_DTYPES
+from initlab.sim.result import SimResult
 from initlab.schema import LAYER_COLUMNS, THEORY_COLUMNS
 
 KW = dict(init="xavier,normal:1", act="tanh,relu", depth=3, width=6, batch=8, trials=2, progress=False)

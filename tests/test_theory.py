@@ -9,7 +9,8 @@ import pytest
 from initlab.activations import ACTIVATIONS, get_activation
 from initlab.sim.config import SimConfig
 from initlab.theory.phase import phase_grid
-from initlab.theory.propagation import config_summary, input_moments, predict_layers, propagate, stack_variances
+from initlab.sim.predict import config_summary, input_moments, predict_layers, stack_variances
+from initlab.theory.propagation import propagate
 from initlab.theory.recommend import recommend, recommend_all
 from initlab.theory import (c_map, chi1, critical_point, critical_sigma_w2, fixed_point, q_map, q_star, solve, xi_c)
 from initlab.plots.phase import phase_diagram
@@ -297,7 +298,7 @@ def test_vanishing_signal_keeps_shrinking_below_the_quadrature_floor():
     """ReLU with N(0, 0.01) weights at width 500: q^l = q^1 (σ_w²/2)^(l-1) exactly, far below Q_FLOOR by layer 20."""
     from initlab.sim.config import SimConfig
     from initlab.theory.gaussian import Q_FLOOR
-    from initlab.theory.propagation import predict_layers
+    from initlab.sim.predict import predict_layers
 
     cfg = SimConfig.build(init="normal:0.01", act="relu,gelu", depth=20, width=500, batch=8)
     pred = predict_layers(cfg)

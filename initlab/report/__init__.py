@@ -6,10 +6,10 @@ simulation, :mod:`~initlab.report.labs` the reports of training runs and compari
 
 from .pages import summary_pages, theory_page, title_page
 from .sim import (
-    THEORY_COLUMNS, count_pdf_pages, default_theory_table, save_figures, save_figures_and_report, write_report,
+    THEORY_TABLE_COLUMNS, count_pdf_pages, default_theory_table, save_figures, save_figures_and_report, write_report,
 )
 
 __all__ = [
     "save_figures", "save_figures_and_report", "write_report", "title_page", "summary_pages", "theory_page",
-    "default_theory_table", "count_pdf_pages", "THEORY_COLUMNS",
+    "default_theory_table", "count_pdf_pages", "THEORY_TABLE_COLUMNS",
 ]

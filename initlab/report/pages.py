@@ -22,6 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from ..schema import THEORY_TABLE_COLUMNS
+
 from .._version import __version__
 from ..plots.common import TEXT_COLOR, config_styles, plain_log_ticks
 
@@ -29,12 +31,10 @@ __all__ = [
     "title_page",
     "summary_pages",
     "theory_page",
-    "THEORY_COLUMNS",
     "PAGE",
 ]
 
 #: Columns of a theory table (``initlab.theory.config_summary(config)``), one row per config label.
-THEORY_COLUMNS = ("label", "sigma_w2", "sigma_b2", "q_star", "chi1", "c_star", "xi_q", "xi_c", "phase")
 _THEORY_HEADERS = ("config", "σ_w²", "σ_b²", "q*", "χ₁", "c*", "ξ_q", "ξ_c", "phase")
 
 PAGE = (11.0, 8.5)  # US letter, landscape, for the text pages
@@ -231,7 +231,7 @@ def theory_page(theory_table: pd.DataFrame | None, heading: str = "") -> Figure 
     ``None`` when there is no table or it has no rows."""
     if theory_table is None or len(theory_table) == 0:
         return None
-    missing = [c for c in THEORY_COLUMNS if c not in theory_table.columns]
+    missing = [c for c in THEORY_TABLE_COLUMNS if c not in theory_table.columns]
     if missing:
         raise ValueError(f"theory table lacks column(s) {', '.join(missing)}")
     fig = _page(f"Mean-field theory{': ' + heading if heading else ''}",
@@ -243,10 +243,10 @@ def theory_page(theory_table: pd.DataFrame | None, heading: str = "") -> Figure 
     styles = config_styles(labels)
     notes = [str(n) if isinstance(n, str) else "" for n in theory_table.get("note", [""] * len(labels))]
     with_notes = any(notes)
-    rows = [[lab] + [_fmt_num(r[c]) for c in THEORY_COLUMNS[1:-1]] + [str(r["phase"]) or "—"]
+    rows = [[lab] + [_fmt_num(r[c]) for c in THEORY_TABLE_COLUMNS[1:-1]] + [str(r["phase"]) or "—"]
             + ([note or "—"] if with_notes else [])
             for lab, note, (_, r) in zip(labels, notes, theory_table.iterrows())]
-    phase_col = len(THEORY_COLUMNS) - 1
+    phase_col = len(THEORY_TABLE_COLUMNS) - 1
     colors = {(i + 1, 0): styles[lab].color for i, lab in enumerate(labels)}
     colors.update({(i + 1, phase_col + 1): "#555555" for i in range(len(rows))})
     fills = {(i + 1, phase_col): _PHASE_COLORS[row[phase_col].lower()] for i, row in enumerate(rows)

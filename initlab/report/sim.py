@@ -36,24 +36,9 @@ from matplotlib.figure import Figure
 from .._version import __version__
 from .._io import atomic_write
 from ..plots.plan import figure_plan
-from ..theory.propagation import config_summary
-from .pages import (  # noqa: F401  the text pages; their private helpers stay importable here too
-    _LEFT,
-    _PHASE_COLORS,
-    _THEORY_HEADERS,
-    PAGE,
-    THEORY_COLUMNS,
-    _columns,
-    _config_dict,
-    _draw_table,
-    _fallback_summary,
-    _fmt_num,
-    _fmt_value,
-    _page,
-    summary_pages,
-    theory_page,
-    title_page,
-)
+from ..sim.predict import config_summary
+from ..schema import THEORY_TABLE_COLUMNS
+from .pages import summary_pages, theory_page, title_page
 
 __all__ = [
     "save_figures",
@@ -64,7 +49,7 @@ __all__ = [
     "theory_page",
     "default_theory_table",
     "count_pdf_pages",
-    "THEORY_COLUMNS",
+    "THEORY_TABLE_COLUMNS",
 ]
 
 _MAX_CONTENTS = 28  # contents lines on the title page before it lists runs instead of pages
@@ -74,7 +59,7 @@ TheoryFn = Callable[[Any], "pd.DataFrame | None"]
 
 def default_theory_table(config: Any) -> pd.DataFrame | None:
     """The mean-field summary of every config of ``config`` (one row per label):
-    :func:`initlab.theory.propagation.config_summary`, columns :data:`THEORY_COLUMNS` plus ``config`` and ``note``."""
+    :func:`initlab.sim.predict.config_summary`, columns :data:`THEORY_TABLE_COLUMNS` plus ``config`` and ``note``."""
     return config_summary(config)
 
 
@@ -201,7 +186,7 @@ def write_report(
     names : sequence of str, optional
         A name per run (e.g. its folder); default ``run 1``, ``run 2``, … (or ``run`` for one).
     theory : callable, optional
-        ``config -> DataFrame | None`` with :data:`THEORY_COLUMNS`; ``None`` leaves the theory page out.
+        ``config -> DataFrame | None`` with :data:`THEORY_TABLE_COLUMNS`; ``None`` leaves the theory page out.
     figures : mapping or sequence of mappings, optional
         Figures already built (``{name: Figure}`` as :func:`initlab.plots.figures_for` returns, e.g.
         those just written by :func:`save_figures`), one mapping per result (a mapping alone for one

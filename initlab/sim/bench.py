@@ -19,7 +19,9 @@ from typing import Callable
 import numpy as np
 
 from .config import SimConfig
-from .engine import TrialParams, Workspace, draw_params, forward_backward, make_input
+from .draws import TrialParams, draw_params, make_input
+from .engine import forward_backward
+from .trial import Workspace
 
 __all__ = ["BenchRow", "TARGETS", "QUICK_SHAPES", "bench_shape", "run_bench", "breakdown", "format_rows",
            "format_breakdown"]

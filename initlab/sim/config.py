@@ -1,4 +1,4 @@
-"""The simulation configuration: one frozen, validated :class:`SimConfig`, and its seeded draws.
+"""The simulation configuration: one frozen, validated :class:`SimConfig`.
 
 Data flow: click options (or keyword arguments of :func:`initlab.simulate`) → :class:`SimConfig`
 → :mod:`initlab.sim.engine` → :class:`initlab.sim.result.SimResult`. Every value is checked once, here;
@@ -8,9 +8,7 @@ the closest match). Specs are stored in canonical form (``"xavier"`` becomes ``"
 so equal experiments have equal configs, and :meth:`SimConfig.to_json` /
 :meth:`SimConfig.from_json` round-trip exactly.
 
-Everything random about an experiment follows from its config and seed (:func:`make_input`,
-:func:`draw_params`): every draw comes from ``np.random.default_rng([seed, stream, trial, layer])``,
-so configs of the same trial share the underlying draws (common random numbers).
+Everything random about an experiment follows from its config and seed: see :mod:`initlab.sim.draws`.
 """
 
 from __future__ import annotations
@@ -29,8 +27,7 @@ from .._spec import ConfigError, SpecError, split_specs
 from ..activations import Activation, get_activation
 from ..initializers import Initializer, get_initializer
 
-__all__ = ["SimConfig", "Run", "INPUTS", "LOSSES", "DTYPES", "MAX_BINS", "STREAMS", "rng_for", "make_input",
-           "TrialParams", "draw_params"]
+__all__ = ["SimConfig", "Run", "INPUTS", "LOSSES", "DTYPES", "MAX_BINS"]
 
 #: Input distributions: unit-variance Gaussian or uniform on ±√3; ``given`` marks a user-supplied batch.
 INPUTS = ("gaussian", "uniform", "given")
@@ -335,70 +332,3 @@ def _normalise_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"unknown simulation option '{unknown[0]}' (options: {', '.join(sorted(names))})")
     return out
-
-
-# -- the seeded draws of an experiment ----------------------------------------------------------
-#: Stream numbers of the seeded generators ``default_rng([seed, stream, trial, layer])``.
-STREAMS = {"input": 0, "weight": 1, "bias": 2, "dropout": 3, "loss": 4}
-
-
-def rng_for(seed: int, stream: str, trial: int = 0, layer: int = 0) -> np.random.Generator:
-    """The generator of one random stream (``input``, ``weight``, ``bias``, ``dropout``, ``loss``)."""
-    return np.random.default_rng([int(seed), STREAMS[stream], int(trial), int(layer)])
-
-
-def make_input(config: SimConfig) -> np.ndarray:
-    """The input batch, shape (batch, in_dim): N(0, 1) or U(±√3), the same for every config and trial."""
-    rng = rng_for(config.seed, "input")
-    shape = (config.batch, config.in_dim)
-    if config.input == "gaussian":
-        return rng.standard_normal(shape, dtype=np.float64).astype(config.np_dtype, copy=False)
-    if config.input == "uniform":
-        return rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), shape).astype(config.np_dtype, copy=False)
-    raise ConfigError("input 'given' needs the batch: pass x= to simulate()")
-
-
-@dataclass
-class TrialParams:
-    """Everything random about one trial of one config (weights may be rescaled by LSUV).
-
-    Attributes
-    ----------
-    weights : list of ndarray (fan_in, width * pieces)
-    biases : list of ndarray (width * pieces,) or None (all zero)
-    dropout : list of ndarray (batch, width) or None
-        Keep masks already divided by :math:`1 - p`.
-    target : ndarray (batch, width_L)
-        :math:`R` for the projection loss, :math:`Y` for MSE.
-    """
-
-    weights: list[np.ndarray]
-    biases: list[np.ndarray | None]
-    dropout: list[np.ndarray | None]
-    target: np.ndarray
-
-
-def draw_params(config: SimConfig, trial: int) -> TrialParams:
-    """Draw the weights, biases, dropout masks and loss matrix of ``trial`` for a single-run config."""
-    init = config.initializers()[0]
-    act = config.activations()[0]
-    bias_init = get_initializer(config.bias_init)
-    dt = config.np_dtype
-    fans = (config.in_dim,) + config.widths
-    W, b, D = [], [], []
-    for l in range(1, config.depth + 1):
-        cols = fans[l] * act.pieces
-        W.append(np.ascontiguousarray(init.sample((fans[l - 1], cols), rng_for(config.seed, "weight", trial, l), dt), dtype=dt))
-        bias = None
-        if bias_init.name != "zeros":
-            bias = np.asarray(bias_init.sample((cols,), rng_for(config.seed, "bias", trial, l), dt), dtype=dt)
-            if not bias.any():
-                bias = None
-        b.append(bias)
-        mask = None
-        if config.dropout > 0:
-            keep = rng_for(config.seed, "dropout", trial, l).random((config.batch, fans[l]), dtype=np.float64) >= config.dropout
-            mask = keep.astype(dt) * dt.type(1.0 / (1.0 - config.dropout))
-        D.append(mask)
-    target = rng_for(config.seed, "loss", trial).standard_normal((config.batch, fans[-1]), dtype=np.float64).astype(dt)
-    return TrialParams(W, b, D, target)

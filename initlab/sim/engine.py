@@ -68,13 +68,13 @@ import numpy as np
 
 from .._spec import ConfigError
 from .trial import TrialOutput, TrialPass, Workspace
-from .config import STREAMS, SimConfig, TrialParams, draw_params, make_input, rng_for
+from .config import SimConfig
+from .draws import TrialParams, draw_params, make_input
 from ..progress import Progress
-from ..theory.propagation import predict_layers
+from .predict import predict_layers
 from .result import SimResult, build_frame, build_histograms
 
-__all__ = ["simulate", "run_trial", "forward_backward", "draw_params", "make_input", "TrialParams",
-           "TrialOutput", "Workspace", "rng_for", "STREAMS"]
+__all__ = ["simulate", "run_trial", "forward_backward"]
 
 #: Stack statistics over consecutive layers while a stack holds at most this many entries.
 CHUNK_ELEMENTS = 1 << 20

@@ -12,26 +12,21 @@ import pandas as pd
 
 from .._io import atomic_write_text
 from .config import SimConfig
-from ..schema import BACKWARD_COLUMNS, FORWARD_COLUMNS, LAYER_COLUMNS, THEORY_COLUMNS, Histograms
+from ..schema import (
+    BACKWARD_COLUMNS, FORWARD_COLUMNS, FRAME_DTYPES, LAYER_COLUMNS, STATUS_COLUMNS, THEORY_COLUMNS, Histograms,
+)
 
-__all__ = ["SimResult", "build_frame", "build_histograms", "FRAME_DTYPES"]
+__all__ = ["SimResult", "build_frame", "build_histograms"]
 
 # pandas < 3 parses floats approximately unless told otherwise; pandas 3 is exact and deprecates the flag
 _EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 
-_INT = ("config", "trial", "layer", "width", "lsuv_passes")
-_STR = ("label", "init", "act")
-#: The dtype of every column of :attr:`SimResult.layers`.
-FRAME_DTYPES: dict[str, str] = {
-    c: "int64" if c in _INT else "str" if c in _STR else "bool" if c == "diverged" else "float64"
-    for c in LAYER_COLUMNS
-}
 
 
 def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The tidy frame from ``outputs[run][trial]`` (:class:`initlab.sim.engine.TrialOutput`), schema order.
+    """The tidy frame from ``outputs[run][trial]`` (:class:`initlab.sim.trial.TrialOutput`), schema order.
 
-    ``theory`` (from :func:`initlab.theory.propagation.predict_layers`: columns ``config``, ``layer`` and
+    ``theory`` (from :func:`initlab.sim.predict.predict_layers`: columns ``config``, ``layer`` and
     :data:`~initlab.schema.THEORY_COLUMNS`) fills the theory columns; every trial of a config shares its
     prediction. Without it, or where the theory has no prediction, they are NaN.
     """
@@ -47,7 +42,7 @@ def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataF
             cols["trial"].append(np.full(L, t, dtype=np.int64))
             cols["layer"].append(np.arange(1, L + 1, dtype=np.int64))
             cols["width"].append(np.asarray(config.widths, dtype=np.int64))
-            for c in FORWARD_COLUMNS + BACKWARD_COLUMNS + ("diverged", "lsuv_passes"):
+            for c in FORWARD_COLUMNS + BACKWARD_COLUMNS + STATUS_COLUMNS:
                 cols[c].append(np.asarray(out.columns[c]))
             pred = None if theory is None else theory[theory["config"] == run.index].sort_values("layer")
             for c in THEORY_COLUMNS:

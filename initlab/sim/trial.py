@@ -20,7 +20,8 @@ from . import stats as _st
 from ..activations import Linear, ReLU
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import SimConfig, TrialParams
+    from .config import SimConfig
+    from .draws import TrialParams
 
 __all__ = ["TrialOutput", "Workspace", "TrialPass"]
 

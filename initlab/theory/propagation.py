@@ -1,4 +1,4 @@
-"""Finite-depth mean-field predictions, layer by layer, and the adapter to the simulation engine.
+"""Finite-depth mean-field predictions, layer by layer (the simulation adapter is :mod:`initlab.sim.predict`).
 
 For a stack of ``depth`` layers (engine notation, :mod:`initlab.sim.engine`)
 
@@ -51,15 +51,8 @@ import numpy as np
 
 from ..activations import Activation, get_activation
 from .gaussian import DEFAULT_DEGREE, DEFAULT_DEGREE_2D, gaussian_kernel
-from ..initializers import Initializer, get_initializer
-from .meanfield import fixed_point
 
-__all__ = ["Propagation", "propagate", "input_moments", "stack_variances", "predict_layers", "config_summary",
-           "THEORY_COLUMNS", "SUMMARY_COLUMNS", "out_of_theory"]
-
-THEORY_COLUMNS = ("theory_pre_q", "theory_pre_std", "theory_pre_corr", "theory_grad_ratio")
-SUMMARY_COLUMNS = ("config", "label", "init", "act", "sigma_w2", "sigma_b2", "q_star", "chi1", "c_star", "xi_q",
-                   "xi_c", "phase", "note")
+__all__ = ["Propagation", "propagate"]
 
 
 @dataclass(frozen=True)
@@ -163,135 +156,3 @@ def propagate(act: Activation | str, depth: int, sigma_w2: float | Sequence[floa
         ratio = np.sqrt(D / D[-1])
     chi = sw2 * e
     return Propagation(q, c, hq, chi, ratio)
-
-
-def input_moments(x: np.ndarray) -> tuple[float, float, float]:
-    """``(q0, c0, mu0)`` of an input batch of shape (batch, dim): the mean squared entry, the mean cosine
-    similarity over the disjoint pairs of rows (0&1, 2&3, …), as the engine's ``pre_corr`` measures it, and
-    the mean entry."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"x must have shape (batch >= 2, dim), got {x.shape}")
-    q0 = float(np.mean(x * x))
-    n = x.shape[0] // 2 * 2
-    a, b = x[0:n:2], x[1:n:2]
-    na, nb = np.sqrt((a * a).sum(1)), np.sqrt((b * b).sum(1))
-    ok = (na > 0) & (nb > 0)
-    c0 = float(np.mean((a * b).sum(1)[ok] / (na[ok] * nb[ok]))) if ok.any() else 1.0
-    return q0, c0, float(np.mean(x))
-
-
-def stack_variances(init: Initializer | str, act: Activation | str, fans: Sequence[int],
-                    bias_init: Initializer | str = "zeros") -> tuple[np.ndarray, np.ndarray]:
-    """Per-layer :math:`\\sigma_w^2 = n_{l-1} \\cdot \\mathrm{Var}[W^l_{ij}]` and :math:`\\sigma_b^2 = \\mathrm{Var}[b^l_i]`.
-
-    ``fans`` is ``(input_dim, width_1, …, width_L)``; layer ``l``'s weight has shape
-    ``(fans[l-1], fans[l] * pieces)`` (maxout has ``pieces = k``), exactly as the engine draws it.
-    """
-    init, act, bias = get_initializer(init), get_activation(act), get_initializer(bias_init)
-    sw2 = np.array([fans[l - 1] * init.variance((fans[l - 1], fans[l] * act.pieces)) for l in range(1, len(fans))])
-    sb2 = np.array([bias.variance((fans[l] * act.pieces,)) for l in range(1, len(fans))])
-    return sw2, sb2
-
-
-def out_of_theory(config: Any) -> str:
-    """Why a single-run config has no mean-field prediction ('' if it has one)."""
-    init = config.initializers()[0]
-    bias = get_initializer(config.bias_init)
-    fans = (config.in_dim,) + config.widths
-    if config.batchnorm:
-        return "batch normalisation is outside the mean-field theory"
-    if init.data_dependent:
-        return f"{init.spec} is data-dependent (its variance is set on the batch)"
-    if any(init.mean((fans[l - 1], fans[l])) != 0 for l in range(1, len(fans))):
-        return f"{init.spec} has non-zero mean weights"
-    if bias.mean((fans[1],)) != 0:
-        return f"bias init {bias.spec} has a non-zero mean"
-    return ""
-
-
-def _input_moments(config: Any, x: np.ndarray | None) -> tuple[float, float, float]:
-    if x is not None:
-        return input_moments(x)
-    if config.input == "given":
-        raise ValueError("config.input is 'given': pass the input batch as x")
-    return 1.0, 0.0, 0.0  # gaussian N(0, 1) and uniform on ±√3: unit variance, zero mean, independent samples
-
-
-def predict_layers(config: Any, x: np.ndarray | None = None, **kw: Any):
-    """Theory columns for every config of the cross product × layer, to merge into ``SimResult.layers``.
-
-    Parameters
-    ----------
-    config : SimConfig
-    x : ndarray, optional
-        The input batch when ``config.input == 'given'`` (its :func:`input_moments` give :math:`q^0, c^0, \\mu^0`);
-        Gaussian and uniform inputs have :math:`q^0 = 1`, :math:`c^0 = 0`, :math:`\\mu^0 = 0`.
-    **kw
-        Passed to :func:`propagate` (``degree``, ``degree_2d``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``config``, ``label``, ``layer`` and :data:`THEORY_COLUMNS` (NaN for a config outside the
-        theory), one row per config × layer, in the engine's config order and labels.
-    """
-    import pandas as pd
-
-    q0, c0, mu0 = _input_moments(config, x)
-    frames = []
-    for run in config.runs():
-        cfg = run.config
-        L = cfg.depth
-        cols = {k: np.full(L, np.nan) for k in THEORY_COLUMNS}
-        if not out_of_theory(cfg):
-            p = _propagate_config(cfg, q0, c0, mu0, **kw)
-            cols = {"theory_pre_q": p.q, "theory_pre_std": p.std, "theory_pre_corr": p.c, "theory_grad_ratio": p.grad_ratio}
-        frames.append(pd.DataFrame({"config": run.index, "label": run.label, "layer": np.arange(1, L + 1), **cols}))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _propagate_config(cfg: Any, q0: float, c0: float, mu0: float, **kw: Any) -> Propagation:
-    init, act = cfg.initializers()[0], cfg.activations()[0]
-    fans = (cfg.in_dim,) + cfg.widths
-    sw2, sb2 = stack_variances(init, act, fans, cfg.bias_init)
-    res = [l in set(cfg.residual_layers()) for l in range(1, cfg.depth + 1)]
-    return propagate(act, cfg.depth, sw2, sb2, q0=q0, c0=c0, mu0=mu0, dropout=cfg.dropout, residual=res, **kw)
-
-
-def config_summary(config: Any) -> "Any":
-    """One row per config: the fixed-point summary of its stack (:data:`SUMMARY_COLUMNS`).
-
-    ``sigma_w2`` and ``sigma_b2`` are those of the hidden layers (layer 2 on, whose fan-in is a width; layer 1
-    when depth is 1); with widths that change from layer to layer they are the mean over layers and ``note``
-    says so. ``q_star`` … ``phase`` are those of the infinitely deep plain stack with these variances
-    (:func:`initlab.theory.fixed_point`, from :math:`q^0 = 1`); NaN/'' for a config outside the theory, with the
-    reason in ``note``. Dropout and residual connections change the finite-depth predictions
-    (:func:`predict_layers`) but not this summary (noted).
-    """
-    import pandas as pd
-
-
-    rows = []
-    for run in config.runs():
-        cfg = run.config
-        init, act = cfg.initializers()[0], cfg.activations()[0]
-        row = {"config": run.index, "label": run.label, "init": init.spec, "act": act.spec}
-        why = out_of_theory(cfg)
-        if why:
-            rows.append({**row, **{k: math.nan for k in SUMMARY_COLUMNS[4:11]}, "phase": "", "note": why})
-            continue
-        sw2, sb2 = stack_variances(init, act, (cfg.in_dim,) + cfg.widths, cfg.bias_init)
-        hidden = slice(1, None) if cfg.depth > 1 else slice(0, 1)
-        notes = []
-        if np.ptp(sw2[hidden]) > 1e-12 * max(1.0, abs(sw2[hidden]).max()):
-            notes.append("sigma_w2 varies by layer (mean shown)")
-        s_w, s_b = float(np.mean(sw2[hidden])), float(np.mean(sb2[hidden]))
-        if cfg.dropout > 0:
-            notes.append("dropout not in the fixed point")
-        if cfg.residual_layers():
-            notes.append("residual: no fixed point (q grows); finite-depth prediction only")
-        fp = fixed_point(act, s_w, s_b)
-        rows.append({**row, "sigma_w2": s_w, "sigma_b2": s_b, "q_star": fp.q_star, "chi1": fp.chi1, "c_star": fp.c_star,
-                     "xi_q": fp.xi_q, "xi_c": fp.xi_c, "phase": fp.phase, "note": "; ".join(notes + ([fp.reason] if fp.reason else []))})
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
