@@ -3,21 +3,31 @@
 Everything random about an experiment follows from its config and seed: every draw comes from
 ``np.random.default_rng([seed, stream, trial, layer])`` (:func:`rng_for`), so configs of the same trial share
 the underlying draws (common random numbers), and a layer's weights are a pure function of
-``(seed, trial, layer)``.
+``(seed, trial, layer)``. float32 Gaussians (weights, the input batch, the loss matrix) come from the
+Box–Muller block sampler of :mod:`initlab.initializers.sampler`; float64 ones from numpy's ziggurat.
+
+Weights are a :class:`LayerWeights` sequence: drawn on first use and kept (``keep=True``, the fast
+path), or drawn again on every use (``keep=False``), so that a trial holds one layer's weights at a
+time whatever its depth: the backward pass redraws the weights the forward pass used, bit for bit.
+:func:`weight_bytes` and :func:`keep_weights` make the choice from the memory a trial needs.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._spec import ConfigError
 from ..initializers import get_initializer
+from ..initializers.sampler import parallel_map, standard_normal
 from .config import SimConfig
 
-__all__ = ["STREAMS", "rng_for", "make_input", "TrialParams", "draw_params"]
+__all__ = ["STREAMS", "rng_for", "make_input", "TrialParams", "LayerWeights", "draw_params", "weight_bytes",
+           "trial_bytes", "available_bytes", "keep_weights"]
 
 #: Stream numbers of the seeded generators ``default_rng([seed, stream, trial, layer])``.
 STREAMS = {"input": 0, "weight": 1, "bias": 2, "dropout": 3, "loss": 4}
@@ -33,19 +43,84 @@ def make_input(config: SimConfig) -> np.ndarray:
     rng = rng_for(config.seed, "input")
     shape = (config.batch, config.in_dim)
     if config.input == "gaussian":
-        return rng.standard_normal(shape, dtype=np.float64).astype(config.np_dtype, copy=False)
+        return standard_normal(rng, shape, config.np_dtype)
     if config.input == "uniform":
         return rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), shape).astype(config.np_dtype, copy=False)
     raise ConfigError("input 'given' needs the batch: pass x= to simulate()")
 
 
+class LayerWeights(Sequence):
+    """The weight matrices :math:`W^1 \\dots W^L` of one trial, drawn when first indexed (0-based).
+
+    Parameters
+    ----------
+    config : SimConfig
+        A single-run config.
+    trial : int
+    keep : bool
+        Keep every drawn matrix (a later index returns the same array, which may be modified in
+        place), or draw it again on every access (memory: one layer at a time).
+    """
+
+    def __init__(self, config: SimConfig, trial: int, keep: bool = True):
+        self.config, self.trial, self.keep = config, int(trial), bool(keep)
+        self._init = config.initializers()[0]
+        self._pieces = config.activations()[0].pieces
+        self._fans = (config.in_dim,) + config.widths
+        self._kept: dict[int, np.ndarray] = {}
+        self.draws = 0  # matrices drawn so far (tests and the memory benchmark read it)
+
+    def __len__(self) -> int:
+        return self.config.depth
+
+    def shape(self, l: int) -> tuple[int, int]:
+        """Shape of layer ``l``'s matrix (0-based): (fan_in, width * pieces)."""
+        return self._fans[l], self._fans[l + 1] * self._pieces
+
+    def draw(self, l: int) -> np.ndarray:
+        """Draw layer ``l``'s matrix (0-based) afresh: a pure function of (seed, trial, l)."""
+        cfg, dt = self.config, self.config.np_dtype
+        self.draws += 1
+        w = self._init.sample(self.shape(l), rng_for(cfg.seed, "weight", self.trial, l + 1), dt)
+        return np.ascontiguousarray(w, dtype=dt)
+
+    def __getitem__(self, l):  # type: ignore[override]
+        if isinstance(l, slice):
+            return [self[i] for i in range(*l.indices(len(self)))]
+        l = int(l)
+        if l < 0:
+            l += len(self)
+        if not 0 <= l < len(self):
+            raise IndexError(f"layer index {l} out of range for depth {len(self)}")
+        if not self.keep:
+            return self.draw(l)
+        w = self._kept.get(l)
+        if w is None:
+            w = self._kept[l] = self.draw(l)
+        return w
+
+    def __setitem__(self, l: int, w: np.ndarray) -> None:
+        if not self.keep:
+            raise TypeError("weights that are redrawn on every use cannot be replaced")
+        self._kept[int(l) % len(self)] = w
+
+    def draw_all(self) -> "LayerWeights":
+        """Draw every layer now, layers on parallel threads (kept weights only; same values either way)."""
+        if self.keep:
+            todo = [l for l in range(len(self)) if l not in self._kept]
+            for l, w in zip(todo, parallel_map(self.draw, todo)):
+                self._kept[l] = w
+        return self
+
+
 @dataclass
 class TrialParams:
-    """Everything random about one trial of one config (weights may be rescaled by LSUV).
+    """Everything random about one trial of one config.
 
     Attributes
     ----------
-    weights : list of ndarray (fan_in, width * pieces)
+    weights : LayerWeights or list of ndarray (fan_in, width * pieces)
+        The engine never writes into them (LSUV rescales a copy).
     biases : list of ndarray (width * pieces,) or None (all zero)
     dropout : list of ndarray (batch, width) or None
         Keep masks already divided by :math:`1 - p`.
@@ -53,23 +128,75 @@ class TrialParams:
         :math:`R` for the projection loss, :math:`Y` for MSE.
     """
 
-    weights: list[np.ndarray]
+    weights: Sequence[np.ndarray]
     biases: list[np.ndarray | None]
     dropout: list[np.ndarray | None]
     target: np.ndarray
 
 
-def draw_params(config: SimConfig, trial: int) -> TrialParams:
-    """Draw the weights, biases, dropout masks and loss matrix of ``trial`` for a single-run config."""
-    init = config.initializers()[0]
+def weight_bytes(config: SimConfig) -> int:
+    """Bytes of one trial's weight matrices, all layers (a single-run or a cross-product config)."""
+    fans = (config.in_dim,) + config.widths
+    pieces = max(a.pieces for a in config.activations())
+    return sum(fans[l] * fans[l + 1] * pieces for l in range(config.depth)) * config.np_dtype.itemsize
+
+
+def trial_bytes(config: SimConfig, keep: bool) -> int:
+    """Estimated peak bytes of one trial: weights (all, or the largest layer and its gradient when
+    redrawn), the per-layer pre-activation and output buffers, masks and targets."""
+    fans = (config.in_dim,) + config.widths
+    pieces = max(a.pieces for a in config.activations())
+    item = config.np_dtype.itemsize
+    layer_w = [fans[l] * fans[l + 1] * pieces * item for l in range(config.depth)]
+    acts = sum(config.batch * w * (pieces + 1) * item for w in config.widths)
+    masks = sum(config.batch * w * item for w in config.widths) if config.dropout > 0 else 0
+    weights = sum(layer_w) + max(layer_w) if keep else 2 * max(layer_w)
+    return weights + acts + masks + 2 * config.batch * fans[-1] * item
+
+
+def available_bytes() -> int:
+    """Memory this process may still use: ``INITLAB_MEMORY`` (bytes, or with a K/M/G suffix) if set,
+    else the kernel's ``MemAvailable`` (or 8 GiB where it cannot be read)."""
+    env = os.environ.get("INITLAB_MEMORY", "").strip().upper()
+    if env:
+        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(env[-1], 1)
+        try:
+            return int(float(env.rstrip("KMGB") if mult > 1 else env) * mult)
+        except ValueError:
+            raise ConfigError(f"INITLAB_MEMORY must be a number of bytes like 8G, got '{env}'") from None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return 8 << 30  # pragma: no cover
+
+
+def keep_weights(config: SimConfig, available: int | None = None) -> bool:
+    """Keep every layer's weights (fast) when a trial then fits in 3/4 of the available memory;
+    otherwise redraw them in the backward pass (weight memory: one layer whatever the depth)."""
+    avail = available_bytes() if available is None else int(available)
+    return trial_bytes(config, keep=True) <= 0.75 * avail
+
+
+def draw_params(config: SimConfig, trial: int, keep: bool = True) -> TrialParams:
+    """The weights, biases, dropout masks and loss matrix of ``trial`` for a single-run config.
+
+    With ``keep=True`` every weight matrix is drawn now (layers on parallel threads); with
+    ``keep=False`` they are drawn when the engine asks for them, and again in the backward pass.
+    """
     act = config.activations()[0]
     bias_init = get_initializer(config.bias_init)
     dt = config.np_dtype
     fans = (config.in_dim,) + config.widths
-    W, b, D = [], [], []
+    W = LayerWeights(config, trial, keep)
+    if keep:
+        W.draw_all()
+    b, D = [], []
     for l in range(1, config.depth + 1):
         cols = fans[l] * act.pieces
-        W.append(np.ascontiguousarray(init.sample((fans[l - 1], cols), rng_for(config.seed, "weight", trial, l), dt), dtype=dt))
         bias = None
         if bias_init.name != "zeros":
             bias = np.asarray(bias_init.sample((cols,), rng_for(config.seed, "bias", trial, l), dt), dtype=dt)
@@ -78,8 +205,8 @@ def draw_params(config: SimConfig, trial: int) -> TrialParams:
         b.append(bias)
         mask = None
         if config.dropout > 0:
-            keep = rng_for(config.seed, "dropout", trial, l).random((config.batch, fans[l]), dtype=np.float64) >= config.dropout
-            mask = keep.astype(dt) * dt.type(1.0 / (1.0 - config.dropout))
+            keep_mask = rng_for(config.seed, "dropout", trial, l).random((config.batch, fans[l]), dtype=np.float64) >= config.dropout
+            mask = keep_mask.astype(dt) * dt.type(1.0 / (1.0 - config.dropout))
         D.append(mask)
-    target = rng_for(config.seed, "loss", trial).standard_normal((config.batch, fans[-1]), dtype=np.float64).astype(dt)
+    target = standard_normal(rng_for(config.seed, "loss", trial), (config.batch, fans[-1]), dt)
     return TrialParams(W, b, D, target)

@@ -70,6 +70,7 @@ from .._spec import ConfigError
 from .trial import TrialOutput, TrialPass, Workspace
 from .config import SimConfig
 from .draws import TrialParams, draw_params, make_input
+from .draws import keep_weights as _keep_weights
 from ..progress import Progress
 from .predict import predict_layers
 from .result import SimResult, build_frame, build_histograms
@@ -81,14 +82,16 @@ CHUNK_ELEMENTS = 1 << 20
 
 
 def run_trial(config: SimConfig, trial: int, x: np.ndarray, *, pre_range: float | None = None,
-              act_range: float | None = None, workspace: Workspace | None = None) -> TrialOutput:
+              act_range: float | None = None, workspace: Workspace | None = None,
+              keep: bool = True) -> TrialOutput:
     """One trial of one single-run config: draw its parameters, run :func:`forward_backward`.
 
     A pure function of its arguments (so a process pool can map it). ``pre_range`` and
     ``act_range`` fix the histogram ranges (trial 0 of a config chooses them; pass them on to
-    the later trials).
+    the later trials). ``keep=False`` redraws each layer's weights in the backward pass instead
+    of keeping them (same results, one layer of weights in memory).
     """
-    params = draw_params(config, trial)
+    params = draw_params(config, trial, keep=keep)
     return forward_backward(config, params, x, workspace=workspace, pre_range=pre_range, act_range=act_range)
 
 
@@ -109,7 +112,7 @@ def forward_backward(config: SimConfig, params: TrialParams, x: np.ndarray, *, w
 
 
 def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, progress: bool = True,
-             **kwargs: Any) -> SimResult:
+             keep_weights: bool | None = None, **kwargs: Any) -> SimResult:
     """Simulate signal propagation at initialization for every initializer × activation and trial.
 
     Parameters
@@ -123,6 +126,11 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
         ``input_dim`` are taken from it; the config records ``input='given'``).
     progress : bool
         Draw a progress bar on stderr when the work takes more than a second.
+    keep_weights : bool, optional
+        Keep every layer's weights between the forward and the backward pass (fast), or redraw
+        them (memory: one layer of weights whatever the depth). Default: keep them when a trial
+        fits in 3/4 of the available memory (:func:`initlab.sim.draws.keep_weights`). The results
+        are the same bit for bit.
 
     Returns
     -------
@@ -150,13 +158,14 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
         x = make_input(cfg)
     ws = Workspace()
     runs = cfg.runs()
+    keep = _keep_weights(cfg) if keep_weights is None else bool(keep_weights)
     outputs: list[list[TrialOutput]] = []
     with Progress(len(runs) * cfg.trials, "simulate", enabled=progress) as bar:
         for run in runs:
-            outs = [run_trial(run.config, 0, x, workspace=ws)]
+            outs = [run_trial(run.config, 0, x, workspace=ws, keep=keep)]
             bar.update(1, postfix=run.label)
             for t in range(1, cfg.trials):
-                outs.append(run_trial(run.config, t, x, workspace=ws,
+                outs.append(run_trial(run.config, t, x, workspace=ws, keep=keep,
                                       pre_range=outs[0].pre_range, act_range=outs[0].act_range))
                 bar.update(1, postfix=run.label)
             outputs.append(outs)

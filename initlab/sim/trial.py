@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import stats as _st
-from ..activations import Linear, ReLU
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import SimConfig
     from .draws import TrialParams
 
-__all__ = ["TrialOutput", "Workspace", "TrialPass"]
+__all__ = ["TrialOutput", "Workspace", "LayerBuffers", "TrialPass"]
 
 _BN_EPS = 1e-5
 
@@ -73,16 +72,72 @@ def _tick(clock: dict | None, key: str, t0: float) -> float:
     return t
 
 
+class LayerBuffers:
+    """Where a trial pass keeps each layer's pre-activations ``Z``, outputs ``H`` and ReLU masks ``M``.
+
+    When all layers have one width they are views of stacks (layers × batch × columns), so the
+    statistics of several small layers run as one vectorised call ("chunks" of ``chunk`` layers,
+    up to ``chunk_elements`` entries). ``H`` is ``Z`` itself for the identity on a plain stack.
+    ReLU keeps its boolean masks only when dropout or a residual makes the output differ from
+    :math:`\\phi(z)`; otherwise the mask of the current chunk lives in a chunk-sized scratch
+    (:meth:`mask`) and the backward pass recomputes :math:`[h^l > 0]`, while :math:`h^l` is in cache.
+    """
+
+    def __init__(self, ws: Workspace, widths: tuple[int, ...], n: int, pieces: int, dtype: np.dtype,
+                 kind: str, plain: bool, chunk_elements: int):
+        L = len(widths)
+        uniform = len(set(widths)) == 1
+        self.chunk = max(1, chunk_elements // (n * widths[0] * pieces)) if uniform else 1
+        alias = kind == "linear" and plain  # output is z itself
+        keep_masks = kind == "relu" and not plain
+        self.M: list[np.ndarray] | None = None
+        self._scratch_mask: np.ndarray | None = None
+        self._stacks: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+        if uniform:
+            w = widths[0]
+            zs = ws.get("Z", (L, n, w * pieces), dtype)
+            hs = zs if alias else ws.get("H", (L, n, w), dtype)
+            ms = ws.get("M", (L, n, w), np.bool_) if keep_masks else None
+            self.Z, self.H = list(zs), list(hs)
+            self._stacks = (zs, hs, ms)
+            if keep_masks:
+                self.M = list(ms)
+            elif kind == "relu":
+                self._scratch_mask = ws.get("Mchunk", (self.chunk, n, w), np.bool_)
+        else:
+            self.Z = [ws.get(f"Z{l}", (n, w * pieces), dtype) for l, w in enumerate(widths)]
+            self.H = self.Z if alias else [ws.get(f"H{l}", (n, w), dtype) for l, w in enumerate(widths)]
+            if kind == "relu":
+                self.M = [ws.get(f"M{l}", (n, w), np.bool_) for l, w in enumerate(widths)]
+
+    def stack(self, which: int, a: int, b: int) -> np.ndarray:
+        """Layers a..b-1 of Z (0), H (1) or the relu masks (2) as one (k, n, c) array."""
+        if which == 2:
+            if self._scratch_mask is not None:
+                return self._scratch_mask[: b - a]  # the chunk scratch holds the current chunk's masks
+            if self._stacks is not None:
+                return self._stacks[2][a:b]
+            return self.M[a][None]
+        if self._stacks is not None:
+            return self._stacks[which][a:b]
+        assert b == a + 1
+        return (self.Z, self.H)[which][a][None]
+
+    def mask(self, l: int, start: int) -> np.ndarray:
+        """Where the forward pass writes layer ``l``'s relu mask (``start``: first layer of its chunk)."""
+        return self.M[l] if self.M is not None else self._scratch_mask[l - start]
+
+
+_PATHS = ("relu", "linear", "generic")
+
+
 class TrialPass:
     """One forward and backward pass with statistics (the body of :func:`initlab.sim.engine.forward_backward`).
 
-    Buffers: ``Z`` (pre-activations) and ``H`` (layer outputs) for every layer, as stacks
-    (layers × batch × columns) when all layers have one width, so the statistics of several small
-    layers run as one vectorised call ("chunks" of up to ``chunk_elements`` entries,
-    :data:`initlab.sim.engine.CHUNK_ELEMENTS` by default). ReLU keeps its boolean masks only when
-    dropout or a residual makes the output differ from :math:`\\phi(z)`; otherwise
-    the mask is recomputed where it is needed (a chunk-sized scratch in the forward pass,
-    :math:`[h^l > 0]` in the backward pass, while :math:`h^l` is still in cache).
+    The buffers are a :class:`LayerBuffers`; the activation's ``engine_path`` chooses the ReLU,
+    identity or generic code. The weights are read from ``params.weights`` (in the forward pass,
+    and again in the backward pass: a redrawing :class:`~initlab.sim.draws.LayerWeights` draws
+    them twice) and never written: LSUV's rescaled matrices stay in the pass.
     """
 
     def __init__(self, config: SimConfig, params: TrialParams, x: np.ndarray, ws: Workspace,
@@ -95,7 +150,8 @@ class TrialPass:
         self.x = np.ascontiguousarray(x, dtype=self.dt)
         self.L, self.n = config.depth, self.x.shape[0]
         self.widths, self.pieces = config.widths, self.act.pieces
-        self.kind = "relu" if type(self.act) is ReLU else "linear" if type(self.act) is Linear else "generic"
+        path = getattr(self.act, "engine_path", "generic")
+        self.kind = path if path in _PATHS else "generic"
         self.res = set(config.residual_layers())
         self.plain = config.dropout == 0 and not self.res  # layer output = phi(z)
         self.keep_grads, self.do_stats = keep_grads, do_stats
@@ -103,7 +159,7 @@ class TrialPass:
         self.fixed = pre_range is not None and act_range is not None
         self.ranges = [pre_range or 0.0, act_range or 0.0]
         self.hist_ranges: dict[int, tuple[float, float]] = {}  # chunk start -> ranges its histograms used
-        L, n, B = self.L, self.n, config.bins
+        L, B = self.L, config.bins
         self.cols = {c: np.full(L, np.nan) for c in _FORWARD + _BACKWARD}
         self.cols["diverged"] = np.zeros(L, dtype=bool)
         self.cols["lsuv_passes"] = np.zeros(L, dtype=np.int64)
@@ -112,48 +168,17 @@ class TrialPass:
         self.diverged_at: int | None = None
         self.ctx: list[Any] = [None] * L
         self.bn_inv: list[np.ndarray | None] = [None] * L
+        self.rescaled: dict[int, np.ndarray] = {}  # LSUV's weights, by layer (the caller's stay untouched)
         self._arrays: dict[tuple, np.ndarray] = {}
-        uniform = len(set(self.widths)) == 1
-        self.chunk = max(1, chunk_elements // (n * self.widths[0] * self.pieces)) if uniform else 1
-        alias = self.kind == "linear" and self.plain  # output is z itself
-        keep_masks = self.kind == "relu" and not self.plain
-        if uniform:
-            w = self.widths[0]
-            zs = ws.get("Z", (L, n, w * self.pieces), self.dt)
-            hs = zs if alias else ws.get("H", (L, n, w), self.dt)
-            ms = None
-            if keep_masks:
-                ms = ws.get("M", (L, n, w), np.bool_)
-            elif self.kind == "relu":
-                ms = ws.get("Mchunk", (self.chunk, n, w), np.bool_)
-            self.Z, self.H = list(zs), list(hs)
-            self._stacks = (zs, hs, ms)
-        else:
-            self.Z = [ws.get(f"Z{l}", (n, w * self.pieces), self.dt) for l, w in enumerate(self.widths)]
-            self.H = self.Z if alias else [ws.get(f"H{l}", (n, w), self.dt) for l, w in enumerate(self.widths)]
-            self._stacks = None
-        if self.kind == "relu":
-            if keep_masks or not uniform:
-                self.M = list(ms) if uniform else [ws.get(f"M{l}", (n, w), np.bool_) for l, w in enumerate(self.widths)]
-            else:
-                self.M = None  # chunk scratch (forward), recomputed (backward)
+        self.buf = LayerBuffers(ws, self.widths, self.n, self.pieces, self.dt, self.kind, self.plain, chunk_elements)
+        self.Z, self.H, self.M, self.chunk = self.buf.Z, self.buf.H, self.buf.M, self.buf.chunk
+        self._stack = self.buf.stack
+        self._mask = self.buf.mask
 
-    def _stack(self, which: int, a: int, b: int) -> np.ndarray:
-        """Layers a..b-1 of Z (0), H (1) or the relu masks (2) as one (k, n, c) array."""
-        if which == 2:
-            if self.M is None:
-                return self._stacks[2][: b - a]  # the chunk scratch holds the current chunk's masks
-            if self._stacks is not None:
-                return self._stacks[2][a:b]
-            return self.M[a][None]
-        if self._stacks is not None:
-            return self._stacks[which][a:b]
-        assert b == a + 1
-        return (self.Z, self.H)[which][a][None]
-
-    def _mask(self, l: int, start: int) -> np.ndarray:
-        """Where the forward pass writes layer ``l``'s relu mask."""
-        return self.M[l] if self.M is not None else self._stacks[2][l - start]
+    def _weight(self, l: int) -> np.ndarray:
+        """Layer ``l``'s weights as used: LSUV's rescaled copy, or the params' (drawn again if not kept)."""
+        w = self.rescaled.get(l)
+        return w if w is not None else self.p.weights[l]
 
     def run(self) -> TrialOutput:
         done = self._forward()
@@ -178,7 +203,7 @@ class TrialPass:
             W, b = p.weights[l], p.biases[l]
             if self.init.data_dependent:
                 W, passes, _ = self.init.rescale(W, h, b)
-                p.weights[l] = W = np.ascontiguousarray(W, dtype=self.dt)
+                self.rescaled[l] = W = np.ascontiguousarray(W, dtype=self.dt)
                 self.cols["lsuv_passes"][l] = passes
             z, out = self.Z[l], self.H[l]
             t0 = _tick(clk, "other", t0)
@@ -324,7 +349,7 @@ class TrialPass:
         gpre, gw, clk = self.cols["grad_pre_norm"], self.cols["grad_w_norm"], self.clock
         t0 = time.perf_counter()
         for l in range(self.L - 1, -1, -1):
-            W = p.weights[l]
+            W = self._weight(l)
             hin = self.x if l == 0 else self.H[l - 1]
             gb = g  # the branch's gradient; g itself stays intact for the skip connection
             if p.dropout[l] is not None:
