@@ -60,10 +60,17 @@ class LayerWeights(Sequence):
     keep : bool
         Keep every drawn matrix (a later index returns the same array, which may be modified in
         place), or draw it again on every access (memory: one layer at a time).
+    xp : module, optional
+        The array module of the device the matrices are for (:mod:`initlab.sim.xp`); numpy by default.
+    device_draws : bool, optional
+        Draw with the device's own generator (:func:`initlab.sim.xp.device_sample`) where the
+        initializer allows it; default: whenever ``xp`` is not numpy.
     """
 
-    def __init__(self, config: SimConfig, trial: int, keep: bool = True):
+    def __init__(self, config: SimConfig, trial: int, keep: bool = True, xp=np, device_draws: bool | None = None):
         self.config, self.trial, self.keep = config, int(trial), bool(keep)
+        self.xp = xp
+        self.device_draws = (xp is not np) if device_draws is None else bool(device_draws)
         self._init = config.initializers()[0]
         self._pieces = config.activations()[0].pieces
         self._fans = (config.in_dim,) + config.widths
@@ -81,8 +88,15 @@ class LayerWeights(Sequence):
         """Draw layer ``l``'s matrix (0-based) afresh: a pure function of (seed, trial, l)."""
         cfg, dt = self.config, self.config.np_dtype
         self.draws += 1
+        if self.device_draws:
+            from .xp import device_sample, device_seed
+
+            seed = device_seed(cfg.seed, STREAMS["weight"], self.trial, l + 1)
+            w = device_sample(self.xp, self._init, self.shape(l), seed, dt)
+            if w is not None:
+                return w
         w = self._init.sample(self.shape(l), rng_for(cfg.seed, "weight", self.trial, l + 1), dt)
-        return np.ascontiguousarray(w, dtype=dt)
+        return self.xp.ascontiguousarray(self.xp.asarray(w), dtype=dt)
 
     def __getitem__(self, l):  # type: ignore[override]
         if isinstance(l, slice):
@@ -108,7 +122,7 @@ class LayerWeights(Sequence):
         """Draw every layer now, layers on parallel threads (kept weights only; same values either way)."""
         if self.keep:
             todo = [l for l in range(len(self)) if l not in self._kept]
-            for l, w in zip(todo, parallel_map(self.draw, todo)):
+            for l, w in zip(todo, parallel_map(self.draw, todo, 1 if self.device_draws else None)):
                 self._kept[l] = w
         return self
 
@@ -181,17 +195,19 @@ def keep_weights(config: SimConfig, available: int | None = None) -> bool:
     return trial_bytes(config, keep=True) <= 0.75 * avail
 
 
-def draw_params(config: SimConfig, trial: int, keep: bool = True) -> TrialParams:
+def draw_params(config: SimConfig, trial: int, keep: bool = True, xp=np) -> TrialParams:
     """The weights, biases, dropout masks and loss matrix of ``trial`` for a single-run config.
 
-    With ``keep=True`` every weight matrix is drawn now (layers on parallel threads); with
-    ``keep=False`` they are drawn when the engine asks for them, and again in the backward pass.
+    With ``keep=True`` every weight matrix is drawn now (layers on parallel threads; on a device,
+    one after the other); with ``keep=False`` they are drawn when the engine asks for them, and
+    again in the backward pass. ``xp``: the array module of the weights (:class:`LayerWeights`);
+    biases, masks and the loss matrix are host arrays.
     """
     act = config.activations()[0]
     bias_init = get_initializer(config.bias_init)
     dt = config.np_dtype
     fans = (config.in_dim,) + config.widths
-    W = LayerWeights(config, trial, keep)
+    W = LayerWeights(config, trial, keep, xp)
     if keep:
         W.draw_all()
     b, D = [], []

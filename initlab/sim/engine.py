@@ -91,28 +91,33 @@ def run_trial(config: SimConfig, trial: int, x: np.ndarray, *, pre_range: float 
     the later trials). ``keep=False`` redraws each layer's weights in the backward pass instead
     of keeping them (same results, one layer of weights in memory).
     """
-    params = draw_params(config, trial, keep=keep)
+    xp = workspace.xp if workspace is not None else np
+    params = draw_params(config, trial, keep=keep, xp=xp)
     return forward_backward(config, params, x, workspace=workspace, pre_range=pre_range, act_range=act_range)
 
 
 def forward_backward(config: SimConfig, params: TrialParams, x: np.ndarray, *, workspace: Workspace | None = None,
                      pre_range: float | None = None, act_range: float | None = None,
                      keep_grads: bool = False, stats: bool = True,
-                     timings: dict[str, float] | None = None) -> TrialOutput:
+                     timings: dict[str, float] | None = None, generic: bool = False) -> TrialOutput:
     """Forward and backward pass with every statistic and histogram (see the module docstring).
 
     ``stats=False`` computes only the loss (and the weight gradients with ``keep_grads``), for
     gradient checks. ``timings``, a dict, receives the milliseconds spent in each phase (matrix
     products, activation, statistics, histograms, ...), for ``initlab bench --breakdown``.
+
+    The array module is the workspace's (``Workspace(cupy)`` runs on a CUDA device, see
+    :mod:`initlab.sim.xp`); ``generic=True`` uses the array-module statistics kernels even with
+    numpy (how the CPU tests exercise the device path).
     """
     ws = workspace if workspace is not None else Workspace()
     with np.errstate(all="ignore"):
         return TrialPass(config, params, x, ws, pre_range, act_range, keep_grads, stats, timings,
-                         chunk_elements=CHUNK_ELEMENTS).run()
+                         chunk_elements=CHUNK_ELEMENTS, generic=generic).run()
 
 
 def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, progress: bool = True,
-             keep_weights: bool | None = None, **kwargs: Any) -> SimResult:
+             keep_weights: bool | None = None, device: str = "cpu", **kwargs: Any) -> SimResult:
     """Simulate signal propagation at initialization for every initializer × activation and trial.
 
     Parameters
@@ -131,6 +136,10 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
         them (memory: one layer of weights whatever the depth). Default: keep them when a trial
         fits in 3/4 of the available memory (:func:`initlab.sim.draws.keep_weights`). The results
         are the same bit for bit.
+    device : {'cpu', 'cuda'}
+        Where the engine runs: ``'cuda'`` uses CuPy arrays (``pip install 'initlab[gpu]'``) with the
+        device's own random streams: statistically, not bitwise, the CPU's experiment
+        (:mod:`initlab.sim.xp`).
 
     Returns
     -------
@@ -141,6 +150,9 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
     >>> res = simulate(init="xavier,he", act="tanh,relu", depth=10, width=200, batch=256)
     >>> res.layers.groupby("label")["act_std"].last()  # doctest: +SKIP
     """
+    from .xp import array_module
+
+    xp = array_module(device)  # a clear error before any work
     explicit = {k: kwargs[k] for k in ("batch", "input_dim") if k in kwargs}
     cfg = SimConfig.build(config, **kwargs)
     if x is not None:
@@ -156,7 +168,7 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
             raise ConfigError("x contains inf or NaN")
     else:
         x = make_input(cfg)
-    ws = Workspace()
+    ws = Workspace(xp)
     runs = cfg.runs()
     keep = _keep_weights(cfg) if keep_weights is None else bool(keep_weights)
     outputs: list[list[TrialOutput]] = []
