@@ -67,8 +67,11 @@ def _width(text: str) -> int | tuple[int, ...]:
               help="Write a PDF report to this file.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="What to print on stdout.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="Run the engine on the CPU (numpy) or a CUDA GPU (CuPy: pip install 'initlab[gpu]'; the GPU's "
+                   "own random streams, so statistically, not bitwise, the CPU's run).")
 def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, seed, dtype, bias_init, gain,
-                 batchnorm, dropout, residual, loss, bins, out_dir, report_path, fmt) -> None:
+                 batchnorm, dropout, residual, loss, bins, out_dir, report_path, fmt, device) -> None:
     """Simulate how activations and gradients propagate through a random deep network at initialization.
 
     Every initializer × activation pair runs on the same input batch with the same underlying random
@@ -89,8 +92,12 @@ def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, se
     )
     from ..sim.engine import simulate  # numpy work and pandas are loaded only when a simulation runs
 
+    if device != "cpu":
+        from ..sim.xp import array_module
+
+        array_module(device)  # CuPy and a device present: a clear error before any work
     start = time.perf_counter()
-    result = simulate(config, progress=True)
+    result = simulate(config, progress=True, device=device)
     elapsed = time.perf_counter() - start
     if fmt == "table":
         widths = config.widths

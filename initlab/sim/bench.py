@@ -252,23 +252,28 @@ def format_breakdown(parts: dict[str, float], row: BenchRow | None = None) -> st
 #: (batch, width, depths) of ``initlab bench --memory``: weights of 9 MiB a layer, 4 to 64 layers.
 MEMORY_SHAPES: tuple[tuple[int, int, tuple[int, ...]], ...] = ((16, 1536, (4, 16, 64)),)
 
+# VmHWM (this address space's peak RSS), not ru_maxrss: Linux carries the forking parent's peak into ru_maxrss
 _RSS_CODE = """
-import json, resource, sys
+import json, sys
+def hwm():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 from initlab.sim.engine import simulate
 b, w, d, keep = json.loads(sys.argv[1])
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = hwm()
 simulate(init="he_normal", act="relu", depth=d, width=w, batch=b, progress=False, keep_weights=keep)
-print(json.dumps([base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))
+print(json.dumps([base, hwm()]))
 """
 
 
 def peak_rss(batch: int, width: int, depth: int, keep: bool | None) -> tuple[float, float]:
     """Peak RSS (MiB) of a fresh interpreter after importing initlab and after one ``simulate()`` of
-    this shape with the weights kept (True), redrawn (False) or chosen from the memory estimate (None)."""
+    this shape with the weights kept (True), redrawn (False) or chosen from the memory estimate (None).
+    Linux only (``/proc/self/status``)."""
     proc = subprocess.run([sys.executable, "-c", _RSS_CODE, json.dumps([batch, width, depth, keep])],
                           capture_output=True, text=True, check=True)
     base, peak = json.loads(proc.stdout.strip().splitlines()[-1])
-    return base / 1024.0, peak / 1024.0  # ru_maxrss is in KiB on Linux
+    return base / 1024.0, peak / 1024.0  # VmHWM is in KiB
 
 
 def format_memory(shapes=MEMORY_SHAPES) -> str:

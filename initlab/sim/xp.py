@@ -84,15 +84,17 @@ def device_seed(seed: int, stream: int, trial: int, layer: int) -> int:
 def device_family(init: Any, shape: tuple[int, ...]) -> tuple[str, float] | None:
     """``(family, scale)`` of an initializer a device can draw itself: ``('normal', std)``,
     ``('truncated_normal', std of the untruncated normal)`` or ``('uniform', limit)``; None otherwise."""
-    from ..initializers import TRUNCATED_NORMAL_VARIANCE
+    from ..initializers import TRUNCATED_NORMAL_VARIANCE, Normal, TruncatedNormal, Uniform, VarianceScaling
+    from ..initializers.base import _GainScaled
 
     if init.data_dependent or init.mean(shape) != 0.0:
         return None
-    dist = getattr(init, "distribution", None)
-    family = {"truncated_normal": "truncated_normal", "untruncated_normal": "normal", "uniform": "uniform"}.get(dist) \
-        if dist is not None else getattr(init, "family", None)
-    if family is None and init.name in ("normal", "uniform", "truncated_normal"):
-        family = init.name
+    if isinstance(init, VarianceScaling):
+        family = {"truncated_normal": "truncated_normal", "untruncated_normal": "normal"}.get(init.distribution, "uniform")
+    elif type(init).sample is _GainScaled.sample:  # drawn from its family (not orthogonal, which overrides it)
+        family = type(init).family
+    else:
+        family = {Normal: "normal", Uniform: "uniform", TruncatedNormal: "truncated_normal"}.get(type(init))
     if family not in ("normal", "truncated_normal", "uniform"):
         return None
     var = init.variance(shape)
