@@ -54,8 +54,9 @@ def test_values_follow_from_the_words_by_box_muller_in_float64():
     x = standard_normal(rng, 1001)  # odd: the last sine is dropped
     ref.bit_generator.random_raw(2)  # the key words
     words = ref.bit_generator.random_raw(501)
-    lo = (words & 0xFFFFFFFF).astype(np.float32).astype(np.float64)
-    hi = (words >> np.uint64(32)).astype(np.float32).astype(np.float64)
+    halves = np.concatenate([[int(w) & 0xFFFFFFFF, int(w) >> 32] for w in words])  # low half first
+    lo = halves[:501].astype(np.float32).astype(np.float64)
+    hi = halves[501:].astype(np.float32).astype(np.float64)
     u1 = (lo + 0.5) * 2.0**-32
     theta = hi * (2 * math.pi * 2.0**-32)
     r = np.sqrt(-2 * np.log(u1))

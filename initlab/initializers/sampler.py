@@ -13,10 +13,10 @@ Box–Muller
               Z_1 = R \\cos\\Theta, \\; Z_2 = R \\sin\\Theta
 
     are independent :math:`N(0, 1)`: :math:`R^2 \\sim \\chi^2_2 = \\mathrm{Exp}(1/2)` and
-    :math:`\\Theta` is uniform and independent of :math:`R`. The 64-bit word :math:`w` gives
-    :math:`U_1 = (\\mathrm{fl}_{32}(w \\bmod 2^{32}) + \\tfrac12)\\,2^{-32}` and
-    :math:`U_2 = \\mathrm{fl}_{32}(\\lfloor w / 2^{32} \\rfloor)\\,2^{-32}` (:math:`\\mathrm{fl}_{32}`:
-    rounding to float32). :math:`U_1 \\ge 2^{-33}` never reaches 0, so the radius is at most
+    :math:`\\Theta` is uniform and independent of :math:`R`. A block of :math:`k` outputs takes
+    :math:`h = \\lceil k/2 \\rceil` 64-bit words, read as :math:`2h` 32-bit integers :math:`v_j` (low half
+    first); pair :math:`i` uses :math:`U_1 = (\\mathrm{fl}_{32}(v_i) + \\tfrac12)\\,2^{-32}` and
+    :math:`U_2 = \\mathrm{fl}_{32}(v_{h+i})\\,2^{-32}` (:math:`\\mathrm{fl}_{32}`: rounding to float32). :math:`U_1 \\ge 2^{-33}` never reaches 0, so the radius is at most
     :math:`\\sqrt{66 \\ln 2} = 6.77`: the only departure from :math:`N(0,1)` beyond float32 rounding
     is the missing tail :math:`P(R > 6.77) = 2^{-33}` per pair (one pair in 8.6 billion).
     A block of :math:`k` outputs holds the :math:`\\lceil k/2 \\rceil` cosines first, then the sines
@@ -117,15 +117,15 @@ def _fill_block(bg: np.random.BitGenerator, out: np.ndarray, t1: np.ndarray, t2:
     """Fill the float32 vector ``out`` (at most BLOCK long) by Box–Muller from ``bg``'s raw words."""
     k = out.size
     h = (k + 1) // 2
-    words = bg.random_raw(h).view(np.uint32).reshape(h, 2)  # little-endian: [low, high] halves
+    halves = bg.random_raw(h).view(np.uint32)  # 2h 32-bit halves, contiguous: U1 from the first h, U2 from the rest
     r, t = t1[:h], t2[:h]
-    np.copyto(r, words[:, 0], casting="unsafe")  # round to float32
+    np.copyto(r, halves[:h], casting="unsafe")  # round to float32
     np.add(r, _HALF, out=r)
     np.multiply(r, _SCALE, out=r)  # U1 in [2^-33, 1]
     np.log(r, out=r)
     np.multiply(r, _MINUS_TWO, out=r)
     np.sqrt(r, out=r)  # R
-    np.multiply(words[:, 1], _ANGLE, out=t, dtype=np.float32, casting="unsafe")  # Theta in [0, 2 pi]
+    np.multiply(halves[h:], _ANGLE, out=t, dtype=np.float32, casting="unsafe")  # Theta in [0, 2 pi]
     c = out[:h]
     np.cos(t, out=c)
     np.multiply(c, r, out=c)
