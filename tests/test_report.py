@@ -31,7 +31,7 @@ from initlab.report import (
     title_page,
     write_report,
 )
-from test_plots import FakeResult, synthetic
+from synthetic_runs import FakeResult, synthetic
 
 DATE = dt.datetime(2024, 5, 17, 12, 30, tzinfo=dt.timezone.utc)
 
