@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 from matplotlib.transforms import Affine2D, Transform
 
 from .common import TEXT_COLOR, config_styles
+from .._format import fmt_number
 from ..schema import Histograms
 
 __all__ = ["histogram_grid", "pick_layers", "panel_transform", "PANEL_PITCH"]
@@ -75,12 +76,7 @@ def _layer_stats(df: pd.DataFrame | None, kind: str) -> dict[tuple[int, int], tu
 
 
 def _fmt(v: float) -> str:
-    if not np.isfinite(v):
-        return "nan"
-    if v == 0:
-        return "0"
-    a = abs(v)
-    return f"{v:.2g}" if a < 1e-2 or a >= 1e3 else f"{v:.2f}"
+    return fmt_number(v, inside=".2f", outside=".2g", band=(1e-2, 1e3), zero="0", nan="nan", inf=("nan", "nan"))
 
 
 def _split_label(label: str) -> str:
