@@ -347,3 +347,13 @@ def test_real_simulation_with_a_diverging_config():
     assert [p.get_gid() for p in _steps(row)] == [f"layer {l}" for l in (1, 2, 3, 5, 6, 7, 8, 10)]
     assert sum(t.get_text() == "diverged" for t in row.texts) == 2
     _render(figs["histograms_act"])
+
+
+def test_histogram_grid_takes_a_result_or_its_histograms():
+    from initlab import simulate
+
+    res = simulate(init="he", act="relu", depth=3, width=16, batch=16, progress=False)
+    from_result = histogram_grid(res)
+    from_parts = histogram_grid(res.histograms, df=res.layers)
+    assert [t.get_text() for t in from_result.axes[0].texts] == [t.get_text() for t in from_parts.axes[0].texts]
+    assert any("σ" in t.get_text() for t in from_result.axes[0].texts)  # the frame's moments reached the titles
