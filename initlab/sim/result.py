@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import io
+import json
 import math
+import os
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,11 +19,22 @@ from ..schema import (
     BACKWARD_COLUMNS, FORWARD_COLUMNS, FRAME_DTYPES, LAYER_COLUMNS, STATUS_COLUMNS, THEORY_COLUMNS, Histograms,
 )
 
-__all__ = ["SimResult", "build_frame", "build_histograms"]
+__all__ = ["SimResult", "build_frame", "build_histograms", "run_time"]
 
 # pandas < 3 parses floats approximately unless told otherwise; pandas 3 is exact and deprecates the flag
 _EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 
+
+def run_time() -> _dt.datetime:
+    """The time to record with a new run: ``$SOURCE_DATE_EPOCH`` when set (reproducible builds), else now
+    (UTC, whole seconds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.lstrip("-").isdigit():
+        try:
+            return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
 
 
 def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -43,7 +57,11 @@ def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataF
             cols["layer"].append(np.arange(1, L + 1, dtype=np.int64))
             cols["width"].append(np.asarray(config.widths, dtype=np.int64))
             for c in FORWARD_COLUMNS + BACKWARD_COLUMNS + STATUS_COLUMNS:
-                cols[c].append(np.asarray(out.columns[c]))
+                if c != "grad_diverged":
+                    cols[c].append(np.asarray(out.columns[c]))
+            # the backward pass overflowed where the forward is finite but a gradient norm is not
+            finite = np.isfinite(out.columns["grad_pre_norm"]) & np.isfinite(out.columns["grad_w_norm"])
+            cols["grad_diverged"].append(~np.asarray(out.columns["diverged"], dtype=bool) & ~finite)
             pred = None if theory is None else theory[theory["config"] == run.index].sort_values("layer")
             for c in THEORY_COLUMNS:
                 cols[c].append(np.full(L, np.nan) if pred is None else pred[c].to_numpy(dtype=np.float64))
@@ -73,12 +91,18 @@ class SimResult:
     histograms : Histograms
         Counts per config, trial and layer on one shared range per config (see
         :class:`initlab.schema.Histograms`).
+    created : datetime or None
+        When the run was made (UTC, whole seconds; ``$SOURCE_DATE_EPOCH`` when that is set). It is not
+        in any file's bytes: :meth:`to_dir` records it as the modification time of ``config.json`` and
+        :meth:`from_dir` reads it back, so a report of a saved run carries the run's date.
     """
 
-    def __init__(self, config: SimConfig, layers: pd.DataFrame, histograms: Histograms):
+    def __init__(self, config: SimConfig, layers: pd.DataFrame, histograms: Histograms,
+                 created: _dt.datetime | None = None):
         self.config = config
         self.layers = layers
         self.histograms = histograms
+        self.created = created
 
     # -- views -------------------------------------------------------------------------------
     @property
@@ -95,6 +119,12 @@ class SimResult:
             out[label] = int(rows["layer"].min()) if len(rows) else None
         return out
 
+    @property
+    def grad_diverged_layers(self) -> dict[str, int]:
+        """``{label: number of (trial, layer) rows whose backward pass overflowed}``, one entry per config."""
+        df = self.layers
+        return {label: int(df.loc[df["label"] == label, "grad_diverged"].sum()) for label in self.labels}
+
     def summary(self) -> str:
         """A text table per config and layer (means over trials): output mean and std, saturated and
         dead fractions, and the pre-activation gradient norm relative to the last layer."""
@@ -106,6 +136,9 @@ class SimResult:
         for label, div in self.diverged_at_layer.items():
             sub = df[df["label"] == label]
             note = f"  (diverged at layer {div})" if div is not None else ""
+            nbad = int(sub["grad_diverged"].sum())
+            if nbad:
+                note += f"  (gradient overflowed in {nbad} layer{'s' * (nbad != 1)})"
             lines.append(f"{label}{note}" + (f"  [mean of {T} trials]" if T > 1 else ""))
             lines.append(head)
             g = sub.groupby("layer", sort=True)
@@ -146,16 +179,40 @@ class SimResult:
         self.layers.to_csv(buf, index=False, lineterminator="\n")
         return buf.getvalue()
 
+    def to_json(self) -> dict[str, Any]:
+        """The config, the first diverged layer per config, the backward overflows per config and the
+        per-layer rows as plain JSON-able data (NaN becomes ``None``)."""
+        rows = self.layers.to_dict(orient="records")
+        clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
+        return {"config": self.config.to_dict(), "diverged_at_layer": self.diverged_at_layer,
+                "grad_diverged_layers": self.grad_diverged_layers, "layers": clean}
+
+    def to_json_text(self) -> str:
+        """:meth:`to_json` as text (indented, ``inf`` written as the strings ``"inf"``/``"-inf"``)."""
+        def fix(v: Any) -> Any:
+            if isinstance(v, float) and math.isinf(v):
+                return "inf" if v > 0 else "-inf"
+            if isinstance(v, dict):
+                return {k: fix(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [fix(x) for x in v]
+            return v
+        return json.dumps(fix(self.to_json()), indent=1, allow_nan=False)
+
     def to_dir(self, path: str | Path) -> Path:
         """Write ``layers.csv``, ``config.json`` and ``histograms.npz`` into ``path`` (created), each atomically.
 
-        The same config and seed give byte-identical files.
+        The same config and seed give byte-identical files; :attr:`created` becomes the modification
+        time of ``config.json``. To replace a run folder as a unit use :func:`initlab.report.export`.
         """
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path / "layers.csv", self.to_csv())
         atomic_write_text(path / "config.json", self.config.to_json())
         self.histograms.save(path / "histograms.npz")
+        if self.created is not None:
+            ts = self.created.timestamp()
+            os.utime(path / "config.json", (ts, ts))
         return path
 
     @classmethod
@@ -163,12 +220,17 @@ class SimResult:
         """Read a run written by :meth:`to_dir`; equal to the original."""
         path = Path(path)
         config = SimConfig.from_json((path / "config.json").read_text(encoding="utf-8"))
-        dtypes = {c: t for c, t in FRAME_DTYPES.items() if c != "diverged"}
+        dtypes = {c: t for c, t in FRAME_DTYPES.items() if t != "bool"}
         df = pd.read_csv(path / "layers.csv", dtype=dtypes, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
-        df["diverged"] = df["diverged"].astype(bool)
+        if "grad_diverged" not in df.columns:  # saved before the column existed: derive it
+            df["grad_diverged"] = ~df["diverged"].astype(bool) & ~(
+                np.isfinite(df["grad_pre_norm"]) & np.isfinite(df["grad_w_norm"]))
+        for c in (c for c, t in FRAME_DTYPES.items() if t == "bool"):
+            df[c] = df[c].astype(bool)
         df = df[list(LAYER_COLUMNS)]
         hist = Histograms.load(path / "histograms.npz")
-        return cls(config, df, hist)
+        mtime = int((path / "config.json").stat().st_mtime)
+        return cls(config, df, hist, created=_dt.datetime.fromtimestamp(mtime, _dt.timezone.utc))
 
 
 def _num(v: float) -> str:
