@@ -50,3 +50,20 @@ def use_threads(n: int | None) -> Iterator[None]:
         raise InputError("--threads needs threadpoolctl (pip install threadpoolctl)") from None
     with threadpool_limits(limits=int(n)):
         yield
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that must be finite (``nan``, ``inf`` are refused) and within the given range."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        v = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(v, param, ctx)
+
+
+__all__ += ["FiniteFloat"]
