@@ -133,7 +133,7 @@ def pair_corr(x: np.ndarray, rownorm2: np.ndarray) -> np.ndarray:
 
     ``rownorm2`` (k, n) are the squared row norms from :func:`moments`. NaN for a layer whose
     rows are all zero. Layers whose products overflow the dtype (finite values near
-    :math:`\sqrt{\text{max float}}`, e.g. 1e19 in float32) are recomputed in float64 from the data
+    :math:`\\sqrt{\\text{max float}}`, e.g. 1e19 in float32) are recomputed in float64 from the data
     divided by its largest magnitude, so finite activations give a finite correlation.
     """
     k, n, _ = x.shape
@@ -157,7 +157,7 @@ def pair_corr(x: np.ndarray, rownorm2: np.ndarray) -> np.ndarray:
 
 def _scaled_pair_dots(x: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
     """Pair dot products and squared row norms of one layer (n, c) in float64 after dividing by
-    :math:`\max|x|` (the correlation does not change; nothing overflows for finite data). NaN where
+    :math:`\\max|x|` (the correlation does not change; nothing overflows for finite data). NaN where
     the layer itself holds inf or NaN."""
     n = x.shape[0]
     if not np.isfinite(x).all():
