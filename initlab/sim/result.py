@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_write_text
+from .._spec import ConfigError
 from .config import SimConfig
 from ..schema import (
     BACKWARD_COLUMNS, FORWARD_COLUMNS, FRAME_DTYPES, LAYER_COLUMNS, STATUS_COLUMNS, THEORY_COLUMNS, Histograms,
@@ -217,20 +218,98 @@ class SimResult:
 
     @classmethod
     def from_dir(cls, path: str | Path) -> "SimResult":
-        """Read a run written by :meth:`to_dir`; equal to the original."""
+        """Read a run written by :meth:`to_dir`; equal to the original.
+
+        The folder is validated before it is used: ``config.json`` must be a small, flat JSON object
+        that makes a valid :class:`SimConfig`, ``layers.csv`` must have the schema's columns and exactly
+        one row per config × trial × layer of that config (labels, trials and depth agreeing), and
+        ``histograms.npz`` must hold counts of shape (configs, trials, depth, bins) for the same labels.
+        Any disagreement is one :class:`~initlab._spec.ConfigError` line.
+        """
         path = Path(path)
-        config = SimConfig.from_json((path / "config.json").read_text(encoding="utf-8"))
+        cfg_file = path / "config.json"
+        if cfg_file.stat().st_size > _MAX_CONFIG_BYTES:
+            raise ConfigError(f"{cfg_file} is {cfg_file.stat().st_size} bytes, too large for a run's config")
+        try:
+            config = SimConfig.from_json(cfg_file.read_text(encoding="utf-8"))
+        except RecursionError:
+            raise ConfigError(f"{cfg_file} is nested too deeply to be a run's config") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{cfg_file} is not UTF-8 text") from None
+        rows = config.n_runs * config.trials * config.depth
+        if rows > _MAX_ROWS:
+            raise ConfigError(f"{cfg_file} describes {rows} layer rows (depth {config.depth}), more than a saved "
+                              f"run can hold")
         dtypes = {c: t for c, t in FRAME_DTYPES.items() if t != "bool"}
+        with open(path / "layers.csv", encoding="utf-8", errors="replace") as fh:
+            header = fh.readline().strip().split(",")
+            n_lines = sum(1 for line in fh if line.strip())
+        need = [c for c in LAYER_COLUMNS if c != "grad_diverged"]
+        missing = [c for c in need if c not in header]
+        extra = [c for c in header if c not in LAYER_COLUMNS]
+        if missing or extra:
+            what = f"missing column '{missing[0]}'" if missing else f"unknown column '{extra[0]}'"
+            raise ConfigError(f"{path / 'layers.csv'} does not have the run schema: {what}")
+        if n_lines != rows:
+            raise ConfigError(f"{path / 'layers.csv'} has {n_lines} rows but config.json describes {rows} "
+                              f"({config.n_runs} configs × {config.trials} trials × {config.depth} layers)")
         df = pd.read_csv(path / "layers.csv", dtype=dtypes, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
         if "grad_diverged" not in df.columns:  # saved before the column existed: derive it
             df["grad_diverged"] = ~df["diverged"].astype(bool) & ~(
                 np.isfinite(df["grad_pre_norm"]) & np.isfinite(df["grad_w_norm"]))
         for c in (c for c, t in FRAME_DTYPES.items() if t == "bool"):
-            df[c] = df[c].astype(bool)
+            if df[c].dtype != bool:
+                raise ConfigError(f"{path / 'layers.csv'}: column '{c}' must hold True/False")
         df = df[list(LAYER_COLUMNS)]
+        _check_frame(path, config, df)
+        _check_npz_size(path / "histograms.npz", 2 * 8 * rows * (config.bins + 1) + (1 << 20))
         hist = Histograms.load(path / "histograms.npz")
-        mtime = int((path / "config.json").stat().st_mtime)
+        want = (config.n_runs, config.trials, config.depth, config.bins)
+        for name in ("pre_counts", "act_counts"):
+            if getattr(hist, name).shape != want:
+                raise ConfigError(f"{path / 'histograms.npz'}: {name} has shape {getattr(hist, name).shape}, "
+                                  f"config.json describes {want} (configs, trials, depth, bins)")
+        for name in ("pre_edges", "act_edges"):
+            if getattr(hist, name).shape != (config.n_runs, config.bins + 1):
+                raise ConfigError(f"{path / 'histograms.npz'}: {name} has shape {getattr(hist, name).shape}, "
+                                  f"expected {(config.n_runs, config.bins + 1)}")
+        if list(hist.labels) != config.labels():
+            raise ConfigError(f"{path / 'histograms.npz'}: its labels differ from config.json's")
+        mtime = int(cfg_file.stat().st_mtime)
         return cls(config, df, hist, created=_dt.datetime.fromtimestamp(mtime, _dt.timezone.utc))
+
+
+#: Limits of a saved run that ``from_dir`` accepts (a config is a few hundred bytes).
+_MAX_CONFIG_BYTES = 1 << 20
+_MAX_ROWS = 50_000_000
+
+
+def _check_npz_size(path: Path, limit: int) -> None:
+    """Refuse an ``.npz`` whose members declare more uncompressed bytes than the run can need."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        declared = sum(i.file_size for i in z.infolist())
+    if declared > limit:
+        raise ConfigError(f"{path} declares {declared} bytes uncompressed, more than the run's {limit}")
+
+
+def _check_frame(path: Path, config: SimConfig, df: pd.DataFrame) -> None:
+    """The CSV's identity columns must be those the config implies, row for row."""
+    L, T = config.depth, config.trials
+    labels = config.labels()
+    runs = config.runs()
+    exp_config = np.repeat(np.arange(len(runs)), T * L)
+    exp_trial = np.tile(np.repeat(np.arange(T), L), len(runs))
+    exp_layer = np.tile(np.arange(1, L + 1), len(runs) * T)
+    exp_width = np.tile(np.asarray(config.width if isinstance(config.width, tuple) else [config.width] * L), len(runs) * T)
+    checks = (("config", exp_config), ("trial", exp_trial), ("layer", exp_layer), ("width", exp_width))
+    for col, exp in checks:
+        if not np.array_equal(df[col].to_numpy(), exp):
+            raise ConfigError(f"{path / 'layers.csv'}: column '{col}' disagrees with config.json "
+                              f"(depth {L}, {T} trial(s), {len(runs)} config(s))")
+    if list(df["label"].to_numpy()) != [labels[i] for i in exp_config]:
+        raise ConfigError(f"{path / 'layers.csv'}: its labels differ from config.json's ({', '.join(labels)})")
 
 
 def _num(v: float) -> str:
