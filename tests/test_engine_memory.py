@@ -3,10 +3,13 @@
 import numpy as np
 import pytest
 
+from initlab._spec import ConfigError
+
 from initlab.activations import ACTIVATIONS, get_activation
 from initlab.sim.config import SimConfig
-from initlab.sim.draws import LayerWeights, draw_params, keep_weights, make_input, trial_bytes, weight_bytes
+from initlab.sim.draws import LayerWeights, draw_params, make_input
 from initlab.sim.engine import forward_backward, simulate
+from initlab.sim.memory import check_memory, estimate_bytes, keep_weights
 
 
 @pytest.mark.parametrize("act", ["relu", "tanh", "linear"])
@@ -16,7 +19,8 @@ def test_redrawing_the_weights_gives_the_same_bytes(act):
     redrawn = simulate(keep_weights=False, **kw)
     assert kept.layers.equals(redrawn.layers)
     for k in ("pre", "act"):
-        np.testing.assert_array_equal(getattr(kept.histograms, f"{k}_counts"), getattr(redrawn.histograms, f"{k}_counts"))
+        want = getattr(kept.histograms, f"{k}_counts")
+        np.testing.assert_array_equal(getattr(redrawn.histograms, f"{k}_counts"), want)
 
 
 @pytest.mark.parametrize("act", ["relu", "maxout:2"])
@@ -54,14 +58,31 @@ def test_lsuv_does_not_write_into_the_callers_params():
 
 def test_memory_estimate_and_the_choice_to_redraw():
     cfg = SimConfig(inits="he", acts="relu", depth=8, width=1000, batch=100)
-    assert weight_bytes(cfg) == 8 * 1000 * 1000 * 4
     deeper = cfg.replace(depth=16)
-    # keeping: weights grow with depth; redrawing: two layers of weights whatever the depth
-    assert trial_bytes(deeper, keep=True) - trial_bytes(cfg, keep=True) > 8 * 4e6
-    grow = trial_bytes(deeper, keep=False) - trial_bytes(cfg, keep=False)
-    assert grow == 8 * 100 * 1000 * 2 * 4  # only the activations (Z and H) of the 8 extra layers
-    assert keep_weights(cfg, available=1 << 34)
-    assert not keep_weights(cfg, available=trial_bytes(cfg, keep=True))
+    kept = estimate_bytes(deeper) - estimate_bytes(cfg)
+    redrawn = estimate_bytes(deeper, keep_weights=False) - estimate_bytes(cfg, keep_weights=False)
+    # keeping: 8 more layers of weights; redrawing: only the 8 layers' activations (Z, H, relu mask)
+    assert kept - redrawn == 8 * 1000 * 1000 * 4
+    assert redrawn == 8 * 100 * 1000 * (2 * 4 + 1) + 8 * 2 * 8 * cfg.bins  # + the histogram tables
+    room = (estimate_bytes(cfg) + estimate_bytes(cfg, keep_weights=False)) // 2
+    assert keep_weights(cfg, limit=estimate_bytes(cfg)) and not keep_weights(cfg, limit=room)
+    assert check_memory(cfg, limit=room) == estimate_bytes(cfg, keep_weights=False)  # runs, redrawing
+    with pytest.raises(ConfigError, match="needs about"):
+        check_memory(cfg, limit=estimate_bytes(cfg, keep_weights=False) - 1)
+
+
+def test_cli_runs_with_redrawn_weights_what_would_not_fit_kept():
+    from click.testing import CliRunner
+
+    from initlab.cli import main
+
+    args = ["simulate", "--init", "he", "--depth", "6", "--width", "600", "--batch", "4", "--format", "csv"]
+    cfg = SimConfig(inits="he", acts="relu", depth=6, width=600, batch=4)
+    room = (estimate_bytes(cfg) + estimate_bytes(cfg, keep_weights=False)) // 2
+    redrawn = CliRunner().invoke(main, args + ["--max-memory", str(room)])
+    kept = CliRunner().invoke(main, args)
+    assert redrawn.exit_code == 0 and kept.exit_code == 0, redrawn.output
+    assert redrawn.stdout == kept.stdout
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS.names())

@@ -523,7 +523,8 @@ def test_imports_go_one_way():
 
     import initlab.initializers as pkg
 
-    siblings = {"sampler": set(), "base": {"sampler"}, "fixed": {"base"}, "scaled": {"base"}, "orthogonal": {"base"}, "gain": {"base"}}
+    siblings = {"sampler": set(), "base": {"sampler"}, "fixed": {"base"}, "scaled": {"base"}, "orthogonal": {"base"},
+                "gain": {"base"}}
     for name, allowed in siblings.items():
         tree = ast.parse((pathlib.Path(pkg.__file__).parent / f"{name}.py").read_text())
         rel = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}

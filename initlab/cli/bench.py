@@ -32,7 +32,8 @@ def _shape(text: str) -> tuple[int, int, int]:
               help="Which benchmark: the simulation engine, the trainer (one MNIST-sized epoch), or both.")
 @click.option("--end-to-end/--no-end-to-end", "end_to_end", default=True, show_default=True,
               help="Also time simulate() end to end and the PyTorch end-to-end baseline (when torch is installed).")
-@click.option("--memory", is_flag=True, help="Report the peak RSS of simulate() against depth, weights kept and redrawn.")
+@click.option("--memory", is_flag=True,
+              help="Report the peak RSS of simulate() against depth, weights kept and redrawn.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="cuda: the engine on CuPy arrays against the bare CuPy GEMMs and PyTorch CUDA (needs initlab[gpu]).")
 @click.option("--tf32/--no-tf32", default=False, show_default=True, help="With --device cuda: TF32 matrix products.")

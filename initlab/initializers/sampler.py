@@ -16,7 +16,8 @@ Box–Muller
     :math:`\\Theta` is uniform and independent of :math:`R`. A block of :math:`k` outputs takes
     :math:`h = \\lceil k/2 \\rceil` 64-bit words, read as :math:`2h` 32-bit integers :math:`v_j` (low half
     first); pair :math:`i` uses :math:`U_1 = (\\mathrm{fl}_{32}(v_i) + \\tfrac12)\\,2^{-32}` and
-    :math:`U_2 = \\mathrm{fl}_{32}(v_{h+i})\\,2^{-32}` (:math:`\\mathrm{fl}_{32}`: rounding to float32). :math:`U_1 \\ge 2^{-33}` never reaches 0, so the radius is at most
+    :math:`U_2 = \\mathrm{fl}_{32}(v_{h+i})\\,2^{-32}` (:math:`\\mathrm{fl}_{32}`: rounding to float32).
+    :math:`U_1 \\ge 2^{-33}` never reaches 0, so the radius is at most
     :math:`\\sqrt{66 \\ln 2} = 6.77`: the only departure from :math:`N(0,1)` beyond float32 rounding
     is the missing tail :math:`P(R > 6.77) = 2^{-33}` per pair (one pair in 8.6 billion).
     A block of :math:`k` outputs holds the :math:`\\lceil k/2 \\rceil` cosines first, then the sines

@@ -9,13 +9,12 @@ Box–Muller block sampler of :mod:`initlab.initializers.sampler`; float64 ones 
 Weights are a :class:`LayerWeights` sequence: drawn on first use and kept (``keep=True``, the fast
 path), or drawn again on every use (``keep=False``), so that a trial holds one layer's weights at a
 time whatever its depth: the backward pass redraws the weights the forward pass used, bit for bit.
-:func:`weight_bytes` and :func:`keep_weights` make the choice from the memory a trial needs.
+:func:`initlab.sim.memory.keep_weights` makes the choice from the run's memory estimate.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,14 +22,15 @@ import numpy as np
 
 from .._spec import ConfigError
 from ..initializers import get_initializer
-from ..initializers.sampler import parallel_map, standard_normal
+from ..initializers.sampler import fill_standard_normal, parallel_map, standard_normal
 from .config import SimConfig
 
-__all__ = ["STREAMS", "rng_for", "make_input", "TrialParams", "LayerWeights", "draw_params", "weight_bytes",
-           "trial_bytes", "available_bytes", "keep_weights"]
+__all__ = ["STREAMS", "rng_for", "make_input", "TrialParams", "LayerWeights", "draw_params"]
 
 #: Stream numbers of the seeded generators ``default_rng([seed, stream, trial, layer])``.
 STREAMS = {"input": 0, "weight": 1, "bias": 2, "dropout": 3, "loss": 4}
+#: Float64 draws per block while filling the input batch (4 MiB).
+_INPUT_BLOCK = 1 << 19
 
 
 def rng_for(seed: int, stream: str, trial: int = 0, layer: int = 0) -> np.random.Generator:
@@ -40,13 +40,23 @@ def rng_for(seed: int, stream: str, trial: int = 0, layer: int = 0) -> np.random
 
 def make_input(config: SimConfig) -> np.ndarray:
     """The input batch, shape (batch, in_dim): N(0, 1) or U(±√3), the same for every config and trial."""
+    if config.input not in ("gaussian", "uniform"):
+        raise ConfigError("input 'given' needs the batch: pass x= to simulate()")
     rng = rng_for(config.seed, "input")
-    shape = (config.batch, config.in_dim)
-    if config.input == "gaussian":
-        return standard_normal(rng, shape, config.np_dtype)
-    if config.input == "uniform":
-        return rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), shape).astype(config.np_dtype, copy=False)
-    raise ConfigError("input 'given' needs the batch: pass x= to simulate()")
+    n, d = config.batch, config.in_dim
+    out = np.empty((n, d), dtype=config.np_dtype)
+    if config.input == "gaussian" and out.dtype == np.float32:
+        return fill_standard_normal(rng, out)  # the float32 block sampler: no float64 temporary
+    # allocated in the run's dtype and filled in blocks of float64 draws: the numbers are those of one
+    # (n, d) float64 draw (a generator's stream does not depend on how it is split), without its memory
+    rows = max(1, _INPUT_BLOCK // max(d, 1))
+    for i in range(0, n, rows):
+        k = min(rows, n - i)
+        if config.input == "gaussian":
+            out[i:i + k] = rng.standard_normal((k, d), dtype=np.float64)
+        else:
+            out[i:i + k] = rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), (k, d))
+    return out
 
 
 class LayerWeights(Sequence):
@@ -148,53 +158,6 @@ class TrialParams:
     target: np.ndarray
 
 
-def weight_bytes(config: SimConfig) -> int:
-    """Bytes of one trial's weight matrices, all layers (a single-run or a cross-product config)."""
-    fans = (config.in_dim,) + config.widths
-    pieces = max(a.pieces for a in config.activations())
-    return sum(fans[l] * fans[l + 1] * pieces for l in range(config.depth)) * config.np_dtype.itemsize
-
-
-def trial_bytes(config: SimConfig, keep: bool) -> int:
-    """Estimated peak bytes of one trial: weights (all, or the largest layer and its gradient when
-    redrawn), the per-layer pre-activation and output buffers, masks and targets."""
-    fans = (config.in_dim,) + config.widths
-    pieces = max(a.pieces for a in config.activations())
-    item = config.np_dtype.itemsize
-    layer_w = [fans[l] * fans[l + 1] * pieces * item for l in range(config.depth)]
-    acts = sum(config.batch * w * (pieces + 1) * item for w in config.widths)
-    masks = sum(config.batch * w * item for w in config.widths) if config.dropout > 0 else 0
-    weights = sum(layer_w) + max(layer_w) if keep else 2 * max(layer_w)
-    return weights + acts + masks + 2 * config.batch * fans[-1] * item
-
-
-def available_bytes() -> int:
-    """Memory this process may still use: ``INITLAB_MEMORY`` (bytes, or with a K/M/G suffix) if set,
-    else the kernel's ``MemAvailable`` (or 8 GiB where it cannot be read)."""
-    env = os.environ.get("INITLAB_MEMORY", "").strip().upper()
-    if env:
-        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(env[-1], 1)
-        try:
-            return int(float(env.rstrip("KMGB") if mult > 1 else env) * mult)
-        except ValueError:
-            raise ConfigError(f"INITLAB_MEMORY must be a number of bytes like 8G, got '{env}'") from None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    return 8 << 30  # pragma: no cover
-
-
-def keep_weights(config: SimConfig, available: int | None = None) -> bool:
-    """Keep every layer's weights (fast) when a trial then fits in 3/4 of the available memory;
-    otherwise redraw them in the backward pass (weight memory: one layer whatever the depth)."""
-    avail = available_bytes() if available is None else int(available)
-    return trial_bytes(config, keep=True) <= 0.75 * avail
-
-
 def draw_params(config: SimConfig, trial: int, keep: bool = True, xp=np) -> TrialParams:
     """The weights, biases, dropout masks and loss matrix of ``trial`` for a single-run config.
 
@@ -221,7 +184,8 @@ def draw_params(config: SimConfig, trial: int, keep: bool = True, xp=np) -> Tria
         b.append(bias)
         mask = None
         if config.dropout > 0:
-            keep_mask = rng_for(config.seed, "dropout", trial, l).random((config.batch, fans[l]), dtype=np.float64) >= config.dropout
+            u = rng_for(config.seed, "dropout", trial, l).random((config.batch, fans[l]), dtype=np.float64)
+            keep_mask = u >= config.dropout
             mask = keep_mask.astype(dt) * dt.type(1.0 / (1.0 - config.dropout))
         D.append(mask)
     target = standard_normal(rng_for(config.seed, "loss", trial), (config.batch, fans[-1]), dt)

@@ -70,10 +70,10 @@ from .._spec import ConfigError
 from .trial import TrialOutput, TrialPass, Workspace
 from .config import SimConfig
 from .draws import TrialParams, draw_params, make_input
-from .draws import keep_weights as _keep_weights
+from .memory import keep_weights as _keep_weights
 from ..progress import Progress
 from .predict import predict_layers
-from .result import SimResult, build_frame, build_histograms
+from .result import SimResult, build_frame, build_histograms, run_time
 
 __all__ = ["simulate", "run_trial", "forward_backward"]
 
@@ -117,7 +117,8 @@ def forward_backward(config: SimConfig, params: TrialParams, x: np.ndarray, *, w
 
 
 def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, progress: bool = True,
-             keep_weights: bool | None = None, device: str = "cpu", **kwargs: Any) -> SimResult:
+             keep_weights: bool | None = None, device: str = "cpu", max_memory: int | None = None,
+             **kwargs: Any) -> SimResult:
     """Simulate signal propagation at initialization for every initializer × activation and trial.
 
     Parameters
@@ -133,9 +134,9 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
         Draw a progress bar on stderr when the work takes more than a second.
     keep_weights : bool, optional
         Keep every layer's weights between the forward and the backward pass (fast), or redraw
-        them (memory: one layer of weights whatever the depth). Default: keep them when a trial
-        fits in 3/4 of the available memory (:func:`initlab.sim.draws.keep_weights`). The results
-        are the same bit for bit.
+        them (memory: one layer of weights whatever the depth). Default: keep them when the run's
+        memory estimate then fits in ``max_memory`` bytes or the available memory
+        (:func:`initlab.sim.memory.keep_weights`). The results are the same bit for bit.
     device : {'cpu', 'cuda'}
         Where the engine runs: ``'cuda'`` uses CuPy arrays (``pip install 'initlab[gpu]'``) with the
         device's own random streams: statistically, not bitwise, the CPU's experiment
@@ -170,7 +171,7 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
         x = make_input(cfg)
     ws = Workspace(xp)
     runs = cfg.runs()
-    keep = _keep_weights(cfg) if keep_weights is None else bool(keep_weights)
+    keep = _keep_weights(cfg, max_memory) if keep_weights is None else bool(keep_weights)
     outputs: list[list[TrialOutput]] = []
     with Progress(len(runs) * cfg.trials, "simulate", enabled=progress) as bar:
         for run in runs:
@@ -182,5 +183,5 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
                 bar.update(1, postfix=run.label)
             outputs.append(outs)
     theory = predict_layers(cfg, x=x if cfg.input == "given" else None)
-    return SimResult(cfg, build_frame(cfg, outputs, theory), build_histograms(cfg, outputs))
+    return SimResult(cfg, build_frame(cfg, outputs, theory), build_histograms(cfg, outputs), created=run_time())
 

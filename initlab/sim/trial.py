@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._batchnorm import normalize_, normalize_backward
 from . import stats as _st
 from .xp import to_host, vdot_sum
 from .xpstats import XpKernels
@@ -253,13 +254,7 @@ class TrialPass:
         return self.L
 
     def _batchnorm(self, z: np.ndarray) -> np.ndarray:
-        n, xp = z.shape[0], self.xp
-        z -= (z.sum(axis=0, dtype=xp.float64) / n).astype(self.dt)
-        sq = self.ws.get("bn_sq", z.shape, self.dt)
-        xp.multiply(z, z, out=sq)
-        inv = (1.0 / xp.sqrt(sq.sum(axis=0, dtype=xp.float64) / n + _BN_EPS)).astype(self.dt)
-        z *= inv
-        return inv
+        return normalize_(z, _BN_EPS, self.ws.get("bn_sq", z.shape, self.dt))[2]
 
     def _activate(self, l: int, z: np.ndarray, out: np.ndarray, start: int) -> Any:
         """``out = phi(z)``; returns the backward context."""
@@ -293,7 +288,8 @@ class TrialPass:
             amin, amax = pmin, pmax
         else:
             amin, amax = K.minmax(H)
-        am = pm if (self.kind == "linear" and self.plain) else K.moments(H, ws, colsum=self.kind == "generic" and self.plain)
+        am = pm if (self.kind == "linear" and self.plain) else K.moments(H, ws,
+                                                                           colsum=self.kind == "generic" and self.plain)
         c["act_mean"][a:b], c["act_std"][a:b], c["act_q"][a:b] = am.mean, am.std, am.q
         c["act_min"][a:b], c["act_max"][a:b] = amin + 0.0, amax + 0.0
         # dead units: phi(z) zero for every sample (before dropout and the residual add)
@@ -436,17 +432,8 @@ class TrialPass:
         return arr
 
     def _bn_backward(self, gy: np.ndarray, xhat: np.ndarray, inv: np.ndarray) -> np.ndarray:
-        """:math:`\\partial L/\\partial z = \\sigma^{-1}(g - \\bar g - \\hat x\\,\\overline{g\\hat x})` per column."""
-        n, xp = gy.shape[0], self.xp
-        mg = (gy.sum(axis=0, dtype=xp.float64) / n).astype(self.dt)
-        tmp = self._arr("bn_t", gy.shape)
-        xp.multiply(gy, xhat, out=tmp)
-        mgx = (tmp.sum(axis=0, dtype=xp.float64) / n).astype(self.dt)
-        xp.multiply(xhat, mgx, out=tmp)
-        xp.subtract(gy, tmp, out=tmp)
-        tmp -= mg
-        tmp *= inv
-        return tmp
+        """:math:`\\partial L/\\partial z` through the batch normalisation (:func:`initlab._batchnorm.normalize_backward`)."""
+        return normalize_backward(gy, xhat, inv, self._arr("bn_t", gy.shape))
 
 
 def _norm(a: np.ndarray) -> float:

@@ -90,7 +90,8 @@ def device_family(init: Any, shape: tuple[int, ...]) -> tuple[str, float] | None
     if init.data_dependent or init.mean(shape) != 0.0:
         return None
     if isinstance(init, VarianceScaling):
-        family = {"truncated_normal": "truncated_normal", "untruncated_normal": "normal"}.get(init.distribution, "uniform")
+        family = {"truncated_normal": "truncated_normal",
+                  "untruncated_normal": "normal"}.get(init.distribution, "uniform")
     elif type(init).sample is _GainScaled.sample:  # drawn from its family (not orthogonal, which overrides it)
         family = type(init).family
     else:

@@ -74,6 +74,17 @@ class XpKernels:
         p = n // 2
         dots = (x[:, 0:2 * p:2] * x[:, 1:2 * p:2]).sum(axis=2).astype(xp.float64)
         rn = rownorm2.astype(xp.float64)
+        bad = to_host(~(xp.isfinite(dots).all(axis=1) & xp.isfinite(rn).all(axis=1)))
+        for l in np.flatnonzero(bad):  # products overflowed the dtype: float64 after dividing by max |x|
+            y = x[l].astype(xp.float64)
+            if not bool(xp.isfinite(y).all()):
+                dots[l], rn[l] = xp.nan, xp.nan
+                continue
+            top = float(xp.abs(y).max()) if y.size else 0.0
+            if top > 0:
+                y /= top
+            dots[l] = (y[0:2 * p:2] * y[1:2 * p:2]).sum(axis=1)
+            rn[l] = (y * y).sum(axis=1)
         den = xp.sqrt(rn[:, 0:2 * p:2] * rn[:, 1:2 * p:2])
         valid = den > 0
         ratio = xp.where(valid, dots / xp.where(valid, den, 1.0), 0.0)
