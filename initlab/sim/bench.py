@@ -277,13 +277,19 @@ def peak_rss(batch: int, width: int, depth: int, keep: bool | None) -> tuple[flo
 
 
 def format_memory(shapes=MEMORY_SHAPES) -> str:
-    """Peak RSS against depth, weights kept and redrawn (:func:`peak_rss`), as a text table."""
-    lines = [f"{'batch x width':>14} {'depth':>6} {'weights MiB':>12} {'kept: peak MiB':>15} {'redrawn: peak MiB':>18}"
-             f" {'(import only)':>14}"]
+    """Peak RSS against depth, weights kept and redrawn (:func:`peak_rss`), beside the memory estimate
+    (:func:`initlab.sim.memory.estimate_bytes`) plus the interpreter's RSS after the imports, as a text table."""
+    from .memory import estimate_bytes
+
+    lines = [f"{'batch x width':>14} {'depth':>6} {'weights MiB':>12} {'kept: peak MiB':>15} {'(estimate)':>11}"
+             f" {'redrawn: peak MiB':>18} {'(estimate)':>11} {'imports MiB':>12}"]
     for b, w, depths in shapes:
         for d in depths:
+            cfg = SimConfig(inits="he_normal", acts="relu", depth=d, width=w, batch=b)
             base, kept = peak_rss(b, w, d, True)
             _, redrawn = peak_rss(b, w, d, False)
-            lines.append(f"{f'{b} x {w}':>14} {d:>6} {d * w * w * 4 / 2**20:>12.0f} {kept:>15.0f} {redrawn:>18.0f}"
-                         f" {base:>14.0f}")
+            est_k = base + estimate_bytes(cfg) / 2**20
+            est_r = base + estimate_bytes(cfg, keep_weights=False) / 2**20
+            lines.append(f"{f'{b} x {w}':>14} {d:>6} {d * w * w * 4 / 2**20:>12.0f} {kept:>15.0f} {est_k:>11.0f}"
+                         f" {redrawn:>18.0f} {est_r:>11.0f} {base:>12.0f}")
     return "\n".join(lines)
