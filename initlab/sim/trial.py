@@ -243,6 +243,7 @@ class TrialPass:
             if (l + 1) in self.res:
                 xp.add(out, h, out=out)
             h = out
+            W = None  # a redrawn layer is freed before the next one is drawn
             t0 = _tick(clk, "activation (and bias, batchnorm, dropout, residual)", t0)
             if l + 1 - start == self.chunk or l == self.L - 1:
                 if self.do_stats:
@@ -407,6 +408,7 @@ class TrialPass:
                 if (l + 1) in self.res:
                     gn += g
                 g = gn
+            W = None  # a redrawn layer is freed before the next one is drawn
         return loss, grads
 
     def _norm(self, a: np.ndarray) -> float:
