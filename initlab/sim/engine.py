@@ -36,7 +36,19 @@ Random numbers (common random numbers)
     Every draw comes from ``np.random.default_rng([seed, stream, trial, layer])``: the input batch
     (one for every config and trial), weights, biases, dropout masks and the loss matrix. Configs of
     the same trial therefore share the underlying draws, and the same config and seed give
-    identical results, bit for bit.
+    identical results, bit for bit (float32 Gaussians come from the Box–Muller block sampler of
+    :mod:`initlab.initializers.sampler`, whose values do not depend on the number of threads).
+
+Memory
+    The weights are kept from the forward to the backward pass when the run's memory estimate
+    allows (:func:`initlab.sim.memory.keep_weights`); otherwise each layer's weights are drawn again
+    in the backward pass (:class:`initlab.sim.draws.LayerWeights`), the same bytes, so a trial holds
+    one layer of weights whatever its depth.
+
+Devices
+    The engine does its array work through the workspace's array module (:mod:`initlab.sim.xp`):
+    numpy with the kernels of :mod:`initlab.sim.stats`, or CuPy (``device='cuda'``) with those of
+    :mod:`initlab.sim.xpstats`.
 
 Divergence
     A layer whose pre-activations or outputs contain an inf or NaN has diverged: it and every later
@@ -141,6 +153,8 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
         Where the engine runs: ``'cuda'`` uses CuPy arrays (``pip install 'initlab[gpu]'``) with the
         device's own random streams: statistically, not bitwise, the CPU's experiment
         (:mod:`initlab.sim.xp`).
+    max_memory : int, optional
+        Bytes the run may use, for the choice of ``keep_weights`` (default: the available memory).
 
     Returns
     -------

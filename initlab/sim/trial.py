@@ -434,7 +434,8 @@ class TrialPass:
         return arr
 
     def _bn_backward(self, gy: np.ndarray, xhat: np.ndarray, inv: np.ndarray) -> np.ndarray:
-        """:math:`\\partial L/\\partial z` through the batch normalisation (:func:`initlab._batchnorm.normalize_backward`)."""
+        """:math:`\\partial L/\\partial z` through the batch normalisation
+        (:func:`initlab._batchnorm.normalize_backward`)."""
         return normalize_backward(gy, xhat, inv, self._arr("bn_t", gy.shape))
 
 
