@@ -40,8 +40,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 import numpy as np
 
@@ -56,6 +55,9 @@ _SCALE = np.float32(2.0 ** -32)
 _ANGLE = np.float32(2.0 * math.pi * 2.0 ** -32)
 _HALF = np.float32(0.5)
 _MINUS_TWO = np.float32(-2.0)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import ThreadPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -76,13 +78,15 @@ def draw_threads() -> int:
     return max(1, min(4, n))
 
 
-_POOL: ThreadPoolExecutor | None = None
+_POOL: "ThreadPoolExecutor | None" = None
 _POOL_SIZE = 0
 _LOCK = threading.Lock()
 _LOCAL = threading.local()
 
 
-def _pool(n: int) -> ThreadPoolExecutor:
+def _pool(n: int) -> "ThreadPoolExecutor":
+    from concurrent.futures import ThreadPoolExecutor  # here: concurrent.futures costs ~20 ms of every start
+
     global _POOL, _POOL_SIZE
     with _LOCK:
         if _POOL is None or _POOL_SIZE != n:
