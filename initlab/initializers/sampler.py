@@ -49,7 +49,7 @@ __all__ = ["PART", "BLOCK", "standard_normal", "fill_standard_normal", "draw_thr
 #: Samples per independently seeded part (the unit of work of a thread).
 PART = 1 << 18
 #: Samples per block inside a part (its float32 temporaries stay in the L2 cache).
-BLOCK = 1 << 14
+BLOCK = 1 << 16
 
 _SCALE = np.float32(2.0 ** -32)
 _ANGLE = np.float32(2.0 * math.pi * 2.0 ** -32)
