@@ -100,8 +100,12 @@ def _torch_cuda(x: np.ndarray, depth: int, width: int, tf32: bool):
 def _set_tf32(cp, on: bool):
     """Switch CuPy's float32 GEMMs to TF32 (or back to full float32); returns the previous compute type
     (None where this CuPy has no such switch: then ``CUPY_TF32=1`` in the environment decides)."""
+    import os
+
+    os.environ["CUPY_TF32"] = "1" if on else "0"  # read by CuPy at its first float32 GEMM
     lin = getattr(getattr(cp, "_core", None), "_routines_linalg", None)
-    if lin is None or not hasattr(lin, "set_compute_type"):
+    names = ("set_compute_type", "get_compute_type", "COMPUTE_TYPE_TF32", "COMPUTE_TYPE_DEFAULT")
+    if lin is None or not all(hasattr(lin, n) for n in names):
         return None
     prev = lin.get_compute_type(cp.float32)
     lin.set_compute_type(cp.float32, lin.COMPUTE_TYPE_TF32 if on else lin.COMPUTE_TYPE_DEFAULT)
