@@ -93,3 +93,14 @@ def test_simulate_rejects_an_unknown_device_before_any_work():
 
     with pytest.raises(ConfigError, match="unknown device"):
         simulate(depth=2, width=4, batch=4, device="tpu", progress=False)
+
+
+def test_device_check_module_imports_without_cupy_and_formats_its_table():
+    from initlab.sim.bench_gpu import GPU_SHAPES, GPU_TARGET, GpuRow, format_gpu
+
+    b, w, d = GPU_SHAPES[0]
+    fast = GpuRow(b, w, d, False, floor_ms=100.0, engine_ms=105.0, torch_ms=120.0)
+    slow = GpuRow(256, 256, 100, True, floor_ms=10.0, engine_ms=30.0, torch_ms=20.0)
+    text = format_gpu([fast, slow])
+    assert fast.ratio == 1.05 <= GPU_TARGET and " ok" in text.splitlines()[1]
+    assert "3.000" in text.splitlines()[2] and "ok" not in text.splitlines()[2]
