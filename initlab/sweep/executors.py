@@ -201,7 +201,7 @@ class DaskExecutor:
                 fut.cancel()
 
 
-def dask_client(scheduler: str | None = None, local: int | None = None, timeout: float = 5.0):
+def dask_client(scheduler: str | None = None, local: int | None = None, timeout: float = 3.0):
     """A :class:`distributed.Client`: connected to ``scheduler`` or to a new loopback ``LocalCluster`` of
     ``local`` worker processes (one thread each). Returns ``(client, cluster or None)``.
 
@@ -210,6 +210,8 @@ def dask_client(scheduler: str | None = None, local: int | None = None, timeout:
     ConfigError
         Dask is not installed, or the scheduler cannot be reached within ``timeout`` seconds (one line).
     """
+    if local is None:
+        _reachable(str(scheduler), timeout)  # a refused or unknown address fails at once, before importing Dask
     try:
         import distributed
     except ImportError:
@@ -229,7 +231,25 @@ def dask_client(scheduler: str | None = None, local: int | None = None, timeout:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         client = distributed.Client(addr, timeout=timeout)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} within {timeout:g} s "
-                          f"({type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - timeouts, refusals, and something else listening on the port
+        raise ConfigError(f"cannot reach a Dask scheduler at {scheduler} within {timeout:g} s "
+                          f"({type(exc).__name__}; is it a Dask scheduler?)") from None
     return client, None
+
+
+def _reachable(scheduler: str, timeout: float) -> None:
+    """One TCP connection to a ``tcp://HOST:PORT`` address (other protocols are left to Dask)."""
+    import socket
+
+    addr = scheduler.strip()
+    proto, _, rest = addr.rpartition("://")
+    if proto not in ("", "tcp"):
+        return
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--scheduler must look like tcp://HOST:PORT, got '{scheduler}'")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} "
+                          f"({exc.strerror or type(exc).__name__})") from None

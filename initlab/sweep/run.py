@@ -116,13 +116,16 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
     path = Path(store) if store is not None else Path(tempfile.mkdtemp(prefix="initlab-sweep-")) / "sweep.sqlite"
-    with Store(path, create=True) as st:
-        st.set_grid(grid)  # refuses a foreign sweep before any work
-        executor, release = executor_for(workers, scheduler, dask_local, blas_threads)
-        try:
+    if path.exists():  # a foreign store is refused before anything starts
+        with Store(path) as st:
+            st.check_grid(grid)
+    executor, release = executor_for(workers, scheduler, dask_local, blas_threads)
+    try:
+        with Store(path, create=True) as st:
+            st.set_grid(grid)
             run_store(st, executor, keep, batch_size=batch_size, progress=progress)
-        finally:
-            release()
+    finally:
+        release()
     return SweepResult(path)
 
 

@@ -115,17 +115,22 @@ class Store:
         text = self.meta("definition")
         return Grid.from_dict(json.loads(text)) if text else None
 
-    def set_grid(self, grid: Grid) -> bool:
-        """Record ``grid``; True when it is new or extends the stored one. A different sweep is a
-        :class:`StoreError` (one line, with the first difference)."""
+    def check_grid(self, grid: Grid) -> None:
+        """A :class:`StoreError` (one line, with the first difference) unless ``grid`` is the stored sweep or
+        extends it."""
         old = self.grid
         if old is not None:
             why = extension_of(grid, old)
             if why:
                 raise StoreError(f"{self.path} holds a different sweep ({why}); use another --store, "
                                  f"or only add grid values")
-            if grid.to_json() == old.to_json():
-                return False
+
+    def set_grid(self, grid: Grid) -> bool:
+        """Record ``grid`` (after :meth:`check_grid`); True when it is new or extends the stored one."""
+        self.check_grid(grid)
+        old = self.grid
+        if old is not None and grid.to_json() == old.to_json():
+            return False
         with self.transaction():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('definition', ?)", (grid.to_json(),))
         return True
