@@ -28,8 +28,9 @@ def _shape(text: str) -> tuple[int, int, int]:
 @click.option("--init", default="he_normal", show_default=True, help="Initializer spec.")
 @click.option("--breakdown/--no-breakdown", "show_breakdown", default=False, show_default=True,
               help="Also show the time of each phase inside the engine (ms over all layers).")
-@click.option("--what", type=click.Choice(["all", "engine", "trainer"]), default="all", show_default=True,
-              help="Which benchmark: the simulation engine, the trainer (one MNIST-sized epoch), or both.")
+@click.option("--what", type=click.Choice(["all", "engine", "trainer", "sweep"]), default="all", show_default=True,
+              help="Which benchmark: the simulation engine, the trainer (one MNIST-sized epoch), both (all), "
+                   "or sweep points per second on each executor (sweep; not part of all).")
 def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init: str, show_breakdown: bool,
               what: str) -> None:
     """Time the engine (forward + backward, every statistic, histograms; float32) against its floor.
@@ -47,6 +48,9 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
       initlab bench --quick
       initlab bench --shape 512x512x30 --repeats 3 --breakdown
     """
+    if what == "sweep":
+        _bench_sweep(quick, repeats if repeats != 5 else (1 if quick else 2))
+        return
     from ..sim.bench import QUICK_SHAPES, breakdown, format_breakdown, format_rows, run_bench
 
     if what in ("all", "trainer"):
@@ -64,6 +68,23 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
         for r in rows:
             click.echo(f"\ntime per phase inside the engine, {r.batch} x {r.width} x {r.depth} (all layers):")
             click.echo(format_breakdown(breakdown(r.batch, r.width, r.depth, reps, act, init), r))
+
+
+def _bench_sweep(quick: bool, repeats: int) -> None:
+    import os
+
+    from ..sweep.bench import POINT_SECONDS, bench_sweep, format_sweep_rows
+
+    workers = os.cpu_count() or 1
+    targets = POINT_SECONDS[:2] if quick else POINT_SECONDS
+    click.echo(f"initlab bench (sweep): tanh points of width 256, batch 128, float32 sized to {', '.join(f'{t:g}' for t in targets)} s; "
+               f"serial vs pool of {workers} vs dask-local 2; min of {repeats} interleaved repeats")
+    rows, extra = bench_sweep(targets, workers=workers, repeats=repeats, serial_work=1.5 if quick else 3.0,
+                              echo=lambda s: click.echo(s, err=True))
+    click.echo(format_sweep_rows(rows))
+    if "dask_start_s" in extra:
+        click.echo(f"(the dask-local 2 cluster took {extra['dask_start_s']:.1f} s to start, not in its rows; "
+                   f"the pool's start is in its rows)")
 
 
 def _bench_trainer(quick: bool, repeats: int) -> None:
