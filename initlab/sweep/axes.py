@@ -375,5 +375,6 @@ def extension_of(new: Grid, old: Grid) -> str:
     for k, v in old.fields.items():
         missing = [x for x in v if x not in new.fields[k]]
         if missing:
-            return f"axis '{k}' lacks {missing[0]!r} (stored: {', '.join(map(str, v))})"
+            return (f"axis '{k}' is {', '.join(map(str, new.fields[k]))} here but "
+                    f"{', '.join(map(str, v))} in the store")
     return ""

@@ -8,9 +8,10 @@ runs does not change its bits (given the same number of BLAS threads: OpenBLAS s
 product is split over threads).
 
 - :class:`SerialExecutor`: in this process (``--workers 1``).
-- :class:`PoolExecutor`: ``concurrent.futures.ProcessPoolExecutor`` on a ``forkserver`` context (the server
-  imports numpy and the engine once). A worker that dies breaks the pool: the batches in flight are sent
-  again on a new pool, each at most :data:`MAX_ATTEMPTS` times, then reported as failed.
+- :class:`PoolExecutor`: ``concurrent.futures.ProcessPoolExecutor``, forked where the platform can (the
+  workers start with numpy and the engine already imported; ``spawn`` elsewhere). A worker that dies breaks
+  the pool: the batches in flight are sent again on a new pool, each at most :data:`MAX_ATTEMPTS` times,
+  then reported as failed.
 - :class:`DaskExecutor`: ``distributed.Client.submit`` per batch; Dask reschedules the batch of a worker that
   dies. :func:`dask_client` connects to ``tcp://HOST:PORT`` (one line and exit 2 when it cannot within
   ``timeout``) or starts a :class:`distributed.LocalCluster` on the loopback interface.
@@ -102,11 +103,8 @@ class PoolExecutor:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        try:
-            ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["initlab.sweep.measure", "initlab.sim.engine", "initlab.theory"])
-        except ValueError:  # no forkserver on this platform
-            ctx = mp.get_context("spawn")
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
 
     def run(self, batcher: Batcher, keep: str, on_result: OnResult) -> None:
@@ -126,11 +124,15 @@ class PoolExecutor:
                         if nxt is None:
                             break
                         batch, attempt = nxt, 1
-                    flight[pool.submit(run_batch, batch, keep, self.blas)] = (batch, attempt)
-                if not flight:
+                    try:
+                        flight[pool.submit(run_batch, batch, keep, self.blas)] = (batch, attempt)
+                    except BrokenProcessPool:  # broken since the last wait: retried below
+                        retry.append((batch, attempt))
+                        break
+                if not flight and not retry:
                     return
-                done, _ = wait(list(flight), return_when=FIRST_COMPLETED)
-                broken = False
+                done, _ = wait(list(flight), return_when=FIRST_COMPLETED) if flight else (set(), set())
+                broken = bool(retry) and not flight
                 for fut in done:
                     batch, attempt = flight.pop(fut)
                     try:

@@ -116,7 +116,7 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
     path = Path(store) if store is not None else Path(tempfile.mkdtemp(prefix="initlab-sweep-")) / "sweep.sqlite"
-    if path.exists():  # a foreign store is refused before anything starts
+    if path.exists() and path.stat().st_size > 0:  # a foreign store is refused before anything starts
         with Store(path) as st:
             st.check_grid(grid)
     executor, release = executor_for(workers, scheduler, dask_local, blas_threads)
