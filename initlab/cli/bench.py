@@ -77,7 +77,8 @@ def _bench_sweep(quick: bool, repeats: int) -> None:
 
     workers = os.cpu_count() or 1
     targets = POINT_SECONDS[:2] if quick else POINT_SECONDS
-    click.echo(f"initlab bench (sweep): tanh points of width 256, batch 128, float32 sized to {', '.join(f'{t:g}' for t in targets)} s; "
+    sizes = ", ".join(f"{t:g}" for t in targets)
+    click.echo(f"initlab bench (sweep): tanh points of width 256, batch 128, float32 sized to {sizes} s; "
                f"serial vs pool of {workers} vs dask-local 2; min of {repeats} interleaved repeats")
     rows, extra = bench_sweep(targets, workers=workers, repeats=repeats, serial_work=1.5 if quick else 3.0,
                               echo=lambda s: click.echo(s, err=True))

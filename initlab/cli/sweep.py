@@ -73,7 +73,8 @@ def sweep_group() -> None:
               show_default=True, help="SQLite store; re-running the same sweep resumes it, new grid values extend it.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the sweep's PDF report here when it finishes.")
-@click.option("--workers", type=int, default=None, help="Local worker processes [default: one per core; 1 = this process].")
+@click.option("--workers", type=int, default=None,
+              help="Local worker processes [default: one per core; 1 = this process].")
 @click.option("--scheduler", default=None, help="A running Dask scheduler, tcp://HOST:PORT.")
 @click.option("--dask-local", type=int, default=None, help="Start a Dask LocalCluster of N worker processes.")
 @click.option("--zip", "zips", multiple=True, help="Pair two axes instead of crossing them: --zip sigma_w2,sigma_b2.")

@@ -149,7 +149,8 @@ def width_table(points: pd.DataFrame, stat: str = "q_tail", theory: str | None =
     ``theory`` defaults to ``theory_q_star`` for ``q_*``, ``theory_chi1`` for ``chi1``,
     ``theory_c_star`` for ``c_last`` and ``theory_xi_c`` for ``xi_c``. Also returns the fitted log–log
     slopes ``{"bias": s, "spread": s}``."""
-    theory = theory or {"chi1": "theory_chi1", "c_last": "theory_c_star", "xi_c": "theory_xi_c"}.get(stat, "theory_q_star")
+    named = {"chi1": "theory_chi1", "c_last": "theory_c_star", "xi_c": "theory_xi_c"}
+    theory = theory or named.get(stat, "theory_q_star")
     df = points[points["status"] == "done"] if "status" in points else points
     rows = []
     for w, g in df.groupby(df["width"].astype(int)):
@@ -231,7 +232,8 @@ def depth_profiles(layers: pd.DataFrame, points: pd.DataFrame, column: str = "pr
         if theory and theory in g and g[theory].notna().any():
             t = g.groupby("layer")[theory].first()
             ax.plot(t.index, t.to_numpy(), "--", color=color, lw=1)
-    style_axes(ax, xlabel="layer", ylabel=column, title=f"{column} against depth" + (" (dashed: mean field)" if theory else ""))
+    style_axes(ax, xlabel="layer", ylabel=column,
+               title=f"{column} against depth" + (" (dashed: mean field)" if theory else ""))
     if len(ax.lines):
         ax.legend(fontsize="x-small")
     return fig

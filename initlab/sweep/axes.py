@@ -301,7 +301,8 @@ def build_grid(axes: Mapping[str, Any], *, zips: Sequence[Sequence[str]] = (), k
                 raise ConfigError(f"--zip: axis '{a}' is in two zip groups")
         lens = {a: len(fields[a]) for a in names}
         if len(set(lens.values())) != 1:
-            raise ConfigError("--zip: axes of different lengths (" + ", ".join(f"{a} {n}" for a, n in lens.items()) + ")")
+            shown = ", ".join(f"{a} {n}" for a, n in lens.items())
+            raise ConfigError(f"--zip: axes of different lengths ({shown})")
         zgroups.append(names)
     grid = Grid(fields, given, tuple(zgroups), keep)
     if grid.n_points == 0:

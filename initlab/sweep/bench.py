@@ -93,8 +93,8 @@ def _run(executor: str, depth: int, n: int, workers: int, client: Any, blas: int
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def bench_sweep(targets: Sequence[float] = POINT_SECONDS, *, workers: int = 2, dask_workers: int = 2,
-                repeats: int = 2, serial_work: float = 3.0, dask: bool = True, echo=None) -> tuple[list[SweepBenchRow], dict]:
+def bench_sweep(targets: Sequence[float] = POINT_SECONDS, *, workers: int = 2, dask_workers: int = 2, repeats: int = 2,
+                serial_work: float = 3.0, dask: bool = True, echo=None) -> tuple[list[SweepBenchRow], dict]:
     """Run the benchmark (see the module docstring); returns the rows and ``{"dask_start_s", "blas_serial"}``."""
     import os
 

@@ -8,8 +8,8 @@ per-layer rows of its trials to one row of :data:`~initlab.schema.POINT_SUMMARY_
 - ``q_last`` :math:`= q^L`, ``q_tail`` = the mean of :math:`q^l` over the last quarter of the layers
   (``pre_q``, the second moment of the pre-activations);
 - ``c_last`` :math:`= c^L`, the mean correlation of the input pairs at the last layer (``pre_corr``);
-- ``chi1``: the geometric mean over the middle layers :math:`a = \\lfloor L/4 \\rfloor \\dots b = \\lfloor 3L/4 \\rfloor`
-  of the per-layer ratio of squared gradient norms,
+- ``chi1``: the geometric mean over the middle layers
+  :math:`a = \\lfloor L/4 \\rfloor \\dots b = \\lfloor 3L/4 \\rfloor` of the per-layer ratio of squared gradient norms,
   :math:`\\chi_1 = \\bigl(\\|\\partial L/\\partial z^a\\|^2 / \\|\\partial L/\\partial z^b\\|^2\\bigr)^{1/(b-a)}`
   (mean-field: :math:`\\mathbb{E}\\|\\delta^l\\|^2 = \\chi_1 \\mathbb{E}\\|\\delta^{l+1}\\|^2`);
 - ``xi_c``: :math:`-1/s`, with :math:`s` the least-squares slope of :math:`\\log|c^l - c^*|` against

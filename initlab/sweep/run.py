@@ -44,7 +44,8 @@ def executor_for(workers: int | None = None, scheduler: Any = None, dask_local: 
 
     if blas_threads is not None and blas_threads < 1:
         raise ConfigError(f"blas threads must be >= 1, got {blas_threads}")
-    given = [n for n, v in (("workers", workers), ("scheduler", scheduler), ("dask-local", dask_local)) if v is not None]
+    choices = (("workers", workers), ("scheduler", scheduler), ("dask-local", dask_local))
+    given = [n for n, v in choices if v is not None]
     if len(given) > 1:
         raise ConfigError(f"give one of --workers, --scheduler and --dask-local, not {' and '.join(given)}")
     if scheduler is not None and not isinstance(scheduler, str):  # a Client already connected

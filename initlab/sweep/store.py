@@ -196,7 +196,8 @@ class Store:
         grid = self.grid
         axes = list(grid.given) if grid else []
         cols = ", ".join(f'"{c}"' for c in POINT_SUMMARY_COLUMNS)
-        rows = self.db.execute(f"SELECT key, status, params, {cols}, seconds, error FROM points ORDER BY rowid").fetchall()
+        rows = self.db.execute(f"SELECT key, status, params, {cols}, seconds, error FROM points "
+                               "ORDER BY rowid").fetchall()
         data: dict[str, list] = {c: [] for c in ("key", "status", *axes, *POINT_SUMMARY_COLUMNS, "seconds", "error")}
         own = [c for c in POINT_SUMMARY_COLUMNS if c not in axes]  # a native axis shows its grid value
         for row in rows:
