@@ -182,3 +182,21 @@ def test_width_table_slopes():
     tab, slopes = width_table(pts, "q_tail")
     np.testing.assert_allclose(tab["bias"], 3.0 / w, rtol=1e-9)
     assert slopes["bias"] == pytest.approx(-1.0, abs=1e-9) and slopes["spread"] == pytest.approx(-0.5, abs=1e-9)
+
+
+def test_simulate_cli_takes_the_pairs_input():
+    import io
+
+    from click.testing import CliRunner
+
+    from initlab.cli import main
+
+    res = CliRunner().invoke(main, ["simulate", "--act", "linear", "--init", "lecun_normal", "--depth", "2",
+                                    "--width", "64", "--batch", "16", "--input", "pairs:c0=0.3", "--dtype", "float64",
+                                    "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(io.StringIO(res.output))
+    assert df["theory_pre_corr"].iloc[0] == pytest.approx(0.3, abs=1e-12)
+    assert df["pre_corr"].iloc[0] == pytest.approx(0.3, abs=0.15)  # 8 pairs through one random 64 x 64 layer
+    bad = CliRunner().invoke(main, ["simulate", "--input", "pairs:c0=3"])
+    assert bad.exit_code == 2 and "c0 must be in [-1, 1]" in bad.output
