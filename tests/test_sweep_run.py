@@ -193,8 +193,8 @@ def test_report_pages_and_same_bytes(serial_store, tmp_path):
 
     out = CliRunner().invoke(main, ["sweep", "report", str(serial_store), "-o", str(tmp_path / "full.pdf")])
     assert out.exit_code == 0
-    # definition, phase diagram, agreement, two depth profiles, points
-    assert count_pdf_pages((tmp_path / "full.pdf").read_bytes()) == 6
+    # definition, phase diagram, agreement, depth profile, points
+    assert count_pdf_pages((tmp_path / "full.pdf").read_bytes()) == 5
     small = initlab.sweep(tmp_path / "small.sqlite", act="tanh", sigma_w2="1,2", depth=3, width=8, batch=4,
                           workers=1, progress=False)
     when = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc)

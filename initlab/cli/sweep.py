@@ -68,7 +68,8 @@ def sweep_group() -> None:
     """Sweep whole regions of the parameter space (see `initlab sweep run --help`)."""
 
 
-@sweep_group.command("run", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@sweep_group.command("run", context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+                     options_metavar="[OPTIONS] --AXIS GRID ...")
 @click.option("--store", "store", type=click.Path(dir_okay=False, path_type=Path), default=Path("sweep.sqlite"),
               show_default=True, help="SQLite store; re-running the same sweep resumes it, new grid values extend it.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -2,8 +2,8 @@
 
 Pages: the definition (every axis with its values, the fixed settings, the store's counts) and, when the
 sweep has them, the measured-vs-predicted phase diagram (σ_w² and σ_b² axes with at least two values each)
-with the agreement numbers, the width scaling of ``q_tail`` and ``chi1`` (a ``width`` axis), depth profiles
-of the correlation and of q (``keep='layers'``), and a table of the first points.
+with the agreement numbers, the width scaling of ``q_tail`` and ``chi1`` (a ``width`` axis), the depth
+profile of the correlation of a few points (``keep='layers'``), and a table of the first points.
 """
 
 from __future__ import annotations
@@ -111,7 +111,6 @@ def write_sweep_report(result: Any, path: str | Path, *, date: _dt.date | _dt.da
         keys = pick_points(done)
         lay = result.layers_of(keys)
         pages.append(lambda: depth_profiles(lay, done, "pre_corr"))
-        pages.append(lambda: depth_profiles(lay, done, "pre_q"))
     pages.append(lambda: points_page(pts))
     metadata = {"Title": "initlab sweep report", "Creator": f"initlab {__version__}", "CreationDate": when,
                 "ModDate": when}

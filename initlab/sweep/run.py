@@ -63,7 +63,7 @@ def executor_for(workers: int | None = None, scheduler: Any = None, dask_local: 
         except BaseException:
             release()
             raise
-    n = os.cpu_count() or 1 if workers is None else workers
+    n = (os.cpu_count() or 1) if workers is None else workers
     if n < 1:
         raise ConfigError(f"--workers must be >= 1, got {n}")
     if n == 1:
