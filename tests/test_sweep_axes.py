@@ -200,3 +200,11 @@ def test_simulate_cli_takes_the_pairs_input():
     assert df["pre_corr"].iloc[0] == pytest.approx(0.3, abs=0.15)  # 8 pairs through one random 64 x 64 layer
     bad = CliRunner().invoke(main, ["simulate", "--input", "pairs:c0=3"])
     assert bad.exit_code == 2 and "c0 must be in [-1, 1]" in bad.output
+
+
+def test_initlab_sweep_stays_callable_after_its_submodules_load():
+    import initlab
+    import initlab.sweep.store  # noqa: F401 - importing a submodule sets initlab.sweep to the package
+
+    assert callable(initlab.sweep) and initlab.sweep.sweep is initlab.sweep.run.sweep
+    assert initlab.SweepResult is initlab.sweep.SweepResult

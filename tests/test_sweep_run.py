@@ -202,3 +202,25 @@ def test_report_pages_and_same_bytes(serial_store, tmp_path):
     b = small.report(tmp_path / "b.pdf", date=when).read_bytes()
     assert a == b and count_pdf_pages(a) == 2  # definition and points only: no σ_b² axis, no layers kept
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def _dies_once(batch, keep, blas, _marker=[]):  # noqa: B006 - set in the coordinator before the pool forks
+    """run_batch, except that the first worker to run it exits abruptly (as a killed worker would)."""
+    from initlab.sweep.measure import run_batch
+
+    marker = Path(_marker[0])
+    if not marker.exists():
+        marker.write_text("died")
+        os._exit(1)
+    return run_batch(batch, keep, blas)
+
+
+def test_a_dead_pool_worker_loses_only_its_batch(tmp_path, monkeypatch):
+    from initlab.sweep import executors
+
+    _dies_once.__defaults__[0][:] = [str(tmp_path / "died")]
+    monkeypatch.setattr(executors, "run_batch", _dies_once)
+    res = initlab.sweep(tmp_path / "s.sqlite", act="tanh", sigma_w2="0.5:2:6", depth=2, width=8, batch=4,
+                        workers=2, batch_size=1, progress=False)
+    assert (tmp_path / "died").exists()  # a worker did die
+    assert len(res.points) == 6 and (res.points["status"] == "done").all()
