@@ -124,3 +124,16 @@ def test_log_softmax_matches_scipy_without_overflow(scale):
     p, logp = softmax_and_log(z)
     np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=1e-12)
     assert np.isfinite(logp).all() and (logp <= 0).all()
+
+
+def test_input_moments_use_the_engine_kernels():
+    from initlab.sim.predict import input_moments
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((7, 5)) + 0.3
+    q0, c0, mu0 = input_moments(x)
+    pairs = [x[a] @ x[a + 1] / (np.linalg.norm(x[a]) * np.linalg.norm(x[a + 1])) for a in (0, 2, 4)]
+    assert q0 == pytest.approx(np.mean(x * x), rel=1e-12)
+    assert c0 == pytest.approx(np.mean(pairs), rel=1e-12)
+    assert mu0 == pytest.approx(np.mean(x), rel=1e-12)
+    assert input_moments(np.zeros((4, 3)))[1] == 1.0  # no pair with a norm: taken as fully correlated

@@ -50,6 +50,7 @@ def _rows(res: SweepResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     return res.points.drop(columns=["seconds"]), res.layers
 
 
+@pytest.mark.slow
 def test_serial_equals_pool_equals_dask_local_cluster(serial_store, dask_client, tmp_path):
     ref_points, ref_layers = _rows(SweepResult(serial_store))
     assert len(ref_points) == 4 and (ref_points["status"] == "done").all() and len(ref_layers) == 4 * 2 * 4
@@ -65,6 +66,7 @@ def test_serial_equals_pool_equals_dask_local_cluster(serial_store, dask_client,
     assert ref_points["theory_chi1"].notna().all()
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill(tmp_path):
     store = tmp_path / "killed.sqlite"
     args = [sys.executable, "-m", "initlab.cli", "sweep", "--act", "tanh", "--sigma-w2", "0.5:2.5:20", "--depth", "4",
@@ -215,6 +217,7 @@ def _dies_once(batch, keep, blas, _marker=[]):  # noqa: B006 - set in the coordi
     return run_batch(batch, keep, blas)
 
 
+@pytest.mark.slow
 def test_a_dead_pool_worker_loses_only_its_batch(tmp_path, monkeypatch):
     from initlab.sweep import executors
 

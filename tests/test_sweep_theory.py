@@ -15,6 +15,7 @@ def ordered_points():
                          dtype="float64", workers=1, blas_threads=1, progress=False).points
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stat, theory", [("chi1", "theory_chi1"), ("xi_c", "theory_xi_c")])
 def test_measured_agrees_with_theory_within_the_trials_spread(ordered_points, stat, theory):
     """|mean - theory| <= 4 standard errors of the mean over the 4 trials (the points seed themselves, so

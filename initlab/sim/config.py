@@ -248,7 +248,9 @@ class SimConfig:
     @property
     def in_dim(self) -> int:
         """Input features (``input_dim``, or the first layer's width)."""
-        return self.input_dim if self.input_dim is not None else self.widths[0]
+        if self.input_dim is not None:
+            return self.input_dim
+        return self.width[0] if isinstance(self.width, tuple) else self.width
 
     @property
     def input_c0(self) -> float | None:
@@ -271,7 +273,7 @@ class SimConfig:
             except SpecError:
                 raise
             except (TypeError, ValueError) as exc:
-                raise ConfigError(f"--gain: {exc}") from None
+                raise ConfigError(f"gain: {exc}") from None
         return tuple(out)
 
     def activations(self) -> tuple[Activation, ...]:
