@@ -56,8 +56,9 @@ def _point_seconds(depth: int, repeats: int = 2) -> float:
     from ..sim.config import SimConfig
     from ..sim.engine import simulate
 
+    init = "variance_scaling:scale=1.0,mode=fan_in,distribution=untruncated_normal"
     cfg = SimConfig(acts=_SHAPE["act"], depth=depth, width=_SHAPE["width"], batch=_SHAPE["batch"],
-                    dtype=_SHAPE["dtype"], inits="variance_scaling:scale=1.0,mode=fan_in,distribution=untruncated_normal")
+                    dtype=_SHAPE["dtype"], inits=init)
     best = float("inf")
     with threadpool_limits(limits=1, user_api="blas"):
         for _ in range(repeats):
