@@ -74,10 +74,11 @@ def test_cross_product_and_zip():
         build_grid({"sigma_w2": "1,2"}, zips=[("sigma_w2", "sigma_b2")])
 
 
-@pytest.mark.parametrize("axis", [a for a in AXIS_NAMES if a not in ("init", "bias_init", "gain", "input_dim")])
+@pytest.mark.parametrize("axis", AXIS_NAMES)
 def test_every_axis_reaches_the_point_config(axis):
     """Each axis (every SimConfig field and the native ones) changes the config a point runs."""
-    values = {"act": "tanh,relu", "depth": "3,4", "width": "8,9", "batch": "4,6", "input": "gaussian,pairs:c0=0.3",
+    values = {"init": "xavier,he", "bias_init": "zeros,normal:0.1", "gain": "1,2", "input_dim": "5,7",
+              "act": "tanh,relu", "depth": "3,4", "width": "8,9", "batch": "4,6", "input": "gaussian,pairs:c0=0.3",
               "seed": "0,1", "trials": "1,2", "dtype": "float32,float64", "batchnorm": "false,true",
               "dropout": "0,0.5", "residual": "false,true", "loss": "projection,mse", "bins": "10,20",
               "sigma_w2": "0.5,2", "sigma_b2": "0,0.3"}[axis]
@@ -208,3 +209,18 @@ def test_initlab_sweep_stays_callable_after_its_submodules_load():
 
     assert callable(initlab.sweep) and initlab.sweep.sweep is initlab.sweep.run.sweep
     assert initlab.SweepResult is initlab.sweep.SweepResult
+
+
+def test_cli_axis_arguments():
+    from initlab.cli import InputError
+    from initlab.cli.sweep import parse_axis_args
+
+    got = parse_axis_args(["--sigma-w2", "0.5:4:36", "--act=tanh", "--residual", "--no-batchnorm", "--width", "64"])
+    assert got == {"sigma_w2": "0.5:4:36", "act": "tanh", "residual": "true", "batchnorm": "false", "width": "64"}
+    assert parse_axis_args(["--residual", "true,false"]) == {"residual": "true,false"}
+    for bad, msg in ((["tanh"], "unexpected argument"), (["--depth"], "needs a value"),
+                     (["--depth", "3", "--depth", "4"], "given twice")):
+        with pytest.raises(InputError, match=msg):
+            parse_axis_args(bad)
+    with pytest.raises(ConfigError, match="did you mean 'batch'"):
+        parse_axis_args(["--bath", "3"])
