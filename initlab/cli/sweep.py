@@ -117,6 +117,14 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
     failed = pts[pts["status"] == "failed"]
     click.echo(f"initlab sweep: {len(pts)} points in {store} ({int((pts['status'] == 'done').sum())} done, "
                f"{len(failed)} failed) — {elapsed:.1f} s")
+    axes = res.grid.axes
+    if len(axes.get("sigma_w2", ())) > 1 and len(axes.get("sigma_b2", ())) > 1 and len(failed) < len(pts):
+        from ..plots.sweep import phase_agreement
+
+        a = phase_agreement(pts)
+        click.echo(f"vs mean-field theory: same phase in {a['same_phase']:.1%} of {a['cells']:.0f} cells; median "
+                   f"relative error away from chi1 = 1 ({a['cells_away']:.0f} cells): chi1 "
+                   f"{a['chi1_median_rel_err']:.2%}, xi_c {a['xi_c_median_rel_err']:.2%}")
     if len(failed):
         click.echo(f"first failure: {failed['error'].iloc[0]}", err=True)
     if report_path is not None:
