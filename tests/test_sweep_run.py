@@ -227,3 +227,18 @@ def test_a_dead_pool_worker_loses_only_its_batch(tmp_path, monkeypatch):
                         workers=2, batch_size=1, progress=False)
     assert (tmp_path / "died").exists()  # a worker did die
     assert len(res.points) == 6 and (res.points["status"] == "done").all()
+
+
+def test_cli_resume_prints_the_agreement(serial_store):
+    from initlab.plots.sweep import phase_agreement
+
+    before = SweepResult(serial_store).points
+    args = ["sweep", "--act", "tanh", "--sigma-w2", "0.8,1.6", "--sigma-b2", "0.05,0.2", "--depth", "4",
+            "--width", "16", "--batch", "8", "--trials", "2", "--keep", "layers", "--workers", "1",
+            "--store", str(serial_store)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    a = phase_agreement(before)
+    assert f"4 points in {serial_store} (4 done, 0 failed)" in res.output
+    assert f"same phase in {a['same_phase']:.1%} of 4 cells" in res.output
+    pd.testing.assert_frame_equal(SweepResult(serial_store).points, before)  # nothing recomputed
