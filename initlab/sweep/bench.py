@@ -1,7 +1,8 @@
 """``initlab bench --what sweep``: points per second of a sweep, serial, on the process pool and on Dask.
 
 For each target point time (0.05, 0.2 and 1 s by default) a tanh point (width 256, batch 128, float32, one
-trial) gets the depth that makes it take about that long with one BLAS thread (calibrated here), and a grid of
+trial) gets the depth that makes it take about that long with one BLAS thread (:func:`calibrate_depth`, on
+the whole point: simulation, theory and summary), and a grid of
 ``n`` such points (distinct σ_w², about 3 s of serial work) runs on every executor into a fresh store; the
 executors are interleaved and each repeated, and the minimum wall time is kept (other processes only ever
 add time). Reported per executor:
@@ -51,27 +52,30 @@ class SweepBenchRow:
 
 
 def _point_seconds(depth: int, repeats: int = 2) -> float:
-    from threadpoolctl import threadpool_limits
+    """Seconds of one bench point (all of :func:`~initlab.sweep.measure.run_batch`: the simulation, its
+    theory and its summary) with one BLAS thread, the minimum of ``repeats``."""
+    from .axes import build_grid, point_config, point_key
+    from .measure import run_batch
 
-    from ..sim.config import SimConfig
-    from ..sim.engine import simulate
-
-    init = "variance_scaling:scale=1.0,mode=fan_in,distribution=untruncated_normal"
-    cfg = SimConfig(acts=_SHAPE["act"], depth=depth, width=_SHAPE["width"], batch=_SHAPE["batch"],
-                    dtype=_SHAPE["dtype"], inits=init)
+    grid = build_grid(dict(_SHAPE, depth=depth, sigma_w2=1.0), defaults={"input": "pairs:c0=0.5"})
+    cfg = point_config(grid, next(grid.points()))
+    item = [(point_key(cfg), cfg.to_json())]
     best = float("inf")
-    with threadpool_limits(limits=1, user_api="blas"):
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            simulate(cfg, progress=False)
-            best = min(best, time.perf_counter() - t0)
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run_batch(item, "summary", 1)
+        best = min(best, time.perf_counter() - t0)
     return best
 
 
 def calibrate_depth(target: float) -> int:
-    """The depth at which one bench point takes about ``target`` seconds (one BLAS thread)."""
-    t = _point_seconds(8)
-    return int(max(1, round(8 * target / max(t, 1e-4))))
+    """The depth at which one bench point takes about ``target`` seconds (one BLAS thread): the point time
+    is measured at depths 4 and 24 and taken as linear in depth, :math:`t = a + b\\,L`; at least 1 (when the
+    fixed cost :math:`a` alone exceeds ``target``)."""
+    t4, t24 = _point_seconds(4), _point_seconds(24)
+    per_layer = max((t24 - t4) / 20.0, 1e-6)
+    fixed = max(t4 - 4 * per_layer, 0.0)
+    return int(max(1, round((target - fixed) / per_layer)))
 
 
 def _run(executor: str, depth: int, n: int, workers: int, client: Any, blas: int | None) -> tuple[float, float]:
