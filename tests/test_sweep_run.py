@@ -185,9 +185,12 @@ def test_export_csv_and_parquet(serial_store, tmp_path, monkeypatch):
         export_mod.export(serial_store, tmp_path / "p.parquet")
         pd.testing.assert_series_equal(pd.read_parquet(tmp_path / "p.parquet")["xi_c"], res.points["xi_c"])
     monkeypatch.setattr(export_mod, "have_pyarrow", lambda: False)
-    with pytest.raises(ConfigError, match="Parquet needs pyarrow.*FILE.csv"):
-        export_mod.export(serial_store, tmp_path / "q.parquet")
+    out = CliRunner().invoke(main, ["sweep", "export", str(serial_store), "-o", str(tmp_path / "q.parquet")])
+    assert out.exit_code == 0 and "wrote CSV instead" in out.output
     assert not (tmp_path / "q.parquet").exists()
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "q.csv"), back)
+    with pytest.raises(ConfigError, match="CSV fallback .* exists: not replaced"):
+        export_mod.export(serial_store, tmp_path / "q.parquet")
 
 
 def test_report_pages_and_same_bytes(serial_store, tmp_path):

@@ -136,7 +136,7 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
 @sweep_group.command("export")
 @click.argument("store", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="FILE.parquet (needs pyarrow) or FILE.csv.")
+              help="FILE.parquet (through pyarrow; FILE.csv without it) or FILE.csv.")
 @click.option("--table", type=click.Choice(["points", "layers"]), default="points", show_default=True)
 def export_cmd(store: Path, out: Path, table: str) -> None:
     """Write a store's points (or per-layer rows) as Parquet (through pyarrow) or CSV.
@@ -147,7 +147,10 @@ def export_cmd(store: Path, out: Path, table: str) -> None:
     """
     from ..sweep.export import export
 
-    click.echo(f"wrote {export(store, out, table)}", err=True)
+    path = export(store, out, table)
+    if path != out:
+        click.echo("pyarrow is not installed: wrote CSV instead of Parquet", err=True)
+    click.echo(f"wrote {path}", err=True)
 
 
 @sweep_group.command("report")

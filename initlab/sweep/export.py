@@ -1,4 +1,5 @@
-"""A store's points or per-layer rows as a Parquet file (through pyarrow, when it is installed) or CSV.
+"""A store's points or per-layer rows as a Parquet file (through pyarrow, when it is installed) or CSV
+(also the fallback for a ``.parquet`` target without pyarrow).
 
 Both are written atomically (a temporary name beside the target, then a rename).
 """
@@ -24,19 +25,24 @@ def have_pyarrow() -> bool:
 
 
 def export(store: str | Path, out: str | Path, table: str = "points") -> Path:
-    """Write ``table`` (``points`` or ``layers``) of ``store`` to ``out`` (``.parquet`` or ``.csv``).
+    """Write ``table`` (``points`` or ``layers``) of ``store`` to ``out`` (``.parquet`` or ``.csv``); returns the
+    path written.
+
+    Without pyarrow a ``.parquet`` target falls back to CSV beside it (``FILE.csv``), unless that file exists.
 
     Raises
     ------
     ConfigError
-        Another suffix, or ``.parquet`` without pyarrow (one line: use ``.csv``).
+        Another suffix, or a CSV fallback that would replace an existing file (one line).
     """
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise ConfigError(f"export writes FILE.parquet or FILE.csv, got '{out.name}'")
     if suffix == ".parquet" and not have_pyarrow():
-        raise ConfigError("Parquet needs pyarrow (pip install pyarrow); write FILE.csv instead")
+        out, suffix = out.with_suffix(".csv"), ".csv"
+        if out.exists():
+            raise ConfigError(f"pyarrow is not installed, and the CSV fallback {out} exists: not replaced")
     if table not in ("points", "layers"):
         raise ConfigError(f"table must be points or layers, got '{table}'")
     with Store(store) as st:
