@@ -224,3 +224,19 @@ def test_cli_axis_arguments():
             parse_axis_args(bad)
     with pytest.raises(ConfigError, match="did you mean 'batch'"):
         parse_axis_args(["--bath", "3"])
+
+
+def test_batcher_sizes_batches_by_measured_point_time():
+    from initlab.sweep.executors import Batcher
+
+    items = iter([(str(i), "{}") for i in range(100)])
+    b = Batcher(items, 100, workers=2, target=1.0)
+    first = b.next()
+    assert len(first) == 1  # nothing known yet
+    b.observe([{"seconds": 0.1}])
+    assert len(b.next()) == 10  # 1 s of 0.1 s points
+    b.observe([{"seconds": 0.01}] * 10)  # mean now 0.011 s: 91 points a second, capped at a quarter of what is left
+    assert len(b.next()) == 23  # ceil(89 / 4)
+    assert sum(len(x) for x in iter(b.next, None)) == 100 - 1 - 10 - 23
+    fixed = Batcher(iter([("a", "{}")] * 5), 5, workers=2, size=2)
+    assert [len(fixed.next()), len(fixed.next()), len(fixed.next()), fixed.next()] == [2, 2, 1, None]

@@ -206,6 +206,7 @@ def test_report_pages_and_same_bytes(serial_store, tmp_path):
     a = small.report(tmp_path / "a.pdf", date=when).read_bytes()
     b = small.report(tmp_path / "b.pdf", date=when).read_bytes()
     assert a == b and count_pdf_pages(a) == 2  # definition and points only: no σ_b² axis, no layers kept
+    assert len(small.layers) == 0 and len(small.points) == 2
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
 
