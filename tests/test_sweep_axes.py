@@ -240,3 +240,30 @@ def test_batcher_sizes_batches_by_measured_point_time():
     assert sum(len(x) for x in iter(b.next, None)) == 100 - 1 - 10 - 23
     fixed = Batcher(iter([("a", "{}")] * 5), 5, workers=2, size=2)
     assert [len(fixed.next()), len(fixed.next()), len(fixed.next()), fixed.next()] == [2, 2, 1, None]
+
+
+def test_sweep_figures_from_frames(no_global_style):
+    from initlab.plots.sweep import depth_profiles, phase_comparison, width_scaling
+
+    sw, sb = np.meshgrid([0.5, 1.5, 2.5], [0.05, 0.2])
+    chi = sw.ravel() * 0.6
+    pts = pd.DataFrame({"key": list("abcdef"), "status": "done", "act": "tanh", "sigma_w2": sw.ravel(),
+                        "sigma_b2": sb.ravel(), "q_last": 1.0, "chi1": chi, "theory_chi1": chi * 1.01,
+                        "xi_c": 1 / np.abs(np.log(chi)), "theory_xi_c": 1.1 / np.abs(np.log(chi)),
+                        "phase": np.where(chi < 1, "ordered", "chaotic"),
+                        "theory_phase": np.where(chi * 1.01 < 1, "ordered", "chaotic")})
+    fig = phase_comparison(pts)
+    assert fig.get_suptitle() == "tanh: measured vs mean-field, 6 cells; same phase 100%"
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["measured χ₁", "predicted χ₁", "measured − predicted χ₁"]
+    w = np.array([64, 256, 1024])
+    wf = width_scaling(pd.DataFrame({"status": "done", "width": w, "theory_q_star": 1.0, "q_tail": 1 + 2.0 / w,
+                                     "q_tail_sd": 1 / np.sqrt(w)}), "q_tail")
+    ax = wf.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "bias |mean − mean field|: slope -1.00", "spread over trials (sd): slope -0.50"]
+    lay = pd.DataFrame({"point": ["a"] * 6, "trial": [0, 0, 0, 1, 1, 1], "layer": [1, 2, 3] * 2,
+                        "pre_corr": [0.5, 0.7, 0.8, 0.5, 0.6, 0.9], "theory_pre_corr": [0.5, 0.65, 0.85] * 2})
+    df = depth_profiles(lay, pts, "pre_corr")
+    line = df.axes[0].lines[0]
+    np.testing.assert_allclose(line.get_ydata(), [0.5, 0.65, 0.85])  # the mean over the two trials
