@@ -8,8 +8,8 @@ runs does not change its bits (given the same number of BLAS threads: OpenBLAS s
 product is split over threads).
 
 - :class:`SerialExecutor`: in this process (``--workers 1``).
-- :class:`PoolExecutor`: ``concurrent.futures.ProcessPoolExecutor``, forked where the platform can (the
-  workers start with numpy and the engine already imported; ``spawn`` elsewhere). A worker that dies breaks
+- :class:`PoolExecutor`: ``concurrent.futures.ProcessPoolExecutor``, forked on Linux (the workers start with
+  numpy and the engine already imported; ``spawn`` elsewhere). A worker that dies breaks
   the pool: the batches in flight are sent again on a new pool, each at most :data:`MAX_ATTEMPTS` times,
   then reported as failed.
 - :class:`DaskExecutor`: ``distributed.Client.submit`` per batch; Dask reschedules the batch of a worker that
@@ -103,8 +103,11 @@ class PoolExecutor:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        methods = mp.get_all_start_methods()
-        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        import sys
+
+        # fork on Linux (the workers start with numpy and the engine imported); spawn elsewhere (macOS's
+        # system libraries are not fork-safe)
+        ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
 
     def run(self, batcher: Batcher, keep: str, on_result: OnResult) -> None:
