@@ -222,6 +222,7 @@ def _dies_once(batch, keep, blas, _marker=[]):  # noqa: B006 - set in the coordi
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the patched worker function needs the forked pool")
 def test_a_dead_pool_worker_loses_only_its_batch(tmp_path, monkeypatch):
     from initlab.sweep import executors
 
