@@ -28,8 +28,9 @@ def _shape(text: str) -> tuple[int, int, int]:
 @click.option("--init", default="he_normal", show_default=True, help="Initializer spec.")
 @click.option("--breakdown/--no-breakdown", "show_breakdown", default=False, show_default=True,
               help="Also show the time of each phase inside the engine (ms over all layers).")
-@click.option("--what", type=click.Choice(["all", "engine", "trainer"]), default="all", show_default=True,
-              help="Which benchmark: the simulation engine, the trainer (one MNIST-sized epoch), or both.")
+@click.option("--what", type=click.Choice(["all", "engine", "trainer", "sweep"]), default="all", show_default=True,
+              help="Which benchmark: the simulation engine, the trainer (one MNIST-sized epoch), both (all), "
+                   "or sweep points per second on each executor (sweep; not part of all).")
 @click.option("--end-to-end/--no-end-to-end", "end_to_end", default=True, show_default=True,
               help="Also time simulate() end to end and the PyTorch end-to-end baseline (when torch is installed).")
 @click.option("--memory", is_flag=True,
@@ -56,6 +57,9 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
       initlab bench --what engine --memory
       initlab bench --device cuda --shape 4096x4096x100 --shape 256x256x100 --tf32
     """
+    if what == "sweep":
+        _bench_sweep(quick, repeats if repeats != 5 else (1 if quick else 2))
+        return
     from ..sim.bench import QUICK_SHAPES, breakdown, format_breakdown, format_memory, format_rows, run_bench
 
     chosen = [_shape(s) for s in shapes]
@@ -88,6 +92,24 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
     if memory:
         click.echo("\npeak RSS of one simulate() in a fresh interpreter (he_normal / relu, float32):")
         click.echo(format_memory())
+
+
+def _bench_sweep(quick: bool, repeats: int) -> None:
+    import os
+
+    from ..sweep.bench import POINT_SECONDS, bench_sweep, format_sweep_rows
+
+    workers = os.cpu_count() or 1
+    targets = POINT_SECONDS[:2] if quick else POINT_SECONDS
+    sizes = ", ".join(f"{t:g}" for t in targets)
+    click.echo(f"initlab bench (sweep): tanh points of width 256, batch 128, float32 sized to {sizes} s; "
+               f"serial vs pool of {workers} vs dask-local 2; min of {repeats} interleaved repeats")
+    rows, extra = bench_sweep(targets, workers=workers, repeats=repeats, serial_work=1.5 if quick else 3.0,
+                              echo=lambda s: click.echo(s, err=True))
+    click.echo(format_sweep_rows(rows))
+    if "dask_start_s" in extra:
+        click.echo(f"(the dask-local 2 cluster took {extra['dask_start_s']:.1f} s to start, not in its rows; "
+                   f"the pool's start is in its rows)")
 
 
 def _bench_trainer(quick: bool, repeats: int) -> None:

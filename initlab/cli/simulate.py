@@ -41,8 +41,9 @@ def list_cmd() -> None:
 @click.option("--width", default="500", show_default=True, help="Units per layer, or one number per layer (comma list).")
 @click.option("--batch", type=int, default=1000, show_default=True, help="Input samples.")
 @click.option("--input-dim", type=int, default=None, help="Input features [default: the first layer's width].")
-@click.option("--input", "input_", type=click.Choice(["gaussian", "uniform"]), default="gaussian", show_default=True,
-              help="Input distribution (both unit variance).")
+@click.option("--input", "input_", default="gaussian", show_default=True,
+              help="Input: gaussian or uniform (both unit variance), or pairs:c0=0.5 (pairs of rows with cosine "
+                   "similarity exactly c0, to measure how correlations propagate).")
 @click.option("--trials", type=int, default=1, show_default=True, help="Independent weight draws per config.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random draw.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)

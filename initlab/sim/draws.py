@@ -40,7 +40,17 @@ def rng_for(seed: int, stream: str, trial: int = 0, layer: int = 0) -> np.random
 
 
 def make_input(config: SimConfig) -> np.ndarray:
-    """The input batch, shape (batch, in_dim): N(0, 1) or U(±√3), the same for every config and trial."""
+    """The input batch, shape (batch, in_dim), the same for every config and trial.
+
+    ``gaussian``: :math:`N(0, 1)` entries; ``uniform``: :math:`U(-\\sqrt3, \\sqrt3)`; ``pairs:c0=C``: rows
+    :math:`2k, 2k+1` are :math:`x_a = \\sqrt d\\, a/\\|a\\|` and :math:`x_b = c_0 x_a + \\sqrt{1-c_0^2}\\,
+    \\sqrt d\\, u/\\|u\\|`, with :math:`a, e \\sim N(0, I_d)` and :math:`u` the part of :math:`e` orthogonal
+    to :math:`a` (Gram–Schmidt), so every row has mean square exactly 1 and every pair cosine similarity
+    exactly :math:`c_0` (up to rounding; a last row of an odd batch is :math:`x_a` alone). Needs ``in_dim >= 2``.
+    """
+    if config.input.startswith("pairs:"):
+        rng = rng_for(config.seed, "input")
+        return _pairs(rng, (config.batch, config.in_dim), config.input_c0).astype(config.np_dtype, copy=False)
     if config.input not in ("gaussian", "uniform"):
         raise ConfigError("input 'given' needs the batch: pass x= to simulate()")
     rng = rng_for(config.seed, "input")
@@ -58,6 +68,22 @@ def make_input(config: SimConfig) -> np.ndarray:
         else:
             out[i:i + k] = rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), (k, d))
     return out
+
+
+def _pairs(rng: np.random.Generator, shape: tuple[int, int], c0: float) -> np.ndarray:
+    n, d = shape
+    if d < 2:
+        raise ConfigError("input pairs needs input_dim >= 2")
+    p = (n + 1) // 2
+    a = rng.standard_normal((p, d))
+    e = rng.standard_normal((p, d))
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    e -= np.sum(e * a, axis=1, keepdims=True) * a
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    x = np.empty((n, d))
+    x[0::2] = a
+    x[1::2] = (c0 * a + math.sqrt(max(0.0, 1.0 - c0 * c0)) * e)[: n // 2]
+    return x * math.sqrt(d)
 
 
 class LayerWeights(Sequence):
