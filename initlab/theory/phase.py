@@ -16,7 +16,8 @@ import numpy as np
 
 from ..activations import Activation, get_activation
 from .gaussian import DEFAULT_DEGREE, gaussian_kernel
-from .meanfield import critical_point, solve
+from .critical import critical_point
+from .meanfield import solve
 
 __all__ = ["PhaseGrid", "phase_grid", "GRID_DEGREE_2D", "default_sigma_w2_max"]
 
