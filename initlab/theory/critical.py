@@ -20,7 +20,8 @@ Three things can happen at the first :math:`\\sigma_w^2` where :math:`\\chi_1` r
 
 Algorithm: :math:`\\chi_1 - 1` on :data:`SCAN_POINTS` log-spaced :math:`\\sigma_w^2` in [1e-3, ``sigma_w2_max``] (one
 vectorised :func:`~initlab.theory.meanfield.solve`), the first interval where it becomes :math:`\\ge 0` rescanned
-on :data:`RESCAN_POINTS` points, then bisection on the sign to a relative width of 1e-14. A gap in
+on :data:`RESCAN_POINTS` points, then multisection on the sign (:data:`MULTISECTION` points a round) to a
+relative width of 1e-14. A gap in
 :math:`\\chi_1` of more than :data:`JUMP_TOL` across the final interval is a jump.
 """
 
@@ -39,10 +40,12 @@ from .meanfield import solve
 
 __all__ = ["CriticalPoint", "critical_point", "critical_sigma_w2", "SCAN_POINTS", "RESCAN_POINTS", "JUMP_TOL"]
 
-#: Log-spaced σ_w² of the first scan (ratio about 1.01 between neighbours on [1e-3, 1e4]).
-SCAN_POINTS = 1600
+#: Log-spaced σ_w² of the first scan (ratio about 1.02 between neighbours on [1e-3, 1e4]).
+SCAN_POINTS = 800
 #: Points of the second scan inside the first bracketing interval.
 RESCAN_POINTS = 64
+#: Points per round of the final multisection (a bisection that splits into 17 pieces a round).
+MULTISECTION = 16
 #: A gap in χ₁ larger than this across the final bisection interval is a jump, not a crossing.
 JUMP_TOL = 1e-6
 
@@ -106,9 +109,6 @@ def _critical_point(a: Activation, sb2: float, q0: float, degree: int, sigma_w2_
     def at(s: Any) -> dict:
         return solve(k, s, sb2, q0=q0, correlations=False)
 
-    def chi(s: float) -> float:
-        return float(at(s)["chi1"])
-
     degenerate = math.nan
     note = ""
     if sb2 == 0.0 and float(k.m2(0.0)) <= 1e-11:
@@ -135,23 +135,25 @@ def _critical_point(a: Activation, sb2: float, q0: float, degree: int, sigma_w2_
     ff = at(fine)["chi1"] - 1.0
     j = int(np.flatnonzero(ff >= 0)[0]) if (ff >= 0).any() else RESCAN_POINTS - 1
     lo, hi = (float(fine[j - 1]), float(fine[j])) if j > 0 else (float(grid[i - 1]), float(fine[0]))
-    for _ in range(200):  # bisection on the sign of chi1 - 1 (chi1 may be discontinuous)
-        mid = math.sqrt(lo * hi)
-        if not lo < mid < hi or hi - lo <= 1e-14 * hi:
+    for _ in range(60):  # multisection on the sign of chi1 - 1 (chi1 may be discontinuous): 16 points a round
+        if hi - lo <= 1e-14 * hi:
             break
-        if chi(mid) >= 1.0:
-            hi = mid
-        else:
-            lo = mid
+        pts = np.geomspace(lo, hi, MULTISECTION + 2)[1:-1]
+        up = np.flatnonzero(at(pts)["chi1"] >= 1.0)
+        m = int(up[0]) if up.size else MULTISECTION
+        lo, hi = (float(pts[m - 1]) if m > 0 else lo), (float(pts[m]) if m < MULTISECTION else hi)
     r_lo, r_hi = at(lo), at(hi)
-    c_lo, c_hi = float(r_lo["chi1"]), float(r_hi["chi1"])
-    q_lo, q_hi = float(r_lo["q_star"]), float(r_hi["q_star"])
+    # the two sides a hair away from the final interval (at a jump from q0 = a fixed point, hi may sit on it)
+    side = at(np.array([lo * (1 - 1e-9), hi * (1 + 1e-9)]))
+    c_lo, c_hi = (float(v) for v in side["chi1"])
+    q_lo, q_hi = (float(v) for v in side["q_star"])
     if c_hi - c_lo > JUMP_TOL:
         where = "grows without bound" if math.isinf(q_hi) else f"jumps to the branch q* = {_fmt(q_hi)}"
         reason = (f"chi1 jumps from {c_lo:.4g} to {c_hi:.4g} at sigma_w2 = {hi:.6g}: the fixed point reached from "
                   f"q0 = {q0:g} (q* = {_fmt(q_lo)}) disappears there and q^l {where}; no critical point" + note)
         return CriticalPoint(a.spec, sb2, math.nan, math.nan, c_hi, reason, "jump", hi, c_lo, c_hi, q_lo, q_hi,
                              degenerate)
+    c_lo, c_hi = float(r_lo["chi1"]), float(r_hi["chi1"])
     root = lo if abs(c_lo - 1.0) <= abs(c_hi - 1.0) else hi
     r = r_lo if root == lo else r_hi
     return CriticalPoint(a.spec, sb2, root, float(r["q_star"]), float(r["chi1"]), "", "crossing",

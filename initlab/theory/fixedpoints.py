@@ -204,7 +204,7 @@ def all_fixed_points(k: Kernel, sigma_w2: float, sigma_b2: float, q0: float = 1.
     sign = np.sign(F)
     for i in np.flatnonzero(sign[1:] * sign[:-1] < 0):
         a, b = float(qg[i]), float(qg[i + 1])
-        roots.append(brentq(lambda q: sw2 * float(k.m2(q)) + sb2 - q, a, b, xtol=1e-300, rtol=4e-16, maxiter=200))
+        roots.append(brentq(lambda q: sw2 * float(k.m2(q)) + sb2 - q, a, b, xtol=1e-300, rtol=1e-15, maxiter=200))
     for i in np.flatnonzero(sign[1:] == 0):
         roots.append(float(qg[i + 1]))
     roots = sorted(set(roots))
