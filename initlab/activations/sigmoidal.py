@@ -151,5 +151,6 @@ class Erf(Activation):
     def gaussian_cross(self, q, c):
         q, c = np.broadcast_arrays(np.asarray(q, dtype=np.float64), np.asarray(c, dtype=np.float64))
         k = 2 / np.pi * np.arcsin(2 * q * c / (1 + 2 * q))
-        kg = 4 / (np.pi * np.sqrt((1 + 2 * q) ** 2 - 4 * q * q * c * c))
+        # (1+2q)^2 - 4q^2c^2 factored, so that c -> 1 at large q loses nothing to cancellation
+        kg = 4 / (np.pi * np.sqrt((1 + 2 * q * (1 - c)) * (1 + 2 * q * (1 + c))))
         return k, kg
