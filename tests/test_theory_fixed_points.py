@@ -207,3 +207,20 @@ def test_jumps_are_reported_not_solved():
     assert gelu.degenerate_sigma_w2 == pytest.approx(4.0, rel=1e-9) and "degenerate" in gelu.reason
     tanh = critical_point("tanh", 0.0)  # the q* = 0 point is reached from q0 = 1
     assert tanh.kind == "degenerate" and tanh.sigma_w2 == pytest.approx(1.0, abs=1e-9)
+
+
+def test_cli_lists_all_fixed_points():
+    import json
+
+    from click.testing import CliRunner
+
+    from initlab.cli import main
+
+    args = ["theory", "--act", "silu", "--sigma-w2", "2", "--sigma-b2", "0.5", "--all-fixed-points"]
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    assert "stable  <-" in out.output and "unstable" in out.output and "divergent" in out.output
+    data = json.loads(CliRunner().invoke(main, args + ["--format", "json"]).output)
+    reached = [b for b in data["fixed_points"] if b["reached"]]
+    assert len(reached) == 1 and reached[0]["q_star"] == pytest.approx(data["q_star"], rel=1e-12)
+    assert [b["stability"] for b in data["fixed_points"]] == ["stable", "unstable", "divergent"]

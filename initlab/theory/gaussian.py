@@ -208,7 +208,8 @@ class QuadratureKernel(Kernel):
             self.kinks = np.array(kinks(act))
             self._abs_kinks = np.unique(np.abs(self.kinks))
             self._ratios = np.unique(np.round(np.divide.outer(self.kinks, self.kinks).ravel(), 12))
-            self.method = f"quadrature split at kinks ({self.degree} nodes per piece; {self.degree_2d} in 2-D)"
+            self.method = (f"quadrature split at kinks, graded towards 0 at large q ({self.degree} nodes per piece; "
+                           f"{self.degree_2d} in 2-D)")
         else:
             hermite_rule(self.degree), hermite_rule(self.degree_2d)
             self.kinks = np.zeros(0)
