@@ -164,6 +164,15 @@ def config_summary(config: SimConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
+def _t_threshold(trials: Any) -> np.ndarray:
+    """Student's t quantile at the two-sided level of :data:`FLAG_SIGMAS` normal sigmas, ``trials - 1`` dof
+    (with few trials the standard error is itself uncertain: 6 trials need z > 6.1 for 3 sigmas)."""
+    from scipy.stats import norm, t
+
+    dof = np.maximum(np.asarray(trials, dtype=np.float64) - 1, 1)
+    return t.ppf(norm.cdf(FLAG_SIGMAS), dof)
+
+
 def theory_deviation(layers: pd.DataFrame) -> pd.DataFrame:
     """Measured against predicted pre-activation second moment, per config and layer.
 
@@ -171,7 +180,8 @@ def theory_deviation(layers: pd.DataFrame) -> pd.DataFrame:
     next), so the comparison is made on :math:`\\ell_t = \\ln q_t`: with :math:`\\bar\\ell` their mean, :math:`s` their
     standard deviation over the :math:`T` trials and :math:`q_{th}` = ``theory_pre_q``,
     ``z`` :math:`= |\\bar\\ell - \\ln q_{th}| / (s/\\sqrt T)`, and a layer is flagged where :math:`T \\ge 2`,
-    ``z`` > :data:`FLAG_SIGMAS` and :math:`|e^{\\bar\\ell}/q_{th} - 1|` > :data:`FLAG_MIN_REL`: the trials' spread
+    ``z`` exceeds Student's t quantile with :math:`T - 1` degrees of freedom at the two-sided level of
+    :data:`FLAG_SIGMAS` normal sigmas (99.73%) and :math:`|e^{\\bar\\ell}/q_{th} - 1|` > :data:`FLAG_MIN_REL`: the trials' spread
     cannot explain the difference (finite-width effects that compound with depth near criticality, or a
     prediction outside its assumptions). ``q`` and ``dev`` :math:`= \\bar q/q_{th} - 1` use the arithmetic mean,
     as the figures do. Columns ``config``, ``label``, ``layer``, ``q``, ``theory_q``, ``dev``, ``z``, ``trials``,
@@ -190,5 +200,6 @@ def theory_deviation(layers: pd.DataFrame) -> pd.DataFrame:
         out["dev"] = out["q"] / out["theory_q"] - 1
         out["z"] = (out["log_mean"] - log_th).abs() / (out["log_sd"] / np.sqrt(out["trials"]))
         geo = np.exp(out["log_mean"] - log_th) - 1
-    out["flag"] = ((out["trials"] >= 2) & (out["z"] > FLAG_SIGMAS) & (geo.abs() > FLAG_MIN_REL)).fillna(False).astype(bool)
+    out["flag"] = ((out["trials"] >= 2) & (out["z"] > _t_threshold(out["trials"])) & (geo.abs() > FLAG_MIN_REL)
+                   ).fillna(False).astype(bool)
     return out[["config", "label", "layer", "q", "theory_q", "dev", "z", "trials", "flag"]]

@@ -101,8 +101,7 @@ class SimResult:
 
         Where the config has a mean-field prediction, ``q vs theory`` is the measured pre-activation second
         moment's deviation from it, marked ``!`` where the trials' spread cannot explain it
-        (:func:`initlab.sim.predict.theory_deviation`: more than 3 standard errors of the trials' mean
-        log q, and 1%)."""
+        (:func:`initlab.sim.predict.theory_deviation`: a 3-sigma t-test on the trials' log q, and 1%)."""
         from .predict import FLAG_MIN_REL, FLAG_SIGMAS, theory_deviation
 
         df = self.layers
@@ -140,9 +139,9 @@ class SimResult:
                 )
             lines.append("")
         if flagged:
-            lines.append(f"! {flagged} layer(s): measured q differs from the mean-field prediction by more than "
-                         f"{FLAG_SIGMAS:g} standard errors of the trials' mean log q and {FLAG_MIN_REL:.0%} "
-                         f"(finite-width effects grow with depth near criticality; see the README)")
+            lines.append(f"! {flagged} layer(s): measured q differs from the mean-field prediction by more than the "
+                         f"trials' spread explains ({FLAG_SIGMAS:g}-sigma t-test on log q) and by more than "
+                         f"{FLAG_MIN_REL:.0%} (finite-width effects grow with depth near criticality; see the README)")
         return "\n".join(lines).rstrip("\n") + "\n"
 
     def __repr__(self) -> str:
