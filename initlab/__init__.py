@@ -17,9 +17,7 @@ loads neither pandas, scipy nor matplotlib until a name that needs them is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from ._lazy import lazy_attributes
 from ._version import __version__
 
 # public name -> module that defines it
@@ -30,6 +28,7 @@ _NAMES: dict[str, str] = {
     "INITIALIZERS": ".initializers", "Initializer": ".initializers", "gain": ".initializers",
     "get_initializer": ".initializers", "torch_gain": ".initializers", "with_gain": ".initializers",
     "SimConfig": ".sim.config", "simulate": ".sim.engine", "SimResult": ".sim.result",
+    "SweepResult": ".sweep",
     "FixedPoint": ".theory.meanfield", "critical_point": ".theory.critical",
     "critical_sigma_w2": ".theory.critical", "fixed_point": ".theory.meanfield",
     "PhaseGrid": ".theory.phase", "phase_grid": ".theory.phase",
@@ -39,7 +38,8 @@ _NAMES: dict[str, str] = {
     "load_imdb": ".datasets", "load_iris": ".datasets", "load_mnist": ".datasets",
     "load_movie_reviews": ".datasets", "load_pima": ".datasets", "multi_hot": ".datasets",
 }
-_SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers")
+# ``sweep`` is a package that can be called: initlab.sweep(...) runs a sweep (issue 11)
+_SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers", "sweep")
 
 __all__ = [
     "__version__",
@@ -50,6 +50,8 @@ __all__ = [
     "INITIALIZERS", "Initializer", "get_initializer", "gain", "torch_gain", "with_gain",
     # simulation
     "SimConfig", "SimResult", "simulate",
+    # sweeps
+    "sweep", "SweepResult",
     # theory
     "FixedPoint", "fixed_point", "critical_point", "critical_sigma_w2", "PhaseGrid", "phase_grid",
     "propagate", "predict_layers", "config_summary", "Recommendation", "recommend", "recommend_all",
@@ -59,17 +61,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import the module behind a public name on first use and cache the name here."""
-    if name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name], __name__), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module("." + name, __name__)
-    else:
-        raise AttributeError(f"module 'initlab' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
+__getattr__, __dir__ = lazy_attributes(__name__, _NAMES, _SUBMODULES, globals())

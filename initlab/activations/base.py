@@ -24,6 +24,11 @@ Contract (used by the engine, the theory and the trainer)
     hard sigmoid): a unit whose pre-activation stays there is dead (no output, no gradient).
 ``pieces``
     Columns of pre-activation per output unit (1, or ``k`` for maxout).
+``engine_path``
+    The simulation engine's fast-path hook: ``"relu"`` (:math:`\\max(z, 0)`: boolean masks, extremes
+    and histograms from the pre-activations), ``"linear"`` (the identity: the output is :math:`z`), or
+    ``"generic"`` (``forward``/``backward``). Only an activation that is exactly that function may
+    claim a fast path; a subclass with another ``fn`` must set ``"generic"`` again.
 ``kernel_method``, ``gaussian_moments(q)``, ``gaussian_cross(q, c)``, ``gaussian_mean(q)``
     The activation's own Gaussian kernel, kept beside ``fn`` as neural-tangents' stax keeps ``kernel_fn``
     beside ``apply_fn``: closed forms of :math:`\\mathbb{E}[\\phi^2]`, :math:`\\mathbb{E}[\\phi'^2]`,
@@ -63,6 +68,8 @@ class Activation(RegistryEntry):
     can_die: ClassVar[bool] = False
     max_grad: ClassVar[float] = 1.0
     pieces: ClassVar[int] = 1
+    engine_path: ClassVar[str] = "generic"
+
     #: How :meth:`gaussian_moments` and :meth:`gaussian_cross` compute ('' where there is no closed form).
     kernel_method: ClassVar[str] = ""
 

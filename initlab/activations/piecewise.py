@@ -70,6 +70,7 @@ class Linear(_ReLUFamilyKernel, Activation):
     Gaussian kernel: the arc-cosine family with :math:`\\alpha = 1` (:math:`K = qc`, :math:`K' = 1`).
     """
 
+    engine_path: ClassVar[str] = "linear"
     _alpha: ClassVar[float] = 1.0
 
     def fn(self, x):
@@ -99,6 +100,7 @@ class ReLU(_ReLUFamilyKernel, Activation):
     """
 
     can_die: ClassVar[bool] = True
+    engine_path: ClassVar[str] = "relu"
 
     def fn(self, x):
         return np.clip(_float(x), 0, _INF)  # faster than np.maximum(x, 0) and NaN-preserving

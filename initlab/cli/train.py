@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from .._format import fmt_number
 from .._spec import split_specs
+from ._outputs import COMPARE_RUN_FILES, TRAIN_RUN_FILES, check_out_dir, check_pdf
 
 __all__ = ["COMMANDS", "labs_group", "train_cmd", "compare_cmd"]
 
@@ -18,7 +20,8 @@ def _fmt_table(df) -> str:
     """A DataFrame as aligned text (floats to 4 significant digits)."""
     if df is None or df.empty:
         return "(nothing)"
-    return df.to_string(index=False, float_format=lambda v: f"{v:.4f}" if abs(v) < 1000 else f"{v:.4g}")
+    return df.to_string(index=False, float_format=lambda v: fmt_number(v, outside=".4g", band=(0.0, 1000.0),
+                                                                       nan="NaN", inf=("inf", "-inf")))
 
 
 def _apply_options(cfg, *, init=None, epochs=None, batch_size=None, optimizer=None, lr=None, seed=None, subset=None,
@@ -130,12 +133,13 @@ def labs_reproduce(seeds: int, labs: str, out: str, sets: tuple[str, ...], data_
 @click.command("train")
 @click.argument("lab")
 @click.option("--init", help="Kernel initializer spec (xavier, he, normal:0.01, ...).")
-@click.option("--seed", type=int, help="Seed of weights, shuffling and dropout.")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed of weights, shuffling and dropout (>= 0).")
 @_common_options
 @click.option("--out", type=click.Path(), help="Run directory [default: reports/runs/LAB-seedN].")
 @click.option("--report", type=click.Path(), help="Also write a PDF report (curves, predictions, mistakes).")
+@click.option("--force", is_flag=True, help="Replace an existing --out folder or --report file initlab did not write.")
 def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, sets, data_path, quiet, out,
-              report) -> None:
+              report, force) -> None:
     """Train LAB at the notes' settings (any of them overridden) and print ours beside the notes' number.
 
     Saves a run directory (history.csv, metrics.json, config.json, predictions.csv, figures/*.png).
@@ -145,17 +149,30 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
       initlab train mnist-softmax
       initlab train mnist-mlp --init he --epochs 5 --report mnist-mlp.pdf
       initlab train iris-mlp --set test_split=0.2 --seed 3
+
+    Training stops at the first step whose loss is inf or NaN, with a one-line message naming the
+    epoch and step and exit code 1 (nothing is saved).
     """
     from ..report.labs import run_figures, write_run_report
     from ..labs import get_lab
     from ..labs.runs import run_lab, save_run
+    from ..nn.callbacks import TerminateOnNaN, TrainingDiverged
 
     cfg = _apply_options(get_lab(lab), init=init, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
                          seed=seed, subset=subset, sets=sets)
     from ..labs.registry import describe_lab
 
+    run_path = Path(out) if out else DEFAULT_RUNS / f"{cfg.name}-seed{cfg.seed}"
+    check_out_dir(run_path, force, TRAIN_RUN_FILES)
+    if report:
+        check_pdf(Path(report), force, run_dir=run_path, run_files=TRAIN_RUN_FILES)
     click.echo(f"{cfg.name}: {describe_lab(cfg)} (seed {cfg.seed})")
-    result = run_lab(cfg, data_path=data_path, progress=not quiet)
+    try:
+        result = run_lab(cfg, data_path=data_path, progress=not quiet, callbacks=[TerminateOnNaN()])
+    except TrainingDiverged as exc:
+        from . import RunError
+
+        raise RunError(str(exc)) from None
     if result.source:
         click.echo(f"data: {result.source}")
     for name, table in result.tables.items():
@@ -170,7 +187,7 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
                    "no gradient reaches any weight and the model cannot learn; try another --seed "
                    "(initlab labs reproduce replaces such seeds and counts them)")
     figures = run_figures(result)
-    run_dir = save_run(result, out or DEFAULT_RUNS / f"{cfg.name}-seed{cfg.seed}", figures=figures)
+    run_dir = save_run(result, run_path, figures=figures)
     click.echo(f"\nsaved run to {run_dir} ({result.seconds:.1f} s)")
     if report:
         click.echo(f"wrote {write_run_report(report, result, figures)}")
@@ -185,8 +202,9 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
 @_common_options
 @click.option("--out", type=click.Path(), help="Also save history.csv, final.csv and init_layers.csv here.")
 @click.option("--report", type=click.Path(), help="Write a PDF: curves per initializer, table, init statistics.")
+@click.option("--force", is_flag=True, help="Replace an existing --out folder or --report file initlab did not write.")
 def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer, lr, subset, sets, data_path, quiet,
-                out, report) -> None:
+                out, report, force) -> None:
     """Train LAB under each initializer and seed; mean ± spread curves, final metrics, and the per-layer
     std and gradient-norm ratio at init from the simulation engine.
 
@@ -195,7 +213,7 @@ def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer,
       initlab compare mnist-mlp --inits xavier,he,normal:0.01,normal:1 --seeds 3 --report cmp.pdf
       initlab compare iris-mlp --inits xavier,he --seeds 2 --epochs 50
     """
-    from .._io import atomic_write
+    from .._io import atomic_write, staged_dir
     from ..labs import get_lab
     from ..labs.compare import compare_inits
     from ..report.labs import write_compare_report
@@ -207,6 +225,10 @@ def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer,
         from .._spec import ConfigError
 
         raise ConfigError(f"lab '{cfg.name}' is a study with no model to compare initializers on")
+    if out:
+        check_out_dir(Path(out), force, COMPARE_RUN_FILES)
+    if report:
+        check_pdf(Path(report), force, run_dir=Path(out) if out else None, run_files=COMPARE_RUN_FILES)
     comp = compare_inits(cfg, specs, seeds, data_path=data_path, progress=not quiet,
                          log=lambda s: click.echo(s, err=True))
     if comp.source:
@@ -217,9 +239,11 @@ def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer,
         click.echo("\nthe notes' numbers and ours:\n" + _fmt_table(notes[["init", "metric", "notes", "ours", "spread"]]))
     if out:
         base = Path(out)
-        for name, df in (("history", comp.history), ("final", comp.final), ("init_layers", comp.init_layer_table())):
-            with atomic_write(base / f"{name}.csv", "w") as fh:
-                df.to_csv(fh, index=False)
+        with staged_dir(base) as tmp:  # the folder is replaced as a unit
+            for name, df in (("history", comp.history), ("final", comp.final),
+                             ("init_layers", comp.init_layer_table())):
+                with atomic_write(tmp / f"{name}.csv", "w") as fh:
+                    df.to_csv(fh, index=False)
         click.echo(f"saved tables to {base}")
     if report:
         click.echo(f"wrote {write_compare_report(report, comp)}")

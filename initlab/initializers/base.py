@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._spec import Registry, RegistryEntry
+from .sampler import standard_normal
 
 __all__ = ["Initializer", "INITIALIZERS", "get_initializer", "fans", "TRUNCATED_NORMAL_VARIANCE", "KERAS_TRUNCATION_STD"]
 
@@ -108,9 +109,9 @@ def _work_dtype(dtype: Any) -> type:
 
 
 def _normal(shape, rng: np.random.Generator, dtype, std: float) -> np.ndarray:
-    """:math:`N(0, \\text{std}^2)`."""
+    """:math:`N(0, \\text{std}^2)` (float32 by the Box–Muller block sampler of :mod:`.sampler`)."""
     work = _work_dtype(dtype)
-    x = rng.standard_normal(shape, dtype=work)
+    x = standard_normal(rng, shape, work)
     x *= work(std)
     return x.astype(dtype, copy=False)
 
@@ -128,11 +129,11 @@ def _uniform(shape, rng: np.random.Generator, dtype, limit: float) -> np.ndarray
 def _truncated_normal(shape, rng: np.random.Generator, dtype, std: float) -> np.ndarray:
     """:math:`N(0, \\text{std}^2)` conditioned on :math:`|x| \\le 2\\,\\text{std}` (exact: redraw the ~4.6% outside)."""
     work = _work_dtype(dtype)
-    x = rng.standard_normal(shape, dtype=work)
+    x = standard_normal(rng, shape, work)
     flat = x.reshape(-1)
     bad = np.flatnonzero(np.abs(flat) > 2)
     while bad.size:
-        new = rng.standard_normal(bad.size, dtype=work)
+        new = standard_normal(rng, bad.size, work)
         flat[bad] = new
         bad = bad[np.abs(new) > 2]
     x *= work(std)
@@ -148,13 +149,21 @@ def _draw(family: str, shape, rng, dtype, var: float) -> np.ndarray:
     return _truncated_normal(shape, rng, dtype, math.sqrt(var / TRUNCATED_NORMAL_VARIANCE))
 
 
+#: Largest magnitude of a scale parameter (std, gain, limit, ...): its square must not overflow a float.
+MAX_SCALE = 1e150
+
+
 def _set_real(obj: Any, name: str, low: float | None = 0.0, strict: bool = False) -> None:
-    """Check that field ``name`` is a finite real (``>= low``, or ``> low`` if ``strict``) and store it as a float."""
+    """Check that field ``name`` is a finite real (``>= low``, or ``> low`` if ``strict``) of magnitude at
+    most :data:`MAX_SCALE` (variances are squares), and store it as a float."""
     value = getattr(obj, name)
     bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
             or (low is not None and (value <= low if strict else value < low)):
         raise ValueError(f"{name} must be a finite number{bound}, got {value}")
+    if abs(float(value)) > MAX_SCALE:
+        raise ValueError(f"{name} must be at most {MAX_SCALE:g} in magnitude (its square would overflow), "
+                         f"got {value:g}")
     object.__setattr__(obj, name, float(value))
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_write, atomic_write_text
+from .._io import atomic_write, atomic_write_text, staged_dir
 from .data import LabData, load_lab_data
 from .registry import LabConfig, get_lab
 from .. import nn
@@ -271,13 +269,12 @@ def save_run(result: RunResult, out_dir: str | os.PathLike, *, figures: dict | N
     """Write ``history.csv``, ``metrics.json`` (ours, the notes', the data source), ``config.json``,
     ``predictions.csv`` (classifiers and regression), ``tables/*.csv`` and ``figures/*.png`` into ``out_dir``.
 
-    The directory is assembled under a temporary name beside ``out_dir`` and renamed into place, so a
-    reader never sees a half-written run; an existing ``out_dir`` is replaced.
+    The directory is assembled under a temporary name beside ``out_dir`` and swapped into place as a unit
+    (:func:`initlab._io.staged_dir`), so a reader never sees a half-written run; an existing ``out_dir``
+    is replaced.
     """
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with staged_dir(out) as tmp:
         with atomic_write(tmp / "history.csv", "w") as fh:
             result.history.to_csv(fh, index=False)
         meta = {
@@ -297,16 +294,6 @@ def save_run(result: RunResult, out_dir: str | os.PathLike, *, figures: dict | N
         for name, fig in (figures or {}).items():
             with atomic_write(tmp / "figures" / f"{name}.png", "wb") as fh:
                 fig.savefig(fh, format="png", dpi=110)
-        backup = None
-        if out.exists():
-            backup = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, backup)
-        os.replace(tmp, out)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -10,6 +10,7 @@
 
 from .callbacks import (Callback, EarlyStopping, EpochLogger, LearningRateScheduler, ProgressBar,
                         ReduceLROnPlateau)
+from .callbacks import TerminateOnNaN, TrainingDiverged
 from .layers import Activation, BatchNorm, BatchNormalization, Dense, Dropout, Flatten, Input, Layer
 from .losses import (LOSSES, BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError,
                      MeanSquaredError, SparseCategoricalCrossentropy, get_loss, to_categorical)
@@ -42,3 +43,4 @@ __all__ = [
     "Callback", "EarlyStopping", "LearningRateScheduler", "ReduceLROnPlateau", "ProgressBar", "EpochLogger",
     "ActivationStats",
 ]
+__all__ += ["TerminateOnNaN", "TrainingDiverged"]

@@ -181,6 +181,8 @@ class ActivationStats(Callback):
             row["grad_pre_norm"] = _norm(gpre)
             row["grad_w_norm"] = _norm(d.kernel_grad)
             row["diverged"] = diverged
+            row["grad_diverged"] = not diverged and not (math.isfinite(row["grad_pre_norm"])
+                                                         and math.isfinite(row["grad_w_norm"]))
             row["lsuv_passes"] = int(d.lsuv_passes)
             rows.append(row)
         last_pre, last_w = rows[-1]["grad_pre_norm"], rows[-1]["grad_w_norm"]
@@ -198,6 +200,7 @@ class ActivationStats(Callback):
         for c in _INT_COLUMNS:
             df[c] = df[c].astype(np.int64)
         df["diverged"] = df["diverged"].astype(bool)
+        df["grad_diverged"] = df["grad_diverged"].astype(bool)
         return df
 
     def to_frame(self) -> pd.DataFrame:
