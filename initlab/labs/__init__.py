@@ -5,8 +5,11 @@
 >>> res.notes_table()                                  # the notes' 0.927 beside ours  # doctest: +SKIP
 
 ==================  ===========================================================================
-:mod:`.registry`    :class:`LabConfig` per lab (:data:`LABS`), :func:`get_lab`, overrides, JSON
+:mod:`.config`      :class:`LabConfig` (frozen, validated, JSON), :class:`Note`, ``--set`` overrides
+:mod:`.registry`    the labs at the notes' settings (:data:`LABS`), :func:`get_lab`
 :mod:`.data`        loading, the notes' splits and preprocessing (:func:`load_lab_data`)
+:mod:`.training`    settings checked before data, model drawn (dead outputs redrawn), fitted, evaluated
+:mod:`.result`      :class:`RunResult`, the notes' numbers beside ours (:func:`notes_table`)
 :mod:`.runs`        :func:`run_lab` → :class:`RunResult`; :func:`save_run` (run directory)
 :mod:`.studies`     init-histograms, activations, learning-rate, regularization, loss-comparison
 :mod:`.compare`     :func:`compare_inits`: initializers × seeds beside the simulation at init
@@ -17,9 +20,11 @@
 
 from .compare import Comparison, compare_inits
 from .data import LabData, load_lab_data
-from .registry import LABS, LabConfig, Note, describe_lab, get_lab, lab_names
+from .config import LabConfig, Note
+from .registry import LABS, describe_lab, get_lab, lab_names
 from .reproduce import reproduce
-from .runs import RunResult, run_lab, save_run
+from .result import RunResult
+from .runs import run_lab, save_run
 
 __all__ = [
     "LABS", "LabConfig", "Note", "describe_lab", "get_lab", "lab_names",

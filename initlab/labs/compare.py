@@ -18,8 +18,10 @@ import pandas as pd
 
 from ..initializers import get_initializer
 from .data import load_lab_data
-from .registry import LabConfig, get_lab
-from .runs import notes_table, run_lab
+from .config import LabConfig
+from .registry import get_lab
+from .result import notes_table
+from .runs import run_lab
 from .._spec import ConfigError
 from ..sim.engine import simulate
 
@@ -113,16 +115,13 @@ class Comparison:
         return g.reset_index()
 
     def notes_table(self) -> pd.DataFrame:
-        """The notes' numbers beside ours (mean and spread over seeds), for the initializers the notes quote:
-        a note with a condition (``init=he``) where it matches, an unconditional note for the lab's own init."""
+        """The notes' numbers beside ours (mean and spread over seeds) for every initializer: a note with a
+        condition (``init=he``) where it matches; an unconditional note beside every initializer, marked not
+        comparable (``comparable``, ``settings``) for an initializer other than the notes'."""
         frames = []
-        default = get_initializer(self.config.init).spec
         for init in self.inits:
             part = self.final[self.final["init"] == init]
-            cfg = self.config.replace(init=init)
-            if get_initializer(init).spec != default:
-                cfg = cfg.replace(notes=tuple(n for n in cfg.notes if n.when))
-            t = notes_table(cfg, part.to_dict(orient="records"))
+            t = notes_table(self.config.replace(init=init), part.to_dict(orient="records"))
             t.insert(0, "init", init)
             frames.append(t)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -6,7 +6,7 @@ lookup applies (explicit path, ``$INITLAB_DATA``, the cache, a download).
 
 Splits
 ------
-* MNIST, Keras IMDB: the datasets' own train/test split. Boston housing: Keras' 404/102 split.
+* MNIST, Fashion-MNIST, Keras IMDB: the datasets' own train/test split. Boston housing: Keras' 404/102 split.
 * Pima: no split; the notes train and evaluate on all 768 rows.
 * Iris: scikit-learn's ``train_test_split(test_size=0.3, random_state=1234)`` order, reproduced without
   scikit-learn: ``perm = RandomState(1234).permutation(150)``, test rows ``perm[:45]``
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._spec import ConfigError
-from .registry import LabConfig
+from .config import LabConfig
 from .. import datasets as ds
 
 __all__ = ["LabData", "load_lab_data", "train_test_split_indices", "minmax_scale", "one_hot"]
@@ -120,6 +120,9 @@ def _load_raw_cached(name: str, num_words: int, test_split: float, split_seed: i
     if name == "mnist":
         (xtr, ytr), (xte, yte) = ds.load_mnist(data_path)
         return xtr, ytr, xte, yte, list(ds.MNIST_CLASSES), f"MNIST ({len(xtr):,} / {len(xte):,})"
+    if name == "fashion-mnist":
+        (xtr, ytr), (xte, yte) = ds.load_fashion_mnist(data_path)
+        return xtr, ytr, xte, yte, list(ds.FASHION_MNIST_CLASSES), f"Fashion-MNIST ({len(xtr):,} / {len(xte):,})"
     if name == "pima":
         x, y = ds.load_pima(data_path)
         return x, y, x, y, ["no diabetes", "diabetes"], f"Pima Indians diabetes ({len(x)} rows, trained and evaluated on all)"
@@ -133,7 +136,7 @@ def _load_raw_cached(name: str, num_words: int, test_split: float, split_seed: i
         return x[tr], y[tr], x[te], y[te], names, src
     if name == "imdb":
         return _imdb(ds, cfg, data_path)
-    raise ConfigError(f"lab '{cfg.name}' has no dataset to train on")
+    raise ConfigError(f"this lab has no dataset to train on (dataset '{name}')")
 
 
 def _iris(ds, data_path):

@@ -26,8 +26,9 @@ from .._spec import ConfigError
 from ..activations import ACTIVATIONS, SATURATION_FRACTION, get_activation
 from .data import load_lab_data
 from .loss_comparison import loss_table
-from .registry import LabConfig
-from .runs import RunResult, build_model, fit_model, history_frame
+from .config import LabConfig
+from .result import RunResult
+from .training import build_model, fit_model
 from .. import nn
 from ..sim.engine import simulate
 from ..nn.schedules import CyclicLR, ExponentialDecay, StepDecay
