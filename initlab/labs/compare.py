@@ -9,13 +9,16 @@ sit beside the per-layer activation std and gradient-norm ratio at init.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._io import atomic_write
 from ..initializers import get_initializer
 from .data import load_lab_data
 from .config import LabConfig
@@ -61,6 +64,16 @@ class Comparison:
     init_layers: pd.DataFrame | None
     source: str
     seconds: float
+
+    def save(self, out_dir: str | os.PathLike) -> Path:
+        """Write ``history.csv``, ``final.csv``, ``init_layers.csv`` (per initializer and layer at init) and
+        ``notes.csv`` into ``out_dir``, each atomically; returns the folder."""
+        base = Path(out_dir)
+        for name, df in (("history", self.history), ("final", self.final), ("init_layers", self.init_layer_table()),
+                         ("notes", self.notes_table())):
+            with atomic_write(base / f"{name}.csv", "w") as fh:
+                df.to_csv(fh, index=False)
+        return base
 
     def metric_names(self) -> list[str]:
         """Final-metric columns, the notes' metrics first."""
