@@ -10,6 +10,7 @@
 
 from .callbacks import (Callback, EarlyStopping, EpochLogger, LearningRateScheduler, ProgressBar,
                         ReduceLROnPlateau)
+from .checkpoint import CSVLogger, ModelCheckpoint
 from .layers import Activation, BatchNorm, BatchNormalization, Dense, Dropout, Flatten, Input, Layer
 from .losses import (LOSSES, BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError,
                      MeanSquaredError, SparseCategoricalCrossentropy, get_loss, to_categorical)
@@ -40,5 +41,6 @@ __all__ = [
     "SparseCategoricalAccuracy",
     # callbacks
     "Callback", "EarlyStopping", "LearningRateScheduler", "ReduceLROnPlateau", "ProgressBar", "EpochLogger",
+    "ModelCheckpoint", "CSVLogger",
     "ActivationStats",
 ]
