@@ -9,9 +9,10 @@ sit beside the per-layer activation std and gradient-norm ratio at init.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from .config import LabConfig
 from .registry import get_lab
 from .result import notes_table
 from .runs import run_lab
+from .training import check_settings
 from .._spec import ConfigError
 from ..sim.engine import simulate
 
@@ -54,6 +56,8 @@ class Comparison:
         with an ``init`` column; ``None`` when the engine is unavailable.
     source : str
     seconds : float
+    started : datetime
+        When the comparison started (UTC): the date of its report unless ``SOURCE_DATE_EPOCH`` is set.
     """
 
     config: LabConfig
@@ -64,6 +68,7 @@ class Comparison:
     init_layers: pd.DataFrame | None
     source: str
     seconds: float
+    started: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0))
 
     def save(self, out_dir: str | os.PathLike) -> Path:
         """Write ``history.csv``, ``final.csv``, ``init_layers.csv`` (per initializer and layer at init) and
@@ -178,12 +183,14 @@ def compare_inits(cfg: LabConfig | str, inits: list[str], seeds: int | list[int]
     if cfg.kind != "train":
         raise ConfigError(f"lab '{cfg.name}' is a study with no model to compare initializers on; "
                           "use a training lab (initlab labs)")
+    check_settings(cfg)
     for spec in inits:
         get_initializer(spec)
     seed_list = list(range(cfg.seed, cfg.seed + int(seeds))) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list or not inits:
         raise ConfigError("need at least one initializer and one seed")
     t0 = time.perf_counter()
+    started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     data = load_lab_data(cfg, data_path)
     histories, finals, sims = [], [], []
     for init in inits:
@@ -201,4 +208,5 @@ def compare_inits(cfg: LabConfig | str, inits: list[str], seeds: int | list[int]
             x = data.x_train[:SIM_BATCH]
             sims.append(simulate_at_init(cfg, init, x, seed=seed_list[0], n_outputs=data.n_outputs))
     return Comparison(cfg, list(inits), seed_list, pd.concat(histories, ignore_index=True), pd.DataFrame(finals),
-                      pd.concat(sims, ignore_index=True) if sims else None, data.source, time.perf_counter() - t0)
+                      pd.concat(sims, ignore_index=True) if sims else None, data.source, time.perf_counter() - t0,
+                      started)

@@ -120,7 +120,10 @@ def plot_learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = 
     if len(axes):
         axes[0].legend(fontsize=7)
     band = "± 1 std" if spread == "std" else "min–max"
-    fig.suptitle(f"{title}{' — ' if title else ''}mean over seeds, band {band}", fontsize=10)
+    seeds = history.groupby([group, "epoch"] if group and group in history.columns else ["epoch"]).size().max() \
+        if len(history) else 1
+    what = f"mean over {seeds} seeds, band {band}" if seeds > 1 else "one seed"
+    fig.suptitle(f"{title}{' — ' if title else ''}{what}", fontsize=10)
     return fig
 
 

@@ -30,15 +30,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import pandas as pd
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from .._version import __version__
 from .._io import atomic_write
 from ..plots.plan import figure_plan
 from ..sim.predict import config_summary
 from ..schema import THEORY_TABLE_COLUMNS
 from .pages import summary_pages, theory_page, title_page
+from .pdf import write_pdf
 
 __all__ = [
     "save_figures",
@@ -235,17 +234,15 @@ def write_report(
         contents = [(f"{name}: summary, figures, theory (pages {a}–{b - 1})", a)
                     for name, a, b in zip(names, first_page, ends)]
 
-    metadata = {"Title": title, "Creator": f"initlab {__version__}", "CreationDate": when, "ModDate": when}
-    path = Path(path)
-    with atomic_write(path, "wb") as fh:
-        with PdfPages(fh, metadata=metadata) as pdf:
-            pdf.savefig(title_page(results, title, when, names, contents))
-            for _caption, make, prefix in plan:
-                fig = make()
-                if fig is not None:
-                    with _prefixed_title(fig, prefix):
-                        pdf.savefig(fig)
-    return path
+    def pages() -> Iterator[Figure]:
+        yield title_page(results, title, when, names, contents)
+        for _caption, make, prefix in plan:
+            fig = make()
+            if fig is not None:
+                with _prefixed_title(fig, prefix):
+                    yield fig
+
+    return write_pdf(path, pages(), title=title, date=when)
 
 
 @contextmanager
