@@ -94,6 +94,10 @@ def plot_colorful_dimension(hist: pd.DataFrame, *, kind: str = "act", title: str
         extent = (float(steps.min()), float(steps.max()) if steps.size > 1 else float(steps.min()) + 1, -R, R)
         ax.imshow(np.log1p(counts), origin="lower", aspect="auto", extent=extent, cmap="viridis",
                   interpolation="nearest")
+        used = np.flatnonzero(counts.sum(axis=1) > 0)  # zoom to the bins ever filled (ReLU: [0, R])
+        if used.size:
+            B = counts.shape[0]
+            ax.set_ylim(-R + 2 * R * used[0] / B, -R + 2 * R * (used[-1] + 1) / B)
         ax.set_title(f"layer {layer}", fontsize=10, color=TEXT_COLOR)
         ax.set_xlabel("optimizer step", fontsize=9, color=TEXT_COLOR)
         ax.set_ylabel("value" if kind == "act" else "weight", fontsize=9, color=TEXT_COLOR)
