@@ -48,7 +48,8 @@ def data_dir(fixture_dir) -> str:
 def test_registry_has_every_lab_of_the_notes():
     assert lab_names() == ["pima-logreg", "mnist-softmax", "mnist-mlp", "pima-mlp", "mnist-dense512", "imdb-mlp",
                            "boston-regression", "boston-tf", "iris-mlp", "iris-tf", "init-histograms", "activations", "learning-rate",
-                           "regularization", "loss-comparison"]
+                           "regularization", "loss-comparison", "preprocessing", "zero-centred", "mse-vs-ce",
+                           "dead-relu-lr", "batchnorm-batch", "model-size"]
 
 
 @pytest.mark.parametrize("name", lab_names())
@@ -166,6 +167,13 @@ TINY = {
     "learning-rate": dict(epochs=2, subset=200, hidden=(32,)),
     "regularization": dict(epochs=3, subset=200, hidden=(32, 32)),
     "loss-comparison": dict(),
+    "preprocessing": dict(epochs=1, variants=("none", "whiten"),
+                          params=(("datasets", "pima"), ("pima_hidden", 4), ("bins", 10))),
+    "zero-centred": dict(params=(("depth", 2), ("width", 8), ("batch", 8), ("steps", 20), ("lr", 0.2))),
+    "mse-vs-ce": dict(params=(("classes", 3),)),
+    "dead-relu-lr": dict(epochs=1, subset=100, hidden=(8,), variants=("lr=0.01", "lr=3")),
+    "batchnorm-batch": dict(epochs=1, subset=100, hidden=(8,), params=(("batches", "4,16"), ("draws", 10))),
+    "model-size": dict(epochs=1, subset=100, variants=("4", "16")),
 }
 
 

@@ -23,7 +23,7 @@ __all__ = ["LabConfig", "Note", "KINDS", "DATASETS", "parse_override"]
 KINDS = ("train", "study")
 _TASKS = ("binary", "multiclass", "regression", "none")
 _EVAL_ON = ("test", "train")
-_PREPROCESS = ("none", "minmax", "scale255", "standardize", "multi_hot")
+_PREPROCESS = ("none", "minmax", "scale255", "center", "standardize", "pca", "whiten", "multi_hot")
 #: Datasets a lab can train on (``none``: a study that makes its own data).
 DATASETS = ("none", "pima", "mnist", "fashion-mnist", "imdb", "boston", "iris")
 
@@ -68,7 +68,9 @@ class LabConfig:
         ``none``.
     preprocess : str
         ``minmax`` (:math:`(x - \\min) / (\\max - \\min + 10^{-7})` per column), ``scale255`` (flatten, /255),
-        ``standardize`` (training mean and std), ``multi_hot`` (word indices to a 0/1 vector) or ``none``.
+        ``center`` (minus the training mean), ``standardize`` (training mean and std), ``pca`` (centred and
+        rotated onto the training covariance's eigenvectors), ``whiten`` (PCA, then each component divided by
+        :math:`\\sqrt{\\lambda + 10^{-5}\\lambda_{max}}`), ``multi_hot`` (word indices to a 0/1 vector) or ``none``.
     task : str
         ``binary``, ``multiclass``, ``regression`` (or ``none`` for studies); decides loss targets and metrics.
     hidden : tuple of int

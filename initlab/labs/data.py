@@ -30,7 +30,8 @@ from .._spec import ConfigError
 from .config import LabConfig
 from .. import datasets as ds
 
-__all__ = ["LabData", "load_lab_data", "train_test_split_indices", "minmax_scale", "one_hot"]
+__all__ = ["LabData", "load_lab_data", "train_test_split_indices", "minmax_scale", "fit_transform", "one_hot",
+           "WHITEN_EPS"]
 
 MINMAX_EPS = 1e-7
 
@@ -93,6 +94,38 @@ def minmax_scale(x: np.ndarray, ref: np.ndarray | None = None, eps: float = MINM
     ref = x if ref is None else ref
     lo, hi = ref.min(axis=0), ref.max(axis=0)
     return ((x - lo) / (hi - lo + eps)).astype(np.float32)
+
+
+#: Whitening's regulariser, relative to the largest eigenvalue: :math:`\lambda + \epsilon \lambda_{max}`.
+WHITEN_EPS = 1e-5
+
+
+def fit_transform(kind: str, x: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    r"""Fit ``center``, ``standardize``, ``pca`` or ``whiten`` on ``x`` (rows are samples) and apply it to ``x``
+    and ``others``; float32 out, statistics in float64.
+
+    ``pca``: :math:`(x - \mu) U` with :math:`U` the eigenvectors of the covariance :math:`C = U \Lambda U^\top`
+    (largest first); ``whiten``: :math:`(x - \mu) U (\Lambda + \epsilon\lambda_{max})^{-1/2}`, so the
+    training covariance becomes (nearly) the identity.
+    """
+    x64 = x.astype(np.float64)
+    mu = x64.mean(axis=0)
+    if kind == "center":
+        f = lambda a: a - mu  # noqa: E731
+    elif kind == "standardize":
+        sd = x64.std(axis=0)
+        sd = np.where(sd > 0, sd, 1.0)
+        f = lambda a: (a - mu) / sd  # noqa: E731
+    elif kind in ("pca", "whiten"):
+        c = np.cov(x64 - mu, rowvar=False, bias=True).reshape(x.shape[1], x.shape[1])
+        lam, u = np.linalg.eigh(c)
+        lam, u = lam[::-1], u[:, ::-1]
+        if kind == "whiten":
+            u = u / np.sqrt(np.maximum(lam, 0.0) + WHITEN_EPS * max(float(lam[0]), 1e-300))
+        f = lambda a: (a - mu) @ u  # noqa: E731
+    else:
+        raise ConfigError(f"unknown preprocessing '{kind}'")
+    return tuple(np.ascontiguousarray(f(a.astype(np.float64)), dtype=np.float32) for a in (x, *others))
 
 
 def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
@@ -183,10 +216,8 @@ def load_lab_data(cfg: LabConfig, data_path: str | None = None) -> LabData:
     elif cfg.preprocess == "minmax":
         ref = xtr_f
         xtr_f, xte_f = minmax_scale(xtr_f, ref), minmax_scale(xte_f, ref)
-    elif cfg.preprocess == "standardize":
-        mu, sd = xtr_f.mean(axis=0), xtr_f.std(axis=0)
-        sd = np.where(sd > 0, sd, 1.0)
-        xtr_f, xte_f = (xtr_f - mu) / sd, (xte_f - mu) / sd
+    elif cfg.preprocess in ("center", "standardize", "pca", "whiten"):
+        xtr_f, xte_f = fit_transform(cfg.preprocess, xtr_f, xte_f)
     ytr_e, yte_e, labels = _targets(cfg, ytr, yte, len(names))
     xv = yv = None
     head, _, arg = cfg.validation.partition(":")

@@ -143,9 +143,10 @@ _STUDY_LABS = [
         name="regularization", title="None vs L2 vs dropout vs BatchNorm vs early stopping: generalization gap",
         kind="study", dataset="mnist", preprocess="scale255", task="multiclass", hidden=(256, 256), act="relu",
         optimizer="adam", lr=1e-3, epochs=20, batch_size=64, subset=3000, validation="split:0.2",
-        variants=("none", "l2", "dropout", "batchnorm", "early_stopping"),
-        params=(("l2", 1e-3), ("dropout", 0.5), ("patience", 3)),
-        notes_text="a small MNIST subset to make overfitting visible; train/validation curves and the final gap",
+        variants=("none", "l1", "l2", "elastic_net", "dropout", "batchnorm", "early_stopping"),
+        params=(("l1", 1e-4), ("l2", 1e-3), ("dropout", 0.5), ("patience", 3)),
+        notes_text="a small MNIST subset to make overfitting visible; train/validation curves and the final gap; "
+                   "dropout's training accuracy with the masks on (train mode) beside inference mode's",
     ),
     LabConfig(
         name="loss-comparison", title="Same 33% error, different losses: cross-entropy vs squared error",
@@ -156,7 +157,55 @@ _STUDY_LABS = [
     ),
 ]
 
-_LAB_LIST = _TRAINING_LABS + _STUDY_LABS
+_LESSON_LABS = [
+    LabConfig(
+        name="preprocessing", title="Zero-centring, normalisation, PCA and whitening: the first layer at init and "
+                                    "training speed, on Pima and MNIST",
+        kind="study", task="none", hidden=(32,), act="relu", optimizer="sgd", lr=0.01, epochs=5, batch_size=32,
+        variants=("none", "minmax", "center", "standardize", "pca", "whiten"),
+        params=(("datasets", "pima,mnist"), ("pima_hidden", 12), ("mnist_hidden", 64), ("mnist_subset", 2000),
+                ("bins", 40)),
+        notes_text="the same network from the same init under each preprocessing; z = xW + b of the first layer "
+                   "at init, then plain SGD (lr 0.01, 5 epochs): raw features give huge pre-activations",
+    ),
+    LabConfig(
+        name="zero-centred", title="Sigmoid is not zero-centred: same-sign weight gradients and the zig-zag",
+        kind="study", task="none", validation="none", variants=("sigmoid", "tanh"),
+        params=(("depth", 4), ("width", 64), ("batch", 64), ("steps", 60), ("lr", 0.2)),
+        notes_text="after a sigmoid every input of the next layer is > 0, so the gradient on a unit's weights "
+                   "has one sign for one sample; the 2-parameter toy then zig-zags",
+    ),
+    LabConfig(
+        name="mse-vs-ce", title="MSE against cross-entropy far from the answer: the output gradient against p",
+        kind="study", task="none", validation="none", params=(("classes", 10),),
+        notes_text="with a sigmoid or softmax output, MSE's gradient vanishes when the model is confidently "
+                   "wrong (p -> 0); cross-entropy's stays near 1",
+    ),
+    LabConfig(
+        name="dead-relu-lr", title="Large learning rates kill ReLUs: dead hidden units over training",
+        kind="study", dataset="mnist", preprocess="scale255", task="multiclass", hidden=(256, 256), act="relu",
+        optimizer="sgd", epochs=5, batch_size=64, subset=3000, validation="none",
+        variants=("lr=0.01", "lr=0.1", "lr=1", "lr=3"), params=(("probe", 1000),),
+        notes_text="plain SGD on 3,000 MNIST digits; a unit is dead when it is 0 for all 1,000 probe inputs",
+    ),
+    LabConfig(
+        name="batchnorm-batch", title="Batch norm with small batches: noisy batch statistics, accuracy against batch",
+        kind="study", dataset="mnist", preprocess="scale255", task="multiclass", hidden=(128, 128), act="relu",
+        optimizer="adam", lr=1e-3, epochs=2, batch_size=32, subset=2000, validation="none",
+        variants=("none", "batchnorm"), params=(("batches", "2,4,16,64"), ("draws", 200)),
+        notes_text="batch mean/variance noise of the first layer at init against 1/sqrt(B); the same MLP with and "
+                   "without BatchNorm trained at each batch size (2 epochs, Adam, 2,000 digits)",
+    ),
+    LabConfig(
+        name="model-size", title="Model size against the generalisation gap",
+        kind="study", dataset="mnist", preprocess="scale255", task="multiclass", act="relu", optimizer="adam",
+        lr=1e-3, epochs=20, batch_size=64, subset=1000, validation="split:0.2",
+        variants=("4", "16", "64", "256", "1024"),
+        notes_text="one hidden layer of each width on 800 MNIST digits (200 held out), 20 epochs of Adam",
+    ),
+]
+
+_LAB_LIST = _TRAINING_LABS + _STUDY_LABS + _LESSON_LABS
 
 
 #: Lab name -> default configuration (the notes' settings).
