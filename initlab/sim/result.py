@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from .._format import fmt_number
 from .._io import atomic_write_text
 from .config import SimConfig
 from ..schema import (
@@ -173,9 +173,4 @@ class SimResult:
 
 def _num(v: float) -> str:
     """Compact number: fixed point for moderate magnitudes, scientific otherwise."""
-    if v is None or not math.isfinite(v):
-        return str(v)
-    a = abs(v)
-    if a == 0 or 1e-3 <= a < 1e5:
-        return f"{v:.4f}"
-    return f"{v:.3e}"
+    return fmt_number(v, nan="nan", inf=("inf", "-inf"), none="None")
