@@ -47,7 +47,8 @@ def data_dir(fixture_dir) -> str:
 # -- registry ----------------------------------------------------------------------------------------
 def test_registry_has_every_lab_of_the_notes():
     assert lab_names() == ["pima-logreg", "mnist-softmax", "mnist-mlp", "pima-mlp", "mnist-dense512", "imdb-mlp",
-                           "boston-regression", "boston-tf", "iris-mlp", "iris-tf", "init-histograms", "activations", "learning-rate",
+                           "boston-regression", "boston-tf", "iris-mlp", "iris-tf", "init-histograms", "activations",
+                           "learning-rate",
                            "regularization", "loss-comparison", "preprocessing", "zero-centred", "mse-vs-ce",
                            "dead-relu-lr", "batchnorm-batch", "model-size"]
 

@@ -158,7 +158,8 @@ def _load_raw_cached(name: str, num_words: int, test_split: float, split_seed: i
         return xtr, ytr, xte, yte, list(ds.FASHION_MNIST_CLASSES), f"Fashion-MNIST ({len(xtr):,} / {len(xte):,})"
     if name == "pima":
         x, y = ds.load_pima(data_path)
-        return x, y, x, y, ["no diabetes", "diabetes"], f"Pima Indians diabetes ({len(x)} rows, trained and evaluated on all)"
+        source = f"Pima Indians diabetes ({len(x)} rows, trained and evaluated on all)"
+        return x, y, x, y, ["no diabetes", "diabetes"], source
     if name == "boston":
         (xtr, ytr), (xte, yte) = ds.load_boston_housing(data_path)
         return xtr, ytr, xte, yte, [], f"Boston housing, Keras split ({len(xtr)} / {len(xte)})"

@@ -84,9 +84,7 @@ def preprocessing(cfg: LabConfig, data_path: str | None, progress: bool) -> RunR
     history = pd.concat(histories, ignore_index=True)
     figures = {"first_layer_at_init": ps.plot_hist_panels(hist, "dataset", "preprocess", xlabel="z = xW + b at init",
                                                           title="first-layer pre-activations at init"),
-               "loss_by_preprocessing": ps.plot_lines(history.assign(dataset=history["variant"].str.split(":").str[0],
-                                                                     preprocess=history["variant"].str.split(": ").str[1]),
-                                                      "epoch", [("loss", "training loss")], "variant",
+               "loss_by_preprocessing": ps.plot_lines(history, "epoch", [("loss", "training loss")], "variant",
                                                       title="training loss by preprocessing", logy=("loss",))}
     metrics = {f"{k}[{r.dataset}/{r.preprocess}]": getattr(r, k) for r in table.itertuples()
                for k in ("z_std", "loss_epoch1", "val_accuracy")}
@@ -156,8 +154,9 @@ def dead_relu_lr(cfg: LabConfig, data_path: str | None, progress: bool) -> RunRe
 # ------------------------------------------------------------------------------------------------ batch norm
 def batch_stat_noise(z: np.ndarray, sizes: list[int], draws: int, rng: np.random.Generator) -> pd.DataFrame:
     """For each batch size B: over ``draws`` random batches of rows of ``z`` (n, units), the spread of the
-    batch mean around the full mean in units of the column std, ``mean_noise`` :math:`=\\mathrm{sd}(\\mu_B - \\mu)/\\sigma`,
-    and of the batch variance, ``var_noise`` :math:`= \\mathrm{sd}(\\sigma_B^2/\\sigma^2)` (averaged over columns),
+    batch mean around the full mean in units of the column std,
+    ``mean_noise`` :math:`=\\mathrm{sd}(\\mu_B - \\mu)/\\sigma`, and of the batch variance,
+    ``var_noise`` :math:`= \\mathrm{sd}(\\sigma_B^2/\\sigma^2)` (averaged over columns),
     beside :math:`1/\\sqrt B` and :math:`\\sqrt{2/(B-1)}\\,(B-1)/B` (Gaussian columns, biased variance)."""
     mu, sd = z.mean(axis=0), z.std(axis=0)
     keep = sd > 0

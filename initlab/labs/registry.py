@@ -53,7 +53,8 @@ _TRAINING_LABS = [
         dataset="mnist", preprocess="scale255", task="multiclass", hidden=(256, 256, 256, 256), act="relu",
         out_act="softmax", init="xavier_uniform", bias_init="normal:1", loss="categorical_crossentropy",
         optimizer="adam", lr=1e-3, epochs=15, batch_size=100,
-        notes=(Note("test_accuracy", 0.9805, "init=xavier_uniform"), Note("test_accuracy", 0.9784, f"init={TF_HE_NORMAL}")),
+        notes=(Note("test_accuracy", 0.9805, "init=xavier_uniform"),
+               Note("test_accuracy", 0.9784, f"init={TF_HE_NORMAL}")),
         notes_text="TF 1.x: 4 x 256 ReLU, kernels tf.contrib.layers.xavier_initializer() (uniform: "
                    f"--init xavier_uniform) or TF's he_normal (truncated: --init {TF_HE_NORMAL}), biases "
                    "tf.random_normal (stddev 1), Adam 1e-3, batch 100, 15 epochs",
@@ -117,14 +118,16 @@ _TRAINING_LABS = [
 
 _STUDY_LABS = [
     LabConfig(
-        name="init-histograms", title="Activation histograms at init: tanh with N(0,0.01), N(0,1), Xavier; ReLU with Xavier, He",
+        name="init-histograms",
+        title="Activation histograms at init: tanh with N(0,0.01), N(0,1), Xavier; ReLU with Xavier, He",
         kind="study", task="none", validation="none",
         variants=("tanh/normal:0.01", "tanh/normal:1", "tanh/xavier", "relu/xavier", "relu/he"),
         params=(("depth", 10), ("width", 500), ("batch", 1000)),
         notes_text="10 layers of 500 units, 1000 Gaussian inputs; per-layer activation histograms",
     ),
     LabConfig(
-        name="activations", title="Every activation and its derivative, with saturation, centring and dead units measured",
+        name="activations",
+        title="Every activation and its derivative, with saturation, centring and dead units measured",
         kind="study", task="none", validation="none",
         params=(("depth", 10), ("width", 256), ("batch", 512), ("range", 6.0)),
         notes_text="sigmoid/tanh saturate, sigmoid is not zero-centred, ReLU units can die",

@@ -93,7 +93,8 @@ def activation_problems(names: list[str] | None = None, *, n: int = 200_000, bat
 
     With :math:`z \\sim N(0, 1)` (``n`` draws from a seeded Generator):
 
-    * ``mean_out`` :math:`= E[\\phi(z)]`, ``std_out``; ``zero_centred`` when :math:`|E\\phi| < 0.1\\,\\mathrm{sd}\\,\\phi`
+    * ``mean_out`` :math:`= E[\\phi(z)]`, ``std_out``; ``zero_centred`` when
+      :math:`|E\\phi| < 0.1\\,\\mathrm{sd}\\,\\phi`
       (sigmoid's 0.5 is the notes' non-zero-centred output: every gradient on the next layer's weights of
       one unit then has the same sign);
     * ``saturated_n01`` / ``saturated_n3``: fraction of inputs with :math:`|\\phi'(z)| < 0.05 \\max|\\phi'|`
@@ -124,7 +125,8 @@ def activation_problems(names: list[str] | None = None, *, n: int = 200_000, bat
         problems = [p for p, bad in (("saturates", saturates), ("not zero-centred", abs(mean) > 0.1 * sd),
                                      ("dead units", dead > 0.05)) if bad]
         rows.append({"act": act.spec, "max_grad": float(act.max_grad), "mean_out": mean, "std_out": sd,
-                     "zero_centred": abs(mean) < 0.1 * sd, "saturates_both_tails": saturates, "saturated_n01": sat1, "saturated_n3": sat3,
+                     "zero_centred": abs(mean) < 0.1 * sd, "saturates_both_tails": saturates,
+                     "saturated_n01": sat1, "saturated_n3": sat3,
                      "mean_grad": float(np.mean(np.abs(g))), "dead_after_shift": dead, "can_die": bool(act.can_die),
                      "problems": ", ".join(problems) or "-"})
     return pd.DataFrame(rows)
@@ -159,7 +161,8 @@ def _deep_stack(cfg: LabConfig, acts: list[str], progress: bool = False) -> pd.D
                       progress=progress).layers
         last, first = df[df["layer"] == depth], df[df["layer"] == 1]
         rows.append({"act": a, f"std_L{depth}": float(last["act_std"].mean()),
-                     f"saturated_L{depth}": float(last["saturated"].mean()), f"dead_L{depth}": float(last["dead"].mean()),
+                     f"saturated_L{depth}": float(last["saturated"].mean()),
+                     f"dead_L{depth}": float(last["dead"].mean()),
                      "grad_ratio_L1": float(first["grad_pre_ratio"].mean())})
     return pd.DataFrame(rows)
 
