@@ -74,3 +74,9 @@ def test_whitening_gives_the_identity_covariance_and_pca_decorrelates():
         np.testing.assert_allclose(b, a[:7], rtol=1e-5, atol=1e-5)
     white, = fit_transform("whiten", x)
     np.testing.assert_allclose(np.cov(white.astype(np.float64), rowvar=False, bias=True), np.eye(5), atol=1e-3)
+
+
+def test_a_diverged_network_has_no_dead_count():
+    m = nn.Sequential([nn.Input((2,)), nn.Dense(3, act="relu"), nn.Dense(1)], dtype="float64")
+    m.layers[0].kernel[...] = np.nan
+    assert np.isnan(dead_units(m, np.ones((4, 2)))[0])

@@ -95,12 +95,14 @@ def preprocessing(cfg: LabConfig, data_path: str | None, progress: bool) -> RunR
 
 # ------------------------------------------------------------------------------------------------ dead ReLUs
 def dead_units(model, x: np.ndarray) -> list[float]:
-    """Per hidden Dense layer, the fraction of its units whose output is 0 for every row of ``x`` (inference)."""
+    """Per hidden Dense layer, the fraction of its units whose output is 0 for every row of ``x`` (inference);
+    NaN for a layer whose outputs are not all finite (a diverged network is not "alive")."""
     out, h = [], x
-    for layer in model.layers[:-1]:
-        h = layer.forward(h, False)
-        if isinstance(layer, nn.Dense):
-            out.append(float(np.mean(~np.any(h != 0, axis=0))))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for layer in model.layers[:-1]:
+            h = layer.forward(h, False)
+            if isinstance(layer, nn.Dense):
+                out.append(float(np.mean(~np.any(h != 0, axis=0))) if np.isfinite(h).all() else np.nan)
     return out
 
 
@@ -138,12 +140,13 @@ def dead_relu_lr(cfg: LabConfig, data_path: str | None, progress: bool) -> RunRe
             for k, f in enumerate(dead):
                 rows.append({"lr": lr, "epoch": epoch, "layer": k + 1, "dead": f})
     table = pd.DataFrame(rows)
-    mean = table.groupby(["lr", "epoch"], as_index=False)["dead"].mean()
+    mean = table.groupby(["lr", "epoch"], as_index=False)["dead"].agg(lambda d: d.mean(skipna=False))
     figures = {"dead_units": ps.plot_lines(mean.assign(lr=mean["lr"].map(lambda r: f"lr={r:g}")), "epoch",
                                            [("dead", "dead hidden units (fraction)")], "lr",
                                            title="large learning rates kill ReLUs (SGD)")}
     final = mean[mean["epoch"] == mean["epoch"].max()]
     metrics = {f"dead_final[lr={r.lr:g}]": r.dead for r in final.itertuples()}
+    metrics.update({f"diverged[lr={lr:g}]": float(part["dead"].isna().any()) for lr, part in table.groupby("lr")})
     metrics.update({f"dead_init[lr={r.lr:g}]": r.dead for r in mean[mean["epoch"] == 0].itertuples()})
     history = pd.concat(histories, ignore_index=True)
     return RunResult(cfg, history, metrics, source=data.source, seconds=time.perf_counter() - t0,
