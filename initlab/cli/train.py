@@ -13,6 +13,7 @@ from .._spec import split_specs
 __all__ = ["COMMANDS", "labs_group", "train_cmd", "compare_cmd"]
 
 DEFAULT_RUNS = Path("reports") / "runs"
+_MAX_ROWS = 60  # longer tables are only saved
 
 
 def _fmt_table(df) -> str:
@@ -153,7 +154,9 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
               report) -> None:
     """Train LAB at the notes' settings (any of them overridden) and print ours beside the notes' number.
 
-    Saves a run directory (history.csv, metrics.json, config.json, predictions.csv, figures/*.png).
+    Saves a run directory (history.csv, metrics.json, config.json, predictions.csv, layers.csv with the
+    per-layer statistics recorded while training, tables/*.csv, figures/*.png). A network whose ReLU output is
+    dead at init is said and redrawn with the next seed where the lab asks for it (boston).
 
     \b
     Examples:
@@ -176,7 +179,11 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
     if result.seed != cfg.seed:
         click.echo(f"trained seed {result.seed}: the first live draw of {len(result.tables['init_draws'])}")
     for name, table in result.tables.items():
-        if name != "init_draws":
+        if name == "init_draws":
+            continue
+        if len(table) > _MAX_ROWS:
+            click.echo(f"\n{name.replace('_', ' ')}: {len(table)} rows (tables/{name}.csv in the run directory)")
+        else:
             click.echo(f"\n{name.replace('_', ' ')}:\n{_fmt_table(table)}")
     if result.metrics and cfg.kind == "train":
         click.echo("\nfinal: " + ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()))
