@@ -148,3 +148,12 @@ def test_lab_report_bytes_are_reproducible(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
     with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH"):
         report_date()
+
+
+def test_reproduce_says_when_the_settings_differ(tmp_path):
+    from initlab.labs.reproduce import format_table, reproduce
+
+    df = reproduce(["boston-tf"], seeds=1, data_path=_boston(tmp_path), sets=["epochs=2"])
+    row = df.set_index("metric").loc["test_mse"]
+    assert not row["comparable"] and "settings differ: epochs 2 (notes: 200)" in row["condition"]
+    assert "(94.78: settings differ)" in format_table(df)
