@@ -16,7 +16,9 @@ Forward, layer output :math:`h^l` (activation, then dropout, then the residual a
     ``dead`` (fraction of units whose activation is zero for every sample in the batch).
 Backward
     ``grad_pre_norm`` (:math:`\\|\\partial L/\\partial z^l\\|_F`), ``grad_w_norm`` (:math:`\\|\\partial L/\\partial W^l\\|_F`),
-    ``grad_pre_ratio`` and ``grad_w_ratio`` (each divided by the last layer's value).
+    ``grad_pre_ratio`` and ``grad_w_ratio`` (each divided by the last layer's value),
+    ``grad_diverged`` (bool: the forward pass is finite here but a gradient norm of this layer is inf or
+    NaN, i.e. the backward pass overflowed; counted in the summary).
 Status
     ``diverged`` (bool: this layer or an earlier one overflowed or produced NaN; its statistics are NaN),
     ``lsuv_passes`` (int: rescaling passes LSUV used on this layer; 0 for other initializers).
@@ -53,7 +55,7 @@ FORWARD_COLUMNS = (
     "pre_mean", "pre_std", "pre_q", "pre_min", "pre_max", "pre_corr",
     "act_mean", "act_std", "act_q", "act_min", "act_max", "saturated", "dead",
 )
-BACKWARD_COLUMNS = ("grad_pre_norm", "grad_w_norm", "grad_pre_ratio", "grad_w_ratio")
+BACKWARD_COLUMNS = ("grad_pre_norm", "grad_w_norm", "grad_pre_ratio", "grad_w_ratio", "grad_diverged")
 STATUS_COLUMNS = ("diverged", "lsuv_passes")
 THEORY_COLUMNS = ("theory_pre_q", "theory_pre_std", "theory_pre_corr", "theory_grad_ratio")
 #: The fixed-point summary of each config (:func:`initlab.sim.predict.config_summary`).
@@ -65,7 +67,7 @@ THEORY_TABLE_COLUMNS = ("label", "sigma_w2", "sigma_b2", "q_star", "chi1", "c_st
 
 _INT = ("config", "trial", "layer", "width", "lsuv_passes")
 _STR = ("label", "init", "act")
-_BOOL = ("diverged",)
+_BOOL = ("diverged", "grad_diverged")
 #: The dtype of every column of :attr:`initlab.SimResult.layers`.
 FRAME_DTYPES: dict[str, str] = {
     c: "int64" if c in _INT else "str" if c in _STR else "bool" if c in _BOOL else "float64" for c in LAYER_COLUMNS

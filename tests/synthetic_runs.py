@@ -61,7 +61,7 @@ def synthetic(configs=CONFIGS3, depth=8, trials=2, width=48, batch=40, bins=41, 
                     act_mean=a.mean(), act_std=a.std(), act_q=(a * a).mean(), act_min=a.min(), act_max=a.max(),
                     saturated=float(act.saturated(z).mean()), dead=float((a == 0).all(0).mean()),
                     grad_pre_norm=np.linalg.norm(grads_z[layer]), grad_w_norm=np.linalg.norm(grads_w[layer]),
-                    diverged=False, lsuv_passes=0,
+                    diverged=False, grad_diverged=False, lsuv_passes=0,
                 ))
                 pc[t, layer] = np.histogram(np.clip(z, pe[0], pe[-1]), pe)[0]
                 ac[t, layer] = np.histogram(np.clip(a, ae[0], ae[-1]), ae)[0]
@@ -83,7 +83,8 @@ def synthetic(configs=CONFIGS3, depth=8, trials=2, width=48, batch=40, bins=41, 
     if diverge is not None:
         hit = (df["config"] == diverge[0]) & (df["layer"] >= diverge[1])
         df.loc[hit, "diverged"] = True
-        stat_cols = [c for c in LAYER_COLUMNS if c.startswith(("pre_", "act_", "grad_", "theory_"))
+        stat_cols = [c for c in LAYER_COLUMNS
+                     if (c.startswith(("pre_", "act_", "grad_", "theory_")) and c != "grad_diverged")
                      or c in ("saturated", "dead")]
         df.loc[hit, stat_cols] = np.nan
     df = df[list(LAYER_COLUMNS)]

@@ -24,6 +24,8 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 #: Coefficient of the cubic term in the tanh approximation of GELU (Hendrycks & Gimpel 2016).
 _GELU_TANH_K = 0.044715
 _GELU_TANH_C = math.sqrt(2.0 / math.pi)
+#: |x| beyond which the tanh-GELU's cubic is not evaluated (sigma(2u) is exactly 0 or 1 there).
+_GELU_TANH_CLIP = 1e4
 
 
 def _elu_grad(e: np.ndarray, x: np.ndarray, scale: float) -> np.ndarray:
@@ -188,10 +190,13 @@ class GELUTanh(_Fused):
 
     @staticmethod
     def _fn_grad(x, want_grad):
-        x2 = np.multiply(x, x, out=np.empty_like(x))
+        # the cubic is evaluated on x clipped to ±1e4, where sigma(2u) is already exactly 0 or 1 (2|u| > 7e10):
+        # phi and phi' are unchanged, and x^3 cannot overflow (phi' stays finite up to the largest float)
+        xc = np.clip(x, -_GELU_TANH_CLIP, _GELU_TANH_CLIP, out=np.empty_like(x))
+        x2 = np.multiply(xc, xc, out=np.empty_like(x))
         u = np.multiply(x2, _GELU_TANH_K, out=np.empty_like(x))
         u += 1
-        u *= x
+        u *= xc
         u *= 2 * _GELU_TANH_C  # 2u
         s = _sigmoid(u)
         f = x * s
@@ -199,7 +204,7 @@ class GELUTanh(_Fused):
             return f, None
         d = np.subtract(1, s, out=u)
         d *= s
-        d *= x
+        d *= xc
         x2 *= 3 * _GELU_TANH_K
         x2 += 1
         x2 *= 2 * _GELU_TANH_C

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import InputError
+from ._outputs import check_pdf
 
 __all__ = ["COMMANDS", "RUN_FILES", "load_run"]
 
@@ -28,7 +29,8 @@ def load_run(path: Path):
 
     try:
         return SimResult.from_dir(path)
-    except (ValueError, KeyError, OSError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, KeyError, OSError, TypeError, EOFError, zipfile.BadZipFile, RecursionError,
+            UnicodeDecodeError, MemoryError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot read run '{path}': {msg}") from None
 
@@ -38,7 +40,8 @@ def load_run(path: Path):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The PDF file to write (replaced atomically).")
 @click.option("--title", default=None, help="Title of the report (default: 'initlab simulation report').")
-def report_cmd(run_dirs: tuple[Path, ...], output: Path, title: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing output file that initlab did not write.")
+def report_cmd(run_dirs: tuple[Path, ...], output: Path, title: str | None, force: bool) -> None:
     """Rebuild a multi-page PDF report from one or more saved runs.
 
     RUN_DIR is a folder written by `initlab simulate --out RUN_DIR`. Several runs give one PDF:
@@ -50,12 +53,17 @@ def report_cmd(run_dirs: tuple[Path, ...], output: Path, title: str | None) -> N
       initlab simulate --init xavier,he --act tanh,relu --depth 10 --out reports/classic
       initlab report reports/classic -o reports/classic.pdf
       initlab report reports/run_a reports/run_b -o both.pdf --title "tanh vs relu"
+
+    Each folder is validated first (schema, and config.json against layers.csv and histograms.npz).
+    The PDF is dated $SOURCE_DATE_EPOCH when set, else by the first run's recorded time (the
+    modification time of its config.json), so building it twice gives the same bytes.
     """
+    check_pdf(output, force, what="output")
     results = [load_run(p) for p in run_dirs]
     from ..report.sim import count_pdf_pages, write_report  # matplotlib is imported only when a report is made
 
     names = [p.resolve().name or str(p) for p in run_dirs]
-    path = write_report(results, output, title=title, names=names)
+    path = write_report(results, output, title=title, names=names, progress=True)
     pages = count_pdf_pages(path.read_bytes())
     click.echo(f"wrote {path} ({pages} pages, {len(results)} run{'s' * (len(results) != 1)})")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from pathlib import Path
 
@@ -12,6 +10,8 @@ import click
 from ..activations import ACTIVATIONS
 from ..sim.config import LOSSES, SimConfig
 from ..initializers import INITIALIZERS
+from ._options import max_memory_option, threads_option, use_threads
+from ._outputs import SIM_RUN_FILES, check_out_dir, check_pdf
 
 __all__ = ["COMMANDS", "simulate_cmd", "list_cmd", "result_json"]
 
@@ -30,11 +30,6 @@ def list_cmd() -> None:
             extra = f" (also: {', '.join(aliases)})" if aliases else ""
             click.echo(f"  {name:<18} {desc}{extra}")
         click.echo()
-
-
-def _width(text: str) -> int | tuple[int, ...]:
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    return parts[0] if len(parts) == 1 else tuple(parts)  # type: ignore[return-value]  # SimConfig validates
 
 
 @click.command("simulate")
@@ -67,8 +62,13 @@ def _width(text: str) -> int | tuple[int, ...]:
               help="Write a PDF report to this file.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="What to print on stdout.")
+@click.option("--force", is_flag=True,
+              help="Replace an existing --out folder or --report file even if initlab did not write it.")
+@max_memory_option
+@threads_option
 def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, seed, dtype, bias_init, gain,
-                 batchnorm, dropout, residual, loss, bins, out_dir, report_path, fmt) -> None:
+                 batchnorm, dropout, residual, loss, bins, out_dir, report_path, fmt, force, max_memory,
+                 threads) -> None:
     """Simulate how activations and gradients propagate through a random deep network at initialization.
 
     Every initializer × activation pair runs on the same input batch with the same underlying random
@@ -81,16 +81,28 @@ def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, se
       initlab simulate --init xavier,he,normal:0.01,normal:1 --act tanh,relu --out reports/classic
       initlab simulate --init he --act relu --depth 50 --format csv > he_relu.csv
       initlab simulate --init orthogonal --act tanh --gain 1.1 --report tanh.pdf
+
+    An existing --out folder is replaced as a unit, and only if it holds an initlab run (else give
+    --force); an existing --report file only if initlab wrote it. Everything is checked before the work
+    starts, including the memory the run needs (--max-memory to override the check).
     """
     config = SimConfig(
-        inits=inits, acts=acts, depth=depth, width=_width(width), batch=batch, input_dim=input_dim, input=input_,
+        inits=inits, acts=acts, depth=depth, width=width, batch=batch, input_dim=input_dim, input=input_,
         seed=seed, trials=trials, dtype=dtype, bias_init=bias_init, gain=gain, batchnorm=batchnorm,
         dropout=dropout, residual=residual, loss=loss, bins=bins,
     )
+    from ..sim.memory import check_memory
+
+    check_memory(config, max_memory)
+    if out_dir is not None:
+        check_out_dir(out_dir, force, SIM_RUN_FILES)
+    if report_path is not None:
+        check_pdf(report_path, force, run_dir=out_dir, run_files=SIM_RUN_FILES)
     from ..sim.engine import simulate  # numpy work and pandas are loaded only when a simulation runs
 
     start = time.perf_counter()
-    result = simulate(config, progress=True)
+    with use_threads(threads):
+        result = simulate(config, progress=True)
     elapsed = time.perf_counter() - start
     if fmt == "table":
         widths = config.widths
@@ -101,32 +113,22 @@ def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, se
     elif fmt == "csv":
         click.echo(result.to_csv(), nl=False)
     else:
-        click.echo(json.dumps(result_json(result), indent=1))
-    if out_dir is not None:
-        result.to_dir(out_dir)
-    if out_dir is not None and report_path is not None:  # each figure built once, PNGs and PDF side by side
-        from ..report.sim import save_figures_and_report
+        click.echo(result.to_json_text())
+    if out_dir is None and report_path is None:
+        return
+    from ..report.sim import export  # matplotlib is imported only when figures are made
 
-        pngs, path = save_figures_and_report(result, out_dir, report_path)
-        click.echo(f"saved run and {len(pngs)} figures in {out_dir}", err=True)
-        click.echo(f"wrote {path}", err=True)
-    elif out_dir is not None:
-        from ..report.sim import save_figures
-
-        pngs = save_figures(result, out_dir)
-        click.echo(f"saved run and {len(pngs)} figures in {out_dir}", err=True)
-    elif report_path is not None:
-        from ..report.sim import write_report
-
-        path = write_report(result, report_path)
-        click.echo(f"wrote {path}", err=True)
+    done = export(result, out_dir, report_path, progress=True)
+    if done.run_dir is not None:
+        click.echo(f"saved run and {len(done.pngs)} figures in {done.run_dir}", err=True)
+    if done.pdf is not None:
+        click.echo(f"wrote {done.pdf}", err=True)
 
 
 def result_json(result) -> dict:
-    """The config, the divergence per config and the per-layer rows as plain JSON (NaN becomes null)."""
-    rows = result.layers.to_dict(orient="records")
-    clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
-    return {"config": result.config.to_dict(), "diverged_at_layer": result.diverged_at_layer, "layers": clean}
+    """The config, the divergence per config and the per-layer rows as plain JSON (NaN becomes null):
+    :meth:`initlab.SimResult.to_json`."""
+    return result.to_json()
 
 
 COMMANDS = [simulate_cmd, list_cmd]

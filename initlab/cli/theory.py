@@ -12,6 +12,7 @@ import click
 
 from .._format import fmt_number
 from . import InputError
+from ._options import FiniteFloat
 
 __all__ = ["COMMANDS", "theory_cmd", "phase_cmd", "recommend_cmd", "jsonable"]
 
@@ -62,14 +63,14 @@ def _sigma_w2_from_init(init: str, width: int, gain: float | None, act: str) -> 
 
 @click.group("theory", invoke_without_command=True)
 @click.option("--act", default=None, help="Activation spec (e.g. tanh, leaky_relu:0.2).")
-@click.option("--sigma-w2", type=click.FloatRange(min=0), default=None,
+@click.option("--sigma-w2", type=FiniteFloat(min=0), default=None,
               help="Weight variance times fan_in, σ_w² (or give --init).")
 @click.option("--init", "init", default=None, help="Initializer spec: σ_w² = fan_in · its weight variance.")
 @click.option("--width", type=click.IntRange(min=1), default=500, show_default=True,
               help="fan_in = fan_out used to read σ_w² from --init.")
-@click.option("--gain", type=click.FloatRange(min=0), default=None, help="Gain applied to --init.")
-@click.option("--sigma-b2", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Bias variance σ_b².")
-@click.option("--q0", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--gain", type=FiniteFloat(min=0), default=None, help="Gain applied to --init.")
+@click.option("--sigma-b2", type=FiniteFloat(min=0), default=0.0, show_default=True, help="Bias variance σ_b².")
+@click.option("--q0", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Input second moment the q-map starts from.")
 @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
 @click.pass_context
@@ -120,11 +121,11 @@ def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output file: .png or .pdf.")
 @click.option("--grid", type=click.IntRange(min=2, max=1000), default=100, show_default=True,
               help="Grid points per axis.")
-@click.option("--sigma-w2-max", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--sigma-w2-max", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Largest σ_w² [default: 4, or twice the critical σ_w² at σ_b² = 0 if larger].")
-@click.option("--sigma-b2-max", type=click.FloatRange(min=0, min_open=True), default=0.5, show_default=True,
+@click.option("--sigma-b2-max", type=FiniteFloat(min=0, min_open=True), default=0.5, show_default=True,
               help="Largest σ_b².")
-@click.option("--q0", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--q0", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Input second moment the q-map starts from.")
 @click.option("--dpi", type=click.IntRange(min=20, max=1200), default=150, show_default=True)
 def phase_cmd(act, output, grid, sigma_w2_max, sigma_b2_max, q0, dpi) -> None:
@@ -163,7 +164,7 @@ def phase_cmd(act, output, grid, sigma_w2_max, sigma_b2_max, q0, dpi) -> None:
 @click.command("recommend")
 @click.option("--act", default=None, help="Activation spec (or --all).")
 @click.option("--all", "all_", is_flag=True, help="A table for every activation.")
-@click.option("--sigma-b2", type=click.FloatRange(min=0), default=0.0, show_default=True,
+@click.option("--sigma-b2", type=FiniteFloat(min=0), default=0.0, show_default=True,
               help="Bias variance σ_b² for the critical point.")
 @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
 def recommend_cmd(act, all_, sigma_b2, fmt) -> None:

@@ -9,6 +9,7 @@ import click
 
 from .._format import fmt_number
 from .._spec import split_specs
+from ._outputs import COMPARE_RUN_FILES, TRAIN_RUN_FILES, check_out_dir, check_pdf
 
 __all__ = ["COMMANDS", "labs_group", "train_cmd", "compare_cmd"]
 
@@ -146,12 +147,13 @@ def labs_reproduce(seeds: int, labs: str, out: str, sets: tuple[str, ...], data_
 @click.command("train", cls=_LabsHelp)
 @click.argument("lab")
 @click.option("--init", help="Kernel initializer spec (xavier, he, normal:0.01, ...).")
-@click.option("--seed", type=int, help="Seed of weights, shuffling and dropout.")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed of weights, shuffling and dropout (>= 0).")
 @_common_options
 @click.option("--out", type=click.Path(), help="Run directory [default: reports/runs/LAB-seedN].")
 @click.option("--report", type=click.Path(), help="Also write a PDF report (curves, predictions, mistakes).")
+@click.option("--force", is_flag=True, help="Replace an existing --out folder or --report file initlab did not write.")
 def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, sets, data_path, quiet, out,
-              report) -> None:
+              report, force) -> None:
     """Train LAB at the notes' settings (any of them overridden) and print ours beside the notes' number.
 
     Saves a run directory (history.csv, metrics.json, config.json, predictions.csv, layers.csv with the
@@ -163,17 +165,31 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
       initlab train mnist-softmax
       initlab train mnist-mlp --init he --epochs 5 --report mnist-mlp.pdf
       initlab train iris-mlp --set test_split=0.2 --seed 3
+
+    Training stops at the first step whose loss is inf or NaN, with a one-line message naming the
+    epoch and step and exit code 1 (nothing is saved).
     """
     from ..report.labs import run_figures, write_run_report
     from ..labs import get_lab
     from ..labs.runs import run_lab, save_run
+    from ..nn.callbacks import TerminateOnNaN, TrainingDiverged
 
     cfg = _apply_options(get_lab(lab), init=init, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
                          seed=seed, subset=subset, sets=sets)
     from ..labs.registry import describe_lab
 
+    run_path = Path(out) if out else DEFAULT_RUNS / f"{cfg.name}-seed{cfg.seed}"
+    check_out_dir(run_path, force, TRAIN_RUN_FILES)
+    if report:
+        check_pdf(Path(report), force, run_dir=run_path, run_files=TRAIN_RUN_FILES)
     click.echo(f"{cfg.name}: {describe_lab(cfg)} (seed {cfg.seed})")
-    result = run_lab(cfg, data_path=data_path, progress=not quiet, watch=cfg.kind == "train", log=click.echo)
+    try:
+        result = run_lab(cfg, data_path=data_path, progress=not quiet, callbacks=[TerminateOnNaN()],
+                         watch=cfg.kind == "train", log=click.echo)
+    except TrainingDiverged as exc:
+        from . import RunError
+
+        raise RunError(str(exc)) from None
     if result.source:
         click.echo(f"data: {result.source}")
     if result.seed != cfg.seed:
@@ -196,7 +212,7 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
     if result.metrics.get("output_dead_at_init") == 1.0:
         click.echo(f"\nthe {cfg.out_act} output stayed dead: it is 0 for every input, so the model predicts 0")
     figures = run_figures(result)
-    run_dir = save_run(result, out or DEFAULT_RUNS / f"{cfg.name}-seed{cfg.seed}", figures=figures)
+    run_dir = save_run(result, run_path, figures=figures)
     click.echo(f"\nsaved run to {run_dir} ({result.seconds:.1f} s)")
     if report:
         click.echo(f"wrote {write_run_report(report, result, figures)}")
@@ -211,8 +227,9 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
 @_common_options
 @click.option("--out", type=click.Path(), help="Also save history.csv, final.csv and init_layers.csv here.")
 @click.option("--report", type=click.Path(), help="Write a PDF: curves per initializer, table, init statistics.")
+@click.option("--force", is_flag=True, help="Replace an existing --out folder or --report file initlab did not write.")
 def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer, lr, subset, sets, data_path, quiet,
-                out, report) -> None:
+                out, report, force) -> None:
     """Train LAB under each initializer and seed; mean ± spread curves, final metrics, and the per-layer
     std and gradient-norm ratio at init from the simulation engine.
 
@@ -232,6 +249,10 @@ def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer,
         from .._spec import ConfigError
 
         raise ConfigError(f"lab '{cfg.name}' is a study with no model to compare initializers on")
+    if out:
+        check_out_dir(Path(out), force, COMPARE_RUN_FILES)
+    if report:
+        check_pdf(Path(report), force, run_dir=Path(out) if out else None, run_files=COMPARE_RUN_FILES)
     comp = compare_inits(cfg, specs, seeds, data_path=data_path, progress=not quiet,
                          log=lambda s: click.echo(s, err=True))
     if comp.source:

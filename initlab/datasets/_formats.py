@@ -35,21 +35,59 @@ IDX_IMAGES = 2051  # 0x00000803: unsigned bytes, 3 dimensions
 IDX_LABELS = 2049  # 0x00000801: unsigned bytes, 1 dimension
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
-    """The contents of ``path``, gunzipped when it starts with the gzip magic ``1f 8b``."""
+def read_bytes(path: str | os.PathLike, limit: int | None = None) -> bytes:
+    """The contents of ``path``, gunzipped when it starts with the gzip magic ``1f 8b``.
+
+    With ``limit``, at most ``limit`` bytes are decompressed (a longer stream is an error), so a small
+    gzip bomb cannot take more memory than the format allows.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if data[:2] != b"\x1f\x8b":
+        if limit is not None and len(data) > limit:
+            raise DatasetError(f"{path}: {len(data)} bytes, more than the {limit} this format allows")
         return data
+    return _gunzip(path, data, limit)
+
+
+def _gunzip(path: Path, data: bytes, limit: int | None, want: int | None = None) -> bytes:
+    """Decompress gzip ``data`` (several members allowed), stopping after ``want`` bytes when given;
+    more than ``limit`` bytes is an error. Memory stays within ``want`` or ``limit`` (+ one chunk)."""
+    cap = want if want is not None else (None if limit is None else limit + 1)
+    out = bytearray()
+    buf = data
     try:
-        return gzip.decompress(data)
-    except EOFError:
-        raise DatasetError(f"{path}: truncated gzip stream") from None
-    except (OSError, zlib.error) as exc:
+        while buf:
+            d = zlib.decompressobj(wbits=31)
+            src = buf
+            while cap is None or len(out) < cap:
+                out += d.decompress(src, 0 if cap is None else cap - len(out))
+                if d.eof:
+                    break
+                src = d.unconsumed_tail
+                if not src:
+                    break
+            if cap is not None and len(out) >= cap:
+                break
+            if not d.eof:
+                raise DatasetError(f"{path}: truncated gzip stream")
+            buf = d.unused_data
+            if buf[:2] != b"\x1f\x8b":
+                break  # zero padding after the last member, which gzip tolerates
+    except zlib.error as exc:
         raise DatasetError(f"{path}: corrupt gzip data ({exc})") from None
+    if want is not None:
+        return bytes(out[:want])
+    if limit is not None and len(out) > limit:
+        raise DatasetError(f"{path}: decompresses to more than the {limit} bytes its format allows")
+    return bytes(out)
+
+
+#: Largest number of items an IDX file may declare (MNIST has 60,000; this leaves room for larger sets).
+MAX_IDX_ITEMS = 10_000_000
 
 
 def read_idx(path: str | os.PathLike, magic: int, item_shape: tuple[int, ...] = ()) -> np.ndarray:
@@ -68,7 +106,13 @@ def read_idx(path: str | os.PathLike, magic: int, item_shape: tuple[int, ...] = 
     -------
     ndarray of uint8, shape ``(n, *item_shape)``
     """
-    data = read_bytes(path)
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    gz = raw[:2] == b"\x1f\x8b"
+    data = _gunzip(path, raw, None, want=4 + 4 * 255) if gz else raw  # the header (ndim < 256)
     if len(data) < 4:
         raise DatasetError(f"{path}: {len(data)} bytes, too short for an IDX header")
     got = int.from_bytes(data[:4], "big")
@@ -81,6 +125,10 @@ def read_idx(path: str | os.PathLike, magic: int, item_shape: tuple[int, ...] = 
     shape = struct.unpack(f">{ndim}I", data[4:head])
     if tuple(shape[1:]) != tuple(item_shape):
         raise DatasetError(f"{path}: IDX item shape {tuple(shape[1:])}, expected {tuple(item_shape)}")
+    if shape and shape[0] > MAX_IDX_ITEMS:
+        raise DatasetError(f"{path}: the IDX header declares {shape[0]} items, more than {MAX_IDX_ITEMS}")
+    if gz:  # decompress no more than the header declares (plus one byte, to detect trailing data)
+        data = _gunzip(path, raw, None, want=head + math.prod(shape) + 1)
     need = math.prod(shape)
     have = len(data) - head
     if have < need:
@@ -90,7 +138,15 @@ def read_idx(path: str | os.PathLike, magic: int, item_shape: tuple[int, ...] = 
     return np.frombuffer(data, dtype=np.uint8, count=need, offset=head).reshape(shape).copy()
 
 
+#: Largest total of the uncompressed sizes an ``.npz`` may declare (the Keras files are under 300 MB).
+MAX_NPZ_BYTES = 2 << 30
+
+
 def _load_npz(path: Path, keys: Sequence[str], allow_pickle: bool) -> dict[str, np.ndarray]:
+    with zipfile.ZipFile(path) as z:  # the sizes the archive declares, before anything is decompressed
+        declared = sum(i.file_size for i in z.infolist())
+    if declared > MAX_NPZ_BYTES:
+        raise DatasetError(f"{path}: the archive declares {declared} bytes uncompressed, more than {MAX_NPZ_BYTES}")
     with np.load(path, allow_pickle=allow_pickle) as f:
         if not isinstance(f, np.lib.npyio.NpzFile):
             raise DatasetError(f"{path}: a single array, not an .npz archive")
@@ -196,7 +252,8 @@ def _check_member(path: Path, member: tarfile.TarInfo) -> None:
             raise DatasetError(f"{path}: unsafe archive member {member.name!r} ({exc})") from None
 
 
-def read_tar_texts(path: str | os.PathLike, pattern: str) -> list[tuple[str, str, str]]:
+def read_tar_texts(path: str | os.PathLike, pattern: str, max_member: int = 1 << 24,
+                   max_total: int = 1 << 30) -> list[tuple[str, str, str]]:
     """Read in memory the regular members of a tar (``.tar.gz`` or plain) whose name matches ``pattern``.
 
     ``pattern`` is a regular expression with one group (the label) searched in the member name. Every
@@ -210,6 +267,7 @@ def read_tar_texts(path: str | os.PathLike, pattern: str) -> list[tuple[str, str
     path = Path(path)
     rx = re.compile(pattern)
     out: list[tuple[str, str, str]] = []
+    total = 0
     try:
         with tarfile.open(path, "r:*") as tar:
             for member in tar:
@@ -217,10 +275,16 @@ def read_tar_texts(path: str | os.PathLike, pattern: str) -> list[tuple[str, str
                 m = rx.search(member.name)
                 if not member.isfile() or m is None:
                     continue
+                if member.size > max_member:
+                    raise DatasetError(f"{path}: member {member.name!r} declares {member.size} bytes, more than "
+                                       f"the {max_member} a text may have")
+                total += member.size
+                if total > max_total:
+                    raise DatasetError(f"{path}: the texts exceed {max_total} bytes in all")
                 fh = tar.extractfile(member)
                 if fh is None:
                     continue
-                out.append((m.group(1), member.name, fh.read().decode("utf-8", errors="replace")))
+                out.append((m.group(1), member.name, fh.read(max_member + 1).decode("utf-8", errors="replace")))
     except DatasetError:
         raise
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:

@@ -148,13 +148,21 @@ def _draw(family: str, shape, rng, dtype, var: float) -> np.ndarray:
     return _truncated_normal(shape, rng, dtype, math.sqrt(var / TRUNCATED_NORMAL_VARIANCE))
 
 
+#: Largest magnitude of a scale parameter (std, gain, limit, ...): its square must not overflow a float.
+MAX_SCALE = 1e150
+
+
 def _set_real(obj: Any, name: str, low: float | None = 0.0, strict: bool = False) -> None:
-    """Check that field ``name`` is a finite real (``>= low``, or ``> low`` if ``strict``) and store it as a float."""
+    """Check that field ``name`` is a finite real (``>= low``, or ``> low`` if ``strict``) of magnitude at
+    most :data:`MAX_SCALE` (variances are squares), and store it as a float."""
     value = getattr(obj, name)
     bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
             or (low is not None and (value <= low if strict else value < low)):
         raise ValueError(f"{name} must be a finite number{bound}, got {value}")
+    if abs(value) > MAX_SCALE:
+        raise ValueError(f"{name} must be at most {MAX_SCALE:g} in magnitude (its square would overflow), "
+                         f"got {value:g}")
     object.__setattr__(obj, name, float(value))
 
 

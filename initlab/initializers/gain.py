@@ -40,7 +40,7 @@ def with_gain(init: Initializer | str, gain: float) -> Initializer:
     """
     init = get_initializer(init)
     if not any(f.name == "gain" for f in dataclasses.fields(init)):
-        raise SpecError(f"{init.spec} has a fixed scale; --gain applies to: {', '.join(gain_initializers())}")
+        raise SpecError(f"{init.spec} has a fixed scale; a gain applies only to: {', '.join(gain_initializers())}")
     try:
         return dataclasses.replace(init, gain=float(gain))
     except (TypeError, ValueError) as exc:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_write
+from .._io import atomic_write, staged_dir
 from ..initializers import get_initializer
 from .data import load_lab_data
 from .config import LabConfig
@@ -72,12 +72,14 @@ class Comparison:
 
     def save(self, out_dir: str | os.PathLike) -> Path:
         """Write ``history.csv``, ``final.csv``, ``init_layers.csv`` (per initializer and layer at init) and
-        ``notes.csv`` into ``out_dir``, each atomically; returns the folder."""
+        ``notes.csv`` into ``out_dir``; the folder is built beside it and replaced as a unit
+        (:func:`initlab._io.staged_dir`). Returns the folder."""
         base = Path(out_dir)
-        for name, df in (("history", self.history), ("final", self.final), ("init_layers", self.init_layer_table()),
-                         ("notes", self.notes_table())):
-            with atomic_write(base / f"{name}.csv", "w") as fh:
-                df.to_csv(fh, index=False)
+        with staged_dir(base) as tmp:
+            for name, df in (("history", self.history), ("final", self.final),
+                             ("init_layers", self.init_layer_table()), ("notes", self.notes_table())):
+                with atomic_write(tmp / f"{name}.csv", "w") as fh:
+                    df.to_csv(fh, index=False)
         return base
 
     def metric_names(self) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,6 +297,8 @@ def _coerce(f: dataclasses.Field, value: str, key: str) -> Any:
         if value.lower() == "none" and "None" in t:
             return None
         if t.startswith("tuple[int"):
+            if value and not re.fullmatch(r"\s*\d+(\s*[-,]\s*\d+)*\s*", value):  # "128,64" or "128-64"
+                raise ValueError(value)
             return tuple(int(v) for v in value.replace("-", ",").split(",") if v.strip()) if value else ()
         if t.startswith("tuple[str"):
             return tuple(v.strip() for v in value.split(";" if ";" in value else ",") if v.strip())

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._spec import ConfigError
 from .config import LabConfig
+from .registry import LABS
 from .. import datasets as ds
 
 __all__ = ["LabData", "load_lab_data", "train_test_split_indices", "minmax_scale", "fit_transform", "one_hot",
@@ -227,7 +228,10 @@ def load_lab_data(cfg: LabConfig, data_path: str | None = None) -> LabData:
     elif head in ("holdout", "split"):
         n_tr = len(xtr_f)
         n_val = int(arg) if head == "holdout" else int(round(float(arg) * n_tr))
-        if head == "holdout" and n_val > 0.4 * n_tr:
+        if head == "holdout" and n_val >= n_tr and not _notes_setting(cfg):
+            raise ConfigError(f"validation '{cfg.validation}' holds out {n_val} rows but the training set has "
+                              f"only {n_tr}")
+        if head == "holdout" and n_val > 0.4 * n_tr:  # the notes' holdout on a smaller stand-in dataset
             n_val = int(round(0.4 * n_tr))
             source += f"; {n_val} training rows held out for validation (40%, as 10,000 of 25,000)"
         if not 0 < n_val < n_tr:
@@ -250,3 +254,10 @@ def _targets(cfg: LabConfig, ytr, yte, k: int):
         return (ytr.reshape(-1, 1).astype(np.float32), yte.reshape(-1, 1).astype(np.float32),
                 yte.astype(np.int64).reshape(-1))
     return ytr.reshape(-1, 1).astype(np.float32), yte.reshape(-1, 1).astype(np.float32), None
+
+
+def _notes_setting(cfg) -> bool:
+    """True when ``cfg.validation`` is the lab's own (the notes') setting, which may be scaled down to 40% of
+    a smaller stand-in dataset; a holdout the user chose must fit the data as given."""
+    lab = LABS.get(cfg.name)
+    return lab is not None and lab.validation == cfg.validation

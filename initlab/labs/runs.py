@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -23,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import nn
-from .._io import atomic_write, atomic_write_text
+from .._io import atomic_write, atomic_write_text, staged_dir
 from .config import LabConfig
 from .data import LabData, load_lab_data
 from .mistakes import predicted_labels
@@ -130,13 +128,12 @@ def save_run(result: RunResult, out_dir: str | os.PathLike, *, figures: dict | N
     ``predictions.csv`` (classifiers and regression), ``layers.csv`` (the per-layer training statistics of
     a watched run), ``tables/*.csv`` and ``figures/*.png`` into ``out_dir``.
 
-    The directory is assembled under a temporary name beside ``out_dir`` and renamed into place, so a
-    reader never sees a half-written run; an existing ``out_dir`` is replaced.
+    The directory is assembled under a temporary name beside ``out_dir`` and swapped into place as a unit
+    (:func:`initlab._io.staged_dir`), so a reader never sees a half-written run; an existing ``out_dir``
+    is replaced.
     """
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with staged_dir(out) as tmp:
         with atomic_write(tmp / "history.csv", "w") as fh:
             result.history.to_csv(fh, index=False)
         meta = {
@@ -161,16 +158,6 @@ def save_run(result: RunResult, out_dir: str | os.PathLike, *, figures: dict | N
         for name, fig in (figures or {}).items():
             with atomic_write(tmp / "figures" / f"{name}.png", "wb") as fh:
                 fig.savefig(fh, format="png", dpi=110)
-        backup = None
-        if out.exists():
-            backup = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, backup)
-        os.replace(tmp, out)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -10,6 +10,7 @@
 
 from .callbacks import (Callback, EarlyStopping, EpochLogger, LearningRateScheduler, ProgressBar,
                         ReduceLROnPlateau)
+from .callbacks import TerminateOnNaN, TrainingDiverged
 from .checkpoint import CSVLogger, ModelCheckpoint
 from .layers import Activation, BatchNorm, BatchNormalization, Dense, Dropout, Flatten, Input, Layer
 from .losses import (LOSSES, BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError,
@@ -44,3 +45,4 @@ __all__ = [
     "ModelCheckpoint", "CSVLogger",
     "ActivationStats",
 ]
+__all__ += ["TerminateOnNaN", "TrainingDiverged"]

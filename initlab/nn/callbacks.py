@@ -27,6 +27,8 @@ __all__ = [
     "ReduceLROnPlateau",
     "ProgressBar",
     "EpochLogger",
+    "TerminateOnNaN",
+    "TrainingDiverged",
 ]
 
 
@@ -302,3 +304,49 @@ class EpochLogger(Callback):
         dt = time.perf_counter() - self._t0
         stream.write(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')} - {dt:.1f}s - {_fmt_logs(logs)}\n")
         stream.flush()
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised by :class:`TerminateOnNaN`: the training loss became inf or NaN (one-line message)."""
+
+    def __init__(self, message: str, epoch: int, step: int, loss: float):
+        super().__init__(message)
+        self.epoch, self.step, self.loss = epoch, step, loss
+
+
+class TerminateOnNaN(Callback):
+    """Stop training at the first step whose loss is inf or NaN (Keras' ``TerminateOnNaN``).
+
+    The running loss of an epoch is finite exactly while every step's loss so far is, so the first
+    non-finite running loss names the step that overflowed. ``model.stop_training`` is set and, with
+    ``raise_error`` (the default), :class:`TrainingDiverged` is raised at once, naming the epoch and
+    step (both 1-based), instead of training on to ``loss nan``. ``initlab train`` uses it by default.
+    """
+
+    def __init__(self, raise_error: bool = True):
+        super().__init__()
+        self.raise_error = raise_error
+        self.epoch = 0
+        self.stopped: tuple[int, int] | None = None  # (epoch, step), 1-based
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None or self.stopped is not None or math.isfinite(float(loss)):
+            return
+        self.stopped = (self.epoch + 1, batch + 1)
+        if self.model is not None:
+            self.model.stop_training = True
+        if self.raise_error:
+            e, b = self.stopped
+            raise TrainingDiverged(f"the training loss became {float(loss)} at epoch {e}, step {b}: training "
+                                   f"stopped (try a smaller learning rate or initial weights)", e, b, float(loss))
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if self.stopped is None and loss is not None and not math.isfinite(float(loss)):
+            self.stopped = (epoch + 1, int(self.params.get("steps", 1)))
+            if self.model is not None:
+                self.model.stop_training = True

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -448,21 +450,43 @@ class Sequential:
             np.savez(fh, **arrays)
 
     def load_weights(self, path: Any) -> None:
-        """Read weights written by :meth:`save_weights` (builds the model from the saved input shape if needed)."""
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-        shape = data.pop("__input_shape__", None)
+        """Read weights written by :meth:`save_weights` (builds the model from the saved input shape if needed).
+
+        The file is validated before anything large is allocated: it must be a zip of ``.npy`` arrays
+        whose headers declare no more bytes than the archive holds, numeric dtypes only, and a saved
+        input shape whose flattened size is a dimension of a saved array (as a first Dense kernel's
+        fan-in is). Every problem, a truncated or foreign file included, is one :class:`ConfigError` line.
+        """
+        headers = _npz_headers(path)
+        named_shape = headers.pop("__input_shape__", None)
+        shape = None
+        if named_shape is not None:
+            (ishape, _dtype) = named_shape
+            if len(ishape) != 1 or not 1 <= ishape[0] <= 8:
+                raise ConfigError(f"{path}: __input_shape__ must list 1 to 8 sizes, got an array of shape {ishape}")
+            shape = tuple(int(v) for v in _npz_arrays(path, ["__input_shape__"])[0])
+            if any(v < 1 for v in shape):
+                raise ConfigError(f"{path}: the saved input shape {shape} has a size below 1")
         if not self.built:
             if shape is None:
                 raise ConfigError(f"{path} has no input shape: build the model first")
-            self.build(tuple(int(s) for s in shape))
+            flat = math.prod(shape)
+            dims = {d for s_, _ in headers.values() for d in s_}
+            if flat not in dims:
+                raise ConfigError(f"{path}: the saved input shape {shape} fits none of the saved weights "
+                                  f"(a crafted or damaged file?)")
+            self.build(shape)
         named = self._named_arrays()
-        missing = [k for k, _ in named if k not in data]
-        extra = sorted(set(data) - {k for k, _ in named})
+        missing = [k for k, _ in named if k not in headers]
+        extra = sorted(set(headers) - {k for k, _ in named})
         if missing or extra:
             raise ConfigError(f"{path} does not match the model: missing {missing or 'nothing'}, "
                               f"unexpected {extra or 'nothing'}")
-        self.set_weights([data[k] for k, _ in named])
+        wrong = [(k, headers[k][0], dst.shape) for k, dst in named if tuple(headers[k][0]) != dst.shape]
+        if wrong:
+            k, got, want = wrong[0]
+            raise ConfigError(f"{path}: weight {k} has shape {tuple(got)} in the file but {want} in the model")
+        self.set_weights(_npz_arrays(path, [k for k, _ in named]))
 
     # -- description ---------------------------------------------------------------------------
     def count_params(self) -> int:
@@ -483,3 +507,51 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"Sequential(name={self.name!r}, layers={[l.name for l in self.layers]}, built={self.built})"
+
+
+def _npz_headers(path: Any) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """``{key: (shape, dtype)}`` of every array of an ``.npz``, read from the ``.npy`` headers only.
+
+    Refused with one :class:`ConfigError` line: not a zip (or truncated), a member that is not an
+    ``.npy`` array, an object dtype, or an array that declares more bytes than its member holds.
+    """
+    import zipfile
+    import zlib
+
+    out: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                with z.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    if version == (1, 0):
+                        shp, _fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+                    else:
+                        shp, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+                if dtype.hasobject or dtype.kind not in "fiub":
+                    raise ConfigError(f"{path}: array '{key}' has dtype {dtype}, not a numeric weight")
+                need = math.prod(shp) * dtype.itemsize
+                if need > info.file_size:
+                    raise ConfigError(f"{path}: array '{key}' declares shape {tuple(shp)} ({need} bytes) but its "
+                                      f"member holds {info.file_size} bytes (a crafted or truncated file)")
+                out[key] = (tuple(int(d) for d in shp), dtype)
+    except ConfigError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{path}: not a readable weights file ({msg})") from None
+    return out
+
+
+def _npz_arrays(path: Any, keys: Sequence[str]) -> list[np.ndarray]:
+    """Arrays of an ``.npz`` already checked by :func:`_npz_headers` (read errors as one line)."""
+    import zipfile
+    import zlib
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return [z[k] for k in keys]
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{path}: cannot read the weights ({msg})") from None

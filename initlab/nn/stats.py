@@ -218,6 +218,8 @@ class ActivationStats(Callback):
             row["grad_pre_norm"] = _norm(gpre)
             row["grad_w_norm"] = _norm(d.kernel_grad)
             row["diverged"] = diverged
+            row["grad_diverged"] = not diverged and not (math.isfinite(row["grad_pre_norm"])
+                                                         and math.isfinite(row["grad_w_norm"]))
             row["lsuv_passes"] = int(d.lsuv_passes)
             w0 = before[k] if before is not None else None
             row["w_norm"] = _norm(w0 if w0 is not None else d.kernel)
@@ -250,6 +252,7 @@ class ActivationStats(Callback):
         for c in _INT_COLUMNS:
             df[c] = df[c].astype(np.int64)
         df["diverged"] = df["diverged"].astype(bool)
+        df["grad_diverged"] = df["grad_diverged"].astype(bool)
         return df
 
     @property

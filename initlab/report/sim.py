@@ -17,14 +17,26 @@ writes the PDF (where processes can be forked).
 
 The text pages (title, summary and theory pages) are built in :mod:`initlab.report.pages` and
 importable from here as before.
+
+:func:`export` is what ``initlab simulate --out D --report R`` does: the run folder ``D`` (the run's files
+and its PNGs, and ``R`` too when it lies in ``D``) is built beside the old one and swapped in as a unit
+(:func:`initlab._io.staged_dir`), and every figure is built once, written as a PNG and as a PDF page, and
+dropped, so the figure phase holds one figure at a time.
+
+Dates: the PDF's title page and ``/CreationDate`` use ``date`` when given, else ``$SOURCE_DATE_EPOCH``
+(reproducible builds), else the time recorded with the run (:attr:`SimResult.created`, kept as the
+modification time of the saved ``config.json``), else now; so building the PDF of a saved run twice
+gives the same bytes.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import multiprocessing
+import os
 import re
 import sys
+from typing import NamedTuple
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -32,7 +44,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .._io import atomic_write
+from .._io import atomic_write, staged_dir
+from ..progress import Progress
 from ..plots.plan import figure_plan
 from ..sim.predict import config_summary
 from ..schema import THEORY_TABLE_COLUMNS
@@ -49,6 +62,9 @@ __all__ = [
     "default_theory_table",
     "count_pdf_pages",
     "THEORY_TABLE_COLUMNS",
+    "export",
+    "Exported",
+    "report_date",
 ]
 
 _MAX_CONTENTS = 28  # contents lines on the title page before it lists runs instead of pages
@@ -78,11 +94,15 @@ def save_figures(
     for name, _caption, make in figure_plan(result):
         path = out_dir / f"{name}.png"
         fig = figures[name] if figures is not None and name in figures else make()
-        with atomic_write(path, "wb") as fh:
-            # zlib level 1: half the encoding time of the default 6 for ~15% larger files
-            fig.savefig(fh, format="png", dpi=dpi, facecolor="white", pil_kwargs={"compress_level": 1})
+        _save_png(fig, path, dpi)
         paths.append(path)
     return paths
+
+
+def _save_png(fig: Figure, path: Path, dpi: int) -> None:
+    with atomic_write(path, "wb") as fh:
+        # zlib level 1: half the encoding time of the default 6 for ~15% larger files
+        fig.savefig(fh, format="png", dpi=dpi, facecolor="white", pil_kwargs={"compress_level": 1})
 
 
 def _png_child(conn: Any, result: Any, out_dir: Path, dpi: int, figures: Mapping[str, Figure]) -> None:
@@ -148,6 +168,26 @@ def save_figures_and_report(
 
 # ------------------------------------------------------------------------------------------ PDF
 
+def report_date(results: Any = None) -> _dt.datetime:
+    """The date a report of ``results`` carries when none is given (UTC, whole seconds).
+
+    ``$SOURCE_DATE_EPOCH`` (seconds since 1970, the reproducible-builds convention) when it is set,
+    else the :attr:`created` time of the first result that has one, else now.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got '{epoch}'") from None
+    items = [results] if hasattr(results, "layers") else list(results or [])
+    for res in items:
+        created = getattr(res, "created", None)
+        if created is not None:
+            return _as_datetime(created)
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+
+
 def _as_datetime(date: _dt.date | _dt.datetime | None) -> _dt.datetime:
     if date is None:
         return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
@@ -164,6 +204,8 @@ def write_report(
     names: Sequence[str] | None = None,
     theory: TheoryFn | None = default_theory_table,
     figures: Mapping[str, Figure] | Sequence[Mapping[str, Figure] | None] | None = None,
+    on_figure: Callable[[str, Figure], None] | None = None,
+    progress: bool = False,
 ) -> Path:
     """Write a multi-page PDF report of one or several simulation results.
 
@@ -180,8 +222,9 @@ def write_report(
     title : str, optional
         Default: ``"initlab simulation report"``.
     date : date or datetime, optional
-        Shown on the title page and stored as the PDF's creation date (default: now, UTC). The same
-        results, title and date give the same bytes.
+        Shown on the title page and stored as the PDF's creation date (default: :func:`report_date`:
+        ``$SOURCE_DATE_EPOCH``, else the run's recorded time, else now). The same results, title and
+        date give the same bytes.
     names : sequence of str, optional
         A name per run (e.g. its folder); default ``run 1``, ``run 2``, … (or ``run`` for one).
     theory : callable, optional
@@ -190,6 +233,11 @@ def write_report(
         Figures already built (``{name: Figure}`` as :func:`initlab.plots.figures_for` returns, e.g.
         those just written by :func:`save_figures`), one mapping per result (a mapping alone for one
         result); they are drawn as they are instead of being built again, and left as they were.
+    on_figure : callable, optional
+        ``(name, figure)`` for each figure of :func:`initlab.plots.figure_plan`, just before its page is
+        written (:func:`export` writes the PNGs with it, so each figure is built once).
+    progress : bool
+        A progress line on stderr over the pages (when the work takes more than a second).
 
     Returns
     -------
@@ -204,7 +252,7 @@ def write_report(
     if len(names) != len(results):
         raise ValueError(f"{len(names)} names for {len(results)} results")
     title = title or "initlab simulation report"
-    when = _as_datetime(date)
+    when = _as_datetime(date) if date is not None else report_date(results)
     if figures is None:
         built: list[Mapping[str, Figure] | None] = [None] * len(results)
     else:
@@ -213,36 +261,88 @@ def write_report(
         raise ValueError(f"{len(built)} figure sets for {len(results)} results")
 
     # Plan every page first (cheap: figures are built one at a time while writing).
-    plan: list[tuple[str, Callable[[], Figure | None], str]] = []  # (caption, build, title prefix)
+    plan: list[tuple[str, Callable[[], Figure | None], str, str | None]] = []  # (caption, build, prefix, key)
     first_page: list[int] = []
     for res, name, figs in zip(results, names, built):
         first_page.append(len(plan) + 2)
         prefix = f"{name}: " if len(results) > 1 else ""
         for i, fig in enumerate(summary_pages(res, name)):
-            plan.append((f"{prefix}summary" + (f" ({i + 1})" if i else ""), lambda f=fig: f, ""))
+            plan.append((f"{prefix}summary" + (f" ({i + 1})" if i else ""), lambda f=fig: f, "", None))
         for key, caption, make in figure_plan(res):
             if figs is not None and key in figs:
                 make = lambda f=figs[key]: f  # noqa: E731
-            plan.append((prefix + caption, make, prefix))
+            plan.append((prefix + caption, make, prefix, key))
         table = theory(res.config) if theory is not None and getattr(res, "config", None) is not None else None
         page = theory_page(table, name if len(results) > 1 else "")
         if page is not None:
-            plan.append((f"{prefix}mean-field theory", lambda f=page: f, ""))
-    contents = [(caption, i + 2) for i, (caption, _, _) in enumerate(plan)]
+            plan.append((f"{prefix}mean-field theory", lambda f=page: f, "", None))
+    contents = [(caption, i + 2) for i, (caption, *_rest) in enumerate(plan)]
     if len(contents) > _MAX_CONTENTS:  # one line per run instead
         ends = first_page[1:] + [len(plan) + 2]
         contents = [(f"{name}: summary, figures, theory (pages {a}–{b - 1})", a)
                     for name, a, b in zip(names, first_page, ends)]
 
-    def pages() -> Iterator[Figure]:
-        yield title_page(results, title, when, names, contents)
-        for _caption, make, prefix in plan:
-            fig = make()
-            if fig is not None:
-                with _prefixed_title(fig, prefix):
-                    yield fig
+    with Progress(len(plan) + 1, "report", enabled=progress) as bar:
+        def pages() -> Iterator[Figure]:
+            yield title_page(results, title, when, names, contents)
+            bar.update(1)
+            for _caption, make, prefix, key in plan:
+                fig = make()
+                if fig is not None:
+                    if on_figure is not None and key is not None:
+                        on_figure(key, fig)
+                    with _prefixed_title(fig, prefix):
+                        yield fig
+                del fig  # one figure at a time: a built figure is dropped once its page is written
+                bar.update(1)
 
-    return write_pdf(path, pages(), title=title, date=when)
+        return write_pdf(path, pages(), title=title, date=when)
+
+
+class Exported(NamedTuple):
+    """What :func:`export` wrote: the run folder (or None), its PNGs, and the PDF (or None)."""
+
+    run_dir: Path | None
+    pngs: list[Path]
+    pdf: Path | None
+
+
+def export(result: Any, out_dir: str | Path | None = None, pdf: str | Path | None = None, *, dpi: int = 120,
+           progress: bool = False, **report_kwargs: Any) -> Exported:
+    """Save a result as a run folder with its PNG figures (``out_dir``), a PDF report (``pdf``), or both.
+
+    The run folder (``layers.csv``, ``config.json``, ``histograms.npz`` and one PNG per figure of
+    :func:`initlab.plots.figure_plan`) is built under a temporary name beside ``out_dir`` and swapped
+    in as a unit (:func:`initlab._io.staged_dir`): ``out_dir`` is always either the complete old run
+    or the complete new one, whatever interrupts the work. A ``pdf`` inside ``out_dir`` is built in
+    the new folder too (it is part of the run); one elsewhere is written atomically on its own. With
+    both, each figure is built once and written as a PNG and a PDF page. ``report_kwargs`` go to
+    :func:`write_report` (``title``, ``date``, ``names``, ``theory``).
+
+    Deciding whether an existing ``out_dir`` or ``pdf`` may be replaced is the caller's business (the
+    CLI refuses anything initlab did not write unless ``--force`` is given).
+    """
+    if out_dir is None and pdf is None:
+        raise ValueError("export needs out_dir, pdf or both")
+    if out_dir is None:
+        return Exported(None, [], write_report(result, pdf, progress=progress, **report_kwargs))
+    out_dir = Path(out_dir)
+    names = [name for name, _caption, _make in figure_plan(result)]
+    pngs = [out_dir / f"{n}.png" for n in names]
+    pdf_path = None if pdf is None else Path(pdf)
+    inside = pdf_path is not None and pdf_path.resolve().parent == out_dir.resolve()
+    with staged_dir(out_dir) as tmp:
+        result.to_dir(tmp)
+        if pdf_path is None:
+            with Progress(len(names), "figures", enabled=progress) as bar:
+                for name, _caption, make in figure_plan(result):
+                    _save_png(make(), tmp / f"{name}.png", dpi)
+                    bar.update(1)
+        else:
+            target = tmp / pdf_path.name if inside else pdf_path
+            write_report(result, target, on_figure=lambda name, fig: _save_png(fig, tmp / f"{name}.png", dpi),
+                         progress=progress, **report_kwargs)
+    return Exported(out_dir, pngs, pdf_path)
 
 
 @contextmanager

@@ -225,7 +225,9 @@ class SimConfig:
     @property
     def in_dim(self) -> int:
         """Input features (``input_dim``, or the first layer's width)."""
-        return self.input_dim if self.input_dim is not None else self.widths[0]
+        if self.input_dim is not None:
+            return self.input_dim
+        return self.width[0] if isinstance(self.width, tuple) else self.width
 
     @property
     def np_dtype(self) -> np.dtype:
@@ -243,7 +245,7 @@ class SimConfig:
             except SpecError:
                 raise
             except (TypeError, ValueError) as exc:
-                raise ConfigError(f"--gain: {exc}") from None
+                raise ConfigError(f"gain: {exc}") from None
         return tuple(out)
 
     def activations(self) -> tuple[Activation, ...]:

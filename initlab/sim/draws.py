@@ -21,6 +21,8 @@ __all__ = ["STREAMS", "rng_for", "make_input", "TrialParams", "draw_params"]
 
 #: Stream numbers of the seeded generators ``default_rng([seed, stream, trial, layer])``.
 STREAMS = {"input": 0, "weight": 1, "bias": 2, "dropout": 3, "loss": 4}
+#: Float64 draws per block while filling the input batch (4 MiB).
+_INPUT_BLOCK = 1 << 19
 
 
 def rng_for(seed: int, stream: str, trial: int = 0, layer: int = 0) -> np.random.Generator:
@@ -30,13 +32,21 @@ def rng_for(seed: int, stream: str, trial: int = 0, layer: int = 0) -> np.random
 
 def make_input(config: SimConfig) -> np.ndarray:
     """The input batch, shape (batch, in_dim): N(0, 1) or U(±√3), the same for every config and trial."""
+    if config.input not in ("gaussian", "uniform"):
+        raise ConfigError("input 'given' needs the batch: pass x= to simulate()")
     rng = rng_for(config.seed, "input")
-    shape = (config.batch, config.in_dim)
-    if config.input == "gaussian":
-        return rng.standard_normal(shape, dtype=np.float64).astype(config.np_dtype, copy=False)
-    if config.input == "uniform":
-        return rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), shape).astype(config.np_dtype, copy=False)
-    raise ConfigError("input 'given' needs the batch: pass x= to simulate()")
+    n, d = config.batch, config.in_dim
+    out = np.empty((n, d), dtype=config.np_dtype)
+    # allocated in the run's dtype and filled in blocks of float64 draws: the numbers are those of one
+    # (n, d) float64 draw (a generator's stream does not depend on how it is split), without its memory
+    rows = max(1, _INPUT_BLOCK // max(d, 1))
+    for i in range(0, n, rows):
+        k = min(rows, n - i)
+        if config.input == "gaussian":
+            out[i:i + k] = rng.standard_normal((k, d), dtype=np.float64)
+        else:
+            out[i:i + k] = rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), (k, d))
+    return out
 
 
 @dataclass

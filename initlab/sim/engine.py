@@ -72,7 +72,7 @@ from .config import SimConfig
 from .draws import TrialParams, draw_params, make_input
 from ..progress import Progress
 from .predict import predict_layers
-from .result import SimResult, build_frame, build_histograms
+from .result import SimResult, build_frame, build_histograms, run_time
 
 __all__ = ["simulate", "run_trial", "forward_backward"]
 
@@ -161,5 +161,5 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
                 bar.update(1, postfix=run.label)
             outputs.append(outs)
     theory = predict_layers(cfg, x=x if cfg.input == "given" else None)
-    return SimResult(cfg, build_frame(cfg, outputs, theory), build_histograms(cfg, outputs))
+    return SimResult(cfg, build_frame(cfg, outputs, theory), build_histograms(cfg, outputs), created=run_time())
 

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import io
+import json
+import math
+import os
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .._format import fmt_number
 from .._io import atomic_write_text
+from .._spec import ConfigError
 from .config import SimConfig
 from ..schema import (
     BACKWARD_COLUMNS, FORWARD_COLUMNS, FRAME_DTYPES, LAYER_COLUMNS, STATUS_COLUMNS, THEORY_COLUMNS, Histograms,
 )
 
-__all__ = ["SimResult", "build_frame", "build_histograms"]
+__all__ = ["SimResult", "build_frame", "build_histograms", "run_time"]
 
 # pandas < 3 parses floats approximately unless told otherwise; pandas 3 is exact and deprecates the flag
 _EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 
+
+def run_time() -> _dt.datetime:
+    """The time to record with a new run: ``$SOURCE_DATE_EPOCH`` when set (reproducible builds), else now
+    (UTC, whole seconds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.lstrip("-").isdigit():
+        try:
+            return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
 
 
 def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -43,7 +59,11 @@ def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataF
             cols["layer"].append(np.arange(1, L + 1, dtype=np.int64))
             cols["width"].append(np.asarray(config.widths, dtype=np.int64))
             for c in FORWARD_COLUMNS + BACKWARD_COLUMNS + STATUS_COLUMNS:
-                cols[c].append(np.asarray(out.columns[c]))
+                if c != "grad_diverged":
+                    cols[c].append(np.asarray(out.columns[c]))
+            # the backward pass overflowed where the forward is finite but a gradient norm is not
+            finite = np.isfinite(out.columns["grad_pre_norm"]) & np.isfinite(out.columns["grad_w_norm"])
+            cols["grad_diverged"].append(~np.asarray(out.columns["diverged"], dtype=bool) & ~finite)
             pred = None if theory is None else theory[theory["config"] == run.index].sort_values("layer")
             for c in THEORY_COLUMNS:
                 cols[c].append(np.full(L, np.nan) if pred is None else pred[c].to_numpy(dtype=np.float64))
@@ -73,12 +93,18 @@ class SimResult:
     histograms : Histograms
         Counts per config, trial and layer on one shared range per config (see
         :class:`initlab.schema.Histograms`).
+    created : datetime or None
+        When the run was made (UTC, whole seconds; ``$SOURCE_DATE_EPOCH`` when that is set). It is not
+        in any file's bytes: :meth:`to_dir` records it as the modification time of ``config.json`` and
+        :meth:`from_dir` reads it back, so a report of a saved run carries the run's date.
     """
 
-    def __init__(self, config: SimConfig, layers: pd.DataFrame, histograms: Histograms):
+    def __init__(self, config: SimConfig, layers: pd.DataFrame, histograms: Histograms,
+                 created: _dt.datetime | None = None):
         self.config = config
         self.layers = layers
         self.histograms = histograms
+        self.created = created
 
     # -- views -------------------------------------------------------------------------------
     @property
@@ -95,6 +121,12 @@ class SimResult:
             out[label] = int(rows["layer"].min()) if len(rows) else None
         return out
 
+    @property
+    def grad_diverged_layers(self) -> dict[str, int]:
+        """``{label: number of (trial, layer) rows whose backward pass overflowed}``, one entry per config."""
+        df = self.layers
+        return {label: int(df.loc[df["label"] == label, "grad_diverged"].sum()) for label in self.labels}
+
     def summary(self) -> str:
         """A text table per config and layer (means over trials): output mean and std, saturated and
         dead fractions, and the pre-activation gradient norm relative to the last layer."""
@@ -106,6 +138,9 @@ class SimResult:
         for label, div in self.diverged_at_layer.items():
             sub = df[df["label"] == label]
             note = f"  (diverged at layer {div})" if div is not None else ""
+            nbad = int(sub["grad_diverged"].sum())
+            if nbad:
+                note += f"  (gradient overflowed in {nbad} layer{'s' * (nbad != 1)})"
             lines.append(f"{label}{note}" + (f"  [mean of {T} trials]" if T > 1 else ""))
             lines.append(head)
             g = sub.groupby("layer", sort=True)
@@ -146,29 +181,136 @@ class SimResult:
         self.layers.to_csv(buf, index=False, lineterminator="\n")
         return buf.getvalue()
 
+    def to_json(self) -> dict[str, Any]:
+        """The config, the first diverged layer per config, the backward overflows per config and the
+        per-layer rows as plain JSON-able data (NaN becomes ``None``)."""
+        rows = self.layers.to_dict(orient="records")
+        clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
+        return {"config": self.config.to_dict(), "diverged_at_layer": self.diverged_at_layer,
+                "grad_diverged_layers": self.grad_diverged_layers, "layers": clean}
+
+    def to_json_text(self) -> str:
+        """:meth:`to_json` as text (indented, ``inf`` written as the strings ``"inf"``/``"-inf"``)."""
+        def fix(v: Any) -> Any:
+            if isinstance(v, float) and math.isinf(v):
+                return "inf" if v > 0 else "-inf"
+            if isinstance(v, dict):
+                return {k: fix(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [fix(x) for x in v]
+            return v
+        return json.dumps(fix(self.to_json()), indent=1, allow_nan=False)
+
     def to_dir(self, path: str | Path) -> Path:
         """Write ``layers.csv``, ``config.json`` and ``histograms.npz`` into ``path`` (created), each atomically.
 
-        The same config and seed give byte-identical files.
+        The same config and seed give byte-identical files; :attr:`created` becomes the modification
+        time of ``config.json``. To replace a run folder as a unit use :func:`initlab.report.export`.
         """
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path / "layers.csv", self.to_csv())
         atomic_write_text(path / "config.json", self.config.to_json())
         self.histograms.save(path / "histograms.npz")
+        if self.created is not None:
+            ts = self.created.timestamp()
+            os.utime(path / "config.json", (ts, ts))
         return path
 
     @classmethod
     def from_dir(cls, path: str | Path) -> "SimResult":
-        """Read a run written by :meth:`to_dir`; equal to the original."""
+        """Read a run written by :meth:`to_dir`; equal to the original.
+
+        The folder is validated before it is used: ``config.json`` must be a small, flat JSON object
+        that makes a valid :class:`SimConfig`, ``layers.csv`` must have the schema's columns and exactly
+        one row per config × trial × layer of that config (labels, trials and depth agreeing), and
+        ``histograms.npz`` must hold counts of shape (configs, trials, depth, bins) for the same labels.
+        Any disagreement is one :class:`~initlab._spec.ConfigError` line.
+        """
         path = Path(path)
-        config = SimConfig.from_json((path / "config.json").read_text(encoding="utf-8"))
-        dtypes = {c: t for c, t in FRAME_DTYPES.items() if c != "diverged"}
+        cfg_file = path / "config.json"
+        if cfg_file.stat().st_size > _MAX_CONFIG_BYTES:
+            raise ConfigError(f"{cfg_file} is {cfg_file.stat().st_size} bytes, too large for a run's config")
+        try:
+            config = SimConfig.from_json(cfg_file.read_text(encoding="utf-8"))
+        except RecursionError:
+            raise ConfigError(f"{cfg_file} is nested too deeply to be a run's config") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{cfg_file} is not UTF-8 text") from None
+        rows = config.n_runs * config.trials * config.depth
+        if rows > _MAX_ROWS:
+            raise ConfigError(f"{cfg_file} describes {rows} layer rows (depth {config.depth}), more than a saved "
+                              f"run can hold")
+        dtypes = {c: t for c, t in FRAME_DTYPES.items() if t != "bool"}
+        with open(path / "layers.csv", encoding="utf-8", errors="replace") as fh:
+            header = fh.readline().strip().split(",")
+            n_lines = sum(1 for line in fh if line.strip())
+        need = [c for c in LAYER_COLUMNS if c != "grad_diverged"]
+        missing = [c for c in need if c not in header]
+        extra = [c for c in header if c not in LAYER_COLUMNS]
+        if missing or extra:
+            what = f"missing column '{missing[0]}'" if missing else f"unknown column '{extra[0]}'"
+            raise ConfigError(f"{path / 'layers.csv'} does not have the run schema: {what}")
+        if n_lines != rows:
+            raise ConfigError(f"{path / 'layers.csv'} has {n_lines} rows but config.json describes {rows} "
+                              f"({config.n_runs} configs × {config.trials} trials × {config.depth} layers)")
         df = pd.read_csv(path / "layers.csv", dtype=dtypes, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
-        df["diverged"] = df["diverged"].astype(bool)
+        if "grad_diverged" not in df.columns:  # saved before the column existed: derive it
+            df["grad_diverged"] = ~df["diverged"].astype(bool) & ~(
+                np.isfinite(df["grad_pre_norm"]) & np.isfinite(df["grad_w_norm"]))
+        for c in (c for c, t in FRAME_DTYPES.items() if t == "bool"):
+            if df[c].dtype != bool:
+                raise ConfigError(f"{path / 'layers.csv'}: column '{c}' must hold True/False")
         df = df[list(LAYER_COLUMNS)]
+        _check_frame(path, config, df)
+        _check_npz_size(path / "histograms.npz", 2 * 8 * rows * (config.bins + 1) + (1 << 20))
         hist = Histograms.load(path / "histograms.npz")
-        return cls(config, df, hist)
+        want = (config.n_runs, config.trials, config.depth, config.bins)
+        for name in ("pre_counts", "act_counts"):
+            if getattr(hist, name).shape != want:
+                raise ConfigError(f"{path / 'histograms.npz'}: {name} has shape {getattr(hist, name).shape}, "
+                                  f"config.json describes {want} (configs, trials, depth, bins)")
+        for name in ("pre_edges", "act_edges"):
+            if getattr(hist, name).shape != (config.n_runs, config.bins + 1):
+                raise ConfigError(f"{path / 'histograms.npz'}: {name} has shape {getattr(hist, name).shape}, "
+                                  f"expected {(config.n_runs, config.bins + 1)}")
+        if list(hist.labels) != config.labels():
+            raise ConfigError(f"{path / 'histograms.npz'}: its labels differ from config.json's")
+        mtime = int(cfg_file.stat().st_mtime)
+        return cls(config, df, hist, created=_dt.datetime.fromtimestamp(mtime, _dt.timezone.utc))
+
+
+#: Limits of a saved run that ``from_dir`` accepts (a config is a few hundred bytes).
+_MAX_CONFIG_BYTES = 1 << 20
+_MAX_ROWS = 50_000_000
+
+
+def _check_npz_size(path: Path, limit: int) -> None:
+    """Refuse an ``.npz`` whose members declare more uncompressed bytes than the run can need."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        declared = sum(i.file_size for i in z.infolist())
+    if declared > limit:
+        raise ConfigError(f"{path} declares {declared} bytes uncompressed, more than the run's {limit}")
+
+
+def _check_frame(path: Path, config: SimConfig, df: pd.DataFrame) -> None:
+    """The CSV's identity columns must be those the config implies, row for row."""
+    L, T = config.depth, config.trials
+    labels = config.labels()
+    runs = config.runs()
+    exp_config = np.repeat(np.arange(len(runs)), T * L)
+    exp_trial = np.tile(np.repeat(np.arange(T), L), len(runs))
+    exp_layer = np.tile(np.arange(1, L + 1), len(runs) * T)
+    exp_width = np.tile(np.asarray(config.width if isinstance(config.width, tuple) else [config.width] * L), len(runs) * T)
+    checks = (("config", exp_config), ("trial", exp_trial), ("layer", exp_layer), ("width", exp_width))
+    for col, exp in checks:
+        if not np.array_equal(df[col].to_numpy(), exp):
+            raise ConfigError(f"{path / 'layers.csv'}: column '{col}' disagrees with config.json "
+                              f"(depth {L}, {T} trial(s), {len(runs)} config(s))")
+    if list(df["label"].to_numpy()) != [labels[i] for i in exp_config]:
+        raise ConfigError(f"{path / 'layers.csv'}: its labels differ from config.json's ({', '.join(labels)})")
 
 
 def _num(v: float) -> str:

@@ -144,12 +144,19 @@ def pair_corr(x: np.ndarray, rownorm2: np.ndarray) -> np.ndarray:
     """Mean uncentred correlation of disjoint sample pairs (0, 1), (2, 3), … per layer.
 
     ``rownorm2`` (k, n) are the squared row norms from :func:`moments`. NaN for a layer whose
-    rows are all zero.
+    rows are all zero. Layers whose products overflow the dtype (finite values near
+    :math:`\\sqrt{\\text{max float}}`, e.g. 1e19 in float32) are recomputed in float64 from the data
+    divided by its largest magnitude, so finite activations give a finite correlation.
     """
     k, n, _ = x.shape
     p = n // 2
     dots = np.vecdot(x[:, 0:2 * p:2], x[:, 1:2 * p:2]).astype(np.float64)  # (k, p)
     rn = rownorm2.astype(np.float64)
+    bad = ~(np.isfinite(dots).all(axis=1) & np.isfinite(rn).all(axis=1))
+    if bad.any():  # products overflowed the dtype: redo those layers in float64, scaled by max |x|
+        dots, rn = dots.copy(), rn.copy()
+        for l in np.flatnonzero(bad):
+            dots[l], rn[l] = _scaled_pair_dots(x[l], p)
     den = rn[:, 0:2 * p:2] * rn[:, 1:2 * p:2]
     np.sqrt(den, out=den)
     valid = den > 0
@@ -158,6 +165,20 @@ def pair_corr(x: np.ndarray, rownorm2: np.ndarray) -> np.ndarray:
     out = np.full(k, np.nan)
     np.divide(ratio.sum(axis=1), cnt, out=out, where=cnt > 0)
     return out
+
+
+def _scaled_pair_dots(x: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pair dot products and squared row norms of one layer (n, c) in float64 after dividing by
+    :math:`\\max|x|` (the correlation does not change; nothing overflows for finite data). NaN where
+    the layer itself holds inf or NaN."""
+    n = x.shape[0]
+    if not np.isfinite(x).all():
+        return np.full(p, np.nan), np.full(n, np.nan)
+    y = x.astype(np.float64)
+    top = float(np.max(np.abs(y))) if y.size else 0.0
+    if top > 0:
+        y /= top
+    return np.vecdot(y[0:2 * p:2], y[1:2 * p:2]), np.vecdot(y, y)
 
 
 def dead_fraction(x: np.ndarray, colsum: np.ndarray) -> np.ndarray:
