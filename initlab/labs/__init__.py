@@ -4,7 +4,7 @@
 >>> res = run_lab("mnist-softmax", epochs=1)          # doctest: +SKIP
 >>> res.notes_table()                                  # the notes' 0.927 beside ours  # doctest: +SKIP
 
-========================  ===========================================================================
+========================  =====================================================================================
 :mod:`.config`            :class:`LabConfig` (frozen, validated, JSON), :class:`Note`, ``--set`` overrides
 :mod:`.registry`          the labs at the notes' settings (:data:`LABS`), :func:`get_lab`
 :mod:`.data`              loading, the notes' splits and preprocessing (:func:`load_lab_data`)
@@ -17,7 +17,7 @@
 :mod:`.compare`           :func:`compare_inits`: initializers × seeds beside the simulation at init
 :mod:`.reproduce`         :func:`reproduce`: every lab at the notes' settings, notes vs ours
 :mod:`.mistakes`          mistake analysis tables (wrong answers, confusion matrix)
-========================  ===========================================================================
+========================  =====================================================================================
 """
 
 from .compare import Comparison, compare_inits
