@@ -113,7 +113,8 @@ def test_leaky_relu_takes_any_slope_as_pytorch():
     # PyTorch's calculate_gain('leaky_relu', 10) is sqrt(2 / (1 + 10^2)); slopes above 1 and below 0 work
     from initlab.initializers import gain
 
-    steep, neg, zero = get_activation("leaky_relu:10"), get_activation("leaky_relu:-0.5"), get_activation("leaky_relu:0")
+    steep, neg = get_activation("leaky_relu:10"), get_activation("leaky_relu:-0.5")
+    zero = get_activation("leaky_relu:0")
     assert gain("leaky_relu:10") == pytest.approx(np.sqrt(2 / 101), rel=1e-15)
     x = np.array([-2.0, -0.5, 0.0, 1.5])
     np.testing.assert_array_equal(steep.fn(x), [-20.0, -5.0, 0.0, 1.5])
