@@ -121,6 +121,9 @@ def test_options_are_checked_before_the_data(tmp_path):
         assert len(r.output.strip().splitlines()) == 1
     r = run.invoke(main, ["compare", "iris-mlp", "--data", missing, "--optimizer", "adamm"])
     assert r.exit_code == 2 and "did you mean 'adam'" in r.output
+    r = run.invoke(main, ["labs", "reproduce", "--labs", "iris-mlp", "--data", missing, "--set", "optimizer=adamm",
+                          "--out", str(tmp_path / "repro")])
+    assert r.exit_code == 2 and "did you mean 'adam'" in r.output and not (tmp_path / "repro.csv").exists()
 
 
 def test_train_help_lists_every_lab():

@@ -22,7 +22,7 @@ from .config import LabConfig
 from .registry import get_lab, lab_names
 from .result import RunResult, setting_differences
 from .runs import run_lab
-from .training import output_dead_at_init
+from .training import check_settings, output_dead_at_init
 
 __all__ = ["reproduce", "conditions", "format_table", "write_outputs", "COLUMNS"]
 
@@ -89,6 +89,8 @@ def reproduce(labs: list[str] | None = None, seeds: int = 3, *, data_path: str |
     """
     names = labs or lab_names()
     cfgs = [get_lab(n).with_overrides(list(sets)) for n in names]  # validate every name and override first
+    for cfg in cfgs:
+        check_settings(cfg)
     rows = []
     for cfg0 in cfgs:
         for cond, cfg in conditions(cfg0):
