@@ -187,7 +187,7 @@ def _bin_stats(sv2: list[np.ndarray], th: JacobianTheory, depth: int):
     The bins are log-spaced between the predicted 0.1% quantile of the continuous part and 1.2 times the
     predicted upper edge; bin 0 holds everything below (exact zeros included), the top bin everything above.
     """
-    wide = th.grid(depth)
+    wide = th.grid(depth, points=240)
     rho_w, ok_w = th.density(depth, wide)
     f = np.where(ok_w, rho_w, 0.0) * wide  # density in ln x
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (f[1:] + f[:-1]) * np.diff(np.log(wide)))])
