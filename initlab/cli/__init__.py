@@ -74,9 +74,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import bench, data, report, simulate, spectrum, theory, train
+    from . import bench, data, report, simulate, spectrum, study, theory, train
 
-    for mod in (simulate, report, theory, train, data, bench, spectrum):
+    for mod in (simulate, report, theory, train, data, bench, spectrum, study):
         for cmd in mod.COMMANDS:
             main.add_command(cmd)
 

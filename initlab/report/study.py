@@ -67,3 +67,29 @@ def spectrum_pages(result: Any) -> list[Figure]:
 def write_spectrum_report(path: str | os.PathLike, result: Any) -> Path:
     """PDF of a spectrum study (:func:`spectrum_pages`)."""
     return write_study_pdf(path, spectrum_pages(result))
+
+
+def trainability_pages(result: Any) -> list[Figure]:
+    """The pages of a trainability study: settings with the agreement per steps, then the heatmap."""
+    import pandas as pd
+
+    from ..plots.trainability import trainability_heatmap
+
+    agree = pd.DataFrame({"label": [f"{s} steps" for s in result.agreement.index],
+                          "agreement": result.agreement.to_numpy(),
+                          "points": [int((result.points["steps"] == s).sum()) for s in result.agreement.index]})
+    notes = [f"agreement: fraction of grid points where 'train_acc > {result.threshold:g}' equals 'depth < 6 xi_c' "
+             f"(xi_c from the mean-field theory); critical sigma_w2 {result.critical_sigma_w2:.4g}.",
+             f"Run time {result.seconds:.1f} s."]
+    return [settings_page("Trainability against the correlation depth ξ_c", result.settings, agree,
+                          ("label", "agreement", "points"), ("after", "agreement", "grid points"), notes),
+            trainability_heatmap(result.points, result.curves, critical_sigma_w2=result.critical_sigma_w2,
+                                 agreement=result.agreement, threshold=result.threshold)]
+
+
+def write_trainability_report(path: str | os.PathLike, result: Any) -> Path:
+    """PDF of a trainability study (:func:`trainability_pages`)."""
+    return write_study_pdf(path, trainability_pages(result))
+
+
+__all__ += ["trainability_pages", "write_trainability_report"]

@@ -12,6 +12,8 @@ from .._lazy import lazy_attributes
 _MODULES = {
     ".freeprob": ("WEIGHTS", "JacobianTheory", "jacobian_theory", "d2_law", "critical_at_q"),
     ".spectrum": ("SpectrumConfig", "SpectrumResult", "measure_jacobian", "spectrum"),
+    ".trainability": ("TrainPoint", "StudyData", "PRESETS", "theory_at", "train_point", "run_points", "trainability",
+                      "agreement", "load_study_data", "TrainabilityResult"),
 }
 __all__ = [name for names in _MODULES.values() for name in names]
 
