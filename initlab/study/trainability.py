@@ -38,8 +38,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(sigma_w2=tuple(np.round(np.linspace(1.0, 4.0, 7), 4)), depth=(4, 10, 20, 35),
                   width=48, steps=(100, 300), batch_size=64, subset=2000, test_subset=1000, lr=1e-3,
                   optimizer="rmsprop"),
-    "paper": dict(sigma_w2=tuple(np.round(np.linspace(1.0, 4.0, 13), 4)), depth=(5, 10, 20, 30, 45, 60, 80, 100),
-                  width=64, steps=(300, 1000), batch_size=128, subset=10000, test_subset=2000, lr=1e-3,
+    "paper": dict(sigma_w2=tuple(np.round(np.linspace(1.0, 4.0, 10), 4)), depth=(5, 10, 20, 30, 45, 60, 80),
+                  width=64, steps=(300, 1000), batch_size=128, subset=5000, test_subset=2000, lr=1e-3,
                   optimizer="rmsprop"),
 }
 
