@@ -47,7 +47,8 @@ def _sigma_w2(text: str):
 @click.option("--act", default="tanh,relu", show_default=True, help="Comma list of activation specs.")
 @click.option("--init", "weights", default="orthogonal,gaussian", show_default=True,
               help="Comma list of weight ensembles: orthogonal, gaussian.")
-@click.option("--depth", default="2,8,32,128", show_default=True, help="Comma list of depths (prefixes of one network).")
+@click.option("--depth", default="2,8,32,128", show_default=True,
+              help="Comma list of depths (prefixes of one network).")
 @click.option("--width", type=click.IntRange(2, 4000), default=400, show_default=True, help="Width N of every layer.")
 @click.option("--sigma-w2", "sigma_w2", default="critical", show_default=True,
               help="σ_w², or 'critical' (χ₁ = 1: at --sigma-b2 if given, else at the fixed point --q-star).")

@@ -86,7 +86,8 @@ def d2_law(act: Activation | str, q_star: float, degree: int = _DEGREE) -> tuple
 def critical_at_q(act: Activation | str, q_star: float) -> tuple[float, float]:
     """The critical :math:`(\\sigma_w^2, \\sigma_b^2)` whose fixed point is ``q_star``:
     :math:`\\sigma_w^2 = 1/\\mathbb{E}[\\phi'(\\sqrt{q^*}z)^2]` (so :math:`\\chi_1 = 1`),
-    :math:`\\sigma_b^2 = q^* - \\sigma_w^2\\,\\mathbb{E}[\\phi(\\sqrt{q^*}z)^2]`; a :class:`ConfigError` if that is negative."""
+    :math:`\\sigma_b^2 = q^* - \\sigma_w^2\\,\\mathbb{E}[\\phi(\\sqrt{q^*}z)^2]`; a :class:`ConfigError` if that is
+    negative."""
     from ..theory.gaussian import gaussian_kernel
 
     a = get_activation(act)
@@ -94,7 +95,8 @@ def critical_at_q(act: Activation | str, q_star: float) -> tuple[float, float]:
     sw2 = 1.0 / float(g2)
     sb2 = float(q_star) - sw2 * float(m2)
     if sb2 < -1e-12 * max(1.0, q_star):
-        raise ConfigError(f"{a.spec} has no critical point with q* = {q_star:g} (it would need sigma_b2 = {sb2:.4g} < 0)")
+        raise ConfigError(f"{a.spec} has no critical point with q* = {q_star:g} "
+                          f"(it would need sigma_b2 = {sb2:.4g} < 0)")
     return sw2, max(sb2, 0.0)
 
 

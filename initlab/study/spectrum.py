@@ -97,7 +97,8 @@ def _configs(act: str | Sequence[str], weights: str | Sequence[str], sigma_w2: A
     return out
 
 
-def measure_jacobian(cfg: SpectrumConfig, width: int, depths: Sequence[int], rng: np.random.Generator) -> dict[int, np.ndarray]:
+def measure_jacobian(cfg: SpectrumConfig, width: int, depths: Sequence[int],
+                     rng: np.random.Generator) -> dict[int, np.ndarray]:
     """Singular values of :math:`J_L = \\prod_l D_l W_l` at each depth in ``depths`` for one network and input.
 
     Weights: ``gaussian`` :math:`W_{ij} \\sim N(0, \\sigma_w^2/N)`; ``orthogonal`` :math:`\\sigma_w O` with
