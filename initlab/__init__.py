@@ -36,8 +36,11 @@ _NAMES: dict[str, str] = {
     "DatasetError": ".datasets", "load_boston_housing": ".datasets", "load_fashion_mnist": ".datasets",
     "load_imdb": ".datasets", "load_iris": ".datasets", "load_mnist": ".datasets",
     "load_movie_reviews": ".datasets", "load_pima": ".datasets", "multi_hot": ".datasets",
+    # studies (issue 12)
+    "spectrum": ".study.spectrum", "SpectrumResult": ".study.spectrum", "jacobian_theory": ".study.freeprob",
+    "trainability": ".study.trainability", "TrainabilityResult": ".study.trainability",
 }
-_SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers")
+_SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers", "study")
 
 __all__ = [
     "__version__",
@@ -54,6 +57,8 @@ __all__ = [
     # data, trainer, labs
     "load_mnist", "load_fashion_mnist", "load_pima", "load_boston_housing", "load_iris", "load_imdb",
     "load_movie_reviews", "multi_hot", "datasets", "nn", "labs",
+    # studies
+    "spectrum", "SpectrumResult", "jacobian_theory", "trainability", "TrainabilityResult", "study",
 ]
 
 
