@@ -28,6 +28,7 @@ _NAMES: dict[str, str] = {
     "INITIALIZERS": ".initializers", "Initializer": ".initializers", "gain": ".initializers",
     "get_initializer": ".initializers", "torch_gain": ".initializers", "with_gain": ".initializers",
     "SimConfig": ".sim.config", "simulate": ".sim.engine", "SimResult": ".sim.result",
+    "SweepResult": ".sweep",
     "FixedPoint": ".theory.meanfield", "critical_point": ".theory.meanfield",
     "critical_sigma_w2": ".theory.meanfield", "fixed_point": ".theory.meanfield",
     "PhaseGrid": ".theory.phase", "phase_grid": ".theory.phase",
@@ -40,7 +41,9 @@ _NAMES: dict[str, str] = {
     "spectrum": ".study.spectrum", "SpectrumResult": ".study.spectrum", "jacobian_theory": ".study.freeprob",
     "trainability": ".study.trainability", "TrainabilityResult": ".study.trainability",
 }
-_SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers", "study")
+# ``sweep`` is a package that can be called: initlab.sweep(...) runs a sweep (issue 11)
+_SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers", "sweep",
+               "study")
 
 __all__ = [
     "__version__",
@@ -51,6 +54,8 @@ __all__ = [
     "INITIALIZERS", "Initializer", "get_initializer", "gain", "torch_gain", "with_gain",
     # simulation
     "SimConfig", "SimResult", "simulate",
+    # sweeps
+    "sweep", "SweepResult",
     # theory
     "FixedPoint", "fixed_point", "critical_point", "critical_sigma_w2", "PhaseGrid", "phase_grid",
     "propagate", "predict_layers", "config_summary", "Recommendation", "recommend", "recommend_all",

@@ -24,6 +24,11 @@ Contract (used by the engine, the theory and the trainer)
     hard sigmoid): a unit whose pre-activation stays there is dead (no output, no gradient).
 ``pieces``
     Columns of pre-activation per output unit (1, or ``k`` for maxout).
+``engine_path``
+    The simulation engine's fast-path hook: ``"relu"`` (:math:`\\max(z, 0)`: boolean masks, extremes
+    and histograms from the pre-activations), ``"linear"`` (the identity: the output is :math:`z`), or
+    ``"generic"`` (``forward``/``backward``). Only an activation that is exactly that function may
+    claim a fast path; a subclass with another ``fn`` must set ``"generic"`` again.
 
 All functions are numerically stable in float32 and float64 for :math:`|x| \\le 10^4`
 (no overflow or invalid warnings, no NaN, the correct limits). Non-float input is
@@ -57,6 +62,7 @@ class Activation(RegistryEntry):
     can_die: ClassVar[bool] = False
     max_grad: ClassVar[float] = 1.0
     pieces: ClassVar[int] = 1
+    engine_path: ClassVar[str] = "generic"
 
 
     def fn(self, x: np.ndarray) -> np.ndarray:

@@ -24,6 +24,8 @@ class Linear(Activation):
     .. math:: \\phi(x) = x, \\qquad \\phi'(x) = 1
     """
 
+    engine_path: ClassVar[str] = "linear"
+
     def fn(self, x):
         return _float(x).copy()
 
@@ -50,6 +52,7 @@ class ReLU(Activation):
     """
 
     can_die: ClassVar[bool] = True
+    engine_path: ClassVar[str] = "relu"
 
     def fn(self, x):
         return np.clip(_float(x), 0, _INF)  # faster than np.maximum(x, 0) and NaN-preserving

@@ -75,6 +75,8 @@ def _input_moments(config: SimConfig, x: np.ndarray | None) -> tuple[float, floa
         return input_moments(x)
     if config.input == "given":
         raise ValueError("config.input is 'given': pass the input batch as x")
+    if config.input_c0 is not None:  # pairs: unit mean square, pair correlation c0, zero mean (in expectation)
+        return 1.0, config.input_c0, 0.0
     return 1.0, 0.0, 0.0  # gaussian N(0, 1) and uniform on ±√3: unit variance, zero mean, independent samples
 
 
