@@ -85,6 +85,20 @@ def test_train_point_is_seeded_and_learns():
     assert c[1]["train_loss"] != a[1]["train_loss"]
 
 
+def test_pool_gives_the_serial_rows():
+    from threadpoolctl import threadpool_limits
+
+    from initlab.study.trainability import run_points
+
+    data = _blobs(120)
+    pts = [TrainPoint(s, 2, seed=1, width=8, steps=(4,), batch_size=30) for s in (1.0, 3.0)]
+    with threadpool_limits(limits=1, user_api="blas"):
+        serial = [r for rows in run_points(pts, data) for r in rows]
+    pooled = [r for rows in run_points(pts, data, workers=2) for r in rows]
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert drop(serial) == drop(pooled)
+
+
 def test_grid_frame_figure_and_report(tmp_path, no_global_style):
     from matplotlib.figure import Figure
 

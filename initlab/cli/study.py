@@ -67,10 +67,12 @@ def study_group() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Save points.csv, curves.csv, settings.json and trainability.png here.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PDF report.")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Processes training points in parallel (one BLAS thread each; same results as serial).")
 @click.option("--quiet", is_flag=True, help="No per-point log lines.")
 @threads_option
 def trainability_cmd(preset, act, sigma_b2, sigma_w2, depth, width, optimizer, lr, steps, batch_size, subset,
-                     test_subset, dropout, threshold, seed, data_path, out, report, quiet, threads) -> None:
+                     test_subset, dropout, threshold, seed, data_path, out, report, workers, quiet, threads) -> None:
     """Train tanh networks on MNIST over σ_w² × depth (Schoenholz et al. 2017) and compare "trainable" with
     "depth < 6 ξ_c" from the mean-field theory; one heatmap panel per number of steps.
 
@@ -108,9 +110,10 @@ def trainability_cmd(preset, act, sigma_b2, sigma_w2, depth, width, optimizer, l
     if not quiet:
         click.echo(f"{len(p['sigma_w2']) * len(p['depth'])} points; data: {data.source}", err=True)
     with use_threads(threads):
-        res = trainability(p["sigma_w2"], p["depth"], data=data, threshold=threshold, seed=seed,
+        res = trainability(p["sigma_w2"], p["depth"], data=data, threshold=threshold, seed=seed, workers=workers,
                            log=None if quiet else (lambda s: click.echo(s, err=True)), **kw)
     res.settings["preset"] = preset
+    res.settings["workers"] = workers
     click.echo(res.summary())
     click.echo(f"({res.seconds:.1f} s)")
     if out is not None:

@@ -176,21 +176,49 @@ def train_point(point: TrainPoint, data: StudyData) -> list[dict[str, Any]]:
     return rows
 
 
-def run_points(points: Sequence[TrainPoint], data: StudyData, *, log: Callable[[str], None] | None = None
-               ) -> Iterable[list[dict[str, Any]]]:
-    """Execute the grid: the one place where points meet an executor.
+def _train_one_thread(point: TrainPoint, data: StudyData) -> list[dict[str, Any]]:
+    """:func:`train_point` with one BLAS thread (what a pool worker runs: workers must not oversubscribe)."""
+    from threadpoolctl import threadpool_limits
 
-    Today a serial loop (one BLAS thread per point is best on few cores; set it with ``--threads 1``).
-    The sweep wing (issue 11: process pool, Dask, SQLite store) is not in main yet; when it is, this
-    function is the one to swap.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return train_point(point, data)
+
+
+def run_points(points: Sequence[TrainPoint], data: StudyData, *, workers: int = 1,
+               log: Callable[[str], None] | None = None) -> Iterable[list[dict[str, Any]]]:
+    """Execute the grid: the one place where points meet an executor; yields each point's rows in grid order.
+
+    ``workers = 1``: a serial loop in this process. ``workers > 1``: a local process pool (forked on Linux),
+    one BLAS thread per worker; every point seeds itself, so the rows are the same bits as a serial run with
+    one BLAS thread. The sweep wing's executors and SQLite store (issue 11) measure simulation points only
+    (their batch function and the store's columns are the simulation's), so they are not used here yet.
     """
-    for i, p in enumerate(points):
-        rows = train_point(p, data)
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+
+    def report(i: int, p: TrainPoint, rows: list[dict[str, Any]]) -> None:
         if log is not None:
             last = rows[-1]
             log(f"[{i + 1}/{len(points)}] sigma_w2 {p.sigma_w2:g}, depth {p.depth}: train acc "
                 f"{last['train_acc']:.3f} after {last['steps_done']} steps ({last['seconds']:.1f} s)")
-        yield rows
+
+    if workers == 1:
+        for i, p in enumerate(points):
+            rows = train_point(p, data)
+            report(i, p, rows)
+            yield rows
+        return
+    import multiprocessing as mp
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_train_one_thread, p, data) for p in points]
+        for i, (p, fut) in enumerate(zip(points, futures)):
+            rows = fut.result()
+            report(i, p, rows)
+            yield rows
 
 
 def agreement(frame, threshold: float, factor: float = 6.0):
@@ -243,18 +271,19 @@ class TrainabilityResult:
 
 
 def trainability(sigma_w2: Sequence[float], depth: Sequence[int], *, data: StudyData, threshold: float = 0.5,
-                 seed: int = 0, log: Callable[[str], None] | None = None, **point_kw: Any) -> TrainabilityResult:
+                 seed: int = 0, workers: int = 1, log: Callable[[str], None] | None = None,
+                 **point_kw: Any) -> TrainabilityResult:
     """Train the grid ``sigma_w2 × depth`` (each point seeded ``seed``) and join the theory.
 
     ``point_kw`` are the other fields of :class:`TrainPoint` (act, sigma_b2, width, optimizer, lr, steps,
-    batch_size, dropout).
+    batch_size, dropout); ``workers`` as in :func:`run_points`.
     """
     import pandas as pd
 
     t0 = time.perf_counter()
     base = TrainPoint(1.0, 1, seed=int(seed), **point_kw)
     pts = [replace(base, sigma_w2=float(s), depth=int(d)) for d in depth for s in sigma_w2]
-    rows = [r for batch in run_points(pts, data, log=log) for r in batch]
+    rows = [r for batch in run_points(pts, data, workers=workers, log=log) for r in batch]
     df = pd.DataFrame(rows)
     th = theory_at(base.act, df["sigma_w2"].to_numpy(), base.sigma_b2, base.dropout)
     for k in ("chi1", "xi_c", "phase"):
