@@ -45,9 +45,9 @@ def settings_page(title: str, settings: dict[str, Any], table: Any, columns: Seq
 
 
 _SPECTRUM_COLUMNS = ("label", "depth", "mean", "mean_se", "mean_pred", "var", "var_se", "var_pred", "sv_max",
-                     "sv_max_pred", "zero_frac", "zero_pred", "tv", "tv_null")
-_SPECTRUM_HEADERS = ("config", "L", "mean σ²", "± s.e.", "predicted", "var σ²", "± s.e.", "predicted", "max σ",
-                     "predicted", "σ = 0", "predicted", "TV", "TV noise")
+                     "sv_max_pred", "below", "below_pred", "tv", "tv_null")
+_SPECTRUM_HEADERS = ("config", "L", "mean σ²", "± s.e.", "pred.", "var σ²", "± s.e.", "pred.", "max σ",
+                     "pred.", "below", "pred.", "TV", "TV noise")
 
 
 def spectrum_pages(result: Any) -> list[Figure]:

@@ -141,7 +141,9 @@ class SpectrumResult:
     moments : DataFrame
         One row per config × depth: ``config``, ``label``, ``act``, ``weights``, ``sigma_w2``, ``sigma_b2``,
         ``q_star``, ``depth``, ``mean``, ``mean_se``, ``mean_pred``, ``var``, ``var_se``, ``var_pred``,
-        ``sv_max``, ``sv_max_pred``, ``zero_frac``, ``zero_pred``, ``tv``, ``tv_null``, ``unconverged``.
+        ``sv_max``, ``sv_max_pred``, ``below``, ``below_pred`` (fraction of σ² below the histogram's range,
+        measured and predicted; exact zeros included), ``zero_pred`` (the predicted atom at 0: ReLU 1/2),
+        ``tv``, ``tv_null``, ``unconverged``.
     bins : DataFrame
         One row per config × depth × bin: ``config``, ``label``, ``depth``, ``bin``, ``lo``, ``hi`` (edges in
         σ²; bin 0 is everything below the grid, ``lo`` = 0), ``measured``, ``predicted`` (fractions).
@@ -270,7 +272,6 @@ def spectrum(act: str | Sequence[str] = "tanh,relu", weights: str | Sequence[str
             vars_ = np.array([v.var() for v in sv2])
             k = len(sv2)
             edges, meas, pred, fine, rho, ok, tv, tv_null, sv_top = _bin_stats(sv2, th, d)
-            zero_tol = 1e-10 * max(float(np.max(np.concatenate(sv2))), 1e-300)
             mom.append({
                 "config": ci, "label": cfg.label, "act": cfg.act, "weights": cfg.weights, "sigma_w2": cfg.sigma_w2,
                 "sigma_b2": cfg.sigma_b2, "q_star": cfg.q_star, "depth": d, "width": int(width), "samples": k,
@@ -278,7 +279,7 @@ def spectrum(act: str | Sequence[str] = "tanh,relu", weights: str | Sequence[str
                 "mean_pred": th.mean(d), "var": vars_.mean(),
                 "var_se": vars_.std(ddof=1) / math.sqrt(k) if k > 1 else math.nan, "var_pred": th.variance(d),
                 "sv_max": float(np.mean([math.sqrt(v.max()) for v in sv2])), "sv_max_pred": sv_top,
-                "zero_frac": float(np.mean(np.concatenate(sv2) <= zero_tol)), "zero_pred": th.zero_mass,
+                "below": float(meas[0]), "below_pred": float(pred[0]), "zero_pred": th.zero_mass,
                 "tv": tv, "tv_null": tv_null, "unconverged": int((~ok).sum()),
             })
             bins.append(pd.DataFrame({"config": ci, "label": cfg.label, "depth": d, "bin": np.arange(BINS + 1),
