@@ -6,25 +6,73 @@ Their derivatives are step functions; at a kink PyTorch's convention is used (``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from ._special import _INF, _float, _mask
-from .base import Activation, _check_alpha
+from .base import Activation
 
-__all__ = ["Linear", "ReLU", "LeakyReLU", "HardTanh", "HardSigmoid"]
+__all__ = ["Linear", "ReLU", "LeakyReLU", "HardTanh", "HardSigmoid", "ARCCOS_METHOD"]
+
+#: ``kernel_method`` of the ReLU family.
+ARCCOS_METHOD = "closed form (arc-cosine kernel)"
+
+
+class _ReLUFamilyKernel:
+    """Closed forms for :math:`\\phi(x) = \\max(x, 0) + \\alpha \\min(x, 0)` (ReLU α=0, leaky ReLU, linear α=1).
+
+    With :math:`\\theta = \\arccos c` and the arc-cosine kernel (Cho & Saul 2009)
+    :math:`J(c) = \\frac{q}{2\\pi}\\left(\\sqrt{1-c^2} + (\\pi - \\theta)\\,c\\right)
+    = \\mathbb{E}[\\mathrm{relu}(u_a)\\,\\mathrm{relu}(u_b)]`:
+
+    .. math::
+
+        K = (1+\\alpha^2)\\,J(c) - 2\\alpha\\,J(-c), \\qquad
+        K' = \\frac{(1+\\alpha^2)(\\pi - \\theta) + 2\\alpha\\theta}{2\\pi}, \\qquad
+        m_2 = \\frac{1+\\alpha^2}{2} q, \\quad m_2' = g_2 = \\frac{1+\\alpha^2}{2}, \\quad
+        m_1 = (1 - \\alpha)\\sqrt{q / 2\\pi}.
+    """
+
+    kernel_method: ClassVar[str] = ARCCOS_METHOD
+    _alpha: ClassVar[float] = 0.0
+
+    def _a(self) -> float:
+        return float(getattr(self, "alpha", self._alpha))
+
+    def gaussian_moments(self, q):
+        q = np.asarray(q, dtype=np.float64)
+        h = 0.5 * (1.0 + self._a() ** 2)
+        return h * q, np.full_like(q, h), np.full_like(q, h)
+
+    def gaussian_mean(self, q):
+        return (1.0 - self._a()) * np.sqrt(np.asarray(q, dtype=np.float64) / (2 * np.pi))
+
+    def gaussian_cross(self, q, c):
+        q, c = np.broadcast_arrays(np.asarray(q, dtype=np.float64), np.asarray(c, dtype=np.float64))
+        al = self._a()
+        th = np.arccos(c)
+        s = np.sqrt(np.maximum(1.0 - c * c, 0.0))
+        j_pos = s + (np.pi - th) * c
+        j_neg = s - th * c  # J(-c): arccos(-c) = pi - theta
+        k = q / (2 * np.pi) * ((1 + al * al) * j_pos - 2 * al * j_neg)
+        kg = ((1 + al * al) * (np.pi - th) + 2 * al * th) / (2 * np.pi)
+        return k, kg
 
 
 @dataclass(frozen=True)
-class Linear(Activation):
+class Linear(_ReLUFamilyKernel, Activation):
     """Identity: φ(x) = x.
 
     .. math:: \\phi(x) = x, \\qquad \\phi'(x) = 1
+
+    Gaussian kernel: the arc-cosine family with :math:`\\alpha = 1` (:math:`K = qc`, :math:`K' = 1`).
     """
 
     engine_path: ClassVar[str] = "linear"
+    _alpha: ClassVar[float] = 1.0
 
     def fn(self, x):
         return _float(x).copy()
@@ -43,12 +91,13 @@ class Linear(Activation):
 
 
 @dataclass(frozen=True)
-class ReLU(Activation):
+class ReLU(_ReLUFamilyKernel, Activation):
     """Rectified linear unit: φ(x) = max(x, 0); units can die.
 
     .. math:: \\phi(x) = \\max(x, 0), \\qquad \\phi'(x) = [x > 0]
 
-    ``forward`` keeps the boolean mask :math:`[z > 0]` as its context.
+    ``forward`` keeps the boolean mask :math:`[z > 0]` as its context. Gaussian kernel: the arc-cosine
+    kernel of Cho & Saul (2009), :math:`\\alpha = 0`.
     """
 
     can_die: ClassVar[bool] = True
@@ -73,34 +122,55 @@ class ReLU(Activation):
 
 
 @dataclass(frozen=True)
-class LeakyReLU(Activation):
-    """Leaky ReLU: φ(x) = x for x > 0, alpha·x otherwise (alpha in (0, 1], default 0.01).
+class LeakyReLU(_ReLUFamilyKernel, Activation):
+    """Leaky ReLU: φ(x) = x for x > 0, alpha·x otherwise (any finite alpha, as PyTorch; default 0.01).
 
-    .. math:: \\phi(x) = \\max(x, \\alpha x), \\qquad \\phi'(x) = \\begin{cases} 1 & x > 0 \\\\
-              \\alpha & x \\le 0 \\end{cases}
+    .. math:: \\phi(x) = \\begin{cases} x & x > 0 \\\\ \\alpha x & x \\le 0 \\end{cases}, \\qquad
+              \\phi'(x) = \\begin{cases} 1 & x > 0 \\\\ \\alpha & x \\le 0 \\end{cases}
 
-    Units cannot die (the slope is never 0); with :math:`\\alpha < 0.05` the negative side
-    counts as saturated.
+    For :math:`0 \\le \\alpha \\le 1` this is :math:`\\max(x, \\alpha x)`. Units cannot die unless
+    :math:`\\alpha = 0` (ReLU); the largest slope is :math:`\\max(1, |\\alpha|)`, and the side whose slope
+    is below 5% of it counts as saturated (the negative side for :math:`|\\alpha| < 0.05`, the positive
+    side for :math:`|\\alpha| > 20`). Gaussian kernel: the arc-cosine family with slope :math:`\\alpha` on
+    the left (its closed forms hold for any slope).
     """
 
     alpha: float = 0.01
 
     def __post_init__(self):
-        object.__setattr__(self, "alpha", _check_alpha("leaky_relu", self.alpha, 1.0))
+        alpha = float(self.alpha)
+        if not math.isfinite(alpha):
+            raise ValueError(f"leaky_relu alpha must be a finite number, got {alpha:g}")
+        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "max_grad", max(1.0, abs(alpha)))
+        object.__setattr__(self, "can_die", alpha == 0.0)
 
     def fn(self, x):
         x = _float(x)
         y = np.multiply(x, self.alpha, out=np.empty_like(x))
-        return np.maximum(x, y, out=y)
+        if 0.0 <= self.alpha <= 1.0:
+            return np.maximum(x, y, out=y)
+        np.copyto(y, x, where=x > 0)
+        return y
 
     def grad(self, x):
         x = _float(x)
-        m = _mask(x, x.dtype)  # {0, 1} -> {alpha, 1}, exactly
-        return np.clip(m, self.alpha, _INF, out=m)
+        m = _mask(x, x.dtype)  # {0, 1}
+        if 0.0 <= self.alpha <= 1.0:  # {0, 1} -> {alpha, 1}, exactly
+            return np.clip(m, self.alpha, _INF, out=m)
+        m *= x.dtype.type(1.0 - self.alpha)  # {0, 1} -> {alpha, 1}: alpha + (1 - alpha) m
+        m += x.dtype.type(self.alpha)
+        return m
 
     def saturated(self, z, ctx=None):
-        if self.alpha < self.saturation_threshold():
+        thr = self.saturation_threshold()
+        neg, pos = abs(self.alpha) < thr, 1.0 < thr
+        if neg and pos:
+            return np.ones(np.shape(z), dtype=bool)
+        if neg:
             return z <= 0
+        if pos:
+            return z > 0
         return np.zeros(np.shape(z), dtype=bool)
 
 
