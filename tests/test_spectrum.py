@@ -132,3 +132,10 @@ def test_cli_writes_outputs(tmp_path):
     assert r.exit_code == 0, r.output
     assert {p.name for p in (tmp_path / "o").iterdir()} >= {"moments.csv", "bins.csv", "spectrum_histograms.png"}
     assert (tmp_path / "s.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_critical_at_a_given_sigma_b2():
+    from initlab.study.spectrum import _configs
+
+    (cfg,) = _configs("tanh", "gaussian", "critical", 0.05, None)
+    assert cfg.sigma_w2 == pytest.approx(1.7609, abs=1e-3) and cfg.q_star == pytest.approx(0.57, abs=0.01)

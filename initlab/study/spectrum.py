@@ -76,7 +76,7 @@ def _configs(act: str | Sequence[str], weights: str | Sequence[str], sigma_w2: A
                 sw2, sb2 = critical_at_q(spec, q_star if q_star is not None else 1.0 / 64)
                 q = q_star if q_star is not None else 1.0 / 64
             else:
-                from ..theory.meanfield import critical_point
+                from ..theory.critical import critical_point
 
                 cp = critical_point(spec, float(sigma_b2))
                 if not math.isfinite(cp.sigma_w2):

@@ -288,7 +288,7 @@ def trainability(sigma_w2: Sequence[float], depth: Sequence[int], *, data: Study
     th = theory_at(base.act, df["sigma_w2"].to_numpy(), base.sigma_b2, base.dropout)
     for k in ("chi1", "xi_c", "phase"):
         df[k] = th[k]
-    from ..theory.meanfield import critical_point
+    from ..theory.critical import critical_point
 
     fine = np.linspace(min(sigma_w2), max(sigma_w2), 200)
     tc = theory_at(base.act, fine, base.sigma_b2, base.dropout)
