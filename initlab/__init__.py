@@ -37,9 +37,13 @@ _NAMES: dict[str, str] = {
     "DatasetError": ".datasets", "load_boston_housing": ".datasets", "load_fashion_mnist": ".datasets",
     "load_imdb": ".datasets", "load_iris": ".datasets", "load_mnist": ".datasets",
     "load_movie_reviews": ".datasets", "load_pima": ".datasets", "multi_hot": ".datasets",
+    # studies (issue 12)
+    "spectrum": ".study.spectrum", "SpectrumResult": ".study.spectrum", "jacobian_theory": ".study.freeprob",
+    "trainability": ".study.trainability", "TrainabilityResult": ".study.trainability",
 }
 # ``sweep`` is a package that can be called: initlab.sweep(...) runs a sweep (issue 11)
-_SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers", "sweep")
+_SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers", "sweep",
+               "study")
 
 __all__ = [
     "__version__",
@@ -58,6 +62,8 @@ __all__ = [
     # data, trainer, labs
     "load_mnist", "load_fashion_mnist", "load_pima", "load_boston_housing", "load_iris", "load_imdb",
     "load_movie_reviews", "multi_hot", "datasets", "nn", "labs",
+    # studies
+    "spectrum", "SpectrumResult", "jacobian_theory", "trainability", "TrainabilityResult", "study",
 ]
 
 

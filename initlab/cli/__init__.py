@@ -74,9 +74,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import bench, data, report, simulate, sweep, theory, train
+    from . import bench, data, report, simulate, spectrum, study, sweep, theory, train
 
-    for mod in (simulate, report, theory, train, data, bench, sweep):
+    for mod in (simulate, report, theory, train, data, bench, sweep, spectrum, study):
         for cmd in mod.COMMANDS:
             main.add_command(cmd)
 

@@ -30,10 +30,13 @@ from .training import check_settings
 from .._spec import ConfigError
 from ..sim.engine import simulate
 
-__all__ = ["Comparison", "compare_inits", "simulate_at_init", "SIM_BATCH"]
+__all__ = ["Comparison", "compare_inits", "simulate_at_init", "SIM_BATCH", "INIT_THEORY"]
 
 #: Real inputs fed to the simulation of the lab's stack.
 SIM_BATCH = 512
+#: Mean-field quantities of each initializer's stack shown beside the statistics at init
+#: (:func:`initlab.sim.predict.config_summary`: hidden-layer σ_w², χ₁, ξ_c, phase).
+INIT_THEORY = ("sigma_w2", "chi1", "xi_c", "phase")
 
 
 @dataclass
@@ -104,17 +107,20 @@ class Comparison:
 
     def init_stats(self) -> pd.DataFrame:
         """Per initializer, from the simulation at init: ``std_first``/``std_last`` (layer output std of the
-        first and last simulated layer) and ``grad_ratio_first`` (gradient norm at the first layer's
-        pre-activation over the last's: ≪ 1 vanishing, ≫ 1 exploding)."""
+        first and last simulated layer), ``grad_ratio_first`` (gradient norm at the first layer's
+        pre-activation over the last's: ≪ 1 vanishing, ≫ 1 exploding) and the mean-field theory of the stack
+        (:data:`INIT_THEORY`: σ_w², χ₁, ξ_c and the phase), so "trains worse" reads against "ordered, ξ_c = 4"."""
         if self.init_layers is None or self.init_layers.empty:
             return pd.DataFrame({"init": self.inits})
         rows = []
         for init in self.inits:
             part = self.init_layers[self.init_layers["init"] == init].groupby("layer")[
                 ["act_std", "grad_pre_ratio"]].mean()
+            first = self.init_layers[self.init_layers["init"] == init].iloc[0]
             rows.append({"init": init, "std_first": float(part["act_std"].iloc[0]),
                          "std_last": float(part["act_std"].iloc[-1]),
-                         "grad_ratio_first": float(part["grad_pre_ratio"].iloc[0])})
+                         "grad_ratio_first": float(part["grad_pre_ratio"].iloc[0]),
+                         **{k: first[k] for k in INIT_THEORY if k in first.index}})
         return pd.DataFrame(rows)
 
     def table(self, metrics: list[str] | None = None) -> pd.DataFrame:
@@ -160,6 +166,12 @@ def simulate_at_init(cfg: LabConfig, init: str, x: np.ndarray | None, seed: int 
     res = simulate(progress=progress, **kw)
     df = res.layers.copy()
     df["init"] = init
+    # the init-time theory of the stack (issue 12 §3): chi1, xi_c and the phase, one value per initializer
+    from ..sim.predict import config_summary
+
+    summary = config_summary(res.config).iloc[0]
+    for key in INIT_THEORY:
+        df[key] = summary[key]
     return df
 
 

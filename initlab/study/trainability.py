@@ -1,0 +1,302 @@
+"""Does the edge of chaos decide what trains? (Schoenholz, Gilmer, Ganguli & Sohl-Dickstein 2017, Fig. 5–6).
+
+Fully connected networks of ``depth`` hidden layers of ``width`` units are trained on MNIST over a grid of
+:math:`\\sigma_w^2 \\times` depth at fixed :math:`\\sigma_b^2`; each grid point is one seeded training run
+(:func:`train_point`). Weights :math:`N(0, \\sigma_w^2/\\text{fan\\_in})` (the readout too), biases
+:math:`N(0, \\sigma_b^2)`, inputs scaled to [0, 1]. Beside each point: the mean-field :math:`\\chi_1` and
+correlation depth :math:`\\xi_c` (:func:`theory_at`). The paper's claim: a network trains when
+:math:`L \\lesssim 6\\,\\xi_c`. The study sums it up in one number (:func:`agreement`): the fraction of grid
+points where *trainable* (training accuracy above ``threshold``) agrees with :math:`L < 6\\xi_c`.
+
+Dropout (``dropout = p``, keep rate :math:`\\rho = 1 - p`, after every hidden layer) changes the maps to
+
+.. math:: q^* = \\frac{\\sigma_w^2}{\\rho}\\,\\mathbb{E}[\\phi(\\sqrt{q^*}z)^2] + \\sigma_b^2, \\qquad
+          c^* = \\frac{\\sigma_w^2 K(q^*, c^*) + \\sigma_b^2}{q^*}, \\qquad
+          \\xi_c = -1/\\ln\\left(\\sigma_w^2\\,\\mathbb{E}[\\phi'(u_a)\\phi'(u_b)]\\right),
+
+(Schoenholz et al. §4): :math:`c = 1` is no longer a fixed point, so :math:`\\xi_c` stays finite everywhere
+(no critical point). :math:`c^*` is found by bisection on :math:`[0, 1]` (the c-map is convex, above the
+diagonal at 0 and below it at 1).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from .._spec import ConfigError
+
+__all__ = ["TrainPoint", "StudyData", "PRESETS", "theory_at", "train_point", "run_points", "trainability",
+           "agreement", "load_study_data", "TrainabilityResult"]
+
+#: Presets: ``quick`` is first contact (about a minute here), ``paper`` the closest these machines allow.
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": dict(sigma_w2=tuple(np.round(np.linspace(1.0, 4.0, 7), 4)), depth=(4, 10, 20, 35),
+                  width=48, steps=(100, 300), batch_size=64, subset=2000, test_subset=1000, lr=1e-3,
+                  optimizer="rmsprop"),
+    "paper": dict(sigma_w2=tuple(np.round(np.linspace(1.0, 4.0, 10), 4)), depth=(5, 10, 20, 30, 45, 60, 80),
+                  width=64, steps=(300, 1000), batch_size=128, subset=5000, test_subset=2000, lr=1e-3,
+                  optimizer="rmsprop"),
+}
+
+
+@dataclass(frozen=True)
+class TrainPoint:
+    """One seeded training run of the grid (everything that decides its result)."""
+
+    sigma_w2: float
+    depth: int
+    seed: int = 0
+    act: str = "tanh"
+    sigma_b2: float = 0.05
+    width: int = 48
+    optimizer: str = "rmsprop"
+    lr: float = 1e-3
+    steps: tuple[int, ...] = (100, 300)
+    batch_size: int = 64
+    dropout: float = 0.0
+
+    def __post_init__(self):
+        if not (math.isfinite(self.sigma_w2) and self.sigma_w2 > 0):
+            raise ConfigError(f"sigma_w2 must be finite and > 0, got {self.sigma_w2}")
+        if self.depth < 1 or self.width < 1 or self.batch_size < 1:
+            raise ConfigError("depth, width and batch_size must be >= 1")
+        if not self.steps or min(self.steps) < 1:
+            raise ConfigError("steps must be a non-empty list of integers >= 1")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.optimizer not in ("sgd", "rmsprop"):
+            raise ConfigError(f"optimizer must be sgd or rmsprop (the paper's), got '{self.optimizer}'")
+        object.__setattr__(self, "steps", tuple(sorted(set(int(s) for s in self.steps))))
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """Flattened float32 inputs in [0, 1] and integer labels."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str = ""
+
+
+def load_study_data(subset: int, test_subset: int, path: str | None = None) -> StudyData:
+    """The first ``subset`` MNIST training images and the first ``test_subset`` test images, flattened, /255."""
+    from ..datasets import load_mnist
+
+    d = load_mnist(path)
+    flat = lambda a, n: np.ascontiguousarray(a[:n].reshape(min(n, len(a)), -1), dtype=np.float32) / 255.0  # noqa: E731
+    return StudyData(flat(d.x_train, subset), np.asarray(d.y_train[:subset], np.int64), flat(d.x_test, test_subset),
+                     np.asarray(d.y_test[:test_subset], np.int64), ", ".join(str(f) for f in d.files) or "mnist")
+
+
+def theory_at(act: str, sigma_w2: Any, sigma_b2: float, dropout: float = 0.0) -> dict[str, np.ndarray]:
+    """Mean-field ``chi1``, ``xi_c``, ``q_star``, ``c_star`` and ``phase`` at each ``sigma_w2`` (vectorised).
+
+    Without dropout: :func:`initlab.theory.meanfield.solve`. With dropout: the maps of the module docstring.
+    """
+    from ..theory.gaussian import gaussian_kernel
+    from ..theory.meanfield import solve
+
+    sw2 = np.atleast_1d(np.asarray(sigma_w2, dtype=np.float64))
+    if dropout == 0:
+        r = solve(act, sw2, sigma_b2)
+        return {k: r[k] for k in ("chi1", "xi_c", "q_star", "c_star", "phase")}
+    keep = 1.0 - float(dropout)
+    r = solve(act, sw2 / keep, sigma_b2, correlations=False)
+    qs = r["q_star"]
+    k = gaussian_kernel(act)
+    lo, hi = np.zeros_like(sw2), np.ones_like(sw2)
+    for _ in range(60):  # bisection for the root of h(c) = (sw2 K(q*, c) + sb2)/q* - c
+        mid = 0.5 * (lo + hi)
+        kk, _ = k.cross_grad(qs, mid)
+        pos = (sw2 * kk + sigma_b2) / qs - mid > 0
+        lo, hi = np.where(pos, mid, lo), np.where(pos, hi, mid)
+    cs = 0.5 * (lo + hi)
+    _, kg = k.cross_grad(qs, cs)
+    chic = sw2 * kg
+    with np.errstate(divide="ignore"):
+        xi = np.where(chic < 1, -1.0 / np.log(chic), np.inf)
+    return {"chi1": r["chi1"] * keep, "xi_c": xi, "q_star": qs, "c_star": cs,
+            "phase": np.where(r["divergent"], "divergent", "dropout")}
+
+
+def _build(point: TrainPoint, n_in: int):
+    from .. import nn
+
+    std = math.sqrt(point.sigma_b2)
+    bias = f"normal:{std!r}" if std > 0 else "zeros"
+    init = f"variance_scaling:scale={point.sigma_w2!r},mode=fan_in,distribution=untruncated_normal"
+    layers: list = [nn.Input((n_in,))]
+    for _ in range(point.depth):
+        layers.append(nn.Dense(point.width, act=point.act, init=init, bias_init=bias))
+        if point.dropout:
+            layers.append(nn.Dropout(point.dropout))
+    layers.append(nn.Dense(10, act="softmax", init=init, bias_init=bias))
+    model = nn.Sequential(layers, seed=point.seed)
+    opt = f"{point.optimizer}:learning_rate={point.lr!r}"
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def train_point(point: TrainPoint, data: StudyData) -> list[dict[str, Any]]:
+    """Train one network and evaluate it at every checkpoint of ``point.steps``.
+
+    Training runs in whole epochs over ``data.x_train`` (mini-batches of ``batch_size``, reshuffled by a
+    generator seeded from ``point.seed``), so a checkpoint of ``s`` steps is reached after
+    :math:`\\lceil s / \\text{steps per epoch} \\rceil` epochs; the row records the steps actually taken.
+    Returns one row per checkpoint: the point's fields, ``steps_done``, ``train_loss``, ``train_acc`` (on
+    the whole training subset, inference mode), ``test_loss``, ``test_acc``, ``diverged`` (a non-finite loss:
+    accuracies are then those of the non-finite outputs, i.e. counted as wrong) and ``seconds``.
+    """
+    t0 = time.perf_counter()
+    n = data.x_train.shape[0]
+    per_epoch = -(-n // min(point.batch_size, n))
+    model = _build(point, data.x_train.shape[1])
+    rows, done, epochs = [], 0, 0
+    seeds = np.random.SeedSequence(point.seed).spawn(len(point.steps))
+    with np.errstate(all="ignore"):
+        for target, ss in zip(point.steps, seeds):
+            more = max(0, -(-(target - done) // per_epoch))
+            if more:
+                model.fit(data.x_train, data.y_train, batch_size=point.batch_size, epochs=epochs + more,
+                          initial_epoch=epochs, verbose=0, seed=int(ss.generate_state(1)[0]))
+                epochs += more
+                done = epochs * per_epoch
+            tr = model.evaluate(data.x_train, data.y_train)
+            te = model.evaluate(data.x_test, data.y_test)
+            rows.append({**asdict(point), "steps": target, "steps_done": done, "train_loss": float(tr.iloc[0]),
+                         "train_acc": float(tr.iloc[1]), "test_loss": float(te.iloc[0]), "test_acc": float(te.iloc[1]),
+                         "diverged": not math.isfinite(float(tr.iloc[0])), "seconds": time.perf_counter() - t0})
+    return rows
+
+
+def _train_one_thread(point: TrainPoint, data: StudyData) -> list[dict[str, Any]]:
+    """:func:`train_point` with one BLAS thread (what a pool worker runs: workers must not oversubscribe)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return train_point(point, data)
+
+
+def run_points(points: Sequence[TrainPoint], data: StudyData, *, workers: int = 1,
+               log: Callable[[str], None] | None = None) -> Iterable[list[dict[str, Any]]]:
+    """Execute the grid: the one place where points meet an executor; yields each point's rows in grid order.
+
+    ``workers = 1``: a serial loop in this process. ``workers > 1``: a local process pool (forked on Linux),
+    one BLAS thread per worker; every point seeds itself, so the rows are the same bits as a serial run with
+    one BLAS thread. The sweep wing's executors and SQLite store (issue 11) measure simulation points only
+    (their batch function and the store's columns are the simulation's), so they are not used here yet.
+    """
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+
+    def report(i: int, p: TrainPoint, rows: list[dict[str, Any]]) -> None:
+        if log is not None:
+            last = rows[-1]
+            log(f"[{i + 1}/{len(points)}] sigma_w2 {p.sigma_w2:g}, depth {p.depth}: train acc "
+                f"{last['train_acc']:.3f} after {last['steps_done']} steps ({last['seconds']:.1f} s)")
+
+    if workers == 1:
+        for i, p in enumerate(points):
+            rows = train_point(p, data)
+            report(i, p, rows)
+            yield rows
+        return
+    import multiprocessing as mp
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_train_one_thread, p, data) for p in points]
+        for i, (p, fut) in enumerate(zip(points, futures)):
+            rows = fut.result()
+            report(i, p, rows)
+            yield rows
+
+
+def agreement(frame, threshold: float, factor: float = 6.0):
+    """Per ``steps``: the fraction of points where ``train_acc > threshold`` equals ``depth < factor · xi_c``."""
+    trainable = frame["train_acc"] > threshold
+    predicted = frame["depth"] < factor * frame["xi_c"]
+    return (trainable == predicted).groupby(frame["steps"]).mean()
+
+
+@dataclass
+class TrainabilityResult:
+    """``points``: one row per grid point × checkpoint (the fields of :class:`TrainPoint`, the metrics of
+    :func:`train_point`, and the theory's ``chi1``, ``xi_c``, ``phase``); ``curves``: the theory on a fine
+    σ_w² grid (``sigma_w2``, ``chi1``, ``xi_c``); ``critical_sigma_w2`` (χ₁ = 1 without dropout; NaN if none);
+    ``settings``; ``threshold``; ``agreement`` (per steps, :func:`agreement`); ``seconds``."""
+
+    points: Any
+    curves: Any
+    critical_sigma_w2: float
+    settings: dict
+    threshold: float
+    agreement: Any
+    seconds: float
+
+    def to_dir(self, path) -> Any:
+        """Write ``points.csv``, ``curves.csv`` and ``settings.json`` atomically into ``path``."""
+        import json
+        from pathlib import Path
+
+        from .._io import atomic_write
+
+        base = Path(path)
+        for name in ("points", "curves"):
+            with atomic_write(base / f"{name}.csv", "w") as fh:
+                getattr(self, name).to_csv(fh, index=False, float_format="%.10g")
+        with atomic_write(base / "settings.json", "w") as fh:
+            json.dump({**self.settings, "agreement": {str(k): float(v) for k, v in self.agreement.items()},
+                       "seconds": self.seconds}, fh, indent=2, default=str)
+        return base
+
+    def summary(self) -> str:
+        lines = []
+        for steps, part in self.points.groupby("steps"):
+            table = part.pivot_table(index="depth", columns="sigma_w2", values="train_acc")
+            lines.append(f"training accuracy after {steps} steps (rows: depth, columns: sigma_w2):")
+            lines.append(table.to_string(float_format=lambda v: f"{v:.2f}"))
+            lines.append(f"agreement of 'train_acc > {self.threshold:g}' with 'depth < 6 xi_c': "
+                         f"{self.agreement[steps]:.3f}\n")
+        return "\n".join(lines)
+
+
+def trainability(sigma_w2: Sequence[float], depth: Sequence[int], *, data: StudyData, threshold: float = 0.5,
+                 seed: int = 0, workers: int = 1, log: Callable[[str], None] | None = None,
+                 **point_kw: Any) -> TrainabilityResult:
+    """Train the grid ``sigma_w2 × depth`` (each point seeded ``seed``) and join the theory.
+
+    ``point_kw`` are the other fields of :class:`TrainPoint` (act, sigma_b2, width, optimizer, lr, steps,
+    batch_size, dropout); ``workers`` as in :func:`run_points`.
+    """
+    import pandas as pd
+
+    t0 = time.perf_counter()
+    base = TrainPoint(1.0, 1, seed=int(seed), **point_kw)
+    pts = [replace(base, sigma_w2=float(s), depth=int(d)) for d in depth for s in sigma_w2]
+    rows = [r for batch in run_points(pts, data, workers=workers, log=log) for r in batch]
+    df = pd.DataFrame(rows)
+    th = theory_at(base.act, df["sigma_w2"].to_numpy(), base.sigma_b2, base.dropout)
+    for k in ("chi1", "xi_c", "phase"):
+        df[k] = th[k]
+    from ..theory.critical import critical_point
+
+    fine = np.linspace(min(sigma_w2), max(sigma_w2), 200)
+    tc = theory_at(base.act, fine, base.sigma_b2, base.dropout)
+    curves = pd.DataFrame({"sigma_w2": fine, "chi1": tc["chi1"], "xi_c": tc["xi_c"]})
+    crit = critical_point(base.act, base.sigma_b2).sigma_w2 if base.dropout == 0 else math.nan
+    settings = {**{k: v for k, v in asdict(base).items() if k not in ("sigma_w2", "depth")},
+                "sigma_w2": [float(s) for s in sigma_w2], "depth": [int(d) for d in depth],
+                "train_samples": int(data.x_train.shape[0]), "test_samples": int(data.x_test.shape[0]),
+                "threshold": threshold, "data": data.source}
+    return TrainabilityResult(df, curves, float(crit), settings, float(threshold), agreement(df, threshold),
+                              time.perf_counter() - t0)

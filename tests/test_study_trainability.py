@@ -1,0 +1,140 @@
+"""initlab study trainability (issue 12 §1): the theory beside each point, the seeded training point, the grid,
+the agreement fraction, the figure, the report and the CLI."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from initlab.cli import main
+from initlab.study.trainability import StudyData, TrainPoint, agreement, theory_at, train_point, trainability
+
+
+def _blobs(n=240, dim=16, seed=0) -> StudyData:
+    """Ten Gaussian blobs in [0, 1]-ish coordinates: a shallow network separates them in a few steps."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0.2, 0.8, (10, dim))
+    y = np.arange(n) % 10
+    x = (centres[y] + 0.05 * rng.standard_normal((n, dim))).astype(np.float32)
+    return StudyData(x[: n * 3 // 4], y[: n * 3 // 4], x[n * 3 // 4:], y[n * 3 // 4:], "blobs")
+
+
+def _c_star_reference(sw2, sb2, q, dropout, n=80):
+    """c* of the dropout c-map by plain fixed-point iteration on a tensor Gauss–Hermite rule (numpy only)."""
+    z, w = np.polynomial.hermite_e.hermegauss(n)
+    w = w / w.sum()
+    z1, z2 = np.meshgrid(z, z)
+    ww = np.outer(w, w)
+    c = 0.5
+    for _ in range(2000):
+        ua = math.sqrt(q) * z1
+        ub = math.sqrt(q) * (c * z1 + math.sqrt(1 - c * c) * z2)
+        c_new = (sw2 * float((ww * np.tanh(ua) * np.tanh(ub)).sum()) + sb2) / q
+        if abs(c_new - c) < 1e-13:
+            break
+        c = c_new
+    chic = sw2 * float((ww * (1 - np.tanh(ua) ** 2) * (1 - np.tanh(ub) ** 2)).sum())
+    return c, chic
+
+
+def test_theory_without_dropout_is_the_mean_field_solver():
+    from initlab.theory.meanfield import fixed_point
+
+    th = theory_at("tanh", [1.0, 2.5], 0.05)
+    for i, sw2 in enumerate((1.0, 2.5)):
+        fp = fixed_point("tanh", sw2, 0.05)
+        assert th["chi1"][i] == pytest.approx(fp.chi1) and th["xi_c"][i] == pytest.approx(fp.xi_c)
+
+
+@pytest.mark.parametrize("sw2", [1.2, 1.76, 3.0])
+def test_dropout_theory_against_an_independent_iteration(sw2):
+    """With dropout c* < 1 everywhere and ξ_c is finite even at the no-dropout critical point."""
+    th = theory_at("tanh", [sw2], 0.05, dropout=0.1)
+    q = float(th["q_star"][0])
+    z, w = np.polynomial.hermite_e.hermegauss(120)
+    w = w / w.sum()
+    assert q == pytest.approx(sw2 / 0.9 * float(w @ np.tanh(math.sqrt(q) * z) ** 2) + 0.05, rel=1e-9)
+    c_ref, chic_ref = _c_star_reference(sw2, 0.05, q, 0.1)
+    assert th["c_star"][0] == pytest.approx(c_ref, abs=1e-7) and th["c_star"][0] < 1
+    assert th["xi_c"][0] == pytest.approx(-1 / math.log(chic_ref), rel=1e-5)
+    assert math.isfinite(th["xi_c"][0])
+
+
+def test_agreement_counts_exactly():
+    df = pd.DataFrame({"steps": [10, 10, 10, 10, 20], "train_acc": [0.9, 0.2, 0.9, 0.2, 0.9],
+                       "depth": [5, 5, 50, 50, 5], "xi_c": [2.0, 2.0, 2.0, 2.0, 0.5]})
+    # 6 xi_c = 12: depth 5 predicted trainable, depth 50 not; step 20: 6 xi_c = 3 < 5, predicted untrainable
+    a = agreement(df, 0.5)
+    assert a[10] == 0.5 and a[20] == 0.0
+
+
+def test_train_point_is_seeded_and_learns():
+    data = _blobs()
+    p = TrainPoint(1.5, 2, seed=3, width=16, steps=(5, 40), batch_size=30, lr=1e-2)
+    a, b = train_point(p, data), train_point(p, data)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(a) == strip(b)
+    assert [r["steps"] for r in a] == [5, 40] and a[0]["steps_done"] == 6 and a[1]["steps_done"] == 42
+    assert a[1]["train_acc"] > 0.9 and a[1]["train_loss"] < a[0]["train_loss"]
+    c = train_point(TrainPoint(1.5, 2, seed=4, width=16, steps=(5, 40), batch_size=30, lr=1e-2), data)
+    assert c[1]["train_loss"] != a[1]["train_loss"]
+
+
+def test_pool_gives_the_serial_rows():
+    from threadpoolctl import threadpool_limits
+
+    from initlab.study.trainability import run_points
+
+    data = _blobs(120)
+    pts = [TrainPoint(s, 2, seed=1, width=8, steps=(4,), batch_size=30) for s in (1.0, 3.0)]
+    with threadpool_limits(limits=1, user_api="blas"):
+        serial = [r for rows in run_points(pts, data) for r in rows]
+    pooled = [r for rows in run_points(pts, data, workers=2) for r in rows]
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert drop(serial) == drop(pooled)
+
+
+def test_grid_frame_figure_and_report(tmp_path, no_global_style):
+    from matplotlib.figure import Figure
+
+    from initlab.plots.trainability import trainability_heatmap
+    from initlab.report.study import write_trainability_report
+
+    res = trainability([1.0, 2.0], [1, 3], data=_blobs(), width=8, steps=(3, 6), batch_size=60, sigma_b2=0.05)
+    assert len(res.points) == 2 * 2 * 2
+    assert set(res.agreement.index) == {3, 6} and ((0 <= res.agreement) & (res.agreement <= 1)).all()
+    assert res.critical_sigma_w2 == pytest.approx(1.7609, abs=1e-3)
+    fig = trainability_heatmap(res.points, res.curves, critical_sigma_w2=res.critical_sigma_w2,
+                               agreement=res.agreement, threshold=res.threshold)
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    assert write_trainability_report(tmp_path / "t.pdf", res).read_bytes()[:5] == b"%PDF-"
+    res.to_dir(tmp_path / "run")
+    assert len(pd.read_csv(tmp_path / "run" / "points.csv")) == 8
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--sigma-w2", "1:x:3"], "--sigma-w2 must be lo:hi:n"),
+    (["--sigma-w2", "0,1"], "all finite and > 0"),
+    (["--depth", "0"], "--depth values must be in"),
+    (["--act", "tanx"], "did you mean 'tanh'"),
+    (["--report", "out.png"], "must end in .pdf"),
+    (["--optimizer", "adam"], "Invalid value"),
+])
+def test_cli_bad_input(args, msg, isolated):
+    r = CliRunner().invoke(main, ["study", "trainability", *args])
+    assert r.exit_code == 2 and msg in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.skipif(not os.environ.get("INITLAB_DATA"), reason="needs the real MNIST ($INITLAB_DATA)")
+def test_cli_on_real_mnist(tmp_path):
+    r = CliRunner().invoke(main, ["study", "trainability", "--sigma-w2", "1.5", "--depth", "2", "--width", "16",
+                                  "--steps", "60", "--subset", "600", "--test-subset", "200", "--quiet",
+                                  "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    pts = pd.read_csv(tmp_path / "o" / "points.csv")
+    assert pts["train_acc"].iloc[0] > 0.5 and pts["test_acc"].iloc[0] > 0.4
