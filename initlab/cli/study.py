@@ -35,7 +35,7 @@ def parse_grid(text: str, name: str) -> list[float]:
 
 @click.group("study")
 def study_group() -> None:
-    """Studies that join simulation, theory and training (issue 12).
+    """Studies that join simulation, theory and training: trainability against the depth scales.
 
     \b
     Examples:
