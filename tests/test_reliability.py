@@ -1,0 +1,500 @@
+"""Issue 10: outputs written as units, every bad input a one-line error, NaN never without a flag.
+
+In-process (click's runner) for speed; the subprocess cases (Ctrl-C, SIGKILL, a full disk) are in
+``test_reliability_proc.py``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from initlab._io import atomic_write_text, check_writable, clean_stale, OutputError, staged_dir, temp_name
+from initlab.activations import ACTIVATIONS, get_activation
+from initlab.cli import main
+
+TINY = ["--depth", "3", "--width", "6", "--batch", "8"]
+
+
+@pytest.fixture
+def fast_figures(monkeypatch):
+    """One small figure instead of the standard eight (the figure phase is not what these tests are about)."""
+    from matplotlib.figure import Figure
+
+    import initlab.report.sim as report_sim
+
+    def plan(result):
+        def make():
+            fig = Figure(figsize=(1, 1), dpi=30)
+            fig.add_subplot().plot([0, 1])
+            return fig
+        return [("gradients", "gradient norms", make)]
+
+    monkeypatch.setattr(report_sim, "figure_plan", plan)
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, [str(a) for a in args], env=env)
+
+
+def one_line_error(r, code=2) -> str:
+    """The run failed with ``code`` and said so in one line starting 'Error:' (no traceback)."""
+    assert r.exit_code == code, (r.exit_code, r.output)
+    assert "Traceback" not in r.output
+    assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit), r.exception
+    lines = [line for line in r.stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+# -- files and folders ------------------------------------------------------------------------------
+def test_temp_names_are_recognisable_and_stale_ones_are_removed(tmp_path):
+    target = tmp_path / "t6.pdf"
+    name = temp_name(target.name)
+    assert name.startswith(".t6.pdf.initlab-") and name.endswith(".tmp") and f"-{os.getpid()}-" in name
+    dead = tmp_path / f".t6.pdf.initlab-{2**22 + 12345}-deadbeef.tmp"  # above the default pid_max: never alive
+    alive = tmp_path / f".t6.pdf.initlab-{os.getpid()}-0badf00d.tmp"
+    other = tmp_path / f".other.pdf.initlab-{2**22 + 12345}-deadbeef.tmp"
+    dead_dir = tmp_path / f".t6.pdf.initlab-old-{2**22 + 12345}-cafe0000.tmp"
+    for p in (dead, alive, other):
+        p.write_text("x")
+    dead_dir.mkdir()
+    (dead_dir / "layers.csv").write_text("x")
+    atomic_write_text(target, "new")
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([target.name, alive.name, other.name])
+    assert clean_stale(target) == []
+
+
+def test_staged_dir_replaces_a_folder_as_a_unit_or_not_at_all(tmp_path):
+    d = tmp_path / "run"
+    with staged_dir(d) as tmp:
+        (tmp / "a.txt").write_text("old")
+        (tmp / "b.txt").write_text("old")
+    with pytest.raises(RuntimeError):
+        with staged_dir(d) as tmp:
+            (tmp / "a.txt").write_text("new")
+            raise RuntimeError("disk full, say")
+    assert sorted(p.name for p in d.iterdir()) == ["a.txt", "b.txt"] and (d / "a.txt").read_text() == "old"
+    with staged_dir(d) as tmp:
+        (tmp / "c.txt").write_text("new")
+    assert [p.name for p in d.iterdir()] == ["c.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary or old folder left
+
+
+def test_check_writable_refuses_before_any_work(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    for path, folder, msg in ((f / "sub", True, "is a file"), (f, True, "not a folder"),
+                              (tmp_path / ("a" * 300), True, "name is 300 bytes"),
+                              (tmp_path, False, "is a folder")):
+        with pytest.raises(OutputError, match=msg):
+            check_writable(path, folder=folder)
+    if Path("/proc/self").exists():
+        with pytest.raises(OutputError):
+            check_writable(Path("/proc/x/run"), folder=True)
+    if os.geteuid() != 0:  # root may write anywhere
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        try:
+            with pytest.raises(OutputError, match="ermission"):
+                check_writable(ro / "x", folder=True)
+        finally:
+            ro.chmod(0o755)
+
+
+def test_report_never_destroys_a_file_initlab_did_not_write(tmp_path, fast_figures):
+    precious = tmp_path / "precious.csv"
+    precious.write_text("a,b\n1,2\n")
+    msg = one_line_error(run("simulate", *TINY, "--report", precious))
+    assert "not a PDF initlab wrote" in msg and precious.read_text() == "a,b\n1,2\n"
+    out = tmp_path / "o1"
+    r = run("simulate", *TINY, "--out", out)
+    assert r.exit_code == 0, r.output
+    before = (out / "layers.csv").read_bytes()
+    for name in ("layers.csv", "config.json", "gradients.png"):
+        msg = one_line_error(run("simulate", *TINY, "--out", out, "--report", out / name, "--force"))
+        assert "the run's own file" in msg
+    assert (out / "layers.csv").read_bytes() == before
+    pdf = tmp_path / "r.pdf"
+    assert run("simulate", *TINY, "--report", pdf).exit_code == 0
+    assert run("simulate", *TINY, "--seed", "1", "--report", pdf).exit_code == 0  # an initlab PDF: replaced
+    assert run("simulate", *TINY, "--report", precious, "--force").exit_code == 0  # --force: replaced
+    assert precious.read_bytes()[:5] == b"%PDF-"
+
+
+def test_out_folder_is_replaced_whole_and_a_foreign_folder_only_with_force(tmp_path, fast_figures):
+    out = tmp_path / "run"
+    assert run("simulate", *TINY, "--out", out, "--report", out / "report.pdf").exit_code == 0
+    first = sorted(p.name for p in out.iterdir())
+    assert "report.pdf" in first and "layers.csv" in first
+    r = run("simulate", *TINY, "--seed", "3", "--out", out)  # a run of ours: replaced, old PDF gone with it
+    assert r.exit_code == 0, r.output
+    assert "report.pdf" not in {p.name for p in out.iterdir()}
+    assert json.loads((out / "config.json").read_text())["seed"] == 3
+    (out / "notes.txt").write_text("mine")
+    msg = one_line_error(run("simulate", *TINY, "--out", out))
+    assert "notes.txt" in msg and "--force" in msg
+    assert run("simulate", *TINY, "--out", out, "--force").exit_code == 0
+    assert not (out / "notes.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+# -- NaN never without a flag ---------------------------------------------------------------------
+def test_forward_statistics_stay_finite_when_float32_products_overflow():
+    r = run("simulate", "--init", "normal:1", "--act", "linear", "--depth", "36", "--width", "100",
+            "--batch", "100", "--format", "csv")
+    df = pd.read_csv(io.StringIO(r.stdout))
+    assert not df["diverged"].any() and df["pre_max"].max() > 1e30  # squares overflow float32 from layer ~19
+    assert np.isfinite(df["pre_corr"]).all() and np.isfinite(df[["pre_std", "act_q"]]).all().all()
+    # the correlation is scale-free: the scaled float64 result equals a direct float64 computation
+    from initlab.sim.stats import pair_corr
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 10, 7))
+    big = (x * 1e30).astype(np.float32)
+    rn = np.full((1, 10), np.inf, dtype=np.float32)
+    want = np.mean([(a @ b) / np.sqrt((a @ a) * (b @ b)) for a, b in zip(x[0, 0::2], x[0, 1::2])])
+    with np.errstate(all="ignore"):  # as the engine calls it
+        got = pair_corr(big, rn)[0]
+    assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_backward_overflow_is_flagged_per_layer_and_counted():
+    r = run("simulate", "--init", "normal:10", "--bias-init", "normal:1e30", "--act", "gelu_tanh", "--depth", "5",
+            "--width", "32", "--batch", "32", "--format", "csv")
+    df = pd.read_csv(io.StringIO(r.stdout))
+    ok = ~df["diverged"]
+    assert np.isfinite(df.loc[ok, ["grad_pre_norm", "grad_w_norm"]]).all().all() or df["grad_diverged"].any()
+    from initlab.sim.engine import simulate
+
+    res = simulate(init="normal:1e5", act="linear", depth=6, width=20, batch=8, dtype="float32", progress=False)
+    flagged = res.layers["grad_diverged"]
+    bad = ~(np.isfinite(res.layers["grad_pre_norm"]) & np.isfinite(res.layers["grad_w_norm"])) & ~res.layers["diverged"]
+    assert (flagged == bad).all()
+    assert res.grad_diverged_layers == {res.labels[0]: int(flagged.sum())}
+    if flagged.any():
+        assert "gradient overflowed" in res.summary()
+
+
+@pytest.mark.parametrize("name", [n for n in ACTIVATIONS.names() if n != "maxout"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_activation_grad_is_finite_where_fn_is(name, dtype):
+    big = np.finfo(dtype).max
+    x = np.array([big, -big, big / 10, -big / 10, 1e30, -1e30, 1e10, -1e10, 20.0, -20.0, 0.0], dtype=dtype)
+    act = get_activation(name)
+    with np.errstate(all="ignore"):
+        f, g = act.fn(x), act.grad(x)
+        f2, g2 = act.fn_grad(x)
+    assert np.all(np.isfinite(g[np.isfinite(f)])) and np.all(np.isfinite(g2[np.isfinite(f2)]))
+    np.testing.assert_allclose(g, g2, rtol=1e-5, atol=1e-6)
+
+
+def test_maxout_grad_is_finite_where_fn_is():
+    act = get_activation("maxout:2")
+    x = np.array([[3.4e38, -3.4e38, 1e30, -1e30]], dtype=np.float32)
+    with np.errstate(all="ignore"):
+        f, ctx = act.forward(x)
+        g = act.backward(ctx, np.ones_like(f))
+    assert np.isfinite(f).all() and np.isfinite(g).all()
+
+
+def test_terminate_on_nan_stops_at_the_first_nonfinite_loss():
+    from initlab import nn
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = nn.Sequential([nn.Dense(8, act="relu", input_dim=4), nn.Dense(2, act="softmax")], seed=0)
+    import dataclasses
+
+    from initlab.nn.optimizers import get_optimizer
+
+    model.compile(loss="sparse_categorical_crossentropy",
+                  optimizer=dataclasses.replace(get_optimizer("sgd"), learning_rate=1e30))
+    cb = nn.TerminateOnNaN()
+    with np.errstate(all="ignore"), pytest.raises(nn.TrainingDiverged, match=r"at epoch 1, step \d+"):
+        model.fit(x, y, epochs=5, batch_size=8, verbose=0, callbacks=[cb])
+    e, s = cb.stopped
+    assert e == 1 and 1 <= s <= 8 and model.stop_training
+
+
+def test_train_stops_at_the_first_nan_with_one_line(tmp_path, monkeypatch):
+    from lab_fixtures import write_fixture_data
+
+    data = write_fixture_data(tmp_path / "data")
+    monkeypatch.setenv("INITLAB_DATA", str(data))
+    out = tmp_path / "run"
+    for extra in (["--lr", "1e30"], ["--init", "normal:1e30"]):
+        r = run("train", "iris-mlp", "--epochs", "3", "--quiet", "--out", out, *extra)
+        msg = one_line_error(r, code=1)
+        assert "epoch 1, step" in msg and not out.exists()
+    for bad in (["--seed", "-1"], ["--set", "hidden=-5"], ["--set", "validation=holdout:1000"]):
+        one_line_error(run("train", "iris-mlp", "--epochs", "1", "--quiet", "--out", out, *bad))
+    assert not out.exists()
+
+
+# -- one-line errors before any work -----------------------------------------------------------------
+@pytest.mark.parametrize("args", [
+    ["theory", "--act", "tanh", "--sigma-w2", "nan"], ["theory", "--act", "tanh", "--sigma-w2", "inf"],
+    ["theory", "--act", "tanh", "--sigma-w2", "1", "--sigma-b2", "nan"],
+    ["theory", "--act", "tanh", "--sigma-w2", "1", "--q0", "inf"],
+    ["theory", "phase", "--act", "tanh", "-o", "x.png", "--sigma-w2-max", "inf"],
+    ["theory", "phase", "--act", "tanh", "-o", "x.png", "--sigma-b2-max", "nan"],
+    ["recommend", "--act", "tanh", "--sigma-b2", "NaN"],
+    ["simulate", "--gain", "1e300"], ["simulate", "--init", "normal:1e300"], ["simulate", "--gain", "nan"],
+    ["simulate", "--dropout", "inf"], ["simulate", "--width", "2000000", "--depth", "2"],
+    ["simulate", "--depth", "2147483648"],
+    ["simulate", "--width", "20000", "--depth", "5", "--batch", "5000", "--max-memory", "4G"],
+    ["simulate", "--max-memory", "lots"], ["simulate", "--threads", "0"],
+    ["simulate", "--out", "/proc/initlab-x"],
+])
+def test_bad_numbers_are_one_line_errors(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    one_line_error(run(*args))
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_memory_estimate_names_the_need_and_the_limit():
+    msg = one_line_error(run("simulate", "--width", "2000000", "--depth", "2"))
+    assert "needs about" in msg and "available" in msg
+    msg = one_line_error(run("simulate", *TINY, "--max-memory", "1K"))
+    assert "needs about" in msg and "1.0 KiB" in msg
+    assert run("simulate", *TINY, "--max-memory", "1G").exit_code == 0
+
+
+def test_memory_estimate_bounds_the_measured_peak():
+    """The estimate is an upper bound of what the engine allocates (numpy's traced peak), within 3x."""
+    import tracemalloc
+
+    from initlab.sim.config import SimConfig
+    from initlab.sim.engine import simulate
+    from initlab.sim.memory import estimate_bytes
+
+    cases = (dict(act="relu", width=300, depth=6, batch=200), dict(act="maxout:3", width=100, depth=4, batch=100,
+                                                                     dropout=0.2))
+    for kw in cases:  # warm up: imports and caches are not the run's memory
+        simulate(SimConfig.build(**dict(kw, width=4, depth=2, batch=4)), progress=False)
+    for kw in cases:
+        cfg = SimConfig.build(**kw)
+        tracemalloc.start()
+        simulate(cfg, progress=False)
+        _cur, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        est = estimate_bytes(cfg)
+        assert peak <= est <= 3 * peak + (8 << 20), (kw, peak, est)
+
+
+def test_output_paths_are_checked_before_the_work(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    msg = one_line_error(run("simulate", *TINY, "--out", f / "sub"))
+    assert "is a file" in msg
+    one_line_error(run("simulate", *TINY, "--out", tmp_path / ("n" * 300)))
+    one_line_error(run("simulate", *TINY, "--report", tmp_path / ("n" * 300 + ".pdf")))
+
+
+def _saved_run(tmp_path: Path) -> Path:  # with the fast_figures fixture
+    out = tmp_path / "run"
+    assert run("simulate", "--init", "xavier,he", "--act", "tanh", "--depth", "3", "--width", "6", "--batch", "8",
+               "--trials", "2", "--out", out).exit_code == 0
+    return out
+
+
+@pytest.mark.parametrize("damage", ["depth", "huge_depth", "labels", "trials", "bins", "nested", "columns",
+                                    "rows", "not_bool"])
+def test_report_validates_the_run_folder(tmp_path, damage, fast_figures):
+    import shutil
+
+    run_dir = _saved_run(tmp_path)
+    bad = tmp_path / "bad"
+    shutil.copytree(run_dir, bad)
+    cfg = json.loads((bad / "config.json").read_text())
+    csv = (bad / "layers.csv").read_text()
+    if damage == "depth":
+        cfg["depth"] = 2
+    elif damage == "huge_depth":
+        cfg["depth"] = 1_000_000_000
+    elif damage == "labels":
+        cfg["inits"] = ["he_normal", "xavier_normal"]
+    elif damage == "trials":
+        cfg["trials"] = 1
+    elif damage == "bins":
+        cfg["bins"] = 20
+    elif damage == "columns":
+        csv = csv.replace("pre_corr", "pre_correlation", 1)
+    elif damage == "rows":
+        csv = "\n".join(csv.splitlines()[:-1]) + "\n"
+    elif damage == "not_bool":
+        lines = csv.splitlines()
+        head = lines[0].split(",")
+        k = head.index("diverged")
+        row = lines[1].split(",")
+        row[k] = "maybe"
+        lines[1] = ",".join(row)
+        csv = "\n".join(lines) + "\n"
+    if damage == "nested":
+        (bad / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    else:
+        (bad / "config.json").write_text(json.dumps(cfg))
+    (bad / "layers.csv").write_text(csv)
+    msg = one_line_error(run("report", bad, "-o", tmp_path / "r.pdf"))
+    assert "cannot read run" in msg and not (tmp_path / "r.pdf").exists()
+
+
+def test_report_of_a_saved_run_is_the_same_bytes_twice(tmp_path, monkeypatch, fast_figures):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    run_dir = _saved_run(tmp_path)
+    a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    assert run("report", run_dir, "-o", a).exit_code == 0
+    assert run("report", run_dir, "-o", b).exit_code == 0
+    assert a.read_bytes() == b.read_bytes()
+    stamp = pd.Timestamp(int((run_dir / "config.json").stat().st_mtime), unit="s", tz="UTC")
+    assert f"D:{stamp:%Y%m%d%H%M%S}".encode() in a.read_bytes()  # dated by the run, not the clock
+    c = tmp_path / "c.pdf"
+    r = run("report", run_dir, "-o", c, env={"SOURCE_DATE_EPOCH": "86400"})
+    assert r.exit_code == 0 and b"D:19700102000000" in c.read_bytes()
+    precious = tmp_path / "notes.pdf"
+    precious.write_bytes(b"%PDF-1.4 someone else's\n")
+    one_line_error(run("report", run_dir, "-o", precious))
+    assert precious.read_bytes() == b"%PDF-1.4 someone else's\n"
+
+
+def test_load_weights_validates_before_allocating(tmp_path):
+    from initlab import nn
+    from initlab._spec import ConfigError
+
+    def model():
+        m = nn.Sequential([nn.Dense(4, act="relu", input_dim=3), nn.Dense(2)], seed=0)
+        return m
+
+    good = tmp_path / "w.npz"
+    m = model()
+    m.build((3,))
+    m.save_weights(good)
+    fresh = nn.Sequential([nn.Dense(4, act="relu"), nn.Dense(2)], seed=1)
+    fresh.load_weights(good)
+    np.testing.assert_array_equal(fresh.get_weights()[0], m.get_weights()[0])
+    # a crafted input shape that would need terabytes
+    with zipfile.ZipFile(good) as z:
+        arrays = {n[:-4]: np.load(io.BytesIO(z.read(n))) for n in z.namelist()}
+    arrays["__input_shape__"] = np.array([4_000_000_000], dtype=np.int64)
+    crafted = tmp_path / "crafted.npz"
+    np.savez(crafted, **arrays)
+    with pytest.raises(ConfigError, match="fits none of the saved weights"):
+        nn.Sequential([nn.Dense(4, act="relu"), nn.Dense(2)], seed=1).load_weights(crafted)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(ConfigError, match="not a readable weights file"):
+        model().load_weights(truncated)
+    arrays = {k: v for k, v in arrays.items() if k != "__input_shape__"}
+    arrays[next(iter(arrays))] = np.zeros((5, 5), np.float32)
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, **arrays)
+    m2 = model()
+    m2.build((3,))
+    with pytest.raises(ConfigError, match="shape"):
+        m2.load_weights(wrong)
+
+
+def test_decompression_stops_at_the_declared_size(tmp_path):
+    from initlab.datasets import DatasetError
+    from initlab.datasets._formats import read_idx, read_tar_texts
+
+    labels = np.arange(10, dtype=np.uint8)
+    head = struct.pack(">BBBB", 0, 0, 8, 1) + struct.pack(">I", 10)
+    bomb = tmp_path / "labels.gz"
+    bomb.write_bytes(gzip.compress(head + labels.tobytes() + bytes(50_000_000), 9))  # ~50 KB on disk
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(DatasetError, match="unexpected bytes"):
+        read_idx(bomb, 2049)
+    ok = tmp_path / "ok.gz"
+    ok.write_bytes(gzip.compress(head + labels.tobytes()))
+    np.testing.assert_array_equal(read_idx(ok, 2049), labels)
+    liar = tmp_path / "liar.gz"
+    liar.write_bytes(gzip.compress(struct.pack(">BBBB", 0, 0, 8, 1) + struct.pack(">I", 4_000_000_000)))
+    with pytest.raises(DatasetError, match="more than"):
+        read_idx(liar, 2049)
+    import tarfile
+
+    tar = tmp_path / "t.tar.gz"
+    with tarfile.open(tar, "w:gz") as t:
+        info = tarfile.TarInfo("txt_sentoken/pos/big.txt")
+        info.size = 20_000_000
+        t.addfile(info, io.BytesIO(bytes(info.size)))
+    with pytest.raises(DatasetError, match="more than"):
+        read_tar_texts(tar, r"txt_sentoken/(pos|neg)/", max_member=1_000_000)
+
+
+def test_data_verify_catches_a_flipped_label_byte(tmp_path, monkeypatch):
+    from initlab.datasets.verify import CONTENT_SHA256, verify_file
+    from initlab.datasets import get_info
+
+    info = get_info("mnist")
+    # a stand-in with a known content hash: register the hash of our own file, then flip one byte
+    data = struct.pack(">BBBB", 0, 0, 8, 1) + struct.pack(">I", 5) + bytes([7, 2, 1, 0, 4])
+    import hashlib
+
+    monkeypatch.setitem(CONTENT_SHA256, "t10k-labels-idx1-ubyte", hashlib.sha256(data).hexdigest())
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    p = folder / "t10k-labels-idx1-ubyte.gz"
+    p.write_bytes(gzip.compress(data, 1))
+    assert verify_file(info, p).status == "ok"
+    p.write_bytes(gzip.compress(data[:-1] + bytes([5]), 9))
+    assert verify_file(info, p).status == "MISMATCH"
+    real = Path("/work/shared/datasets")
+    if os.environ.get("INITLAB_DATA") and (Path(os.environ["INITLAB_DATA"]) / "mnist").is_dir():
+        real = Path(os.environ["INITLAB_DATA"])
+    if (real / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file():
+        monkeypatch.undo()
+        assert verify_file(info, real / "mnist" / "t10k-labels-idx1-ubyte.gz").status == "ok"
+
+
+def test_progress_on_a_non_tty_is_a_few_plain_lines():
+    from initlab.progress import Progress
+
+    buf = io.StringIO()
+    clock = iter(np.arange(0.0, 100.0, 0.5))
+    import initlab.progress as P
+
+    real = P.time.perf_counter
+    P.time.perf_counter = lambda: float(next(clock))
+    try:
+        with Progress(100, "work", stream=buf, delay=1.0, interval=10.0) as bar:
+            for _ in range(100):
+                bar.update(1)
+    finally:
+        P.time.perf_counter = real
+    lines = buf.getvalue().splitlines()
+    assert "\r" not in buf.getvalue() and 3 <= len(lines) <= 7  # ~50 s of work: one line per 10 s, and a final
+    assert lines[-1].startswith("work: 100/100 done in")
+
+
+def test_threads_option_limits_blas_and_keeps_results(tmp_path):
+    pytest.importorskip("threadpoolctl")
+    a = run("simulate", *TINY, "--threads", "1", "--format", "csv")
+    b = run("simulate", *TINY, "--format", "csv")
+    assert a.exit_code == 0 and a.stdout == b.stdout  # tiny products: one block, the same sums
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch):
+    import initlab.sim.engine as engine
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "simulate", interrupted)
+    msg = one_line_error(run("simulate", *TINY), code=130)
+    assert "interrupted" in msg
