@@ -20,7 +20,7 @@ import pytest
 
 from initlab.datasets import _lookup
 
-__all__ = ["REAL_DATA", "IDX_NAMES", "FakeResponse", "isolated", "serve", "sha", "idx_bytes", "mnist_arrays",
+__all__ = ["REAL_DATA", "IDX_NAMES", "FakeResponse", "serve", "sha", "idx_bytes", "mnist_arrays",
            "write_idx_set", "pima_text", "boston_array", "iris_text", "polarity_tar", "imdb_fixture", "one_line"]
 
 REAL_DATA = os.environ.get("INITLAB_DATA")
@@ -38,20 +38,6 @@ class FakeResponse(io.BytesIO):
         return super().read(n)
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """Empty cache, no $INITLAB_DATA, downloads allowed but the network is unreachable."""
-    monkeypatch.delenv("INITLAB_DATA", raising=False)
-    monkeypatch.delenv("INITLAB_OFFLINE", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    calls = []
-
-    def no_network(url, timeout):
-        calls.append(url)
-        raise urllib.error.URLError("network unreachable (test)")
-
-    monkeypatch.setattr(_lookup, "_open_url", no_network)
-    return calls
 
 
 def serve(monkeypatch, payloads: dict[str, bytes], on_read=None) -> list[str]:

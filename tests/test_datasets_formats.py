@@ -1,7 +1,7 @@
 """Dataset file formats: IDX/MNIST, npz, CSV (Pima, Boston, iris), tar (movie reviews), IMDB npz; faults.
 
 Corrupt, truncated or malformed files must give one-line ``DatasetError``s naming the file. Every test runs with an
-empty temporary cache, ``$INITLAB_DATA`` unset and a network opener that fails (``dataset_fixtures.isolated``).
+empty temporary cache, ``$INITLAB_DATA`` unset and a network opener that fails (the ``isolated`` fixture of ``conftest.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import tarfile
 
 import numpy as np
 import pytest
-from dataset_fixtures import (boston_array, imdb_fixture, iris_text, isolated, mnist_arrays,  # noqa: F401
+from dataset_fixtures import (boston_array, imdb_fixture, iris_text, mnist_arrays,  # noqa: F401
                               one_line, pima_text, polarity_tar, write_idx_set)
 
 import initlab.datasets as D
@@ -20,6 +20,9 @@ from initlab._spec import SpecError
 
 
 # ---------------------------------------------------------------- IDX / MNIST
+
+pytestmark = pytest.mark.usefixtures("isolated")
+
 def test_mnist_idx_gzipped_and_raw(tmp_path):
     arrays = mnist_arrays()
     write_idx_set(tmp_path / "m", arrays, gz=(True, False, False, True))

@@ -1,7 +1,7 @@
 """Dataset lookup order (path, $INITLAB_DATA, cache, download), verified downloads, wrong hashes, offline errors.
 
 No network: every test runs with an empty temporary cache, ``$INITLAB_DATA`` unset and a network opener that fails
-(``dataset_fixtures.isolated``); ``serve`` routes chosen URLs to in-memory payloads.
+(the ``isolated`` fixture of ``conftest.py``); ``serve`` routes chosen URLs to in-memory payloads.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from dataset_fixtures import iris_text, isolated, one_line, pima_text, serve, sha  # noqa: F401
+from dataset_fixtures import iris_text, one_line, pima_text, serve, sha  # noqa: F401
 
 import initlab.datasets as D
 from initlab._spec import SpecError
@@ -21,6 +21,9 @@ from initlab.datasets._sources import Remote
 
 
 # ---------------------------------------------------------------- lookup order and downloads
+
+pytestmark = pytest.mark.usefixtures("isolated")
+
 PIMA_URL = "https://example.invalid/pima.csv"
 
 

@@ -1,7 +1,7 @@
 """Keras semantics of the IMDB loader (on a fixture) and the loaders on the real data.
 
 The real-data tests use the ``$INITLAB_DATA`` given when pytest started (skipped if unset); like every dataset
-test they otherwise run with an empty temporary cache and no network (``dataset_fixtures.isolated``).
+test they otherwise run with an empty temporary cache and no network (the ``isolated`` fixture of ``conftest.py``).
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dataset_fixtures import REAL_DATA, imdb_fixture, isolated, sha  # noqa: F401
+from dataset_fixtures import REAL_DATA, imdb_fixture, sha  # noqa: F401
 
 import initlab.datasets as D
 from initlab.datasets import _lookup, _sources, text
 
 
 # ---------------------------------------------------------------- IMDB: Keras semantics
+
+pytestmark = pytest.mark.usefixtures("isolated")
+
 def keras_imdb_reference(a, num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, oov_char=2,
                          index_from=3):
     """Keras' ``imdb.load_data`` steps, written out with plain lists (the reference for the vectorised code)."""

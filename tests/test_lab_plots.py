@@ -92,8 +92,22 @@ def test_sample_predictions_and_mistake_figures():
     fig = lp.plot_misclassified(images.reshape(10, -1), Y_TRUE, Y_PRED, 2, cols=4)
     shown = [ax for ax in fig.axes if ax.images]
     assert len(shown) == 2
-    fig = lp.plot_mistake_table(mk.mistake_pairs(Y_TRUE, Y_PRED), class_names=["a", "b", "c"])
-    assert isinstance(fig, Figure)
+    pairs = mk.mistake_pairs(Y_TRUE, Y_PRED)
+    fig = lp.plot_mistake_table(pairs, class_names=["a", "b", "c"])
+    cells = _table_cells(fig)
+    assert cells[0] == ["label", "predicted", "count"]
+    assert len(cells) == len(pairs) + 1 and sum(int(r[2]) for r in cells[1:]) == int(pairs["count"].sum())
+    assert {r[0] for r in cells[1:]} <= {"a", "b", "c"}
+    assert f"{int(pairs['count'].sum())} in all" in fig.axes[0].get_title()
+
+
+def _table_cells(fig):
+    """The text of a figure's table, row by row (header first)."""
+    (table,) = fig.axes[0].tables
+    cells = table.get_celld()
+    rows = 1 + max(r for r, _ in cells)
+    cols = 1 + max(c for _, c in cells)
+    return [[cells[r, c].get_text().get_text() for c in range(cols)] for r in range(rows)]
 
 
 def test_other_figures():
@@ -103,6 +117,8 @@ def test_other_figures():
                            "act_std": [1, 0.5, 0.25, 1, 1, 1], "grad_pre_ratio": [4, 2, 1, 1, 1, 1]})
     fig = lp.plot_init_profile(layers)
     np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), [1, 0.5, 0.25])
-    curves = pd.DataFrame({"act": ["relu"] * 3, "x": [-1.0, 0.0, 1.0], "fn": [0, 0, 1.0], "grad": [0, 0, 1.0]})
-    assert isinstance(lp.plot_activation_gallery(curves), Figure)
-    assert isinstance(lp.plot_table(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}), "t"), Figure)
+    fig = lp.plot_table(pd.DataFrame({"a": [1.0, 2.5e-7], "b": ["x", "y"]}), "t")
+    assert _table_cells(fig) == [["a", "b"], ["1", "x"], ["2.5e-07", "y"]]
+    assert fig.axes[0].get_title() == "t"
+    many = lp.plot_table(pd.DataFrame({"a": range(50)}), "big", max_rows=10)
+    assert len(_table_cells(many)) == 11 and "first 10 of 50 rows" in many.axes[0].get_title()

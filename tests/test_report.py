@@ -31,7 +31,7 @@ from initlab.report import (
     title_page,
     write_report,
 )
-from test_plots import FakeResult, synthetic
+from synthetic_runs import FakeResult, synthetic
 
 DATE = dt.datetime(2024, 5, 17, 12, 30, tzinfo=dt.timezone.utc)
 
@@ -207,9 +207,13 @@ def test_theory_page(small):
     assert [t.get_text() for t in ax.get_yticklabels()] == ["xavier_normal / tanh", "he_normal / tanh"]
 
 
-def test_default_theory_hook_returns_a_table_or_none(small):
+def test_default_theory_hook_returns_the_fixed_point_table(small):
     table = report.default_theory_table(small.config)
-    assert table is None or list(table["label"]) == ["xavier_normal / tanh", "he_normal / tanh"]
+    assert list(table["label"]) == ["xavier_normal / tanh", "he_normal / tanh"]
+    xavier, he = table.iloc[0], table.iloc[1]
+    # tanh without bias: chi1 = sigma_w2 at q* = 0; Xavier on equal widths gives sigma_w2 = 1 (critical), He 2 (chaotic)
+    assert xavier["sigma_w2"] == pytest.approx(1.0) and he["sigma_w2"] == pytest.approx(2.0)
+    assert he["phase"] == "chaotic" and he["q_star"] > 0 and he["chi1"] > 1
 
 
 # ---------------------------------------------------------------------------------------- CLI

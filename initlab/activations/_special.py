@@ -12,9 +12,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["_INF", "_float", "_mask", "_sigmoid", "_log1p_unit", "_ndtr_float32"]
+__all__ = ["_INF", "_float", "_mask", "_sigmoid", "_log1p_unit", "_ndtr_float32", "special"]
 
 _INF = math.inf
+
+
+class _ScipySpecial:
+    """``scipy.special``, imported on first use (``import initlab`` and ``initlab --help`` stay scipy-free)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import scipy.special
+
+        return getattr(scipy.special, name)
+
+
+#: Stand-in for ``scipy.special`` that imports it when a function is first looked up.
+special = _ScipySpecial()
 
 
 def _float(x: Any) -> np.ndarray:

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy import special
 
-from ._special import _float, _sigmoid
+from ._special import _float, _sigmoid, special
 from .base import SATURATION_FRACTION, Activation
 
 __all__ = ["Sigmoid", "Tanh", "Softsign", "Erf"]

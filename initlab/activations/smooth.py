@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy import special
 
-from ._special import _INF, _float, _log1p_unit, _mask, _ndtr_float32, _sigmoid
+from ._special import _INF, _float, _log1p_unit, _mask, _ndtr_float32, _sigmoid, special
 from .base import SATURATION_FRACTION, Activation, _check_alpha
 
 __all__ = ["SELU_SCALE", "SELU_ALPHA", "ELU", "SELU", "GELU", "GELUTanh", "SiLU", "Softplus", "Mish"]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..sim.result import SimResult
 from . import InputError
 from ._outputs import check_pdf
 
@@ -26,6 +25,8 @@ def load_run(path: Path):
     missing = [f for f in RUN_FILES if not (path / f).is_file()]
     if missing:
         raise InputError(f"'{path}' is not a saved run: missing {', '.join(missing)}")
+    from ..sim.result import SimResult  # pandas is loaded only when a run is read
+
     try:
         return SimResult.from_dir(path)
     except (ValueError, KeyError, OSError, TypeError, EOFError, zipfile.BadZipFile, RecursionError,

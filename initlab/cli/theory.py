@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from .._format import fmt_number
 from . import InputError
 from ._options import FiniteFloat
 
@@ -35,15 +36,9 @@ def jsonable(value: Any) -> Any:
 
 
 def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
     if isinstance(v, float):
-        if math.isnan(v):
-            return "-"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return f"{v:.6g}"
-    return str(v)
+        return fmt_number(v, inside=".6g", band=(0.0, math.inf), nan="-", inf=("inf", "-inf"))
+    return "-" if v is None else str(v)
 
 
 def _table(rows: list[tuple[str, Any]]) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .._format import fmt_number
 from .._spec import split_specs
 from ._outputs import COMPARE_RUN_FILES, TRAIN_RUN_FILES, check_out_dir, check_pdf
 
@@ -19,7 +20,8 @@ def _fmt_table(df) -> str:
     """A DataFrame as aligned text (floats to 4 significant digits)."""
     if df is None or df.empty:
         return "(nothing)"
-    return df.to_string(index=False, float_format=lambda v: f"{v:.4f}" if abs(v) < 1000 else f"{v:.4g}")
+    return df.to_string(index=False, float_format=lambda v: fmt_number(v, outside=".4g", band=(0.0, 1000.0),
+                                                                       nan="NaN", inf=("inf", "-inf")))
 
 
 def _apply_options(cfg, *, init=None, epochs=None, batch_size=None, optimizer=None, lr=None, seed=None, subset=None,

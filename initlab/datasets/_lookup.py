@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -186,6 +184,8 @@ def fetch(name: str | DatasetInfo, *, progress: bool = True) -> Found:
 
 def _open_url(url: str, timeout: float):
     """Open ``url`` for reading (the one place that touches the network; tests replace it)."""
+    import urllib.request  # loaded only when a download happens (it pulls in http, ssl and email)
+
     req = urllib.request.Request(url, headers={"User-Agent": "initlab"})
     return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (https/http URLs from the table)
 
@@ -206,7 +206,7 @@ def download_file(remote: Remote, dest: str | os.PathLike, *, progress: bool = T
     for url in remote.urls:
         try:
             resp = _open_url(url, _TIMEOUT_S)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # urllib's URLError is an OSError
             errors.append(f"{url}: {getattr(exc, 'reason', exc)}")
             continue
         try:
@@ -215,7 +215,7 @@ def download_file(remote: Remote, dest: str | os.PathLike, *, progress: bool = T
             return dest
         except HashMismatchError:
             raise
-        except (urllib.error.URLError, OSError, EOFError) as exc:
+        except (OSError, EOFError) as exc:
             errors.append(f"{url}: {exc}")
     raise DatasetError(f"download of {remote.relpath} failed ({'; '.join(errors) or 'no URL'})")
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.linalg
 
 from .base import INITIALIZERS, Initializer, _GainScaled, _set_real, _work_dtype, fans
 
@@ -69,6 +68,8 @@ def orthogonal_matrix(shape: tuple[int, ...], rng: np.random.Generator, dtype: A
     a = rng.standard_normal((p, q), dtype=work)
     if q == 0:
         return np.zeros(shape, dtype=dtype)
+    import scipy.linalg  # loaded on first use: `import initlab` stays scipy-free
+
     qmat, r = scipy.linalg.qr(a, mode="economic", overwrite_a=True, check_finite=False)  # ~2x numpy's in float32
     signs = np.where(np.diagonal(r) < 0, -1, 1).astype(work)
     qmat *= signs

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from .._format import fmt_number
 from .._io import atomic_write, atomic_write_text
 from .data import load_lab_data
 from .registry import LabConfig, get_lab, lab_names
@@ -108,8 +109,7 @@ def reproduce(labs: list[str] | None = None, seeds: int = 3, *, data_path: str |
 
 
 def _num(v: float, digits: int = 4) -> str:
-    return "—" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{digits}g}" if abs(v) >= 10 \
-        else f"{v:.{digits}f}"
+    return fmt_number(v, inside=f".{digits}f", outside=f".{digits}g", band=(0.0, 10.0), inf=("inf", "-inf"))
 
 
 def format_table(df: pd.DataFrame) -> str:

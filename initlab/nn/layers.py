@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .._batchnorm import normalize_, normalize_backward
 from .._spec import ConfigError
 from ..activations import Activation as ActivationFn
 from ..initializers import Initializer, get_initializer
@@ -386,13 +387,9 @@ class BatchNorm(Layer):
             if beta is not None:
                 y += beta
             return y
-        n = x.shape[0]
-        mu = x.mean(axis=0)
         xhat = self._buf("xhat", x.shape)
-        np.subtract(x, mu, out=xhat)
-        var = np.einsum("ij,ij->j", xhat, xhat) / n
-        inv = 1.0 / np.sqrt(var + self.dtype.type(self.epsilon))
-        xhat *= inv
+        np.copyto(xhat, x)
+        mu, var, inv = normalize_(xhat, self.epsilon, self._buf("sq", x.shape))
         m = self.momentum
         mm, mv = self.state["moving_mean"], self.state["moving_variance"]
         mm *= m
@@ -419,15 +416,8 @@ class BatchNorm(Layer):
             np.einsum("ij,ij->j", grad_y, xhat, out=self.grads["gamma"])
         if not need_grad_x:
             return None
-        n = grad_y.shape[0]
-        h = grad_y * gamma if gamma is not None else grad_y.copy()
-        s1 = h.sum(axis=0)
-        s2 = np.einsum("ij,ij->j", h, xhat)
-        gx = self._buf("gx", grad_y.shape)
-        np.multiply(xhat, s2 / n, out=gx)
-        np.subtract(h, gx, out=gx)
-        gx -= s1 / n
-        gx *= inv
+        h = grad_y * gamma if gamma is not None else grad_y
+        gx = normalize_backward(h, xhat, inv, self._buf("gx", grad_y.shape))
         return gx
 
 

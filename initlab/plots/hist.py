@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 from matplotlib.transforms import Affine2D, Transform
 
 from .common import TEXT_COLOR, config_styles
+from .._format import fmt_number
 from ..schema import Histograms
 
 __all__ = ["histogram_grid", "pick_layers", "panel_transform", "PANEL_PITCH"]
@@ -75,12 +76,7 @@ def _layer_stats(df: pd.DataFrame | None, kind: str) -> dict[tuple[int, int], tu
 
 
 def _fmt(v: float) -> str:
-    if not np.isfinite(v):
-        return "nan"
-    if v == 0:
-        return "0"
-    a = abs(v)
-    return f"{v:.2g}" if a < 1e-2 or a >= 1e3 else f"{v:.2f}"
+    return fmt_number(v, inside=".2f", outside=".2g", band=(1e-2, 1e3), zero="0", nan="nan", inf=("nan", "nan"))
 
 
 def _split_label(label: str) -> str:
@@ -147,8 +143,9 @@ def histogram_grid(
 
     Parameters
     ----------
-    hist : Histograms
-        Counts of shape (configs, trials, depth, bins) and edges of shape (configs, bins + 1).
+    hist : Histograms or SimResult
+        Counts of shape (configs, trials, depth, bins) and edges of shape (configs, bins + 1); a result
+        gives its histograms and its frame (for the titles).
     layers : sequence of int, optional
         Layers to show (1-based). Default: all, or ``max_layers`` evenly spaced ones for deep stacks.
     kind : {"act", "pre"}
@@ -160,79 +157,28 @@ def histogram_grid(
     max_layers : int
         Most columns when ``layers`` is not given.
     """
+    if hasattr(hist, "histograms"):  # a SimResult: its histograms, and its frame for the titles
+        df = hist.layers if df is None else df
+        hist = hist.histograms
     if kind not in ("act", "pre"):
         raise ValueError(f"kind must be 'act' or 'pre', got {kind!r}")
     edges_all = np.asarray(getattr(hist, f"{kind}_edges"), dtype=float)
     counts_all = np.asarray(getattr(hist, f"{kind}_counts"))
     if counts_all.ndim != 4:
         raise ValueError(f"{kind}_counts must have shape (configs, trials, depth, bins), got {counts_all.shape}")
-    n_cfg, _, depth, _ = counts_all.shape
-    rows = list(range(n_cfg)) if configs is None else [int(c) for c in configs]
-    cols = pick_layers(depth, max_layers) if layers is None else [int(l) for l in layers]
-    bad = [l for l in cols if not 1 <= l <= depth]
-    if bad or not cols:
-        raise ValueError(f"layers must lie in 1..{depth}, got {list(layers or [])}")
-    if not rows or any(not 0 <= c < n_cfg for c in rows):
-        raise ValueError(f"configs must lie in 0..{n_cfg - 1}")
+    n_cfg, trials, depth, _ = counts_all.shape
+    rows, cols = _rows_and_columns(n_cfg, depth, configs, layers, max_layers)
     styles = config_styles(list(hist.labels))
     stats = _layer_stats(df, kind)
-
-    n_cols = len(cols)
-    width = _LEFT + n_cols * _PANEL_W + (n_cols - 1) * _GAP_W + _RIGHT
-    sub = f"{len(cols)} of {depth} layers" if len(cols) < depth else f"all {depth} layers"
-    trials = counts_all.shape[1]
-    suptitle = _wrap(f"{_KIND_TITLE[kind]}: histograms per layer ({sub}; "
-                     f"{'summed over ' + str(trials) + ' trials; ' if trials > 1 else ''}x-range shared per row)",
-                     width, 12)
-    xlabel = _wrap("value   (x-range shared along each row, ticks labelled under the first panel; bar heights "
-                   "scaled per panel; the outermost bins also count values beyond the range)", width, 8)
-    top = _TOP + 0.2 * suptitle.count("\n") + (2 if stats else 1) * _TITLE_LINE
-    bottom = _BOTTOM + 0.135 * xlabel.count("\n")
-    height = top + len(rows) * _PANEL_H + (len(rows) - 1) * _GAP_H + bottom
-    fig = Figure(figsize=(width, height), facecolor="white")
-    axes = _row_axes(fig, len(rows), n_cols, top, bottom)
-    starts = np.arange(n_cols) * PANEL_PITCH
-    for r, cfg in enumerate(rows):
-        ax, st = axes[r], styles[hist.labels[cfg]]
+    fig, axes, suptitle, xlabel = _grid_figure(kind, len(rows), cols, depth, trials, bool(stats))
+    starts = np.arange(len(cols)) * PANEL_PITCH
+    for r, (ax, cfg) in enumerate(zip(axes, rows)):
+        st = styles[hist.labels[cfg]]
         edges = edges_all[cfg]
         counts = counts_all[cfg].sum(axis=0).astype(float)  # (depth, bins), summed over trials
-        occupied = np.nonzero(counts[[l - 1 for l in cols]].sum(axis=0))[0]
-        if occupied.size:  # zoom to where the row's values lie, always keeping 0 in view
-            lo, hi = min(edges[occupied[0]], 0.0), max(edges[occupied[-1] + 1], 0.0)
-        else:
-            lo, hi = edges[0], edges[-1]
-        if hi - lo <= 0:
-            lo, hi = -1.0, 1.0
-        pad = 0.04 * (hi - lo)
-        xlim = (lo - pad, hi + pad)
-        keep = (edges[1:] > xlim[0]) & (edges[:-1] < xlim[1])  # bins in view (the others are empty)
-        first, last = int(np.argmax(keep)), len(keep) - int(np.argmax(keep[::-1]))
-        ticks = np.array([t for t in MaxNLocator(nbins=3).tick_values(lo, hi) if xlim[0] <= t <= xlim[1]])
-        tick_pos = (ticks - xlim[0]) / (xlim[1] - xlim[0])
-        ax.set_xticks(tick_pos, [_tick_label(t) for t in ticks])  # labelled under the first panel
-        ax.plot((tick_pos[None, :] + starts[1:, None]).ravel(), np.zeros(tick_pos.size * (n_cols - 1)),
-                linestyle="none", marker=TICKDOWN, markersize=2, markeredgewidth=0.8,
-                color=TEXT_COLOR, clip_on=False)
-        ax.hlines(np.zeros(n_cols), starts, starts + 1.0, clip_on=False, **_SPINE)  # panel baselines
+        xlim, first, last = _row_range(edges, counts[[l - 1 for l in cols]].sum(axis=0), ax, starts)
         for c, layer in enumerate(cols):
-            row = counts[layer - 1]
-            total = row.sum()
-            if total > 0:
-                frac = row / total
-                ptop, spike = _panel_top(frac)
-                tr = panel_transform(ax, c, xlim, ptop)
-                ax.add_artist(StepPatch(  # not add_patch: measuring its path for autoscaling is slow
-                    frac[first:last], np.clip(edges[first:last + 1], *xlim), fill=True, facecolor=st.color,
-                    edgecolor="none", alpha=0.85, linewidth=0, transform=tr, gid=f"layer {layer}"))
-                if spike is not None:
-                    x = 0.5 * (edges[spike] + edges[spike + 1])
-                    ax.annotate(f"{frac[spike]:.0%}", xy=(x, ptop), xycoords=tr, xytext=(3, -2),
-                                textcoords="offset points", ha="left", va="top", fontsize=7, color=TEXT_COLOR)
-            else:
-                ax.add_artist(Rectangle((starts[c], 0.0), 1.0, 1.0, facecolor="#F2F2F2", edgecolor="none",
-                                        zorder=0, transform=ax.get_xaxis_transform()))
-                ax.text(starts[c] + 0.5, 0.5, "diverged", transform=ax.get_xaxis_transform(), ha="center",
-                        va="center", fontsize=8, color="#777777", style="italic")
+            _draw_panel(ax, starts[c], c, counts[layer - 1], edges, xlim, (first, last), st.color, layer)
             title = f"layer {layer}" if r == 0 else ""
             if (cfg, layer) in stats:
                 m, s = stats[(cfg, layer)]
@@ -244,6 +190,89 @@ def histogram_grid(
                             fontsize=8, color=TEXT_COLOR)
         ax.set_ylabel(_split_label(st.label), fontsize=9, color=st.color, fontweight="bold", rotation=90,
                       labelpad=4)
+    height = fig.get_figheight()
     fig.supxlabel(xlabel, fontsize=8, color="#555555", y=0.06 / height, va="bottom")
     fig.suptitle(suptitle, fontsize=12, color=TEXT_COLOR, y=1 - 0.12 / height, va="top")
     return fig
+
+
+def _rows_and_columns(n_cfg: int, depth: int, configs: Sequence[int] | None, layers: Sequence[int] | None,
+                      max_layers: int) -> tuple[list[int], list[int]]:
+    """The validated config rows and layer columns of the grid."""
+    rows = list(range(n_cfg)) if configs is None else [int(c) for c in configs]
+    cols = pick_layers(depth, max_layers) if layers is None else [int(l) for l in layers]
+    bad = [l for l in cols if not 1 <= l <= depth]
+    if bad or not cols:
+        raise ValueError(f"layers must lie in 1..{depth}, got {list(layers or [])}")
+    if not rows or any(not 0 <= c < n_cfg for c in rows):
+        raise ValueError(f"configs must lie in 0..{n_cfg - 1}")
+    return rows, cols
+
+
+def _grid_figure(kind: str, n_rows: int, cols: list[int], depth: int, trials: int,
+                 with_stats: bool) -> tuple[Figure, list[Axes], str, str]:
+    """The empty figure in inches (one axes per row), with its wrapped title and x-label texts."""
+    n_cols = len(cols)
+    width = _LEFT + n_cols * _PANEL_W + (n_cols - 1) * _GAP_W + _RIGHT
+    sub = f"{len(cols)} of {depth} layers" if len(cols) < depth else f"all {depth} layers"
+    suptitle = _wrap(f"{_KIND_TITLE[kind]}: histograms per layer ({sub}; "
+                     f"{'summed over ' + str(trials) + ' trials; ' if trials > 1 else ''}x-range shared per row)",
+                     width, 12)
+    xlabel = _wrap("value   (x-range shared along each row, ticks labelled under the first panel; bar heights "
+                   "scaled per panel; the outermost bins also count values beyond the range)", width, 8)
+    top = _TOP + 0.2 * suptitle.count("\n") + (2 if with_stats else 1) * _TITLE_LINE
+    bottom = _BOTTOM + 0.135 * xlabel.count("\n")
+    height = top + n_rows * _PANEL_H + (n_rows - 1) * _GAP_H + bottom
+    fig = Figure(figsize=(width, height), facecolor="white")
+    return fig, _row_axes(fig, n_rows, n_cols, top, bottom), suptitle, xlabel
+
+
+def _row_range(edges: np.ndarray, shown: np.ndarray, ax: Axes,
+               starts: np.ndarray) -> tuple[tuple[float, float], int, int]:
+    """Zoom a row to where its shown layers' values lie (0 always in view) and draw its ticks and baselines.
+
+    Returns the x-range and the first and last (exclusive) bins in view.
+    """
+    occupied = np.nonzero(shown)[0]
+    if occupied.size:
+        lo, hi = min(edges[occupied[0]], 0.0), max(edges[occupied[-1] + 1], 0.0)
+    else:
+        lo, hi = edges[0], edges[-1]
+    if hi - lo <= 0:
+        lo, hi = -1.0, 1.0
+    pad = 0.04 * (hi - lo)
+    xlim = (lo - pad, hi + pad)
+    keep = (edges[1:] > xlim[0]) & (edges[:-1] < xlim[1])  # bins in view (the others are empty)
+    first, last = int(np.argmax(keep)), len(keep) - int(np.argmax(keep[::-1]))
+    ticks = np.array([t for t in MaxNLocator(nbins=3).tick_values(lo, hi) if xlim[0] <= t <= xlim[1]])
+    tick_pos = (ticks - xlim[0]) / (xlim[1] - xlim[0])
+    n_cols = starts.size
+    ax.set_xticks(tick_pos, [_tick_label(t) for t in ticks])  # labelled under the first panel
+    ax.plot((tick_pos[None, :] + starts[1:, None]).ravel(), np.zeros(tick_pos.size * (n_cols - 1)),
+            linestyle="none", marker=TICKDOWN, markersize=2, markeredgewidth=0.8,
+            color=TEXT_COLOR, clip_on=False)
+    ax.hlines(np.zeros(n_cols), starts, starts + 1.0, clip_on=False, **_SPINE)  # panel baselines
+    return xlim, first, last
+
+
+def _draw_panel(ax: Axes, start: float, column: int, row: np.ndarray, edges: np.ndarray,
+                xlim: tuple[float, float], view: tuple[int, int], color: str, layer: int) -> None:
+    """One layer's step histogram (fractions per bin, a towering bin cut off and labelled), or 'diverged'."""
+    total = row.sum()
+    first, last = view
+    if total > 0:
+        frac = row / total
+        ptop, spike = _panel_top(frac)
+        tr = panel_transform(ax, column, xlim, ptop)
+        ax.add_artist(StepPatch(  # not add_patch: measuring its path for autoscaling is slow
+            frac[first:last], np.clip(edges[first:last + 1], *xlim), fill=True, facecolor=color,
+            edgecolor="none", alpha=0.85, linewidth=0, transform=tr, gid=f"layer {layer}"))
+        if spike is not None:
+            x = 0.5 * (edges[spike] + edges[spike + 1])
+            ax.annotate(f"{frac[spike]:.0%}", xy=(x, ptop), xycoords=tr, xytext=(3, -2),
+                        textcoords="offset points", ha="left", va="top", fontsize=7, color=TEXT_COLOR)
+    else:
+        ax.add_artist(Rectangle((start, 0.0), 1.0, 1.0, facecolor="#F2F2F2", edgecolor="none",
+                                zorder=0, transform=ax.get_xaxis_transform()))
+        ax.text(start + 0.5, 0.5, "diverged", transform=ax.get_xaxis_transform(), ha="center",
+                va="center", fontsize=8, color="#777777", style="italic")

@@ -24,7 +24,6 @@ __all__ = [
     "plot_regression",
     "plot_table",
     "plot_init_profile",
-    "plot_activation_gallery",
 ]
 
 _META = {"epoch", "seed", "trial", "lr", "group", "variant", "init"}
@@ -290,29 +289,4 @@ def plot_init_profile(layers: pd.DataFrame, *, group: str = "init") -> Figure:
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
     fig.suptitle("at initialization (simulation engine)", fontsize=10)
-    return fig
-
-
-def plot_activation_gallery(curves: pd.DataFrame, *, cols: int = 6) -> Figure:
-    """Each activation (solid) and its derivative (dashed) on a grid of panels.
-
-    ``curves`` has columns ``act``, ``x``, ``fn``, ``grad``.
-    """
-    acts = list(dict.fromkeys(curves["act"]))
-    rows = max(1, int(np.ceil(len(acts) / cols)))
-    fig = Figure(figsize=(2.3 * cols, 2.0 * rows + 0.4), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
-    for ax in axes[len(acts):]:
-        ax.axis("off")
-    for ax, a in zip(axes, acts):
-        part = curves[curves["act"] == a]
-        ax.plot(part["x"], part["fn"], color="C0", lw=1.4, label="φ")
-        ax.plot(part["x"], part["grad"], "--", color="C3", lw=1.2, label="φ′")
-        ax.axhline(0, color="k", lw=0.4)
-        ax.axvline(0, color="k", lw=0.4)
-        ax.set_title(a, fontsize=8)
-        ax.tick_params(labelsize=6)
-    if acts:
-        axes[0].legend(fontsize=6)
-    fig.suptitle("activations (solid) and their derivatives (dashed)", fontsize=10)
     return fig

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import textwrap
 from typing import Any, Sequence
 
@@ -22,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from .._format import fmt_number
 from ..schema import THEORY_TABLE_COLUMNS
 
 from .._version import __version__
@@ -48,7 +48,7 @@ def _fmt_value(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
-        return "∞" if math.isinf(v) else "—" if math.isnan(v) else f"{v:g}"
+        return fmt_number(v, inside="g", outside="g", inf=("∞", "∞"))
     if isinstance(v, (list, tuple)):
         if len(v) > 8 and all(isinstance(x, (int, float)) for x in v):  # per-layer widths and the like
             return f"{', '.join(_fmt_value(x) for x in v[:4])}, …, {_fmt_value(v[-1])}  ({len(v)} values)"
@@ -59,15 +59,7 @@ def _fmt_value(v: Any) -> str:
 
 
 def _fmt_num(v: Any) -> str:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    if math.isnan(x):
-        return "—"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    return f"{x:.4g}" if x == 0 or 1e-3 <= abs(x) < 1e5 else f"{x:.2g}"
+    return fmt_number(v, inside=".4g", outside=".2g", none="None")
 
 
 def _config_dict(result: Any) -> dict[str, Any]:

@@ -10,8 +10,9 @@
 =============================  ==========================================================
 """
 
-from .config import SimConfig
-from .engine import simulate
-from .result import SimResult
+from .._lazy import lazy_attributes
 
 __all__ = ["SimConfig", "SimResult", "simulate"]
+
+__getattr__, __dir__ = lazy_attributes(
+    __name__, {"SimConfig": ".config", "simulate": ".engine", "SimResult": ".result"}, (), globals())

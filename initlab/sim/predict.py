@@ -18,6 +18,7 @@ from ..initializers import Initializer, get_initializer
 from ..schema import SUMMARY_COLUMNS, THEORY_COLUMNS
 from ..theory.meanfield import fixed_point
 from ..theory.propagation import Propagation, propagate
+from .stats import Scratch, moments, pair_corr
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,13 +35,10 @@ def input_moments(x: np.ndarray) -> tuple[float, float, float]:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"x must have shape (batch >= 2, dim), got {x.shape}")
-    q0 = float(np.mean(x * x))
-    n = x.shape[0] // 2 * 2
-    a, b = x[0:n:2], x[1:n:2]
-    na, nb = np.sqrt((a * a).sum(1)), np.sqrt((b * b).sum(1))
-    ok = (na > 0) & (nb > 0)
-    c0 = float(np.mean((a * b).sum(1)[ok] / (na[ok] * nb[ok]))) if ok.any() else 1.0
-    return q0, c0, float(np.mean(x))
+    m = moments(x[None], Scratch())
+    c = float(pair_corr(x[None], m.rownorm2)[0])
+    q0, c0 = float(m.q[0]), (1.0 if math.isnan(c) else c)
+    return q0, c0, float(m.mean[0])
 
 
 def stack_variances(init: Initializer | str, act: Activation | str, fans: Sequence[int],

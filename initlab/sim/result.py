@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .._format import fmt_number
 from .._io import atomic_write_text
 from .._spec import ConfigError
 from .config import SimConfig
@@ -314,9 +315,4 @@ def _check_frame(path: Path, config: SimConfig, df: pd.DataFrame) -> None:
 
 def _num(v: float) -> str:
     """Compact number: fixed point for moderate magnitudes, scientific otherwise."""
-    if v is None or not math.isfinite(v):
-        return str(v)
-    a = abs(v)
-    if a == 0 or 1e-3 <= a < 1e5:
-        return f"{v:.4f}"
-    return f"{v:.3e}"
+    return fmt_number(v, nan="nan", inf=("inf", "-inf"), none="None")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._batchnorm import normalize_, normalize_backward
 from . import stats as _st
 from ..activations import Linear, ReLU
 
@@ -208,13 +209,7 @@ class TrialPass:
         return self.L
 
     def _batchnorm(self, z: np.ndarray) -> np.ndarray:
-        n = z.shape[0]
-        z -= (z.sum(axis=0, dtype=np.float64) / n).astype(self.dt)
-        sq = self.ws.get("bn_sq", z.shape, self.dt)
-        np.multiply(z, z, out=sq)
-        inv = (1.0 / np.sqrt(sq.sum(axis=0, dtype=np.float64) / n + _BN_EPS)).astype(self.dt)
-        z *= inv
-        return inv
+        return normalize_(z, _BN_EPS, self.ws.get("bn_sq", z.shape, self.dt))[2]
 
     def _activate(self, l: int, z: np.ndarray, out: np.ndarray, start: int) -> Any:
         """``out = phi(z)``; returns the backward context."""
@@ -386,18 +381,8 @@ class TrialPass:
         return arr
 
     def _bn_backward(self, gy: np.ndarray, xhat: np.ndarray, inv: np.ndarray) -> np.ndarray:
-        """:math:`\\partial L/\\partial z = \\sigma^{-1}(g - \\bar g - \\hat x\\,\\overline{g\\hat x})` per column."""
-        n = gy.shape[0]
-        mg = (gy.sum(axis=0, dtype=np.float64) / n).astype(self.dt)
-        tmp = self._arr("bn_t", gy.shape)
-        np.multiply(gy, xhat, out=tmp)
-        mgx = (tmp.sum(axis=0, dtype=np.float64) / n).astype(self.dt)
-        np.multiply(xhat, mgx, out=tmp)
-        np.subtract(gy, tmp, out=tmp)
-        tmp -= mg
-        tmp *= inv
-        return tmp
-
+        """:math:`\\partial L/\\partial z` through the batch normalisation (:func:`initlab._batchnorm.normalize_backward`)."""
+        return normalize_backward(gy, xhat, inv, self._arr("bn_t", gy.shape))
 
 def _norm(a: np.ndarray) -> float:
     """:math:`\\|a\\|_F` from float64 sums of BLAS row dot products; float64 when squares overflow."""

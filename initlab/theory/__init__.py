@@ -10,17 +10,17 @@
 =============================  ==========================================================
 """
 
-from .meanfield import (
-    CRITICAL_TOL, PHASES, Q_MAX, Q_MIN, CriticalPoint, FixedPoint, c_map, c_star, chi1, chi_c,
-    critical_point, critical_sigma_w2, fixed_point, q_map, q_star, solve, xi_c, xi_q,
-)
-from .phase import PhaseGrid, default_sigma_w2_max, phase_grid
-from .propagation import Propagation, propagate
-from .recommend import Recommendation, recommend, recommend_all
+from .._lazy import lazy_attributes
 
-__all__ = [
-    "Q_MAX", "Q_MIN", "CRITICAL_TOL", "PHASES", "q_map", "c_map", "q_star", "c_star", "chi1", "chi_c",
-    "xi_q", "xi_c", "FixedPoint", "fixed_point", "solve", "critical_sigma_w2", "CriticalPoint",
-    "critical_point", "PhaseGrid", "phase_grid", "default_sigma_w2_max", "Propagation", "propagate",
-    "Recommendation", "recommend", "recommend_all",
-]
+_MODULES = {
+    ".meanfield": ("Q_MAX", "Q_MIN", "CRITICAL_TOL", "PHASES", "q_map", "c_map", "q_star", "c_star", "chi1", "chi_c",
+                   "xi_q", "xi_c", "FixedPoint", "fixed_point", "solve", "critical_sigma_w2", "CriticalPoint",
+                   "critical_point"),
+    ".phase": ("PhaseGrid", "phase_grid", "default_sigma_w2_max"),
+    ".propagation": ("Propagation", "propagate"),
+    ".recommend": ("Recommendation", "recommend", "recommend_all"),
+}
+__all__ = [name for names in _MODULES.values() for name in names]
+
+__getattr__, __dir__ = lazy_attributes(
+    __name__, {name: mod for mod, names in _MODULES.items() for name in names}, (), globals())
