@@ -15,7 +15,8 @@ Forward, layer output :math:`h^l` (activation, then dropout, then the residual a
     ``saturated`` (fraction of sample × unit entries with :math:`|\\phi'(z)| < 0.05 \\max|\\phi'|`),
     ``dead`` (fraction of units whose activation is zero for every sample in the batch).
 Backward
-    ``grad_pre_norm`` (:math:`\\|\\partial L/\\partial z^l\\|_F`), ``grad_w_norm`` (:math:`\\|\\partial L/\\partial W^l\\|_F`),
+    ``grad_pre_norm`` (:math:`\\|\\partial L/\\partial z^l\\|_F`),
+    ``grad_w_norm`` (:math:`\\|\\partial L/\\partial W^l\\|_F`),
     ``grad_pre_ratio`` and ``grad_w_ratio`` (each divided by the last layer's value),
     ``grad_diverged`` (bool: the forward pass is finite here but a gradient norm of this layer is inf or
     NaN, i.e. the backward pass overflowed; counted in the summary).

@@ -111,8 +111,8 @@ def test_full_disk_leaves_the_old_run_whole(tmp_path):
     d = fs / "D"
     filler = (f"{py} -c \"import os; s=os.statvfs('{fs}'); "
               f"open('{fs}/filler','wb').write(bytes(max(s.f_bavail*s.f_frsize-40000, 0)))\"")
-    digest = (f"{py} -c \"import hashlib,pathlib,sys; "
-              f"print(sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in pathlib.Path('{d}').iterdir()))\"")
+    digest = (f"{py} -c \"import hashlib,pathlib,sys; print(sorted((p.name, "
+              f"hashlib.sha256(p.read_bytes()).hexdigest()) for p in pathlib.Path('{d}').iterdir()))\"")
     env_prefix = " ".join(f"{k}='{v}'" for k, v in _env().items() if k in ("OPENBLAS_NUM_THREADS", "MPLBACKEND",
                                                                             "PYTHONPATH", "OMP_NUM_THREADS"))
     sim = f"env {env_prefix} {' '.join(_cmd('simulate', *SMALL))}"

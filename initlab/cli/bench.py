@@ -21,7 +21,8 @@ def _shape(text: str) -> tuple[int, int, int]:
 
 @click.command("bench")
 @click.option("--quick", is_flag=True, help="Small shapes and 2 repeats (a smoke run, seconds).")
-@click.option("--shape", "shapes", multiple=True, help="BATCHxWIDTHxDEPTH to time (repeatable) [default: the issue's two].")
+@click.option("--shape", "shapes", multiple=True,
+              help="BATCHxWIDTHxDEPTH to time (repeatable) [default: the issue's two].")
 @click.option("--repeats", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Interleaved repeats; the minimum is reported.")
 @click.option("--act", default="relu", show_default=True, help="Activation spec.")

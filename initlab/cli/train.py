@@ -50,7 +50,8 @@ def _common_options(f):
         click.option("--subset", type=int, help="Train on the first N training rows, test on the first N test rows."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                      help="Override any lab setting, e.g. --set bias_init=zeros --set hidden=128,64."),
-        click.option("--data", "data_path", type=click.Path(), help="Dataset folder (else $INITLAB_DATA, cache, download)."),
+        click.option("--data", "data_path", type=click.Path(),
+                     help="Dataset folder (else $INITLAB_DATA, cache, download)."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
     ]):
         f = opt(f)
@@ -107,7 +108,8 @@ def labs_show(lab: str) -> None:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a setting in every lab.")
 @click.option("--data", "data_path", type=click.Path(), help="Dataset folder.")
 @click.option("--progress", is_flag=True, help="Show the per-epoch progress bars.")
-def labs_reproduce(seeds: int, labs: str, out: str, sets: tuple[str, ...], data_path: str | None, progress: bool) -> None:
+def labs_reproduce(seeds: int, labs: str, out: str, sets: tuple[str, ...], data_path: str | None,
+                   progress: bool) -> None:
     """Run every lab at the notes' settings over SEEDS seeds; print the notes' number beside ours.
 
     A benchmark, not a test: the full set takes a long time on a CPU.
@@ -236,7 +238,8 @@ def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer,
     click.echo("\nfinal metrics (mean ± std over seeds) and statistics at init:\n" + _fmt_table(comp.table()))
     notes = comp.notes_table()
     if not notes.empty:
-        click.echo("\nthe notes' numbers and ours:\n" + _fmt_table(notes[["init", "metric", "notes", "ours", "spread"]]))
+        click.echo("\nthe notes' numbers and ours:\n"
+                   + _fmt_table(notes[["init", "metric", "notes", "ours", "spread"]]))
     if out:
         base = Path(out)
         with staged_dir(base) as tmp:  # the folder is replaced as a unit

@@ -303,7 +303,8 @@ def _check_frame(path: Path, config: SimConfig, df: pd.DataFrame) -> None:
     exp_config = np.repeat(np.arange(len(runs)), T * L)
     exp_trial = np.tile(np.repeat(np.arange(T), L), len(runs))
     exp_layer = np.tile(np.arange(1, L + 1), len(runs) * T)
-    exp_width = np.tile(np.asarray(config.width if isinstance(config.width, tuple) else [config.width] * L), len(runs) * T)
+    widths = config.width if isinstance(config.width, tuple) else [config.width] * L
+    exp_width = np.tile(np.asarray(widths), len(runs) * T)
     checks = (("config", exp_config), ("trial", exp_trial), ("layer", exp_layer), ("width", exp_width))
     for col, exp in checks:
         if not np.array_equal(df[col].to_numpy(), exp):
