@@ -262,7 +262,7 @@ def test_cli_report_end_to_end(saved_run, tmp_path):
     n_theory = int(report.theory_page(report.default_theory_table(res.config)) is not None)
     n_pages = 1 + len(summary_pages(res, "tiny")) + 8 + n_theory
     assert count_pdf_pages(out.read_bytes()) == n_pages
-    assert cli.output.strip() == f"wrote {out} ({n_pages} pages, 1 run)"
+    assert cli.stdout.strip() == f"wrote {out} ({n_pages} pages, 1 run)"
     assert sorted(os.listdir(out.parent)) == ["tiny.pdf"]
 
 

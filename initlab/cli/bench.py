@@ -48,7 +48,8 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
       initlab bench --quick
       initlab bench --shape 512x512x30 --repeats 3 --breakdown
     """
-    from ..sim.bench import QUICK_SHAPES, breakdown, format_breakdown, format_rows, run_bench
+    from ..progress import Progress
+    from ..sim.bench import QUICK_SHAPES, TARGETS, breakdown, format_breakdown, format_rows, run_bench
 
     if what in ("all", "trainer"):
         _bench_trainer(quick, 2 if quick and repeats == 5 else min(repeats, 3))
@@ -59,7 +60,12 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
     reps = 2 if quick and repeats == 5 else repeats
     click.echo(f"initlab bench: float32, {init} / {act}, forward + backward with every statistic and "
                f"histograms, min of {reps} interleaved repeats")
-    rows = run_bench(chosen, repeats=reps, act=act, init=init)
+    shapes = list(chosen) if chosen is not None else list(TARGETS)
+    rows = []
+    with Progress(len(shapes), "bench") as bar:
+        for shape in shapes:
+            rows += run_bench([shape], repeats=reps, act=act, init=init)
+            bar.update(1, postfix="x".join(map(str, shape)))
     click.echo(format_rows(rows))
     if show_breakdown:
         for r in rows:
