@@ -92,6 +92,17 @@ def test_staged_dir_replaces_a_folder_as_a_unit_or_not_at_all(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary or old folder left
 
 
+def test_a_writer_killed_between_the_fallback_renames_gets_its_old_folder_back(tmp_path):
+    d = tmp_path / "run"
+    old = tmp_path / f".run.initlab-old-{2**22 + 7}-00aa11bb.tmp"
+    new = tmp_path / f".run.initlab-{2**22 + 7}-22cc33dd.tmp"
+    for folder, text in ((old, "old"), (new, "half")):
+        folder.mkdir()
+        (folder / "layers.csv").write_text(text)
+    clean_stale(d)
+    assert (d / "layers.csv").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
 def test_check_writable_refuses_before_any_work(tmp_path):
     f = tmp_path / "afile"
     f.write_text("x")
