@@ -138,11 +138,11 @@ def test_report_never_destroys_a_file_initlab_did_not_write(tmp_path, fast_figur
         msg = one_line_error(run("simulate", *TINY, "--out", out, "--report", out / name, "--force"))
         assert "the run's own file" in msg
     assert (out / "layers.csv").read_bytes() == before
-    pdf = tmp_path / "r.pdf"
-    assert run("simulate", *TINY, "--report", pdf).exit_code == 0
-    assert run("simulate", *TINY, "--seed", "1", "--report", pdf).exit_code == 0  # an initlab PDF: replaced
+    from initlab.cli._outputs import check_pdf, is_initlab_pdf
+
     assert run("simulate", *TINY, "--report", precious, "--force").exit_code == 0  # --force: replaced
-    assert precious.read_bytes()[:5] == b"%PDF-"
+    assert precious.read_bytes()[:5] == b"%PDF-" and is_initlab_pdf(precious)
+    check_pdf(precious, force=False)  # a PDF initlab wrote may be replaced without --force
 
 
 def test_out_folder_is_replaced_whole_and_a_foreign_folder_only_with_force(tmp_path, fast_figures):
@@ -293,7 +293,7 @@ def test_memory_estimate_bounds_the_measured_peak():
     from initlab.sim.engine import simulate
     from initlab.sim.memory import estimate_bytes
 
-    cases = (dict(act="relu", width=300, depth=6, batch=200), dict(act="maxout:3", width=100, depth=4, batch=100,
+    cases = (dict(act="relu", width=300, depth=6, batch=200), dict(act="maxout:3", width=60, depth=3, batch=60,
                                                                      dropout=0.2))
     for kw in cases:  # warm up: imports and caches are not the run's memory
         simulate(SimConfig.build(**dict(kw, width=4, depth=2, batch=4)), progress=False)
@@ -316,19 +316,22 @@ def test_output_paths_are_checked_before_the_work(tmp_path):
     one_line_error(run("simulate", *TINY, "--report", tmp_path / ("n" * 300 + ".pdf")))
 
 
-def _saved_run(tmp_path: Path) -> Path:  # with the fast_figures fixture
-    out = tmp_path / "run"
-    assert run("simulate", "--init", "xavier,he", "--act", "tanh", "--depth", "3", "--width", "6", "--batch", "8",
-               "--trials", "2", "--out", out).exit_code == 0
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> Path:
+    """A saved run (the run files only: report validation needs no figures)."""
+    from initlab.sim.engine import simulate
+
+    out = tmp_path_factory.mktemp("saved") / "run"
+    simulate(init="xavier,he", act="tanh", depth=3, width=6, batch=8, trials=2, progress=False).to_dir(out)
     return out
 
 
 @pytest.mark.parametrize("damage", ["depth", "huge_depth", "labels", "trials", "bins", "nested", "columns",
                                     "rows", "not_bool"])
-def test_report_validates_the_run_folder(tmp_path, damage, fast_figures):
+def test_report_validates_the_run_folder(tmp_path, damage, saved):
     import shutil
 
-    run_dir = _saved_run(tmp_path)
+    run_dir = saved
     bad = tmp_path / "bad"
     shutil.copytree(run_dir, bad)
     cfg = json.loads((bad / "config.json").read_text())
@@ -364,9 +367,9 @@ def test_report_validates_the_run_folder(tmp_path, damage, fast_figures):
     assert "cannot read run" in msg and not (tmp_path / "r.pdf").exists()
 
 
-def test_report_of_a_saved_run_is_the_same_bytes_twice(tmp_path, monkeypatch, fast_figures):
+def test_report_of_a_saved_run_is_the_same_bytes_twice(tmp_path, monkeypatch, fast_figures, saved):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    run_dir = _saved_run(tmp_path)
+    run_dir = saved
     a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
     assert run("report", run_dir, "-o", a).exit_code == 0
     assert run("report", run_dir, "-o", b).exit_code == 0
