@@ -45,8 +45,27 @@ def _seed_of(folder: Path) -> int:
     return json.loads((folder / "config.json").read_text())["seed"]
 
 
+def _staging(parent: Path, name: str) -> bool:
+    return any(p.name.startswith(f".{name}.initlab-") for p in parent.iterdir())
+
+
+def _run_timed(args, env, parent: Path, name: str) -> tuple[float, float]:
+    """Run to completion; (seconds until the new folder's staging began, seconds of the writing phase)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    start = None
+    while p.poll() is None:
+        if start is None and _staging(parent, name):
+            start = time.perf_counter() - t0
+        time.sleep(0.01)
+    assert p.returncode == 0, p.stderr.read()
+    total = time.perf_counter() - t0
+    return (start if start is not None else total), total - (start if start is not None else total)
+
+
 def test_sigkill_never_leaves_a_mixed_run_folder(tmp_path):
-    """D holds a whole run (seed 0); runs writing seed 1 there are SIGKILLed at seeded random moments.
+    """D holds a whole run (seed 0); runs writing seed 1 there are SIGKILLed at seeded random moments of
+    their writing phase (from the moment the new folder's staging begins to about when it is swapped in).
 
     Same seed, same bytes (``SOURCE_DATE_EPOCH`` fixes the PDF's date), so after every kill D must hold
     exactly the files of the seed-0 run or exactly those of the seed-1 run (built once, elsewhere).
@@ -55,22 +74,18 @@ def test_sigkill_never_leaves_a_mixed_run_folder(tmp_path):
 
     env = _env(SOURCE_DATE_EPOCH="0")
     d, ref = tmp_path / "D", tmp_path / "ref"
-    t0 = time.perf_counter()
-    procs = {seed: subprocess.Popen(_cmd("simulate", *SMALL, "--seed", seed, "--out", folder, "--report",
-                                         folder / "r.pdf"), env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE, text=True)
-             for seed, folder in ((0, d), (1, ref))}  # the two whole runs, side by side
-    for p in procs.values():
-        _out, err = p.communicate(timeout=180)
-        assert p.returncode == 0, err
-    full = (time.perf_counter() - t0) / 1.5  # two at once: about 1.5 times one
+    _t, phase = _run_timed(_cmd("simulate", *SMALL, "--seed", 0, "--out", d, "--report", d / "r.pdf"), env,
+                           tmp_path, "D")
+    _run_timed(_cmd("simulate", *SMALL, "--seed", 1, "--out", ref, "--report", ref / "r.pdf"), env, tmp_path, "ref")
     runs = {0: _digest(d), 1: _digest(ref)}
     shutil.rmtree(ref)
     rng = np.random.default_rng(10)
     for k in range(3):
         p = subprocess.Popen(_cmd("simulate", *SMALL, "--seed", 1, "--out", d, "--report", d / "r.pdf"),
                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(float(rng.uniform(0.35, 0.95)) * full)
+        while p.poll() is None and not _staging(tmp_path, "D"):
+            time.sleep(0.005)
+        time.sleep(float(rng.uniform(0.0, 1.1)) * phase)
         p.send_signal(signal.SIGKILL)
         p.wait()
         now = _digest(d)
