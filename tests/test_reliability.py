@@ -269,7 +269,8 @@ def test_train_stops_at_the_first_nan_with_one_line(tmp_path, monkeypatch):
     ["simulate", "--depth", "2147483648"],
     ["simulate", "--width", "20000", "--depth", "5", "--batch", "5000", "--max-memory", "4G"],
     ["simulate", "--max-memory", "lots"], ["simulate", "--threads", "0"],
-    ["simulate", "--out", "/proc/initlab-x"],
+    ["simulate", "--out", "/proc/initlab-x"], ["bench", "--what", "engine", "--shape", "100000x100000x3"],
+    ["train", "iris-mlp", "--lr", "nan"], ["train", "iris-mlp", "--seed", "-1"],
 ])
 def test_bad_numbers_are_one_line_errors(args, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

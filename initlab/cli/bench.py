@@ -61,6 +61,11 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
     click.echo(f"initlab bench: float32, {init} / {act}, forward + backward with every statistic and "
                f"histograms, min of {reps} interleaved repeats")
     shapes = list(chosen) if chosen is not None else list(TARGETS)
+    from ..sim.config import SimConfig
+    from ..sim.memory import check_memory
+
+    for b, w, d in shapes:  # before any timing: a shape too large for memory is one line
+        check_memory(SimConfig(inits=init, acts=act, batch=b, width=w, depth=d))
     rows = []
     with Progress(len(shapes), "bench") as bar:
         for shape in shapes:
