@@ -160,7 +160,7 @@ def _set_real(obj: Any, name: str, low: float | None = 0.0, strict: bool = False
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
             or (low is not None and (value <= low if strict else value < low)):
         raise ValueError(f"{name} must be a finite number{bound}, got {value}")
-    if abs(value) > MAX_SCALE:
+    if abs(float(value)) > MAX_SCALE:
         raise ValueError(f"{name} must be at most {MAX_SCALE:g} in magnitude (its square would overflow), "
                          f"got {value:g}")
     object.__setattr__(obj, name, float(value))
