@@ -28,8 +28,9 @@ _NAMES: dict[str, str] = {
     "INITIALIZERS": ".initializers", "Initializer": ".initializers", "gain": ".initializers",
     "get_initializer": ".initializers", "torch_gain": ".initializers", "with_gain": ".initializers",
     "SimConfig": ".sim.config", "simulate": ".sim.engine", "SimResult": ".sim.result",
-    "FixedPoint": ".theory.meanfield", "critical_point": ".theory.meanfield",
-    "critical_sigma_w2": ".theory.meanfield", "fixed_point": ".theory.meanfield",
+    "SweepResult": ".sweep",
+    "FixedPoint": ".theory.meanfield", "critical_point": ".theory.critical",
+    "critical_sigma_w2": ".theory.critical", "fixed_point": ".theory.meanfield",
     "PhaseGrid": ".theory.phase", "phase_grid": ".theory.phase",
     "propagate": ".theory.propagation", "config_summary": ".sim.predict", "predict_layers": ".sim.predict",
     "Recommendation": ".theory.recommend", "recommend": ".theory.recommend", "recommend_all": ".theory.recommend",
@@ -37,7 +38,8 @@ _NAMES: dict[str, str] = {
     "load_imdb": ".datasets", "load_iris": ".datasets", "load_mnist": ".datasets",
     "load_movie_reviews": ".datasets", "load_pima": ".datasets", "multi_hot": ".datasets",
 }
-_SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers")
+# ``sweep`` is a package that can be called: initlab.sweep(...) runs a sweep (issue 11)
+_SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers", "sweep")
 
 __all__ = [
     "__version__",
@@ -48,6 +50,8 @@ __all__ = [
     "INITIALIZERS", "Initializer", "get_initializer", "gain", "torch_gain", "with_gain",
     # simulation
     "SimConfig", "SimResult", "simulate",
+    # sweeps
+    "sweep", "SweepResult",
     # theory
     "FixedPoint", "fixed_point", "critical_point", "critical_sigma_w2", "PhaseGrid", "phase_grid",
     "propagate", "predict_layers", "config_summary", "Recommendation", "recommend", "recommend_all",

@@ -119,3 +119,20 @@ class Histograms:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+# -- the points table of a sweep (initlab.sweep; issue 11) ----------------------------------------------------
+#: Measured at a point (mean over trials, ``*_sd`` their standard deviation), then the theory at the same point;
+#: see :mod:`initlab.sweep.measure`.
+POINT_SUMMARY_COLUMNS = (
+    "q_last", "q_last_sd", "q_tail", "q_tail_sd", "c_last", "c_last_sd", "chi1", "chi1_sd", "xi_c", "xi_c_sd",
+    "phase", "diverged", "diverged_layer",
+    "sigma_w2", "sigma_b2", "theory_q_star", "theory_chi1", "theory_c_star", "theory_xi_q", "theory_xi_c",
+    "theory_phase", "note",
+)
+#: Text and flag columns of the points table (the others are numbers; ``diverged_layer`` an integer or missing).
+POINT_TEXT_COLUMNS = ("phase", "theory_phase", "note")
+#: The points table of a sweep: the point's key and status, its axes' values (one column per axis of the
+#: sweep, between ``status`` and the summary), the summary, and the compute time in seconds.
+POINT_ID_COLUMNS = ("key", "status")
+__all__ += ["POINT_SUMMARY_COLUMNS", "POINT_TEXT_COLUMNS", "POINT_ID_COLUMNS"]

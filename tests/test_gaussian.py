@@ -7,7 +7,7 @@ import pytest
 from scipy.special import ndtr
 
 from initlab.activations import ACTIVATIONS, get_activation
-from initlab.theory.gaussian import ErfKernel, MaxoutKernel, QuadratureKernel, ReLUFamilyKernel, gaussian_kernel
+from initlab.theory.gaussian import ClosedFormKernel, QuadratureKernel, gaussian_kernel
 from initlab.theory.quadrature import expect, expect2, half_line_rule, hermite_rule, kinks, piecewise_rule
 
 Q = np.array([0.0, 0.05, 0.5, 1.0, 3.0])
@@ -58,12 +58,22 @@ def test_kinks_found_from_grad_alone():
 
 
 # -- closed forms against quadrature ------------------------------------------------------------------------------
-@pytest.mark.parametrize("spec, cls", [("relu", ReLUFamilyKernel), ("leaky_relu:0.2", ReLUFamilyKernel),
-                                       ("linear", ReLUFamilyKernel), ("erf", ErfKernel)])
-def test_closed_forms_match_quadrature_to_1e6(spec, cls):
+CLOSED_FORMS = [n for n in ACTIVATIONS.names() if get_activation(n).kernel_method and n != "maxout"]
+
+
+def test_closed_forms_live_on_the_activations():
+    assert CLOSED_FORMS == ["linear", "relu", "leaky_relu", "erf"]
+    for name in ACTIVATIONS.names():
+        k = gaussian_kernel(name)
+        assert isinstance(k, ClosedFormKernel) == bool(get_activation(name).kernel_method)
+        assert k.method == (get_activation(name).kernel_method or k.method)
+
+
+@pytest.mark.parametrize("spec", CLOSED_FORMS + ["leaky_relu:0.2"])
+def test_closed_forms_match_quadrature_to_1e6(spec):
     exact = gaussian_kernel(spec)
     quad = gaussian_kernel(spec, degree_2d=32, closed_form=False)
-    assert isinstance(exact, cls) and isinstance(quad, QuadratureKernel)
+    assert isinstance(exact, ClosedFormKernel) and isinstance(quad, QuadratureKernel)
     for a, b in zip(exact.moments(Q), quad.moments(Q)):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
     np.testing.assert_allclose(exact.m1(Q), quad.m1(Q), rtol=0, atol=1e-6)
@@ -120,19 +130,34 @@ def test_at_zero_limits():
     assert gaussian_kernel("tanh").at_zero()[1] == pytest.approx(1.0, abs=1e-10)
 
 
-def test_maxout_quasi_monte_carlo_against_exact_maxout2():
+def test_maxout_moments_exact_by_order_statistics():
+    """E[max], E[max²] of k normals: closed forms for k = 2, 3; adaptive quad of the order-statistic density for k = 5."""
+    from scipy import integrate
+    from scipy.stats import norm
+
+    k2, k3 = gaussian_kernel("maxout:2"), gaussian_kernel("maxout:3")
+    assert isinstance(k2, ClosedFormKernel)
+    assert float(k2.m2(1.0)) == pytest.approx(1.0, abs=1e-14)  # E[max(z1, z2)²] = 1
+    assert float(k2.m2(2.5)) == pytest.approx(2.5, abs=1e-13) and float(k2.g2(7.0)) == 1.0
+    assert float(k2.m1(1.0)) == pytest.approx(1 / math.sqrt(math.pi), abs=1e-14)
+    assert float(k3.m1(1.0)) == pytest.approx(1.5 / math.sqrt(math.pi), abs=1e-14)
+    assert float(k3.m2(1.0)) == pytest.approx(1 + math.sqrt(3) / (2 * math.pi), abs=1e-14)
+    k5 = gaussian_kernel("maxout:5")
+    dens = lambda x, p: x**p * 5 * norm.cdf(x) ** 4 * norm.pdf(x)  # noqa: E731
+    for p, got in ((1, k5.m1(1.0)), (2, k5.m2(1.0))):
+        ref = sum(integrate.quad(dens, a, b, args=(p,), epsabs=0, epsrel=1e-13)[0] for a, b in ((-np.inf, 0), (0, np.inf)))
+        assert float(got) == pytest.approx(ref, abs=1e-13)
+
+
+def test_maxout2_cross_kernel_closed_form_and_qmc_for_k3():
     k = gaussian_kernel("maxout:2")
-    assert isinstance(k, MaxoutKernel)
     c = np.linspace(-1, 1, 41)
-    exact_k = 0.5 * (c + 2 / np.pi * (np.sqrt(1 - c * c) + c * np.arcsin(c)))  # q = 1
-    exact_kg = 1 - np.arccos(c) / np.pi  # P(same winning piece)
-    assert float(k.m2(1.0)) == pytest.approx(1.0, abs=1e-4)  # E[max(z1, z2)²] = 1
-    assert float(k.g2(1.0)) == 1.0
-    assert float(k.m1(1.0)) == pytest.approx(1 / math.sqrt(math.pi), abs=1e-4)
-    np.testing.assert_allclose(k.cross(1.0, c), exact_k, atol=1e-3)
-    np.testing.assert_allclose(k.cross_grad(1.0, c)[1], exact_kg, atol=3e-3)
-    k3 = gaussian_kernel("maxout:3")
-    assert float(k3.m2(1.0)) == pytest.approx(1.2756, abs=1e-3)  # E[max of 3 normals²]
+    np.testing.assert_allclose(k.cross(1.0, 1.0), 1.0, atol=1e-15)
+    np.testing.assert_allclose(k.cross(1.0, 0.0), 1 / math.pi, atol=1e-15)  # m1² = (1/√π)²
+    np.testing.assert_allclose(k.cross_grad(1.0, c)[1], 1 - np.arccos(c) / np.pi, atol=1e-15)
+    k3 = gaussian_kernel("maxout:3")  # quasi-Monte Carlo cross kernel, exact at c = 1
+    assert float(k3.cross(2.0, 1.0)) == pytest.approx(float(k3.m2(2.0)), rel=1e-14)
+    assert float(k3.cross(1.0, 0.0)) == pytest.approx(float(k3.m1(1.0)) ** 2, abs=5e-4)
 
 
 def test_kernel_inputs_broadcast_and_stay_finite_at_large_q():

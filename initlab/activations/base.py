@@ -24,6 +24,17 @@ Contract (used by the engine, the theory and the trainer)
     hard sigmoid): a unit whose pre-activation stays there is dead (no output, no gradient).
 ``pieces``
     Columns of pre-activation per output unit (1, or ``k`` for maxout).
+``engine_path``
+    The simulation engine's fast-path hook: ``"relu"`` (:math:`\\max(z, 0)`: boolean masks, extremes
+    and histograms from the pre-activations), ``"linear"`` (the identity: the output is :math:`z`), or
+    ``"generic"`` (``forward``/``backward``). Only an activation that is exactly that function may
+    claim a fast path; a subclass with another ``fn`` must set ``"generic"`` again.
+``kernel_method``, ``gaussian_moments(q)``, ``gaussian_cross(q, c)``, ``gaussian_mean(q)``
+    The activation's own Gaussian kernel, kept beside ``fn`` as neural-tangents' stax keeps ``kernel_fn``
+    beside ``apply_fn``: closed forms of :math:`\\mathbb{E}[\\phi^2]`, :math:`\\mathbb{E}[\\phi'^2]`,
+    :math:`\\mathbb{E}[\\phi(u_a)\\phi(u_b)]`, … for pre-activations of variance ``q`` (see
+    :mod:`initlab.theory.gaussian` for the quantities). ``kernel_method`` is '' for an activation without
+    one; the theory then integrates ``fn``/``grad`` numerically.
 
 All functions are numerically stable in float32 and float64 for :math:`|x| \\le 10^4`
 (no overflow or invalid warnings, no NaN, the correct limits). Non-float input is
@@ -57,7 +68,10 @@ class Activation(RegistryEntry):
     can_die: ClassVar[bool] = False
     max_grad: ClassVar[float] = 1.0
     pieces: ClassVar[int] = 1
+    engine_path: ClassVar[str] = "generic"
 
+    #: How :meth:`gaussian_moments` and :meth:`gaussian_cross` compute ('' where there is no closed form).
+    kernel_method: ClassVar[str] = ""
 
     def fn(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -68,6 +82,21 @@ class Activation(RegistryEntry):
     def fn_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(fn(x), grad(x))``; subclasses share work where they can."""
         return self.fn(x), self.grad(x)
+
+    # -- the Gaussian kernel (only where ``kernel_method`` is set) -----------------------------------------
+    def gaussian_moments(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(m2, m2_slope, g2)`` at variances ``q > 0``: :math:`\\mathbb{E}[\\phi(\\sqrt q z)^2]`, its
+        q-derivative and :math:`\\mathbb{E}[\\phi'(\\sqrt q z)^2]` (summed over the pieces of a unit)."""
+        raise NotImplementedError(f"{self.name} has no closed-form Gaussian kernel")
+
+    def gaussian_cross(self, q: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(K, K')``: :math:`\\mathbb{E}[\\phi(u_a)\\phi(u_b)]`, :math:`\\mathbb{E}[\\phi'(u_a)\\phi'(u_b)]` for
+        :math:`(u_a, u_b)` of variances ``q > 0`` and correlation ``c`` in [-1, 1] (broadcast together)."""
+        raise NotImplementedError(f"{self.name} has no closed-form Gaussian kernel")
+
+    def gaussian_mean(self, q: np.ndarray) -> np.ndarray:
+        """:math:`\\mathbb{E}[\\phi(\\sqrt q z)]` at variances ``q > 0``."""
+        raise NotImplementedError(f"{self.name} has no closed-form Gaussian kernel")
 
     # -- layer view ---------------------------------------------------------------------------
     def forward(self, z: np.ndarray) -> tuple[np.ndarray, Any]:

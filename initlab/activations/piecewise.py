@@ -14,15 +14,64 @@ import numpy as np
 from ._special import _INF, _float, _mask
 from .base import Activation, _check_alpha
 
-__all__ = ["Linear", "ReLU", "LeakyReLU", "HardTanh", "HardSigmoid"]
+__all__ = ["Linear", "ReLU", "LeakyReLU", "HardTanh", "HardSigmoid", "ARCCOS_METHOD"]
+
+#: ``kernel_method`` of the ReLU family.
+ARCCOS_METHOD = "closed form (arc-cosine kernel)"
+
+
+class _ReLUFamilyKernel:
+    """Closed forms for :math:`\\phi(x) = \\max(x, 0) + \\alpha \\min(x, 0)` (ReLU α=0, leaky ReLU, linear α=1).
+
+    With :math:`\\theta = \\arccos c` and the arc-cosine kernel (Cho & Saul 2009)
+    :math:`J(c) = \\frac{q}{2\\pi}\\left(\\sqrt{1-c^2} + (\\pi - \\theta)\\,c\\right)
+    = \\mathbb{E}[\\mathrm{relu}(u_a)\\,\\mathrm{relu}(u_b)]`:
+
+    .. math::
+
+        K = (1+\\alpha^2)\\,J(c) - 2\\alpha\\,J(-c), \\qquad
+        K' = \\frac{(1+\\alpha^2)(\\pi - \\theta) + 2\\alpha\\theta}{2\\pi}, \\qquad
+        m_2 = \\frac{1+\\alpha^2}{2} q, \\quad m_2' = g_2 = \\frac{1+\\alpha^2}{2}, \\quad
+        m_1 = (1 - \\alpha)\\sqrt{q / 2\\pi}.
+    """
+
+    kernel_method: ClassVar[str] = ARCCOS_METHOD
+    _alpha: ClassVar[float] = 0.0
+
+    def _a(self) -> float:
+        return float(getattr(self, "alpha", self._alpha))
+
+    def gaussian_moments(self, q):
+        q = np.asarray(q, dtype=np.float64)
+        h = 0.5 * (1.0 + self._a() ** 2)
+        return h * q, np.full_like(q, h), np.full_like(q, h)
+
+    def gaussian_mean(self, q):
+        return (1.0 - self._a()) * np.sqrt(np.asarray(q, dtype=np.float64) / (2 * np.pi))
+
+    def gaussian_cross(self, q, c):
+        q, c = np.broadcast_arrays(np.asarray(q, dtype=np.float64), np.asarray(c, dtype=np.float64))
+        al = self._a()
+        th = np.arccos(c)
+        s = np.sqrt(np.maximum(1.0 - c * c, 0.0))
+        j_pos = s + (np.pi - th) * c
+        j_neg = s - th * c  # J(-c): arccos(-c) = pi - theta
+        k = q / (2 * np.pi) * ((1 + al * al) * j_pos - 2 * al * j_neg)
+        kg = ((1 + al * al) * (np.pi - th) + 2 * al * th) / (2 * np.pi)
+        return k, kg
 
 
 @dataclass(frozen=True)
-class Linear(Activation):
+class Linear(_ReLUFamilyKernel, Activation):
     """Identity: φ(x) = x.
 
     .. math:: \\phi(x) = x, \\qquad \\phi'(x) = 1
+
+    Gaussian kernel: the arc-cosine family with :math:`\\alpha = 1` (:math:`K = qc`, :math:`K' = 1`).
     """
+
+    engine_path: ClassVar[str] = "linear"
+    _alpha: ClassVar[float] = 1.0
 
     def fn(self, x):
         return _float(x).copy()
@@ -41,15 +90,17 @@ class Linear(Activation):
 
 
 @dataclass(frozen=True)
-class ReLU(Activation):
+class ReLU(_ReLUFamilyKernel, Activation):
     """Rectified linear unit: φ(x) = max(x, 0); units can die.
 
     .. math:: \\phi(x) = \\max(x, 0), \\qquad \\phi'(x) = [x > 0]
 
-    ``forward`` keeps the boolean mask :math:`[z > 0]` as its context.
+    ``forward`` keeps the boolean mask :math:`[z > 0]` as its context. Gaussian kernel: the arc-cosine
+    kernel of Cho & Saul (2009), :math:`\\alpha = 0`.
     """
 
     can_die: ClassVar[bool] = True
+    engine_path: ClassVar[str] = "relu"
 
     def fn(self, x):
         return np.clip(_float(x), 0, _INF)  # faster than np.maximum(x, 0) and NaN-preserving
@@ -70,14 +121,14 @@ class ReLU(Activation):
 
 
 @dataclass(frozen=True)
-class LeakyReLU(Activation):
+class LeakyReLU(_ReLUFamilyKernel, Activation):
     """Leaky ReLU: φ(x) = x for x > 0, alpha·x otherwise (alpha in (0, 1], default 0.01).
 
     .. math:: \\phi(x) = \\max(x, \\alpha x), \\qquad \\phi'(x) = \\begin{cases} 1 & x > 0 \\\\
               \\alpha & x \\le 0 \\end{cases}
 
     Units cannot die (the slope is never 0); with :math:`\\alpha < 0.05` the negative side
-    counts as saturated.
+    counts as saturated. Gaussian kernel: the arc-cosine family with slope :math:`\\alpha` on the left.
     """
 
     alpha: float = 0.01

@@ -110,10 +110,19 @@ class Erf(Activation):
 
     .. math:: \\phi(x) = \\frac{2}{\\sqrt\\pi}\\int_0^x e^{-t^2}\\,dt, \\qquad
               \\phi'(x) = \\frac{2}{\\sqrt\\pi} e^{-x^2}, \\qquad \\sup|\\phi'| = \\frac{2}{\\sqrt\\pi}
+
+    Gaussian kernel (Williams 1997, the arcsine kernel):
+
+    .. math::
+
+        K = \\frac{2}{\\pi} \\arcsin \\frac{2qc}{1 + 2q}, \\quad
+        K' = \\frac{4}{\\pi \\sqrt{(1+2q)^2 - 4q^2c^2}}, \\quad
+        m_2' = \\frac{4}{\\pi (1+2q)\\sqrt{1+4q}}, \\quad g_2 = \\frac{4}{\\pi\\sqrt{1+4q}}, \\quad m_1 = 0.
     """
 
     max_grad: ClassVar[float] = _TWO_OVER_SQRT_PI
     _cut: ClassVar[float] = math.sqrt(-math.log(SATURATION_FRACTION))
+    kernel_method: ClassVar[str] = "closed form (arcsine kernel)"
 
     def fn(self, x):
         return special.erf(_float(x))
@@ -128,3 +137,19 @@ class Erf(Activation):
 
     def saturated(self, z, ctx=None):
         return np.abs(z) > self._cut
+
+    def gaussian_moments(self, q):
+        q = np.asarray(q, dtype=np.float64)
+        m2 = 2 / np.pi * np.arcsin(2 * q / (1 + 2 * q))
+        root = np.sqrt(1 + 4 * q)
+        return m2, 4 / (np.pi * (1 + 2 * q) * root), 4 / (np.pi * root)
+
+    def gaussian_mean(self, q):
+        return np.zeros_like(np.asarray(q, dtype=np.float64))  # erf is odd
+
+    def gaussian_cross(self, q, c):
+        q, c = np.broadcast_arrays(np.asarray(q, dtype=np.float64), np.asarray(c, dtype=np.float64))
+        k = 2 / np.pi * np.arcsin(2 * q * c / (1 + 2 * q))
+        # (1+2q)^2 - 4q^2c^2 factored, so that c -> 1 at large q loses nothing to cancellation
+        kg = 4 / (np.pi * np.sqrt((1 + 2 * q * (1 - c)) * (1 + 2 * q * (1 + c))))
+        return k, kg

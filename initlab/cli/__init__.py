@@ -74,9 +74,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import bench, data, report, simulate, theory, train
+    from . import bench, data, report, simulate, sweep, theory, train
 
-    for mod in (simulate, report, theory, train, data, bench):
+    for mod in (simulate, report, theory, train, data, bench, sweep):
         for cmd in mod.COMMANDS:
             main.add_command(cmd)
 

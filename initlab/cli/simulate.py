@@ -42,8 +42,9 @@ def list_cmd() -> None:
               help="Units per layer, or one number per layer (comma list).")
 @click.option("--batch", type=int, default=1000, show_default=True, help="Input samples.")
 @click.option("--input-dim", type=int, default=None, help="Input features [default: the first layer's width].")
-@click.option("--input", "input_", type=click.Choice(["gaussian", "uniform"]), default="gaussian", show_default=True,
-              help="Input distribution (both unit variance).")
+@click.option("--input", "input_", default="gaussian", show_default=True,
+              help="Input: gaussian or uniform (both unit variance), or pairs:c0=0.5 (pairs of rows with cosine "
+                   "similarity exactly c0, to measure how correlations propagate).")
 @click.option("--trials", type=int, default=1, show_default=True, help="Independent weight draws per config.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random draw.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
@@ -67,9 +68,12 @@ def list_cmd() -> None:
               help="Replace an existing --out folder or --report file even if initlab did not write it.")
 @max_memory_option
 @threads_option
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="Run the engine on the CPU (numpy) or a CUDA GPU (CuPy: pip install 'initlab[gpu]'; the GPU's "
+                   "own random streams, so statistically, not bitwise, the CPU's run).")
 def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, seed, dtype, bias_init, gain,
                  batchnorm, dropout, residual, loss, bins, out_dir, report_path, fmt, force, max_memory,
-                 threads) -> None:
+                 threads, device) -> None:
     """Simulate how activations and gradients propagate through a random deep network at initialization.
 
     Every initializer × activation pair runs on the same input batch with the same underlying random
@@ -101,9 +105,13 @@ def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, se
         check_pdf(report_path, force, run_dir=out_dir, run_files=SIM_RUN_FILES)
     from ..sim.engine import simulate  # numpy work and pandas are loaded only when a simulation runs
 
+    if device != "cpu":
+        from ..sim.xp import array_module
+
+        array_module(device)  # CuPy and a device present: a clear error before any work
     start = time.perf_counter()
     with use_threads(threads):
-        result = simulate(config, progress=True)
+        result = simulate(config, progress=True, device=device, max_memory=max_memory)
     elapsed = time.perf_counter() - start
     if fmt == "table":
         widths = config.widths

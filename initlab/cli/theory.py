@@ -17,6 +17,7 @@ from ._options import FiniteFloat
 __all__ = ["COMMANDS", "theory_cmd", "phase_cmd", "recommend_cmd", "jsonable"]
 
 _FORMATS = click.Choice(["table", "json"])
+Q_MAX_TEXT = "1e10"  # initlab.theory.Q_MAX, spelled out so that --help needs no theory import
 
 
 def jsonable(value: Any) -> Any:
@@ -72,21 +73,24 @@ def _sigma_w2_from_init(init: str, width: int, gain: float | None, act: str) -> 
 @click.option("--sigma-b2", type=FiniteFloat(min=0), default=0.0, show_default=True, help="Bias variance σ_b².")
 @click.option("--q0", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Input second moment the q-map starts from.")
+@click.option("--all-fixed-points", "all_fp", is_flag=True,
+              help="Also list every fixed point of the q-map (stable and unstable) and which one q0 reaches.")
 @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
 @click.pass_context
-def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q0, fmt) -> None:
+def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q0, all_fp, fmt) -> None:
     """Mean-field fixed point of a deep fully-connected stack: q*, χ₁, c*, ξ_q, ξ_c and the phase.
 
     \b
     Examples:
       initlab theory --act tanh --sigma-w2 1.5 --sigma-b2 0.05
       initlab theory --act relu --init he --format json
+      initlab theory --act silu --sigma-w2 2 --sigma-b2 0.5 --all-fixed-points
       initlab theory phase --act tanh -o phase.png
     """
     if ctx.invoked_subcommand is not None:
         return
     from ..activations import get_activation
-    from ..theory.meanfield import fixed_point
+    from ..theory.meanfield import fixed_point, fixed_points
 
     if act is None:
         raise InputError("--act is required (e.g. initlab theory --act tanh --sigma-w2 1.5)")
@@ -102,6 +106,9 @@ def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q
     out = fp.to_dict()
     if init_spec is not None:
         out = {"init": init_spec, "width": width, **out}
+    branches = fixed_points(act_spec, sigma_w2, sigma_b2, q0=q0) if all_fp else []
+    if all_fp:
+        out["fixed_points"] = [b.to_dict() for b in branches]
     if fmt == "json":
         click.echo(json.dumps(jsonable(out), indent=2))
         return
@@ -114,6 +121,15 @@ def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q
         rows.append(("note", fp.reason))
     rows.append(("method", fp.method))
     click.echo(_table(rows))
+    if all_fp:
+        click.echo(f"\nfixed points of the q-map in [0, {Q_MAX_TEXT}] (V' = slope of the q-map; '<-' reached from q0 = {q0:g}):")
+        head = ("q*", "V'(q*)", "chi1", "stability")
+        body = [(_fmt(b.q_star), _fmt(b.q_slope), _fmt(b.chi1), b.stability + ("  <-" if b.reached else ""))
+                for b in branches]
+        widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)] if body else [len(h) for h in head]
+        click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
+        for r in body:
+            click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
 @theory_cmd.command("phase")

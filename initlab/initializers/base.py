@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._spec import Registry, RegistryEntry
+from .sampler import standard_normal
 
 __all__ = ["Initializer", "INITIALIZERS", "get_initializer", "fans", "TRUNCATED_NORMAL_VARIANCE", "KERAS_TRUNCATION_STD"]
 
@@ -108,9 +109,9 @@ def _work_dtype(dtype: Any) -> type:
 
 
 def _normal(shape, rng: np.random.Generator, dtype, std: float) -> np.ndarray:
-    """:math:`N(0, \\text{std}^2)`."""
+    """:math:`N(0, \\text{std}^2)` (float32 by the Box–Muller block sampler of :mod:`.sampler`)."""
     work = _work_dtype(dtype)
-    x = rng.standard_normal(shape, dtype=work)
+    x = standard_normal(rng, shape, work)
     x *= work(std)
     return x.astype(dtype, copy=False)
 
@@ -128,11 +129,11 @@ def _uniform(shape, rng: np.random.Generator, dtype, limit: float) -> np.ndarray
 def _truncated_normal(shape, rng: np.random.Generator, dtype, std: float) -> np.ndarray:
     """:math:`N(0, \\text{std}^2)` conditioned on :math:`|x| \\le 2\\,\\text{std}` (exact: redraw the ~4.6% outside)."""
     work = _work_dtype(dtype)
-    x = rng.standard_normal(shape, dtype=work)
+    x = standard_normal(rng, shape, work)
     flat = x.reshape(-1)
     bad = np.flatnonzero(np.abs(flat) > 2)
     while bad.size:
-        new = rng.standard_normal(bad.size, dtype=work)
+        new = standard_normal(rng, bad.size, work)
         flat[bad] = new
         bad = bad[np.abs(new) > 2]
     x *= work(std)

@@ -27,10 +27,11 @@ from .._spec import ConfigError, SpecError, split_specs
 from ..activations import Activation, get_activation
 from ..initializers import Initializer, get_initializer
 
-__all__ = ["SimConfig", "Run", "INPUTS", "LOSSES", "DTYPES", "MAX_BINS"]
+__all__ = ["SimConfig", "Run", "INPUTS", "LOSSES", "DTYPES", "MAX_BINS", "DEFAULT_PAIR_C0"]
 
-#: Input distributions: unit-variance Gaussian or uniform on ±√3; ``given`` marks a user-supplied batch.
-INPUTS = ("gaussian", "uniform", "given")
+#: Input distributions: unit-variance Gaussian or uniform on ±√3; ``pairs`` (written ``pairs:c0=0.5``) are
+#: Gaussian pairs of rows with an exact correlation; ``given`` marks a user-supplied batch.
+INPUTS = ("gaussian", "uniform", "pairs", "given")
 #: Losses on the last layer's output.
 LOSSES = ("projection", "mse")
 DTYPES = ("float32", "float64")
@@ -103,6 +104,25 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return v
 
 
+#: ``c0`` of ``input='pairs'`` without a value.
+DEFAULT_PAIR_C0 = 0.5
+
+
+def _input_spec(value: Any) -> str:
+    """Canonical input spec: ``gaussian``, ``uniform``, ``given`` or ``pairs:c0=C`` (C in [-1, 1])."""
+    text = str(value).strip().lower().replace(" ", "")
+    name, colon, arg = text.partition(":")
+    if name != "pairs":
+        if colon or name not in INPUTS:
+            raise ConfigError(f"input must be one of gaussian, uniform, pairs:c0=C, given; got '{value}'")
+        return name
+    arg = arg[3:] if arg.startswith("c0=") else arg
+    c0 = _float("input pairs c0", arg) if arg else DEFAULT_PAIR_C0
+    if not -1.0 <= c0 <= 1.0:
+        raise ConfigError(f"input pairs: c0 must be in [-1, 1], got {c0:g}")
+    return f"pairs:c0={c0!r}"
+
+
 def _bool(name: str, value: Any) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -127,8 +147,11 @@ class SimConfig:
         Samples in the input batch (at least 2, for correlations).
     input_dim : int or None
         Input features; ``None`` means the first layer's width.
-    input : {'gaussian', 'uniform', 'given'}
-        :math:`x \\sim N(0, 1)` or :math:`U(-\\sqrt3, \\sqrt3)` (both unit variance); ``given`` is
+    input : {'gaussian', 'uniform', 'pairs:c0=C', 'given'}
+        :math:`x \\sim N(0, 1)` or :math:`U(-\\sqrt3, \\sqrt3)` (both unit variance); ``pairs:c0=C``
+        (also ``pairs:C``; ``pairs`` alone is ``c0=0.5``): rows 0&1, 2&3, … are pairs whose cosine
+        similarity is exactly :math:`c_0 \\in [-1, 1]`, every row of mean square exactly 1
+        (:func:`initlab.sim.draws.make_input`), to measure how correlations propagate; ``given`` is
         set by :func:`initlab.simulate` when the batch is passed in.
     seed : int
         Seed of every random draw (input, weights, dropout masks, loss targets).
@@ -191,7 +214,7 @@ class SimConfig:
         s("width", width)
         s("batch", _int("batch", self.batch, 2))
         s("input_dim", _int("input_dim", self.input_dim, 1, allow_none=True))
-        s("input", _choice("input", self.input, INPUTS))
+        s("input", _input_spec(self.input))
         s("seed", _int("seed", self.seed, 0))
         s("trials", _int("trials", self.trials, 1))
         dtype = self.dtype
@@ -228,6 +251,11 @@ class SimConfig:
         if self.input_dim is not None:
             return self.input_dim
         return self.width[0] if isinstance(self.width, tuple) else self.width
+
+    @property
+    def input_c0(self) -> float | None:
+        """The correlation :math:`c_0` of the input pairs (``input='pairs:c0=C'``), else ``None``."""
+        return float(self.input.split("=", 1)[1]) if self.input.startswith("pairs:") else None
 
     @property
     def np_dtype(self) -> np.dtype:

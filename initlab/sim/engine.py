@@ -36,7 +36,19 @@ Random numbers (common random numbers)
     Every draw comes from ``np.random.default_rng([seed, stream, trial, layer])``: the input batch
     (one for every config and trial), weights, biases, dropout masks and the loss matrix. Configs of
     the same trial therefore share the underlying draws, and the same config and seed give
-    identical results, bit for bit.
+    identical results, bit for bit (float32 Gaussians come from the Box–Muller block sampler of
+    :mod:`initlab.initializers.sampler`, whose values do not depend on the number of threads).
+
+Memory
+    The weights are kept from the forward to the backward pass when the run's memory estimate
+    allows (:func:`initlab.sim.memory.keep_weights`); otherwise each layer's weights are drawn again
+    in the backward pass (:class:`initlab.sim.draws.LayerWeights`), the same bytes, so a trial holds
+    one layer of weights whatever its depth.
+
+Devices
+    The engine does its array work through the workspace's array module (:mod:`initlab.sim.xp`):
+    numpy with the kernels of :mod:`initlab.sim.stats`, or CuPy (``device='cuda'``) with those of
+    :mod:`initlab.sim.xpstats`.
 
 Divergence
     A layer whose pre-activations or outputs contain an inf or NaN has diverged: it and every later
@@ -70,6 +82,7 @@ from .._spec import ConfigError
 from .trial import TrialOutput, TrialPass, Workspace
 from .config import SimConfig
 from .draws import TrialParams, draw_params, make_input
+from .memory import keep_weights as _keep_weights
 from ..progress import Progress
 from .predict import predict_layers
 from .result import SimResult, build_frame, build_histograms, run_time
@@ -81,34 +94,42 @@ CHUNK_ELEMENTS = 1 << 20
 
 
 def run_trial(config: SimConfig, trial: int, x: np.ndarray, *, pre_range: float | None = None,
-              act_range: float | None = None, workspace: Workspace | None = None) -> TrialOutput:
+              act_range: float | None = None, workspace: Workspace | None = None,
+              keep: bool = True) -> TrialOutput:
     """One trial of one single-run config: draw its parameters, run :func:`forward_backward`.
 
     A pure function of its arguments (so a process pool can map it). ``pre_range`` and
     ``act_range`` fix the histogram ranges (trial 0 of a config chooses them; pass them on to
-    the later trials).
+    the later trials). ``keep=False`` redraws each layer's weights in the backward pass instead
+    of keeping them (same results, one layer of weights in memory).
     """
-    params = draw_params(config, trial)
+    xp = workspace.xp if workspace is not None else np
+    params = draw_params(config, trial, keep=keep, xp=xp)
     return forward_backward(config, params, x, workspace=workspace, pre_range=pre_range, act_range=act_range)
 
 
 def forward_backward(config: SimConfig, params: TrialParams, x: np.ndarray, *, workspace: Workspace | None = None,
                      pre_range: float | None = None, act_range: float | None = None,
                      keep_grads: bool = False, stats: bool = True,
-                     timings: dict[str, float] | None = None) -> TrialOutput:
+                     timings: dict[str, float] | None = None, generic: bool = False) -> TrialOutput:
     """Forward and backward pass with every statistic and histogram (see the module docstring).
 
     ``stats=False`` computes only the loss (and the weight gradients with ``keep_grads``), for
     gradient checks. ``timings``, a dict, receives the milliseconds spent in each phase (matrix
     products, activation, statistics, histograms, ...), for ``initlab bench --breakdown``.
+
+    The array module is the workspace's (``Workspace(cupy)`` runs on a CUDA device, see
+    :mod:`initlab.sim.xp`); ``generic=True`` uses the array-module statistics kernels even with
+    numpy (how the CPU tests exercise the device path).
     """
     ws = workspace if workspace is not None else Workspace()
     with np.errstate(all="ignore"):
         return TrialPass(config, params, x, ws, pre_range, act_range, keep_grads, stats, timings,
-                         chunk_elements=CHUNK_ELEMENTS).run()
+                         chunk_elements=CHUNK_ELEMENTS, generic=generic).run()
 
 
 def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, progress: bool = True,
+             keep_weights: bool | None = None, device: str = "cpu", max_memory: int | None = None,
              **kwargs: Any) -> SimResult:
     """Simulate signal propagation at initialization for every initializer × activation and trial.
 
@@ -123,6 +144,17 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
         ``input_dim`` are taken from it; the config records ``input='given'``).
     progress : bool
         Draw a progress bar on stderr when the work takes more than a second.
+    keep_weights : bool, optional
+        Keep every layer's weights between the forward and the backward pass (fast), or redraw
+        them (memory: one layer of weights whatever the depth). Default: keep them when the run's
+        memory estimate then fits in ``max_memory`` bytes or the available memory
+        (:func:`initlab.sim.memory.keep_weights`). The results are the same bit for bit.
+    device : {'cpu', 'cuda'}
+        Where the engine runs: ``'cuda'`` uses CuPy arrays (``pip install 'initlab[gpu]'``) with the
+        device's own random streams: statistically, not bitwise, the CPU's experiment
+        (:mod:`initlab.sim.xp`).
+    max_memory : int, optional
+        Bytes the run may use, for the choice of ``keep_weights`` (default: the available memory).
 
     Returns
     -------
@@ -133,6 +165,9 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
     >>> res = simulate(init="xavier,he", act="tanh,relu", depth=10, width=200, batch=256)
     >>> res.layers.groupby("label")["act_std"].last()  # doctest: +SKIP
     """
+    from .xp import array_module
+
+    xp = array_module(device)  # a clear error before any work
     explicit = {k: kwargs[k] for k in ("batch", "input_dim") if k in kwargs}
     cfg = SimConfig.build(config, **kwargs)
     if x is not None:
@@ -148,15 +183,16 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
             raise ConfigError("x contains inf or NaN")
     else:
         x = make_input(cfg)
-    ws = Workspace()
+    ws = Workspace(xp)
     runs = cfg.runs()
+    keep = _keep_weights(cfg, max_memory) if keep_weights is None else bool(keep_weights)
     outputs: list[list[TrialOutput]] = []
     with Progress(len(runs) * cfg.trials, "simulate", enabled=progress) as bar:
         for run in runs:
-            outs = [run_trial(run.config, 0, x, workspace=ws)]
+            outs = [run_trial(run.config, 0, x, workspace=ws, keep=keep)]
             bar.update(1, postfix=run.label)
             for t in range(1, cfg.trials):
-                outs.append(run_trial(run.config, t, x, workspace=ws,
+                outs.append(run_trial(run.config, t, x, workspace=ws, keep=keep,
                                       pre_range=outs[0].pre_range, act_range=outs[0].act_range))
                 bar.update(1, postfix=run.label)
             outputs.append(outs)

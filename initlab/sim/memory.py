@@ -5,7 +5,9 @@
 
 * the input batch :math:`n f_1 s`;
 * one trial's weights :math:`\\sum_l f_l w_l k s` (drawn together), plus the largest layer drawn again
-  as a temporary (the sampler's work array) and the loss matrix :math:`n w_L s`;
+  as a temporary (the sampler's work array) and the loss matrix :math:`n w_L s`; with the weights
+  redrawn in the backward pass (``keep_weights=False``, :mod:`initlab.sim.draws`) only the largest
+  layer and its temporary, whatever the depth;
 * the forward stacks kept for the backward pass: pre-activations :math:`n w_l k s` and outputs
   :math:`n w_l s` of every layer, the boolean ReLU masks :math:`n w_l`, dropout masks :math:`n w_l s`,
   and for activations without a fused path the derivative context :math:`n w_l k s` plus two
@@ -33,7 +35,8 @@ from .._spec import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     from .config import SimConfig
 
-__all__ = ["estimate_bytes", "available_bytes", "check_memory", "parse_size", "format_size", "MemoryLimitError"]
+__all__ = ["estimate_bytes", "available_bytes", "check_memory", "keep_weights", "parse_size", "format_size",
+           "MemoryLimitError"]
 
 
 #: What a run allocates whatever its size: the theory's quadrature tables, pandas' and the figures' set-up.
@@ -49,8 +52,9 @@ def _layer_widths(config: "SimConfig") -> tuple[list[int], int]:
     return (list(config.width) if isinstance(config.width, tuple) else []), config.depth
 
 
-def estimate_bytes(config: "SimConfig") -> int:
-    """Peak bytes the engine needs for ``config`` (see the module docstring); no array is allocated."""
+def estimate_bytes(config: "SimConfig", keep_weights: bool = True) -> int:
+    """Peak bytes the engine needs for ``config`` (see the module docstring); no array is allocated.
+    ``keep_weights=False``: the weights are redrawn in the backward pass instead of kept."""
     from ..activations import Linear, ReLU, get_activation
 
     s = 8 if config.dtype == "float64" else 4
@@ -77,7 +81,8 @@ def estimate_bytes(config: "SimConfig") -> int:
             acts_total = L * w
             wmax, wL, fmax = w, w, max(d, w)
         total = n * d * s                                   # input
-        total += (weights + big_w) * s + n * wL * s         # weights, sampler temporary, loss matrix
+        kept = weights if keep_weights else big_w
+        total += (kept + big_w) * s + n * wL * s            # weights, sampler temporary, loss matrix
         total += n * acts_total * (k + 1) * s               # Z and H stacks
         total += n * acts_total                             # relu masks (bool)
         if config.dropout > 0:
@@ -156,10 +161,18 @@ def format_size(n: float) -> str:
     return f"{n:.1f} EiB"  # pragma: no cover
 
 
+def keep_weights(config: "SimConfig", limit: int | None = None) -> bool:
+    """Whether the engine keeps every layer's weights (fast) or redraws them in the backward pass: keep
+    them when the run then fits in ``limit`` bytes or, without a limit, the available memory."""
+    room = limit if limit is not None else available_bytes()
+    return room is None or estimate_bytes(config, keep_weights=True) <= room
+
+
 def check_memory(config: "SimConfig", limit: int | None = None) -> int:
     """The estimate of ``config``; :class:`MemoryLimitError` (one line) when it exceeds ``limit`` bytes,
-    or, without a limit, the available memory. Returns the estimate."""
-    need = estimate_bytes(config)
+    or, without a limit, the available memory, even with the weights redrawn in the backward pass
+    (:func:`keep_weights`). Returns the estimate of the way the engine will run."""
+    need = estimate_bytes(config, keep_weights=keep_weights(config, limit))
     if limit is not None:
         if need > limit:
             raise MemoryLimitError(f"this run needs about {format_size(need)} of memory, more than the limit "

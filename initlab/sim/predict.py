@@ -25,7 +25,13 @@ if TYPE_CHECKING:
 
     from .config import SimConfig
 
-__all__ = ["input_moments", "stack_variances", "out_of_theory", "predict_layers", "config_summary"]
+__all__ = ["input_moments", "stack_variances", "out_of_theory", "predict_layers", "config_summary",
+           "theory_deviation", "FLAG_SIGMAS", "FLAG_MIN_REL"]
+
+#: A layer is flagged when the trials' mean q differs from the prediction by more than this many standard errors
+FLAG_SIGMAS = 3.0
+#: … and by more than this fraction of the prediction (differences below it are not worth a flag).
+FLAG_MIN_REL = 0.01
 
 
 def input_moments(x: np.ndarray) -> tuple[float, float, float]:
@@ -75,6 +81,8 @@ def _input_moments(config: SimConfig, x: np.ndarray | None) -> tuple[float, floa
         return input_moments(x)
     if config.input == "given":
         raise ValueError("config.input is 'given': pass the input batch as x")
+    if config.input_c0 is not None:  # pairs: unit mean square, pair correlation c0, zero mean (in expectation)
+        return 1.0, config.input_c0, 0.0
     return 1.0, 0.0, 0.0  # gaussian N(0, 1) and uniform on ±√3: unit variance, zero mean, independent samples
 
 
@@ -154,3 +162,44 @@ def config_summary(config: SimConfig) -> pd.DataFrame:
         rows.append({**row, "sigma_w2": s_w, "sigma_b2": s_b, "q_star": fp.q_star, "chi1": fp.chi1, "c_star": fp.c_star,
                      "xi_q": fp.xi_q, "xi_c": fp.xi_c, "phase": fp.phase, "note": "; ".join(notes + ([fp.reason] if fp.reason else []))})
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def _t_threshold(trials: Any) -> np.ndarray:
+    """Student's t quantile at the two-sided level of :data:`FLAG_SIGMAS` normal sigmas, ``trials - 1`` dof
+    (with few trials the standard error is itself uncertain: 6 trials need z > 6.1 for 3 sigmas)."""
+    from scipy.stats import norm, t
+
+    dof = np.maximum(np.asarray(trials, dtype=np.float64) - 1, 1)
+    return t.ppf(norm.cdf(FLAG_SIGMAS), dof)
+
+
+def theory_deviation(layers: pd.DataFrame) -> pd.DataFrame:
+    """Measured against predicted pre-activation second moment, per config and layer.
+
+    The trials' :math:`q_t` fluctuate multiplicatively (a layer's finite-width error multiplies into the
+    next), so the comparison is made on :math:`\\ell_t = \\ln q_t`: with :math:`\\bar\\ell` their mean, :math:`s` their
+    standard deviation over the :math:`T` trials and :math:`q_{th}` = ``theory_pre_q``,
+    ``z`` :math:`= |\\bar\\ell - \\ln q_{th}| / (s/\\sqrt T)`, and a layer is flagged where :math:`T \\ge 2`,
+    ``z`` exceeds Student's t quantile with :math:`T - 1` degrees of freedom at the two-sided level of
+    :data:`FLAG_SIGMAS` normal sigmas (99.73%) and :math:`|e^{\\bar\\ell}/q_{th} - 1|` > :data:`FLAG_MIN_REL`: the trials' spread
+    cannot explain the difference (finite-width effects that compound with depth near criticality, or a
+    prediction outside its assumptions). ``q`` and ``dev`` :math:`= \\bar q/q_{th} - 1` use the arithmetic mean,
+    as the figures do. Columns ``config``, ``label``, ``layer``, ``q``, ``theory_q``, ``dev``, ``z``, ``trials``,
+    ``flag``; layers without a prediction (or a diverged trial) have NaN and no flag.
+    """
+    import pandas as pd
+
+    ok = layers[~layers["diverged"].astype(bool)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = ok.assign(_log=np.log(ok["pre_q"].where(ok["pre_q"] > 0)))
+    g = ok.groupby(["config", "label", "layer"], sort=True)
+    out = pd.DataFrame({"q": g["pre_q"].mean(), "trials": g["pre_q"].count(), "theory_q": g["theory_pre_q"].first(),
+                        "log_mean": g["_log"].mean(), "log_sd": g["_log"].std(ddof=1)}).reset_index()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_th = np.log(out["theory_q"].where(out["theory_q"] > 0))
+        out["dev"] = out["q"] / out["theory_q"] - 1
+        out["z"] = (out["log_mean"] - log_th).abs() / (out["log_sd"] / np.sqrt(out["trials"]))
+        geo = np.exp(out["log_mean"] - log_th) - 1
+    out["flag"] = ((out["trials"] >= 2) & (out["z"] > _t_threshold(out["trials"])) & (geo.abs() > FLAG_MIN_REL)
+                   ).fillna(False).astype(bool)
+    return out[["config", "label", "layer", "q", "theory_q", "dev", "z", "trials", "flag"]]

@@ -129,20 +129,29 @@ class SimResult:
 
     def summary(self) -> str:
         """A text table per config and layer (means over trials): output mean and std, saturated and
-        dead fractions, and the pre-activation gradient norm relative to the last layer."""
+        dead fractions, and the pre-activation gradient norm relative to the last layer.
+
+        Where the config has a mean-field prediction, ``q vs theory`` is the measured pre-activation second
+        moment's deviation from it, marked ``!`` where the trials' spread cannot explain it
+        (:func:`initlab.sim.predict.theory_deviation`: a 3-sigma t-test on the trials' log q, and 1%)."""
+        from .predict import FLAG_MIN_REL, FLAG_SIGMAS, theory_deviation
+
         df = self.layers
         cols = ["act_mean", "act_std", "saturated", "dead", "grad_pre_ratio"]
+        dev = theory_deviation(df).set_index(["label", "layer"])
         head = f"{'layer':>5} {'width':>6} {'mean':>11} {'std':>11} {'saturated':>9} {'dead':>6} {'grad ratio':>11}"
         lines: list[str] = []
         T = self.config.trials
+        flagged = 0
         for label, div in self.diverged_at_layer.items():
             sub = df[df["label"] == label]
             note = f"  (diverged at layer {div})" if div is not None else ""
             nbad = int(sub["grad_diverged"].sum())
             if nbad:
                 note += f"  (gradient overflowed in {nbad} layer{'s' * (nbad != 1)})"
+            has_theory = bool(sub["theory_pre_q"].notna().any())
             lines.append(f"{label}{note}" + (f"  [mean of {T} trials]" if T > 1 else ""))
-            lines.append(head)
+            lines.append(head + (f" {'q vs theory':>12}" if has_theory else ""))
             g = sub.groupby("layer", sort=True)
             means = g[cols].mean()
             widths = g["width"].first()
@@ -153,11 +162,21 @@ class SimResult:
                     lines.append(f"{layer:>5} {w:>6} {'diverged':>11}")
                     continue
                 r = means.loc[layer]
+                extra = ""
+                if has_theory and (label, layer) in dev.index:
+                    d = dev.loc[(label, layer)]
+                    if math.isfinite(d["dev"]):
+                        extra = f" {d['dev']:>+11.1%}{'!' if d['flag'] else ' '}"
+                        flagged += bool(d["flag"])
                 lines.append(
                     f"{layer:>5} {w:>6} {_num(r['act_mean']):>11} {_num(r['act_std']):>11} "
-                    f"{r['saturated']:>9.1%} {r['dead']:>6.1%} {_num(r['grad_pre_ratio']):>11}"
+                    f"{r['saturated']:>9.1%} {r['dead']:>6.1%} {_num(r['grad_pre_ratio']):>11}{extra}"
                 )
             lines.append("")
+        if flagged:
+            lines.append(f"! {flagged} layer(s): measured q differs from the mean-field prediction by more than the "
+                         f"trials' spread explains ({FLAG_SIGMAS:g}-sigma t-test on log q) and by more than "
+                         f"{FLAG_MIN_REL:.0%} (finite-width effects grow with depth near criticality; see the README)")
         return "\n".join(lines).rstrip("\n") + "\n"
 
     def __repr__(self) -> str:

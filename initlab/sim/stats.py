@@ -42,9 +42,11 @@ _HIST_BLOCK = 1 << 18
 
 
 class Scratch:
-    """Reusable work arrays, reallocated only when a larger one is needed."""
+    """Reusable work arrays, reallocated only when a larger one is needed, allocated by the array
+    module ``xp`` (numpy, or CuPy for a device run: see :mod:`initlab.sim.xp`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, xp=np) -> None:
+        self.xp = xp
         self._arrays: dict[str, np.ndarray] = {}
 
     def get(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -53,7 +55,7 @@ class Scratch:
         size = math.prod(shape)
         arr = self._arrays.get(name)
         if arr is None or arr.dtype != dtype or arr.size < size:
-            arr = np.empty(size, dtype=dtype)
+            arr = self.xp.empty(size, dtype=dtype)
             self._arrays[name] = arr
         return arr[:size].reshape(shape)
 
@@ -61,7 +63,7 @@ class Scratch:
         """A vector of ``n`` ones (kept)."""
         arr = self._arrays.get(f"ones-{np.dtype(dtype).str}")
         if arr is None or arr.size < n:
-            arr = np.ones(n, dtype=dtype)
+            arr = self.xp.ones(n, dtype=dtype)
             self._arrays[f"ones-{np.dtype(dtype).str}"] = arr
         return arr[:n]
 

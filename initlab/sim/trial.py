@@ -18,13 +18,14 @@ import numpy as np
 
 from .._batchnorm import normalize_, normalize_backward
 from . import stats as _st
-from ..activations import Linear, ReLU
+from .xp import to_host, vdot_sum
+from .xpstats import XpKernels
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import SimConfig
     from .draws import TrialParams
 
-__all__ = ["TrialOutput", "Workspace", "TrialPass"]
+__all__ = ["TrialOutput", "Workspace", "LayerBuffers", "TrialPass"]
 
 _BN_EPS = 1e-5
 
@@ -58,7 +59,7 @@ class TrialOutput:
 
 
 class Workspace(_st.Scratch):
-    """Buffers reused across layers, trials and configs of one simulation."""
+    """Buffers reused across layers, trials and configs of one simulation (``Workspace(cupy)`` on a device)."""
 
 
 _FORWARD = ("pre_mean", "pre_std", "pre_q", "pre_min", "pre_max", "pre_corr",
@@ -74,76 +75,49 @@ def _tick(clock: dict | None, key: str, t0: float) -> float:
     return t
 
 
-class TrialPass:
-    """One forward and backward pass with statistics (the body of :func:`initlab.sim.engine.forward_backward`).
+class LayerBuffers:
+    """Where a trial pass keeps each layer's pre-activations ``Z``, outputs ``H`` and ReLU masks ``M``.
 
-    Buffers: ``Z`` (pre-activations) and ``H`` (layer outputs) for every layer, as stacks
-    (layers × batch × columns) when all layers have one width, so the statistics of several small
-    layers run as one vectorised call ("chunks" of up to ``chunk_elements`` entries,
-    :data:`initlab.sim.engine.CHUNK_ELEMENTS` by default). ReLU keeps its boolean masks only when
-    dropout or a residual makes the output differ from :math:`\\phi(z)`; otherwise
-    the mask is recomputed where it is needed (a chunk-sized scratch in the forward pass,
-    :math:`[h^l > 0]` in the backward pass, while :math:`h^l` is still in cache).
+    When all layers have one width they are views of stacks (layers × batch × columns), so the
+    statistics of several small layers run as one vectorised call ("chunks" of ``chunk`` layers,
+    up to ``chunk_elements`` entries). ``H`` is ``Z`` itself for the identity on a plain stack.
+    ReLU keeps its boolean masks only when dropout or a residual makes the output differ from
+    :math:`\\phi(z)`; otherwise the mask of the current chunk lives in a chunk-sized scratch
+    (:meth:`mask`) and the backward pass recomputes :math:`[h^l > 0]`, while :math:`h^l` is in cache.
     """
 
-    def __init__(self, config: SimConfig, params: TrialParams, x: np.ndarray, ws: Workspace,
-                 pre_range: float | None, act_range: float | None, keep_grads: bool, do_stats: bool,
-                 timings: dict[str, float] | None = None, *, chunk_elements: int = 1 << 20):
-        self.cfg, self.p, self.ws, self.clock = config, params, ws, timings
-        self.act = config.activations()[0]
-        self.init = config.initializers()[0]
-        self.dt = config.np_dtype
-        self.x = np.ascontiguousarray(x, dtype=self.dt)
-        self.L, self.n = config.depth, self.x.shape[0]
-        self.widths, self.pieces = config.widths, self.act.pieces
-        self.kind = "relu" if type(self.act) is ReLU else "linear" if type(self.act) is Linear else "generic"
-        self.res = set(config.residual_layers())
-        self.plain = config.dropout == 0 and not self.res  # layer output = phi(z)
-        self.keep_grads, self.do_stats = keep_grads, do_stats
-        # histogram ranges: given (trials after the first), or grown chunk by chunk (trial 0)
-        self.fixed = pre_range is not None and act_range is not None
-        self.ranges = [pre_range or 0.0, act_range or 0.0]
-        self.hist_ranges: dict[int, tuple[float, float]] = {}  # chunk start -> ranges its histograms used
-        L, n, B = self.L, self.n, config.bins
-        self.cols = {c: np.full(L, np.nan) for c in _FORWARD + _BACKWARD}
-        self.cols["diverged"] = np.zeros(L, dtype=bool)
-        self.cols["lsuv_passes"] = np.zeros(L, dtype=np.int64)
-        self.pre_counts = np.zeros((L, B), dtype=np.int64)
-        self.act_counts = np.zeros((L, B), dtype=np.int64)
-        self.diverged_at: int | None = None
-        self.ctx: list[Any] = [None] * L
-        self.bn_inv: list[np.ndarray | None] = [None] * L
-        self._arrays: dict[tuple, np.ndarray] = {}
-        uniform = len(set(self.widths)) == 1
-        self.chunk = max(1, chunk_elements // (n * self.widths[0] * self.pieces)) if uniform else 1
-        alias = self.kind == "linear" and self.plain  # output is z itself
-        keep_masks = self.kind == "relu" and not self.plain
+    def __init__(self, ws: Workspace, widths: tuple[int, ...], n: int, pieces: int, dtype: np.dtype,
+                 kind: str, plain: bool, chunk_elements: int):
+        L = len(widths)
+        uniform = len(set(widths)) == 1
+        self.chunk = max(1, chunk_elements // (n * widths[0] * pieces)) if uniform else 1
+        alias = kind == "linear" and plain  # output is z itself
+        keep_masks = kind == "relu" and not plain
+        self.M: list[np.ndarray] | None = None
+        self._scratch_mask: np.ndarray | None = None
+        self._stacks: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         if uniform:
-            w = self.widths[0]
-            zs = ws.get("Z", (L, n, w * self.pieces), self.dt)
-            hs = zs if alias else ws.get("H", (L, n, w), self.dt)
-            ms = None
-            if keep_masks:
-                ms = ws.get("M", (L, n, w), np.bool_)
-            elif self.kind == "relu":
-                ms = ws.get("Mchunk", (self.chunk, n, w), np.bool_)
+            w = widths[0]
+            zs = ws.get("Z", (L, n, w * pieces), dtype)
+            hs = zs if alias else ws.get("H", (L, n, w), dtype)
+            ms = ws.get("M", (L, n, w), np.bool_) if keep_masks else None
             self.Z, self.H = list(zs), list(hs)
             self._stacks = (zs, hs, ms)
+            if keep_masks:
+                self.M = list(ms)
+            elif kind == "relu":
+                self._scratch_mask = ws.get("Mchunk", (self.chunk, n, w), np.bool_)
         else:
-            self.Z = [ws.get(f"Z{l}", (n, w * self.pieces), self.dt) for l, w in enumerate(self.widths)]
-            self.H = self.Z if alias else [ws.get(f"H{l}", (n, w), self.dt) for l, w in enumerate(self.widths)]
-            self._stacks = None
-        if self.kind == "relu":
-            if keep_masks or not uniform:
-                self.M = list(ms) if uniform else [ws.get(f"M{l}", (n, w), np.bool_) for l, w in enumerate(self.widths)]
-            else:
-                self.M = None  # chunk scratch (forward), recomputed (backward)
+            self.Z = [ws.get(f"Z{l}", (n, w * pieces), dtype) for l, w in enumerate(widths)]
+            self.H = self.Z if alias else [ws.get(f"H{l}", (n, w), dtype) for l, w in enumerate(widths)]
+            if kind == "relu":
+                self.M = [ws.get(f"M{l}", (n, w), np.bool_) for l, w in enumerate(widths)]
 
-    def _stack(self, which: int, a: int, b: int) -> np.ndarray:
+    def stack(self, which: int, a: int, b: int) -> np.ndarray:
         """Layers a..b-1 of Z (0), H (1) or the relu masks (2) as one (k, n, c) array."""
         if which == 2:
-            if self.M is None:
-                return self._stacks[2][: b - a]  # the chunk scratch holds the current chunk's masks
+            if self._scratch_mask is not None:
+                return self._scratch_mask[: b - a]  # the chunk scratch holds the current chunk's masks
             if self._stacks is not None:
                 return self._stacks[2][a:b]
             return self.M[a][None]
@@ -152,9 +126,80 @@ class TrialPass:
         assert b == a + 1
         return (self.Z, self.H)[which][a][None]
 
-    def _mask(self, l: int, start: int) -> np.ndarray:
-        """Where the forward pass writes layer ``l``'s relu mask."""
-        return self.M[l] if self.M is not None else self._stacks[2][l - start]
+    def mask(self, l: int, start: int) -> np.ndarray:
+        """Where the forward pass writes layer ``l``'s relu mask (``start``: first layer of its chunk)."""
+        return self.M[l] if self.M is not None else self._scratch_mask[l - start]
+
+
+_PATHS = ("relu", "linear", "generic")
+
+
+class TrialPass:
+    """One forward and backward pass with statistics (the body of :func:`initlab.sim.engine.forward_backward`).
+
+    The buffers are a :class:`LayerBuffers`; the activation's ``engine_path`` chooses the ReLU,
+    identity or generic code. The weights are read from ``params.weights`` (in the forward pass,
+    and again in the backward pass: a redrawing :class:`~initlab.sim.draws.LayerWeights` draws
+    them twice) and never written: LSUV's rescaled matrices stay in the pass.
+
+    Every array operation goes through the array module ``xp`` (the workspace's, see
+    :mod:`initlab.sim.xp`); the statistics kernels are :mod:`initlab.sim.stats` for numpy and
+    :class:`~initlab.sim.xpstats.XpKernels` otherwise, or with ``generic=True``.
+    """
+
+    def __init__(self, config: SimConfig, params: TrialParams, x: np.ndarray, ws: Workspace,
+                 pre_range: float | None, act_range: float | None, keep_grads: bool, do_stats: bool,
+                 timings: dict[str, float] | None = None, *, chunk_elements: int = 1 << 20,
+                 generic: bool = False):
+        self.cfg, self.p, self.ws, self.clock = config, params, ws, timings
+        self.xp = xp = ws.xp
+        self.K: Any = _st if (xp is np and not generic) else XpKernels(xp)
+        self.act = config.activations()[0]
+        self.init = config.initializers()[0]
+        self.dt = config.np_dtype
+        self.x = xp.ascontiguousarray(xp.asarray(x), dtype=self.dt)
+        self.L, self.n = config.depth, self.x.shape[0]
+        self.widths, self.pieces = config.widths, self.act.pieces
+        path = getattr(self.act, "engine_path", "generic")
+        self.kind = path if path in _PATHS else "generic"
+        self.res = set(config.residual_layers())
+        self.plain = config.dropout == 0 and not self.res  # layer output = phi(z)
+        self.keep_grads, self.do_stats = keep_grads, do_stats
+        # histogram ranges: given (trials after the first), or grown chunk by chunk (trial 0)
+        self.fixed = pre_range is not None and act_range is not None
+        self.ranges = [pre_range or 0.0, act_range or 0.0]
+        self.hist_ranges: dict[int, tuple[float, float]] = {}  # chunk start -> ranges its histograms used
+        L, B = self.L, config.bins
+        self.cols = {c: np.full(L, np.nan) for c in _FORWARD + _BACKWARD}
+        self.cols["diverged"] = np.zeros(L, dtype=bool)
+        self.cols["lsuv_passes"] = np.zeros(L, dtype=np.int64)
+        self.pre_counts = np.zeros((L, B), dtype=np.int64)
+        self.act_counts = np.zeros((L, B), dtype=np.int64)
+        self.diverged_at: int | None = None
+        self.ctx: list[Any] = [None] * L
+        self.bn_inv: list[np.ndarray | None] = [None] * L
+        self.rescaled: dict[int, np.ndarray] = {}  # LSUV's weights, by layer (the caller's stay untouched)
+        self._arrays: dict[tuple, np.ndarray] = {}
+        self._on_device: dict[int, tuple] = {}
+        self.buf = LayerBuffers(ws, self.widths, self.n, self.pieces, self.dt, self.kind, self.plain, chunk_elements)
+        self.Z, self.H, self.M, self.chunk = self.buf.Z, self.buf.H, self.buf.M, self.buf.chunk
+        self._stack = self.buf.stack
+        self._mask = self.buf.mask
+
+    def _weight(self, l: int) -> np.ndarray:
+        """Layer ``l``'s weights as used: LSUV's rescaled copy, or the params' (drawn again if not kept)."""
+        w = self.rescaled.get(l)
+        return w if w is not None else self.xp.asarray(self.p.weights[l])
+
+    def _dev(self, a: np.ndarray | None) -> Any:
+        """A host array (bias, dropout mask, loss matrix) on the pass's device, copied once per pass."""
+        if a is None or self.xp is np:
+            return a
+        key = id(a)
+        got = self._on_device.get(key)
+        if got is None or got[0] is not a:
+            got = self._on_device[key] = (a, self.xp.asarray(a))
+        return got[1]
 
     def run(self) -> TrialOutput:
         done = self._forward()
@@ -172,18 +217,18 @@ class TrialPass:
     # -- forward -----------------------------------------------------------------------------
     def _forward(self) -> int:
         """Run the layers, statistics chunk by chunk. Returns the number of finite layers."""
-        cfg, p, clk = self.cfg, self.p, self.clock
+        cfg, p, clk, xp = self.cfg, self.p, self.clock, self.xp
         h, start = self.x, 0
         t0 = time.perf_counter()
         for l in range(self.L):
-            W, b = p.weights[l], p.biases[l]
+            W, b = self._weight(l), self._dev(p.biases[l])
             if self.init.data_dependent:
                 W, passes, _ = self.init.rescale(W, h, b)
-                p.weights[l] = W = np.ascontiguousarray(W, dtype=self.dt)
+                self.rescaled[l] = W = xp.ascontiguousarray(W, dtype=self.dt)
                 self.cols["lsuv_passes"][l] = passes
             z, out = self.Z[l], self.H[l]
             t0 = _tick(clk, "other", t0)
-            np.matmul(h, W, out=z)
+            xp.matmul(h, W, out=z)
             t0 = _tick(clk, "forward matmuls", t0)
             if b is not None:
                 z += b
@@ -192,12 +237,13 @@ class TrialPass:
             self.ctx[l] = self._activate(l, z, out, start)
             if self.do_stats and not self.plain and self.kind == "generic":
                 a1 = out[None]
-                self.cols["dead"][l] = _st.dead_fraction(a1, a1.sum(axis=1))[0]
+                self.cols["dead"][l] = self.K.dead_fraction(a1, a1.sum(axis=1))[0]
             if p.dropout[l] is not None:
-                np.multiply(out, p.dropout[l], out=out)
+                xp.multiply(out, self._dev(p.dropout[l]), out=out)
             if (l + 1) in self.res:
-                np.add(out, h, out=out)
+                xp.add(out, h, out=out)
             h = out
+            W = None  # a redrawn layer is freed before the next one is drawn
             t0 = _tick(clk, "activation (and bias, batchnorm, dropout, residual)", t0)
             if l + 1 - start == self.chunk or l == self.L - 1:
                 if self.do_stats:
@@ -213,52 +259,54 @@ class TrialPass:
 
     def _activate(self, l: int, z: np.ndarray, out: np.ndarray, start: int) -> Any:
         """``out = phi(z)``; returns the backward context."""
+        xp = self.xp
         if self.kind == "relu":
             m = self._mask(l, start)
-            np.greater(z, 0, out=m)
-            np.multiply(z, m, out=out)
+            xp.greater(z, 0, out=m)
+            xp.multiply(z, m, out=out)
             return None
         if self.kind == "linear":
             if out is not z:
-                np.copyto(out, z)
+                xp.copyto(out, z)
             return None
         a, ctx = self.act.forward(z)
-        np.copyto(out, a, casting="same_kind")
+        xp.copyto(out, a, casting="same_kind")
         return ctx
 
     def _chunk_stats(self, a: int, b: int) -> None:
         """Forward statistics of layers a..b-1 (0-based), divergence, and their histograms."""
-        clk, t0 = self.clock, time.perf_counter()
+        clk, t0, K, xp = self.clock, time.perf_counter(), self.K, self.xp
         Z, H, c, ws = self._stack(0, a, b), self._stack(1, a, b), self.cols, self.ws
-        pmin, pmax = _st.minmax(Z)
-        pm = _st.moments(Z, ws, colsum=self.kind == "linear")
+        pmin, pmax = K.minmax(Z)
+        pm = K.moments(Z, ws, colsum=self.kind == "linear")
         c["pre_mean"][a:b], c["pre_std"][a:b], c["pre_q"][a:b] = pm.mean, pm.std, pm.q
         c["pre_min"][a:b], c["pre_max"][a:b] = pmin, pmax
-        c["pre_corr"][a:b] = _st.pair_corr(Z, pm.rownorm2)
+        c["pre_corr"][a:b] = K.pair_corr(Z, pm.rownorm2)
         t0 = _tick(clk, "pre-activation statistics", t0)
         if self.plain and self.kind == "relu":  # the extremes of phi(z) are phi of z's (monotone)
             amin, amax = np.maximum(pmin, 0.0), np.maximum(pmax, 0.0)
         elif self.plain and self.kind == "linear":
             amin, amax = pmin, pmax
         else:
-            amin, amax = _st.minmax(H)
-        am = pm if (self.kind == "linear" and self.plain) else _st.moments(H, ws, colsum=self.kind == "generic" and self.plain)
+            amin, amax = K.minmax(H)
+        am = pm if (self.kind == "linear" and self.plain) else K.moments(H, ws,
+                                                                           colsum=self.kind == "generic" and self.plain)
         c["act_mean"][a:b], c["act_std"][a:b], c["act_q"][a:b] = am.mean, am.std, am.q
         c["act_min"][a:b], c["act_max"][a:b] = amin + 0.0, amax + 0.0
         # dead units: phi(z) zero for every sample (before dropout and the residual add)
         if self.kind == "relu":
             M = self._stack(2, a, b)
-            c["dead"][a:b] = _st.dead_from_mask(M)
-            c["saturated"][a:b] = 1.0 - np.array([np.count_nonzero(m) for m in M]) / M[0].size
+            c["dead"][a:b] = K.dead_from_mask(M)
+            c["saturated"][a:b] = 1.0 - np.array([int(xp.count_nonzero(m)) for m in M]) / M[0].size
         elif self.kind == "linear":
-            c["dead"][a:b] = _st.dead_fraction(Z, pm.colsum)
+            c["dead"][a:b] = K.dead_fraction(Z, pm.colsum)
             c["saturated"][a:b] = 0.0
         else:
             if self.plain:
-                c["dead"][a:b] = _st.dead_fraction(H, am.colsum)
+                c["dead"][a:b] = K.dead_fraction(H, am.colsum)
             for i in range(b - a):
                 s = self.act.saturated(Z[i], self.ctx[a + i])
-                c["saturated"][a + i] = np.count_nonzero(s) / s.size
+                c["saturated"][a + i] = int(xp.count_nonzero(s)) / s.size
         t0 = _tick(clk, "output statistics", t0)
         finite = (np.isfinite(pmin) & np.isfinite(pmax) & np.isfinite(amin) & np.isfinite(amax)
                   & np.isfinite(pm.q) & np.isfinite(am.q))
@@ -283,14 +331,14 @@ class TrialPass:
         c, B, ws = self.cols, self.cfg.bins, self.ws
         Rp, Ra = self.ranges
         self.hist_ranges[a] = (Rp, Ra)
-        self.pre_counts[a:b] = _st.hist_counts(self._stack(0, a, b), Rp, B, ws,
+        self.pre_counts[a:b] = self.K.hist_counts(self._stack(0, a, b), Rp, B, ws,
                                                clip=_clip(c["pre_min"][a:b], c["pre_max"][a:b], Rp))
         if self.plain and self.kind == "linear":
             self.act_counts[a:b] = self.pre_counts[a:b]
         elif self.plain and self.kind == "relu" and Ra == Rp:
             self.act_counts[a:b] = _st.relu_counts_from_pre(self.pre_counts[a:b])
         else:
-            self.act_counts[a:b] = _st.hist_counts(self._stack(1, a, b), Ra, B, ws,
+            self.act_counts[a:b] = self.K.hist_counts(self._stack(1, a, b), Ra, B, ws,
                                                    clip=_clip(c["act_min"][a:b], c["act_max"][a:b], Ra))
 
     def _finish_histograms(self, k: int) -> None:
@@ -304,62 +352,67 @@ class TrialPass:
 
     # -- backward ----------------------------------------------------------------------------
     def _backward(self):
-        cfg, p, ws = self.cfg, self.p, self.ws
+        cfg, p, ws, xp = self.cfg, self.p, self.ws, self.xp
         hL = self.H[-1]
+        target = self._dev(p.target)
         if cfg.loss == "projection":
-            g = p.target
-            loss = float(np.vecdot(hL, g).sum(dtype=np.float64))
+            g = target
+            loss = vdot_sum(xp, hL, g)
         else:
             N = hL.size
             g = ws.get("g_top", hL.shape, self.dt)
-            np.subtract(hL, p.target, out=g)
-            loss = 0.5 * float(np.vecdot(g, g).sum(dtype=np.float64)) / N
+            xp.subtract(hL, target, out=g)
+            loss = 0.5 * vdot_sum(xp, g, g) / N
             g *= self.dt.type(1.0 / N)
         grads = [None] * self.L if self.keep_grads else None
         gpre, gw, clk = self.cols["grad_pre_norm"], self.cols["grad_w_norm"], self.clock
         t0 = time.perf_counter()
         for l in range(self.L - 1, -1, -1):
-            W = p.weights[l]
+            W = self._weight(l)
             hin = self.x if l == 0 else self.H[l - 1]
             gb = g  # the branch's gradient; g itself stays intact for the skip connection
             if p.dropout[l] is not None:
                 gb = self._arr("gb", g.shape)
-                np.multiply(g, p.dropout[l], out=gb)
+                xp.multiply(g, self._dev(p.dropout[l]), out=gb)
             if self.kind == "relu":
                 if self.M is not None:
                     m = self.M[l]
                 else:  # [h > 0] = [z > 0] when h = relu(z); h^l was just read, so it is in cache
                     m = self._bool("m", self.H[l].shape)
-                    np.greater(self.H[l], 0, out=m)
+                    xp.greater(self.H[l], 0, out=m)
                 # in place when nothing else needs the incoming gradient (it was just written: in cache)
-                inplace = gb is not p.target and (gb is not g or (l + 1) not in self.res)
+                inplace = gb is not target and (gb is not g or (l + 1) not in self.res)
                 gz = gb if inplace else self._arr("gz", self.Z[l].shape)
-                np.multiply(gb, m, out=gz)
+                xp.multiply(gb, m, out=gz)
             elif self.kind == "linear":
                 gz = gb
             else:
-                gz = np.asarray(self.act.backward(self.ctx[l], gb), dtype=self.dt)
+                gz = xp.asarray(self.act.backward(self.ctx[l], gb), dtype=self.dt)
             if self.do_stats:
-                gpre[l] = _norm(gz)
+                gpre[l] = self._norm(gz)
             if self.bn_inv[l] is not None:
                 gz = self._bn_backward(gz, self.Z[l], self.bn_inv[l])
             gW = self._arr("gW", W.shape)
             t0 = _tick(clk, "backward: activation derivative and its norm", t0)
-            np.matmul(hin.T, gz, out=gW)
+            xp.matmul(hin.T, gz, out=gW)
             t0 = _tick(clk, "backward matmuls", t0)
             if self.do_stats:
-                gw[l] = _norm(gW)
+                gw[l] = self._norm(gW)
             if grads is not None:
-                grads[l] = gW.copy()
+                grads[l] = to_host(gW).copy()
             t0 = _tick(clk, "backward: weight-gradient norm", t0)
             if l > 0:
                 gn = self._arr(f"gh{l % 2}", (self.n, W.shape[0]))  # never g (the other parity) nor gz
-                np.matmul(gz, W.T, out=gn)
+                xp.matmul(gz, W.T, out=gn)
                 t0 = _tick(clk, "backward matmuls", t0)
                 if (l + 1) in self.res:
                     gn += g
                 g = gn
+            W = None  # a redrawn layer is freed before the next one is drawn
         return loss, grads
+
+    def _norm(self, a: np.ndarray) -> float:
+        return _norm(a) if self.K is _st else self.K.norm(a)
 
     def _arr(self, name: str, shape) -> np.ndarray:
         """A scratch array of the backward pass, fetched once per name and shape.
@@ -381,8 +434,10 @@ class TrialPass:
         return arr
 
     def _bn_backward(self, gy: np.ndarray, xhat: np.ndarray, inv: np.ndarray) -> np.ndarray:
-        """:math:`\\partial L/\\partial z` through the batch normalisation (:func:`initlab._batchnorm.normalize_backward`)."""
+        """:math:`\\partial L/\\partial z` through the batch normalisation
+        (:func:`initlab._batchnorm.normalize_backward`)."""
         return normalize_backward(gy, xhat, inv, self._arr("bn_t", gy.shape))
+
 
 def _norm(a: np.ndarray) -> float:
     """:math:`\\|a\\|_F` from float64 sums of BLAS row dot products; float64 when squares overflow."""

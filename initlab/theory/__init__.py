@@ -1,21 +1,24 @@
 """Mean-field theory of signal propagation at initialization: plain numbers and activations in.
 
-=============================  ==========================================================
-:mod:`~initlab.theory.quadrature`   Gauss rules split at an activation's kinks
-:mod:`~initlab.theory.gaussian`     Gaussian kernels E[φ(u)φ(v)] and E[φ'(u)φ'(v)]
-:mod:`~initlab.theory.meanfield`    q/c maps, fixed points, χ₁, depth scales, critical points
-:mod:`~initlab.theory.propagation`  layer-by-layer prediction of a stack
-:mod:`~initlab.theory.phase`        phase diagrams over σ_w² × σ_b²
-:mod:`~initlab.theory.recommend`    the critical gain of an activation
-=============================  ==========================================================
+=====================================  ==========================================================
+:mod:`~initlab.theory.quadrature`       Gauss rules split at an activation's kinks
+:mod:`~initlab.theory.gaussian`         Gaussian kernels E[φ(u)φ(v)] and E[φ'(u)φ'(v)]
+:mod:`~initlab.theory.fixedpoints`      the q-map fixed point iteration from q0 reaches, and all of them
+:mod:`~initlab.theory.meanfield`        q/c maps, fixed points, χ₁, depth scales
+:mod:`~initlab.theory.critical`         the critical line χ₁ = 1 (crossings, jumps, the q* = 0 point)
+:mod:`~initlab.theory.propagation`      layer-by-layer prediction of a stack
+:mod:`~initlab.theory.phase`            phase diagrams over σ_w² × σ_b²
+:mod:`~initlab.theory.recommend`        the critical gain of an activation
+=====================================  ==========================================================
 """
 
 from .._lazy import lazy_attributes
 
 _MODULES = {
     ".meanfield": ("Q_MAX", "Q_MIN", "CRITICAL_TOL", "PHASES", "q_map", "c_map", "q_star", "c_star", "chi1", "chi_c",
-                   "xi_q", "xi_c", "FixedPoint", "fixed_point", "solve", "critical_sigma_w2", "CriticalPoint",
-                   "critical_point"),
+                   "xi_q", "xi_c", "FixedPoint", "fixed_point", "fixed_points", "solve"),
+    ".fixedpoints": ("FixedPointBranch",),
+    ".critical": ("CriticalPoint", "critical_point", "critical_sigma_w2"),
     ".phase": ("PhaseGrid", "phase_grid", "default_sigma_w2_max"),
     ".propagation": ("Propagation", "propagate"),
     ".recommend": ("Recommendation", "recommend", "recommend_all"),

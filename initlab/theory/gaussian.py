@@ -18,22 +18,24 @@ Cholesky construction :math:`u_a = \\sqrt q\\,z_1`, :math:`u_b = \\sqrt q\\,(c z
 
 Methods
 -------
-- *Quadrature split at the kinks* (:class:`QuadratureKernel`, rules in :mod:`initlab.theory.quadrature`) on the
-  activation's own ``fn``/``fn_grad``: Gauss rules for the normal density on each piece between 0 and
-  the points where :math:`\\phi'` jumps (found from ``grad``); in 2-D the Cholesky coordinates
-  :math:`(z_1, z_2)` are integrated in polar form, split on the rays and radii where :math:`u_a` or
-  :math:`u_b` meets a kink. Spectrally accurate for every registered activation (about 1e-8 or better at
-  the default degrees; see the tests). The textbook tensor Gauss–Hermite rule
+- *Quadrature split at the kinks and graded towards 0* (:class:`QuadratureKernel`, rules in
+  :mod:`initlab.theory.quadrature`) on the activation's own ``fn``/``fn_grad``: Gauss rules for the normal
+  density on each piece between 0, the points where :math:`\\phi'` jumps (found from ``grad``) and, at large
+  ``q``, the graded points :math:`\\pm 4^j/\\sqrt q` (:math:`j = 0, 1, \\dots` while :math:`4^j/\\sqrt q < 2`):
+  :math:`\\phi(\\sqrt q z)` changes on the scale :math:`1/\\sqrt q` near 0 and :math:`\\phi'` lives there, so the
+  nodes follow it to :math:`q = 10^8` and beyond. In 2-D the Cholesky coordinates :math:`(z_1, z_2)` are
+  integrated in polar form, split on the rays and radii where :math:`u_a` or :math:`u_b` meets a kink and
+  graded likewise around the rays :math:`u_a = 0`, :math:`u_b = 0`. Relative errors below 1e-8 for every
+  registered activation and :math:`10^{-12} \\le q \\le 10^8` (``tests/test_quadrature_accuracy.py``,
+  against adaptive :func:`scipy.integrate.quad` and mpmath). The textbook tensor Gauss–Hermite rule
   (:func:`numpy.polynomial.hermite_e.hermegauss`, ``rule="hermite"``) is kept for comparison: it converges
-  only algebraically across a kink (errors of 1e-4 to 1e-2 for ReLU's :math:`K'`, SELU, hard_tanh).
-- *Closed forms* where they exist: linear; ReLU and leaky ReLU through the arc-cosine kernel of
-  Cho & Saul (2009); erf through the arcsine kernel of Williams (1997). They are tested against
-  quadrature.
-- *Quasi-Monte Carlo* for maxout (its ``fn`` is not elementwise): :data:`MAXOUT_SAMPLES` points of a
-  scrambled Sobol sequence seeded with :data:`MAXOUT_SEED`. Maxout is positively homogeneous, so
-  :math:`m_2 = q\\,M_2`, :math:`K = q\\,\\kappa(c)`; :math:`\\kappa` and :math:`K'` are tabulated on
-  33 angles :math:`\\theta = \\arccos c` with common random numbers and interpolated by a cubic spline
-  (errors about 1e-5 in :math:`m_2`, 2e-4 in :math:`K`, 1e-3 in :math:`K'` against exact ``maxout:2``).
+  only algebraically across a kink (errors of 1e-4 to 1e-2 for ReLU's :math:`K'`, SELU, hard_tanh) and
+  loses the layer at large ``q``.
+- *The activation's own closed form* where it has one (:class:`ClosedFormKernel`; ``act.kernel_method``):
+  linear, ReLU and leaky ReLU through the arc-cosine kernel of Cho & Saul (2009); erf through the
+  arcsine kernel of Williams (1997); maxout through exact 1-D integrals over the order-statistic density
+  of the maximum of ``k`` normals (:func:`initlab.activations.maxout.max_moments`; closed-form cross kernel
+  for ``k = 2``, quasi-Monte Carlo cross kernel for ``k >= 3``). They are tested against quadrature.
 
 Everything is float64 and vectorised over arrays of ``q`` and ``c`` (broadcast together), in blocks of
 about a million nodes so memory stays small.
@@ -48,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from ..activations import Activation, get_activation
+from ..activations.maxout import MAXOUT_SAMPLES, MAXOUT_SEED
 from .quadrature import (
     _blocks, _split0, half_line_rule, hermite_rule, kinks, legendre01, piecewise_rule, radial_rule,
 )
@@ -58,22 +61,18 @@ __all__ = [
     "MAXOUT_SAMPLES",
     "MAXOUT_SEED",
     "Q_FLOOR",
+    "GRADE_LIMIT",
+    "grade_levels",
     "Kernel",
     "QuadratureKernel",
-    "ReLUFamilyKernel",
-    "ErfKernel",
-    "MaxoutKernel",
+    "ClosedFormKernel",
     "gaussian_kernel",
 ]
 
-#: Gauss–Hermite nodes for 1-D expectations.
-DEFAULT_DEGREE = 48
+#: Quadrature nodes per piece for 1-D expectations (see :class:`QuadratureKernel`).
+DEFAULT_DEGREE = 32
 #: Quadrature nodes per piece for 2-D expectations (see :class:`QuadratureKernel`).
 DEFAULT_DEGREE_2D = 20
-#: Quasi-Monte Carlo points for maxout.
-MAXOUT_SAMPLES = 1 << 16
-#: Seed of the maxout Sobol scrambling.
-MAXOUT_SEED = 20160614
 #: Variances below this are evaluated at ``Q_FLOOR`` (the q → 0⁺ limit, to about 1e-12; this also gives
 #: the one-sided limits at a kink, e.g. :math:`g_2(0^+) = 1/2` for ReLU).
 Q_FLOOR = 1e-12
@@ -159,6 +158,18 @@ class Kernel:
         return f"{type(self).__name__}({self.act.spec}, {self.method})"
 
 
+#: The 1-D rules add breakpoints at :math:`\\pm 4^j/\\sqrt q` while these are below this (in units of z).
+GRADE_LIMIT = 2.0
+
+
+def grade_levels(r: np.ndarray) -> np.ndarray:
+    """How many graded breakpoints :math:`4^j / r < 2` (:data:`GRADE_LIMIT`) a rule for :math:`\\sqrt q = r` gets."""
+    r = np.asarray(r, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        lv = np.ceil(np.log(np.maximum(r * GRADE_LIMIT, 1.0)) / math.log(4.0))
+    return np.where(r * GRADE_LIMIT > 1.0, lv, 0).astype(int)
+
+
 def _qc(q, c=None):
     q = np.maximum(np.asarray(q, dtype=np.float64), Q_FLOOR)
     if c is None:
@@ -186,8 +197,9 @@ class QuadratureKernel(Kernel):
     """
 
     def __init__(self, act: Activation, degree: int = DEFAULT_DEGREE, degree_2d: int = DEFAULT_DEGREE_2D,
-                 rule: str = "split"):
+                 rule: str = "split", grade_2d: float = GRADE_LIMIT):
         super().__init__(act)
+        self.grade_2d = float(grade_2d)
         if rule not in ("split", "hermite"):
             raise ValueError(f"rule must be 'split' or 'hermite', got {rule!r}")
         self.degree, self.degree_2d, self.rule = int(degree), int(degree_2d), rule
@@ -196,45 +208,64 @@ class QuadratureKernel(Kernel):
             self.kinks = np.array(kinks(act))
             self._abs_kinks = np.unique(np.abs(self.kinks))
             self._ratios = np.unique(np.round(np.divide.outer(self.kinks, self.kinks).ravel(), 12))
-            self.method = f"quadrature split at kinks ({self.degree} nodes per piece; {self.degree_2d} in 2-D)"
+            self.method = (f"quadrature split at kinks, graded towards 0 at large q ({self.degree} nodes per piece; "
+                           f"{self.degree_2d} in 2-D)")
         else:
             hermite_rule(self.degree), hermite_rule(self.degree_2d)
             self.kinks = np.zeros(0)
             self.method = f"Gauss-Hermite quadrature ({self.degree} nodes; {self.degree_2d}x{self.degree_2d} in 2-D)"
 
     def _rule1(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.rule == "hermite" or not self.kinks.size:  # the same rule for every q
+        """The 1-D rule for rows of standard deviation ``r`` that share one grading level (see :func:`grade_levels`)."""
+        levels = int(grade_levels(r[:1])[0]) if r.size else 0
+        if self.rule == "hermite" or (not self.kinks.size and not levels):  # the same rule for every q
             x, w = hermite_rule(self.degree) if self.rule == "hermite" else _split0(self.degree)
             return x[None, :], w[None, :]
-        breaks = np.concatenate([np.zeros((r.size, 1)), self.kinks / r[:, None]], axis=1)
+        graded = (4.0 ** np.arange(levels))[None, :] / r[:, None]
+        graded = np.where(graded < GRADE_LIMIT, graded, 0.0)  # rows of one level share it; guard anyway
+        breaks = np.concatenate([np.zeros((r.size, 1)), self.kinks / r[:, None], graded, -graded], axis=1)
         return piecewise_rule(breaks, self.degree)
+
+    def _grouped(self, flat: np.ndarray, per_piece: int, fill) -> None:
+        """Call ``fill(rows, r, z, w)`` on blocks of rows that share a grading level (``r = sqrt(flat[rows])``)."""
+        r_all = np.sqrt(flat)
+        lv = grade_levels(r_all) if self.rule == "split" else np.zeros(flat.size, int)
+        for level in np.unique(lv):
+            rows = np.flatnonzero(lv == level)
+            per = per_piece * (2 + self.kinks.size + 2 * int(level))
+            for s in _blocks(rows.size, per):
+                sel = rows[s]
+                r = r_all[sel]
+                z, w = self._rule1(r)
+                fill(sel, r, z, w)
 
     def _moments(self, q):
         q = _qc(q)
         flat = q.reshape(-1)
         m2, slope, g2 = (np.empty(flat.shape) for _ in range(3))
-        per = self.degree * (2 + self.kinks.size)
+
+        def fill(s, r, z, w):
+            a, d = self.act.fn_grad(r[:, None] * z)
+            w = np.broadcast_to(w, a.shape)
+            m2[s] = np.einsum("ij,ij->i", a * a, w)
+            g2[s] = np.einsum("ij,ij->i", d * d, w)
+            slope[s] = np.einsum("ij,ij->i", a * d, w * z) / r
+
         with np.errstate(over="ignore", under="ignore"):
-            for s in _blocks(flat.size, per):
-                r = np.sqrt(flat[s])
-                z, w = self._rule1(r)
-                a, d = self.act.fn_grad(r[:, None] * z)
-                w = np.broadcast_to(w, a.shape)
-                m2[s] = np.einsum("ij,ij->i", a * a, w)
-                g2[s] = np.einsum("ij,ij->i", d * d, w)
-                slope[s] = np.einsum("ij,ij->i", a * d, w * z) / r
+            self._grouped(flat, self.degree, fill)
         return m2.reshape(q.shape), slope.reshape(q.shape), g2.reshape(q.shape)
 
     def m1(self, q):
         q = _qc(q)
         flat = q.reshape(-1)
         out = np.empty(flat.shape)
+
+        def fill(s, r, z, w):
+            a = self.act.fn(r[:, None] * z)
+            out[s] = np.einsum("ij,ij->i", a, np.broadcast_to(w, a.shape))
+
         with np.errstate(over="ignore", under="ignore"):
-            for s in _blocks(flat.size, self.degree * (2 + self.kinks.size)):
-                r = np.sqrt(flat[s])
-                z, w = self._rule1(r)
-                a = self.act.fn(r[:, None] * z)
-                out[s] = np.einsum("ij,ij->i", a, np.broadcast_to(w, a.shape))
+            self._grouped(flat, self.degree, fill)
         return out.reshape(q.shape)
 
     def hermite_coefficients(self, q: Any, n: int) -> np.ndarray:
@@ -246,16 +277,17 @@ class QuadratureKernel(Kernel):
         q = _qc(q)
         flat = q.reshape(-1)
         out = np.empty((flat.size, n))
+
+        def fill(s, r, z, w):
+            aw = self.act.fn(r[:, None] * z) * w
+            z = np.broadcast_to(z, aw.shape)
+            h_prev, h = np.zeros_like(z), np.ones_like(z)
+            for k in range(n):  # orthonormal recurrence h_{k+1} = (z h_k - sqrt(k) h_{k-1}) / sqrt(k+1)
+                out[s, k] = np.einsum("ij,ij->i", aw, h)
+                h_prev, h = h, (z * h - math.sqrt(k) * h_prev) / math.sqrt(k + 1)
+
         with np.errstate(over="ignore", under="ignore"):
-            for s in _blocks(flat.size, self.degree * (2 + self.kinks.size) * n):
-                r = np.sqrt(flat[s])
-                z, w = self._rule1(r)
-                aw = self.act.fn(r[:, None] * z) * w
-                z = np.broadcast_to(z, aw.shape)
-                h_prev, h = np.zeros_like(z), np.ones_like(z)
-                for k in range(n):  # orthonormal recurrence h_{k+1} = (z h_k - sqrt(k) h_{k-1}) / sqrt(k+1)
-                    out[s, k] = np.einsum("ij,ij->i", aw, h)
-                    h_prev, h = h, (z * h - math.sqrt(k) * h_prev) / math.sqrt(k + 1)
+            self._grouped(flat, self.degree * n, fill)
         return out.reshape(q.shape + (n,))
 
     def _cross_grad(self, q, c):
@@ -264,14 +296,20 @@ class QuadratureKernel(Kernel):
         qf, cf = q.reshape(-1), c.reshape(-1)
         k, kg = np.empty(qf.shape), np.empty(qf.shape)
         m = self.kinks.size
-        per = self.degree_2d**2 * ((4 + 2 * m * m) * (1 + 2 * m) if self.rule == "split" else 1)  # upper bound
+        lv = (grade_levels(np.sqrt(qf) * (self.grade_2d / GRADE_LIMIT)) if self.rule == "split"
+              else np.zeros(qf.size, int))
         fill = self._cross_split if self.rule == "split" else self._cross_hermite
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            for s in _blocks(qf.size, per):
-                k[s], kg[s] = fill(qf[s], cf[s])
+            for level in np.unique(lv):
+                rows = np.flatnonzero(lv == level)
+                arcs = (4 + 2 * m * m) * (3 + 2 * int(level))
+                per = self.degree_2d**2 * (arcs * (1 + 2 * m + 2 * int(level)) if self.rule == "split" else 1)
+                for s in _blocks(rows.size, per):  # per: an upper bound on the nodes of one (q, c)
+                    sel = rows[s]
+                    k[sel], kg[sel] = fill(qf[sel], cf[sel], int(level))
         return k.reshape(shape), kg.reshape(shape)
 
-    def _cross_hermite(self, q, c):
+    def _cross_hermite(self, q, c, level=0):
         x, w = hermite_rule(self.degree_2d)
         r = np.sqrt(q)
         b, d = r * c, r * np.sqrt(1.0 - c * c)
@@ -279,15 +317,21 @@ class QuadratureKernel(Kernel):
         a2, d2 = self.act.fn_grad((b[:, None] * x)[:, :, None] + (d[:, None] * x)[:, None, :])
         return (a1 * (a2 @ w)) @ w, (d1 * (d2 @ w)) @ w
 
-    def _cross_split(self, q, c):
+    def _cross_split(self, q, c, level=0):
         n, m = self.degree_2d, self.kinks.size
         th = np.arccos(c)[:, None]
         t, v = legendre01(n)
+        r1 = np.sqrt(q)[:, None]
         # arcs between the rays where u_a = 0, u_b = 0, or where the kink lines u_a = p_i, u_b = p_j cross
-        rays = [np.pi / 2 + np.zeros_like(th), 1.5 * np.pi + np.zeros_like(th), th + np.pi / 2, th + 1.5 * np.pi]
+        base = [np.pi / 2 + np.zeros_like(th), 1.5 * np.pi + np.zeros_like(th), th + np.pi / 2, th + 1.5 * np.pi]
+        rays = list(base)
+        if level:  # large q: rays graded towards each u = 0 ray at 4^j / (4 sqrt q) radians (the layer's width)
+            delta = (4.0 ** np.arange(level + 1))[None, :] / (4 * r1)
+            for b in base:
+                rays += [b - delta, b + delta]
         for ratio in self._ratios:  # cos(psi) / cos(psi - theta) = p_i / p_j
-            base = np.arctan2(1.0 / ratio - np.cos(th), np.sin(th))
-            rays += [base, base + np.pi]
+            ray = np.arctan2(1.0 / ratio - np.cos(th), np.sin(th))
+            rays += [ray, ray + np.pi]
         ang = np.sort(np.mod(np.concatenate(rays, axis=1) - np.pi / 2, 2 * np.pi), axis=1)
         ang = np.concatenate([ang, np.full_like(th, 2 * np.pi)], axis=1)
         lengths = np.diff(ang, axis=1)
@@ -295,8 +339,11 @@ class QuadratureKernel(Kernel):
         wpsi = (lengths[:, :, None] * v).reshape(len(q), -1) / (2 * np.pi)
         ca, cb = np.cos(psi)[:, :, None], np.cos(psi - th)[:, :, None]
         r = np.sqrt(q)[:, None, None]
-        if m:
-            pr = self._abs_kinks / r  # (M, 1, m'): a split where |u| meets |p| (harmless if only one sign kinks)
+        scales = np.concatenate([self._abs_kinks, 4.0 ** np.arange(level)]) if self.rule == "split" else self._abs_kinks
+        if scales.size:
+            # (M, 1, s): a split where |u| meets |p| (harmless if only one sign kinks) and, at large q, where
+            # |u| = 4^j: the radial layer of width 1/(sqrt(q) |cos|) near the origin
+            pr = scales / r
             breaks = np.concatenate([pr / np.abs(ca), pr / np.abs(cb)], axis=2)
             rho, wrho = radial_rule(breaks, n)
         else:
@@ -309,157 +356,42 @@ class QuadratureKernel(Kernel):
         return k, kg
 
 
-class ReLUFamilyKernel(Kernel):
-    """Closed forms for :math:`\\phi(x) = \\max(x, 0) + \\alpha \\min(x, 0)` (ReLU α=0, leaky ReLU, linear α=1).
+class ClosedFormKernel(Kernel):
+    """The activation's own Gaussian kernel (``act.gaussian_moments``, ``gaussian_cross``, ``gaussian_mean``).
 
-    With :math:`\\theta = \\arccos c` and the arc-cosine kernel (Cho & Saul 2009)
-    :math:`J(c) = \\frac{q}{2\\pi}\\left(\\sqrt{1-c^2} + (\\pi - \\theta)\\,c\\right)
-    = \\mathbb{E}[\\mathrm{relu}(u_a)\\,\\mathrm{relu}(u_b)]`:
-
-    .. math::
-
-        K = (1+\\alpha^2)\\,J(c) - 2\\alpha\\,J(-c), \\qquad
-        K' = \\frac{(1+\\alpha^2)(\\pi - \\theta) + 2\\alpha\\theta}{2\\pi}, \\qquad
-        m_2 = \\frac{1+\\alpha^2}{2} q, \\quad m_2' = g_2 = \\frac{1+\\alpha^2}{2}, \\quad
-        m_1 = (1 - \\alpha)\\sqrt{q / 2\\pi}.
+    Activations carry their closed forms beside ``fn`` (see :mod:`initlab.activations.base`): linear, ReLU and
+    leaky ReLU (arc-cosine kernel), erf (arcsine kernel), maxout (exact order-statistic moments). This class
+    only clamps ``q`` at :data:`Q_FLOOR` and ``c`` to [-1, 1] and applies the :class:`Kernel` conventions.
     """
 
-    method = "closed form (arc-cosine kernel)"
-
-    def __init__(self, act: Activation, alpha: float):
+    def __init__(self, act: Activation):
         super().__init__(act)
-        self.alpha = float(alpha)
+        self.method = str(act.kernel_method)
 
     def _moments(self, q):
-        q = _qc(q)
-        h = 0.5 * (1.0 + self.alpha**2)
-        return h * q, np.full_like(q, h), np.full_like(q, h)
+        return self.act.gaussian_moments(_qc(q))
 
     def m1(self, q):
-        return (1.0 - self.alpha) * np.sqrt(_qc(q) / (2 * np.pi))
+        return self.act.gaussian_mean(_qc(q))
 
     def _cross_grad(self, q, c):
         q, c = _qc(q, c)
-        al = self.alpha
-        th = np.arccos(c)
-        s = np.sqrt(np.maximum(1.0 - c * c, 0.0))
-        j_pos = s + (np.pi - th) * c
-        j_neg = s - th * c  # J(-c): arccos(-c) = pi - theta
-        k = q / (2 * np.pi) * ((1 + al * al) * j_pos - 2 * al * j_neg)
-        kg = ((1 + al * al) * (np.pi - th) + 2 * al * th) / (2 * np.pi)
-        return k, kg
-
-
-class ErfKernel(Kernel):
-    """Closed forms for :math:`\\phi = \\mathrm{erf}` (Williams 1997, the arcsine kernel).
-
-    .. math::
-
-        K = \\frac{2}{\\pi} \\arcsin \\frac{2qc}{1 + 2q}, \\quad
-        K' = \\frac{4}{\\pi \\sqrt{(1+2q)^2 - 4q^2c^2}}, \\quad
-        m_2' = \\frac{4}{\\pi (1+2q)\\sqrt{1+4q}}, \\quad g_2 = \\frac{4}{\\pi\\sqrt{1+4q}}.
-    """
-
-    method = "closed form (arcsine kernel)"
-
-    def _moments(self, q):
-        q = _qc(q)
-        m2 = 2 / np.pi * np.arcsin(2 * q / (1 + 2 * q))
-        root = np.sqrt(1 + 4 * q)
-        return m2, 4 / (np.pi * (1 + 2 * q) * root), 4 / (np.pi * root)
-
-    def m1(self, q):
-        return np.zeros_like(_qc(q))  # erf is odd
-
-    def _cross_grad(self, q, c):
-        q, c = _qc(q, c)
-        k = 2 / np.pi * np.arcsin(2 * q * c / (1 + 2 * q))
-        kg = 4 / (np.pi * np.sqrt((1 + 2 * q) ** 2 - 4 * q * q * c * c))
-        return k, kg
-
-
-class MaxoutKernel(Kernel):
-    """Quasi-Monte Carlo for maxout (max over ``k`` pieces; positively homogeneous of degree 1).
-
-    :math:`Z_1, Z_2 \\in \\mathbb{R}^{n \\times k}` are standard normal, from the inverse normal CDF of a
-    scrambled Sobol sequence in :math:`2k` dimensions (``n`` = :data:`MAXOUT_SAMPLES`, seed
-    :data:`MAXOUT_SEED`; error about :math:`1/n` instead of plain Monte Carlo's :math:`1/\\sqrt n`).
-    With :math:`U_b(\\theta) = Z_1 \\cos\\theta + Z_2 \\sin\\theta`, :math:`c = \\cos\\theta`:
-
-    .. math::
-
-        m_2 = q\\,\\overline{\\phi(Z_1)^2}, \\quad g_2 = \\overline{\\textstyle\\sum_j (\\partial_j \\phi(Z_1))^2}, \\quad
-        K = q\\,\\overline{\\phi(Z_1)\\phi(U_b)}, \\quad K' = \\overline{\\textstyle\\sum_j \\partial_j\\phi(Z_1)\\,\\partial_j\\phi(U_b)},
-
-    the last two tabulated on 33 angles in :math:`[0, \\pi]` (common random numbers) and interpolated by a
-    cubic spline in :math:`\\theta`. The derivative is the activation's routing mask, so :math:`g_2 = 1`.
-    Measured against the exact ``maxout:2`` values (:math:`m_2 = q`,
-    :math:`K = \\tfrac q2 (c + \\tfrac2\\pi(\\sqrt{1-c^2} + c \\arcsin c))`, :math:`K' = 1 - \\theta/\\pi`)
-    the errors are about 1e-5 in :math:`m_2`, 2e-4 in :math:`K/q` and 1e-3 in :math:`K'` (an indicator,
-    the hardest case for QMC).
-    """
-
-    def __init__(self, act: Activation, samples: int = MAXOUT_SAMPLES, seed: int = MAXOUT_SEED, angles: int = 33):
-        from scipy.interpolate import CubicSpline
-        from scipy.special import ndtri
-        from scipy.stats import qmc
-
-        super().__init__(act)
-        k = int(act.pieces)
-        self.samples, self.seed = int(samples), int(seed)
-        self.method = f"quasi-Monte Carlo (scrambled Sobol, {self.samples} samples, seed {self.seed})"
-        u = qmc.Sobol(d=2 * k, scramble=True, seed=self.seed).random(self.samples)
-        z = ndtri(np.clip(u, 1e-16, 1 - 1e-16))
-        z1, z2 = z[:, :k], z[:, k:]
-        a1, d1 = self.act.fn_grad(z1)
-        a1 = a1[:, 0]
-        self._m1 = float(np.mean(a1))
-        self._m2 = float(np.mean(a1 * a1))
-        self._g2 = float(np.mean((d1 * d1).sum(axis=1)))
-        theta = np.linspace(0.0, np.pi, angles)
-        kap, kapg = np.empty(angles), np.empty(angles)
-        for i, t in enumerate(theta):
-            a2, d2 = self.act.fn_grad(z1 * math.cos(t) + z2 * math.sin(t))
-            kap[i] = float(np.mean(a1 * a2[:, 0]))
-            kapg[i] = float(np.mean((d1 * d2).sum(axis=1)))
-        self._kappa = CubicSpline(theta, kap)
-        self._kappa_g = CubicSpline(theta, kapg)
-
-    def _moments(self, q):
-        q = _qc(q)
-        return self._m2 * q, np.full_like(q, self._m2), np.full_like(q, self._g2)
-
-    def m1(self, q):
-        return self._m1 * np.sqrt(_qc(q))
-
-    def _cross_grad(self, q, c):
-        q, c = _qc(q, c)
-        th = np.arccos(c)
-        return q * self._kappa(th), self._kappa_g(th)
+        return self.act.gaussian_cross(q, c)
 
 
 @functools.lru_cache(maxsize=128)
-def _kernel(act: Activation, degree: int, degree_2d: int, closed_form: bool, rule: str) -> Kernel:
-    name = act.name
-    if name == "maxout":
-        return MaxoutKernel(act)
-    if closed_form:
-        if name == "linear":
-            return ReLUFamilyKernel(act, 1.0)
-        if name == "relu":
-            return ReLUFamilyKernel(act, 0.0)
-        if name == "leaky_relu":
-            return ReLUFamilyKernel(act, float(act.alpha))  # type: ignore[attr-defined]
-        if name == "erf":
-            return ErfKernel(act)
-    return QuadratureKernel(act, degree, degree_2d, rule)
+def _kernel(act: Activation, degree: int, degree_2d: int, closed_form: bool, rule: str, grade_2d: float) -> Kernel:
+    if act.pieces > 1 or (closed_form and act.kernel_method):  # maxout's fn is not elementwise: always its own
+        return ClosedFormKernel(act)
+    return QuadratureKernel(act, degree, degree_2d, rule, grade_2d)
 
 
 def gaussian_kernel(
     act: Activation | str, degree: int = DEFAULT_DEGREE, degree_2d: int = DEFAULT_DEGREE_2D, closed_form: bool = True,
-    rule: str = "split",
+    rule: str = "split", grade_2d: float = GRADE_LIMIT,
 ) -> Kernel:
-    """The :class:`Kernel` for an activation: a closed form where one exists, else quadrature (QMC for maxout).
+    """The :class:`Kernel` for an activation: the activation's own closed form where it has one
+    (``act.kernel_method``), else quadrature on its ``fn``/``grad``.
 
     Parameters
     ----------
@@ -470,5 +402,9 @@ def gaussian_kernel(
         ``False`` forces quadrature (used by the tests that check the closed forms).
     rule : {"split", "hermite"}
         Quadrature rule, see :class:`QuadratureKernel`.
+    grade_2d : float
+        The 2-D rule grades towards the rays :math:`u = 0` while :math:`4^j/\\sqrt q` is below this
+        (default :data:`GRADE_LIMIT`, errors below 1e-9; the phase grid uses 0.5, errors below about 1e-5
+        for :math:`q \\le 30`, three times faster).
     """
-    return _kernel(get_activation(act), int(degree), int(degree_2d), bool(closed_form), str(rule))
+    return _kernel(get_activation(act), int(degree), int(degree_2d), bool(closed_form), str(rule), float(grade_2d))

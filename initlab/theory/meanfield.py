@@ -13,9 +13,11 @@ second moment :math:`q^l = \\mathbb{E}[(z^l_i)^2]` and the correlation :math:`c^
         \\qquad (\\text{the } c\\text{-map; } u_a, u_b \\text{ of variance } q^l, \\text{ correlation } c^l)
 
 Fixed points and their stability
-    :math:`q^* = \\mathcal{V}(q^*)` is the fixed point reached by iterating the q-map from ``q0`` (default 1,
-    a unit-variance input); where the iteration grows without bound (ReLU with :math:`\\sigma_w^2 > 2`)
-    :math:`q^* = \\infty` and the phase is ``"divergent"``. At :math:`q^*`:
+    :math:`q^* = \\mathcal{V}(q^*)` is the limit of the iteration of the q-map from ``q0`` (default 1, a
+    unit-variance input): the nearest fixed point in the direction of :math:`\\mathcal{V}(q_0) - q_0`, found
+    by one solver for every consumer (:func:`initlab.theory.fixedpoints.solve_q`; :func:`fixed_points` lists
+    all of them, stable and unstable). Where the iteration grows without bound (ReLU with
+    :math:`\\sigma_w^2 > 2`) :math:`q^* = \\infty` and the phase is ``"divergent"``. At :math:`q^*`:
 
     - :math:`\\chi_1 = \\sigma_w^2\\,\\mathbb{E}[\\phi'(\\sqrt{q^*} z)^2]`, the slope of the c-map at
       :math:`c = 1` and the mean growth of a squared gradient norm per layer;
@@ -49,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from ..activations import Activation, get_activation
+from .fixedpoints import Q_MAX, Q_MIN, FixedPointBranch, all_fixed_points, solve_q
 from .gaussian import DEFAULT_DEGREE, DEFAULT_DEGREE_2D, Kernel, QuadratureKernel, gaussian_kernel
 
 __all__ = [
@@ -67,15 +70,10 @@ __all__ = [
     "FixedPoint",
     "fixed_point",
     "solve",
-    "critical_sigma_w2",
-    "CriticalPoint",
-    "critical_point",
+    "fixed_points",
+    "FixedPointBranch",
 ]
 
-#: A q-map iteration that passes this is reported as divergent (:math:`q^* = \\infty`).
-Q_MAX = 1e10
-#: Below this the walk towards :math:`q^* = 0` stops (with :math:`\\sigma_b^2 = 0`, :math:`\\phi(0) = 0`).
-Q_MIN = 1e-10
 #: :math:`|\\chi_1 - 1|` at or below this counts as critical.
 CRITICAL_TOL = 1e-6
 #: Phase labels.
@@ -126,65 +124,6 @@ def c_map(c: Any, q: Any, act: Activation | str, sigma_w2: Any, sigma_b2: Any = 
 
 
 # -- solving for the fixed points -------------------------------------------------------------------------
-def _solve_q(k: Kernel, sw2: np.ndarray, sb2: np.ndarray, q0: np.ndarray):
-    """q* for flat arrays; returns (q_star, divergent)."""
-    n = sw2.size
-    F = lambda q, i: sw2[i] * k.m2(q) + sb2[i] - q  # noqa: E731
-    qs = np.full(n, np.nan)
-    div = np.zeros(n, bool)
-    idx = np.arange(n)
-    f0 = F(q0, idx)
-    done = np.abs(f0) <= 1e-13 * (1.0 + q0)
-    qs[done] = q0[done]
-    lo, hi = np.zeros(n), np.zeros(n)  # bracket with F(lo) >= 0 >= F(hi)
-    # walk up from q0 (F > 0) until F < 0, or past Q_MAX (divergent)
-    up = idx[~done & (f0 > 0)]
-    a = q0[up].copy()
-    while up.size:
-        b = np.maximum(4.0 * a, 1e-3)
-        fb = F(b, up)
-        hit, over = fb <= 0, (fb > 0) & (b > Q_MAX)
-        lo[up[hit]], hi[up[hit]] = a[hit], b[hit]
-        div[up[over]] = True
-        keep = ~hit & ~over
-        up, a = up[keep], b[keep]
-    # walk down from q0 (F < 0) until F > 0, or below Q_MIN (then q* = 0)
-    down = idx[~done & (f0 < 0)]
-    b = q0[down].copy()
-    while down.size:
-        a = b / 4.0
-        fa = F(a, down)
-        hit, under = fa >= 0, (fa < 0) & (a < Q_MIN)
-        lo[down[hit]], hi[down[hit]] = a[hit], b[hit]
-        qs[down[under]] = 0.0  # 0 <= q* < Q_MIN: report the limit q* = 0
-        keep = ~hit & ~under
-        down, b = down[keep], a[keep]
-    # safeguarded Newton inside the brackets
-    act_ = idx[np.isnan(qs) & ~div]
-    q = 0.5 * (lo[act_] + hi[act_])
-    for _ in range(200):
-        if not act_.size:
-            break
-        m2, slope, _ = k.moments(q)
-        f = sw2[act_] * m2 + sb2[act_] - q
-        fp = sw2[act_] * slope - 1.0
-        pos = f > 0
-        lo[act_[pos]] = q[pos]
-        hi[act_[~pos]] = q[~pos]
-        l_, h_ = lo[act_], hi[act_]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            newton = q - f / fp
-        bis = np.where((l_ > 0) & (h_ > 4 * l_), np.sqrt(l_ * h_), 0.5 * (l_ + h_))
-        ok = np.isfinite(newton) & (newton > l_) & (newton < h_)
-        q_new = np.where(ok, newton, bis)
-        conv = (f == 0) | (np.abs(q_new - q) <= 1e-15 * q) | (h_ - l_ <= 4e-16 * h_)
-        qs[act_[conv]] = np.where(f[conv] == 0, q[conv], q_new[conv])
-        act_, q = act_[~conv], q_new[~conv]
-    qs[act_] = q  # not converged in 200 steps (does not happen in practice); keep the last iterate
-    qs[div] = np.inf
-    return qs, div
-
-
 def _newton_c(cross_grad, sw2, sb2, qs, c, tol: float, steps: int):
     """Vectorised safeguarded Newton on :math:`h(c) = (\\sigma_w^2 K(q^*, c) + \\sigma_b^2)/q^* - c` from ``c``.
 
@@ -271,9 +210,10 @@ def solve(act: Activation | str | Kernel, sigma_w2: Any, sigma_b2: Any = 0.0, *,
           correlations: bool = True, degree: int = DEFAULT_DEGREE, degree_2d: int = DEFAULT_DEGREE_2D) -> dict:
     """Fixed points, slopes, depth scales and phases for arrays of :math:`(\\sigma_w^2, \\sigma_b^2)`.
 
-    The vectorised engine behind :func:`fixed_point` and :func:`~initlab.theory.phase.phase_grid`: the
-    q-map is solved by walking from ``q0`` by factors of 4 to a bracket and then safeguarded Newton, all
-    cells at once; the chaotic cells' :math:`c^*` by Newton on the c-map from 0.
+    The vectorised engine behind :func:`fixed_point`, :func:`~initlab.theory.phase.phase_grid`, the critical
+    line, the recommender and the simulation summary: :math:`q^*` is the limit of the q-map iterated from
+    ``q0`` (:func:`~initlab.theory.fixedpoints.solve_q`: scan for the nearest sign change, then safeguarded
+    Newton), all cells at once; the chaotic cells' :math:`c^*` by Newton on the c-map from 0.
 
     Parameters
     ----------
@@ -297,7 +237,7 @@ def solve(act: Activation | str | Kernel, sigma_w2: Any, sigma_b2: Any = 0.0, *,
     sw2, sb2, q0 = (np.ascontiguousarray(v).reshape(-1) for v in (sw2, sb2, q0))
     if (sw2 < 0).any() or (sb2 < 0).any() or (q0 < 0).any() or not np.isfinite(sw2 + sb2 + q0).all():
         raise ValueError("sigma_w2, sigma_b2 and q0 must be finite and >= 0")
-    qs, div = _solve_q(k, sw2, sb2, q0)
+    qs, div = solve_q(k, sw2, sb2, q0)
     _, slope, g2 = k.moments(np.where(div, Q_MAX, qs))
     if (qs == 0).any():  # the q -> 0+ limits
         slope[qs == 0], g2[qs == 0] = k.at_zero()
@@ -406,80 +346,12 @@ def xi_c(act: Activation | str, sigma_w2: Any, sigma_b2: Any = 0.0, *, q0: Any =
     return _out(solve(act, sigma_w2, sigma_b2, q0=q0, **kw)["xi_c"], _scalar(sigma_w2, sigma_b2, q0))
 
 
-# -- the critical line --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CriticalPoint:
-    """Where :math:`\\chi_1 = 1` at a given :math:`\\sigma_b^2` (``sigma_w2`` NaN and ``reason`` set if nowhere)."""
+def fixed_points(act: Activation | str | Kernel, sigma_w2: float, sigma_b2: float = 0.0, *, q0: float = 1.0,
+                 degree: int = DEFAULT_DEGREE) -> list[FixedPointBranch]:
+    """Every fixed point of the q-map in :math:`[0, Q_{\\max}]`, stable and unstable, in increasing order.
 
-    act: str
-    sigma_b2: float
-    sigma_w2: float
-    q_star: float
-    chi1: float
-    reason: str
-
-
-def critical_point(act: Activation | str, sigma_b2: float = 0.0, *, q0: float = 1.0, degree: int = DEFAULT_DEGREE,
-                   sigma_w2_max: float = 1e4) -> CriticalPoint:
-    """The smallest :math:`\\sigma_w^2` where :math:`\\chi_1 = 1` at ``sigma_b2`` (the order-to-chaos transition).
-
-    :math:`\\chi_1` is evaluated at the :math:`q^*` reached from ``q0`` (its :math:`q \\to \\infty` limit where
-    :math:`q^*` diverges).
-
-    - With :math:`\\sigma_b^2 = 0` and :math:`\\phi(0) = 0` the ordered fixed point is :math:`q^* = 0`, where
-      :math:`\\chi_1 = \\sigma_w^2\\,\\mathbb{E}[\\phi'(\\sqrt q z)^2]|_{q \\to 0^+}` (:math:`\\phi'(0)^2` for a
-      smooth :math:`\\phi`); it loses stability exactly where that reaches 1, which is returned when the
-      :math:`q^* = 0` branch is the one reached from ``q0`` just below it (tanh 1, erf :math:`\\pi/4`, ReLU 2,
-      ELU 1, SELU :math:`2/(\\lambda^2(1+\\alpha^2))`).
-    - Otherwise :math:`\\chi_1 - 1` is scanned on 160 log-spaced :math:`\\sigma_w^2` in [1e-3, ``sigma_w2_max``]
-      and the first sign change refined by Brent's method.
-
-    If :math:`\\chi_1` never reaches 1, or jumps across 1 (the reachable fixed point switches branch, e.g.
-    from :math:`q^* = 0` to :math:`q^* = \\infty` for GELU at :math:`\\sigma_b^2 = 0`), ``sigma_w2`` is NaN and
-    ``reason`` says why.
+    See :func:`initlab.theory.fixedpoints.all_fixed_points`; the entry with ``reached`` is the one
+    :func:`fixed_point` reports (the limit of the iteration from ``q0``). ``initlab theory --all-fixed-points``
+    prints this list.
     """
-    return _critical_point(get_activation(act), float(sigma_b2), float(q0), int(degree), float(sigma_w2_max))
-
-
-@functools.lru_cache(maxsize=512)
-def _critical_point(a: Activation, sb2: float, q0: float, degree: int, sigma_w2_max: float) -> CriticalPoint:
-    from scipy.optimize import brentq
-
-    k = _kernel(a, degree, DEFAULT_DEGREE_2D)
-
-    def at(s: Any) -> dict:
-        return solve(k, s, sb2, q0=q0, correlations=False)
-
-    if sb2 == 0.0 and float(k.m2(0.0)) <= 1e-11:
-        s0 = 1.0 / k.at_zero()[1]
-        if s0 <= sigma_w2_max and float(at(s0 * (1 - 1e-6))["q_star"]) == 0.0:
-            r0 = at(s0)
-            return CriticalPoint(a.spec, sb2, s0, float(r0["q_star"]), float(r0["chi1"]), "")
-    grid = np.geomspace(1e-3, sigma_w2_max, 160)
-    f = at(grid)["chi1"] - 1.0
-    above = np.flatnonzero(f >= 0)
-    if not above.size:
-        return CriticalPoint(a.spec, sb2, math.nan, math.nan, math.nan, f"chi1 < 1 for every sigma_w2 <= {sigma_w2_max:g}")
-    i = int(above[0])
-    if i == 0:
-        return CriticalPoint(a.spec, sb2, math.nan, math.nan, float(f[0] + 1), "chi1 >= 1 already at sigma_w2 = 1e-3")
-    root = brentq(lambda s: float(at(s)["chi1"]) - 1.0, grid[i - 1], grid[i], xtol=1e-14, rtol=1e-15, maxiter=200)
-    r = at(root)
-    c1 = float(r["chi1"])
-    if abs(c1 - 1.0) > 1e-6:
-        below, above = (float(at(root * f)["chi1"]) for f in (1 - 1e-9, 1 + 1e-9))
-        return CriticalPoint(a.spec, sb2, math.nan, math.nan, c1,
-                             f"chi1 jumps from {below:.4g} to {above:.4g} at sigma_w2 = {root:.6g}, where the fixed "
-                             f"point reached from q0 = {q0:g} changes branch: no critical point")
-    return CriticalPoint(a.spec, sb2, float(root), float(r["q_star"]), c1, "")
-
-
-def critical_sigma_w2(act: Activation | str, sigma_b2: Any = 0.0, *, q0: float = 1.0, degree: int = DEFAULT_DEGREE):
-    """The critical :math:`\\sigma_w^2` (:math:`\\chi_1 = 1`) at each ``sigma_b2``; NaN where there is none.
-
-    tanh and erf give 1 and :math:`\\pi/4` at :math:`\\sigma_b^2 = 0`, the ReLU 2 at every :math:`\\sigma_b^2`.
-    See :func:`critical_point` for the reason when there is none.
-    """
-    vals = np.vectorize(lambda b: critical_point(act, float(b), q0=q0, degree=degree).sigma_w2, otypes=[float])(
-        np.asarray(sigma_b2, dtype=np.float64))
-    return _out(vals, _scalar(sigma_b2))
+    return all_fixed_points(_kernel(act, degree, DEFAULT_DEGREE_2D), float(sigma_w2), float(sigma_b2), float(q0))

@@ -16,12 +16,15 @@ import numpy as np
 
 from ..activations import Activation, get_activation
 from .gaussian import DEFAULT_DEGREE, gaussian_kernel
-from .meanfield import critical_point, solve
+from .critical import critical_point
+from .meanfield import solve
 
-__all__ = ["PhaseGrid", "phase_grid", "GRID_DEGREE_2D", "default_sigma_w2_max"]
+__all__ = ["PhaseGrid", "phase_grid", "GRID_DEGREE_2D", "GRID_GRADE_2D", "default_sigma_w2_max"]
 
 #: 2-D quadrature nodes per piece for the grid's correlation map (errors about 1e-6 for q* <= 3).
 GRID_DEGREE_2D = 12
+#: The grid's 2-D rule grades towards the rays u = 0 only where the layer is narrower than this (q > 4).
+GRID_GRADE_2D = 0.5
 
 _FIELDS = ("q_star", "chi1", "q_slope", "c_star", "chi_c", "xi_q", "xi_c", "phase", "divergent")
 
@@ -101,7 +104,7 @@ def phase_grid(act: Activation | str, sigma_w2: Any, sigma_b2: Any, *, q0: float
     sb = np.atleast_1d(np.asarray(sigma_b2, dtype=np.float64))
     if sw.ndim != 1 or sb.ndim != 1 or not sw.size or not sb.size:
         raise ValueError("sigma_w2 and sigma_b2 must be non-empty 1-D arrays")
-    k = gaussian_kernel(a, degree, degree_2d)
+    k = gaussian_kernel(a, degree, degree_2d, grade_2d=GRID_GRADE_2D)
     r = solve(k, sw[None, :], sb[:, None], q0=q0)
     return PhaseGrid(a.spec, sw, sb, float(q0), *(r[f] for f in _FIELDS), k.method)
 

@@ -184,7 +184,7 @@ def piecewise_rule(breaks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     b = np.asarray(breaks, dtype=np.float64)
     b = np.sort(np.where(np.isfinite(b) & (np.abs(b) <= FAR), b, 0.0), axis=-1)
     t, w = half_line_rule(n, 0)
-    xi, v = np.polynomial.legendre.leggauss(n)
+    xi, v = _leggauss(n)
     lo, hi = b[..., :1], b[..., -1:]
     mid = 0.5 * (b[..., 1:] + b[..., :-1])
     half = 0.5 * (b[..., 1:] - b[..., :-1])
@@ -232,6 +232,14 @@ def kinks(act: Activation) -> tuple[float, ...]:
         if abs(p) > 1e-9 and all(abs(p - f) > 1e-9 for f in found):
             found.append(p)
     return tuple(sorted(found))
+
+
+@functools.lru_cache(maxsize=16)
+def _leggauss(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x, w = np.polynomial.legendre.leggauss(n)
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
 
 
 @functools.lru_cache(maxsize=8)

@@ -31,7 +31,8 @@ from typing import Any
 from ..activations import ACTIVATIONS, Activation, get_activation
 from .gaussian import gaussian_kernel
 from ..initializers import torch_gain
-from .meanfield import critical_point, fixed_point
+from .critical import critical_point
+from .meanfield import fixed_point
 
 __all__ = ["Recommendation", "recommend", "recommend_all", "RECOMMEND_COLUMNS", "scale_spec"]
 

@@ -1,0 +1,35 @@
+"""The sweep wing: whole regions of the parameter space, on every core or on a Dask cluster (issue 11).
+
+=================================  ==========================================================
+:mod:`~initlab.sweep.axes`         axes, grid forms, the definition and its points
+:mod:`~initlab.sweep.store`        the SQLite store (resume, extension, crash safety)
+:mod:`~initlab.sweep.measure`      what is measured at a point, beside the theory
+:mod:`~initlab.sweep.executors`    serial, process pool, Dask
+:mod:`~initlab.sweep.run`          the coordinator, :func:`sweep`
+:mod:`~initlab.sweep.result`       :class:`SweepResult`
+:mod:`~initlab.sweep.export`       the points or layers as Parquet or CSV
+:mod:`~initlab.sweep.bench`        points per second on each executor
+=================================  ==========================================================
+
+``initlab.sweep`` is this package and is also callable: ``initlab.sweep(act="tanh", sigma_w2="0.5:4:8")``
+is :func:`initlab.sweep.run.sweep` (importing a submodule would otherwise replace a function of that name
+on the facade).
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+from .result import SweepResult
+from .run import sweep
+
+__all__ = ["sweep", "SweepResult"]
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

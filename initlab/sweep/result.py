@@ -1,0 +1,81 @@
+""":class:`SweepResult`: a sweep's store, read as tables and drawn as figures."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Sequence
+
+from .axes import Grid
+from .store import Store
+
+__all__ = ["SweepResult"]
+
+
+class SweepResult:
+    """The points (and, lazily, the per-layer rows) of a sweep store.
+
+    Attributes
+    ----------
+    path : Path
+        The store.
+    points : pandas.DataFrame
+        One row per point: ``key``, ``status``, one column per axis of the sweep, the
+        :data:`~initlab.schema.POINT_SUMMARY_COLUMNS`, ``seconds``, ``error`` (read once).
+    layers : pandas.DataFrame
+        Every stored per-layer row (``point`` key, then :data:`~initlab.schema.LAYER_COLUMNS`), read from the
+        store when first used (empty unless the sweep ran with ``keep='layers'``).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        with Store(self.path) as st:
+            self.grid: Grid = st.grid
+
+    @cached_property
+    def points(self):
+        with Store(self.path) as st:
+            return st.points_frame()
+
+    @cached_property
+    def layers(self):
+        with Store(self.path) as st:
+            return st.layers_frame()
+
+    def layers_of(self, keys: Sequence[str]):
+        """The per-layer rows of some points only (read from the store)."""
+        with Store(self.path) as st:
+            return st.layers_frame(keys)
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        return self.grid.to_dict()
+
+    # -- figures ----------------------------------------------------------------------------------------
+    def phase_figure(self, **kw: Any):
+        """Measured vs predicted χ₁ and ξ_c over σ_w² × σ_b² (:func:`initlab.plots.sweep.phase_comparison`)."""
+        from ..plots.sweep import phase_comparison
+
+        return phase_comparison(self.points, **kw)
+
+    def width_figure(self, stat: str = "q_tail", **kw: Any):
+        """Deviation from mean field against width (:func:`initlab.plots.sweep.width_scaling`)."""
+        from ..plots.sweep import width_scaling
+
+        return width_scaling(self.points, stat, **kw)
+
+    def depth_figure(self, column: str = "pre_corr", keys: Sequence[str] | None = None, **kw: Any):
+        """A per-layer statistic against layer for some points (:func:`initlab.plots.sweep.depth_profiles`)."""
+        from ..plots.sweep import depth_profiles, pick_points
+
+        keys = list(keys) if keys is not None else pick_points(self.points)
+        return depth_profiles(self.layers_of(keys), self.points, column, **kw)
+
+    def report(self, path: str | Path, **kw: Any) -> Path:
+        """Write the sweep's PDF report (:func:`initlab.report.sweep.write_sweep_report`)."""
+        from ..report.sweep import write_sweep_report
+
+        return write_sweep_report(self, path, **kw)
+
+    def __repr__(self) -> str:
+        return f"SweepResult({str(self.path)!r}, {self.grid.n_points} points)"

@@ -1,0 +1,152 @@
+"""The coordinator: :func:`sweep` parses the definition, opens the store, adds the points not yet stored and
+streams the rest through an executor, storing each finished batch as it comes back.
+
+Re-running the same sweep against the same store resumes it: finished points are skipped (a point's key is
+the hash of its full config), and a kill at any moment loses at most the points in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from .._spec import ConfigError
+from ..progress import Progress
+from .axes import Grid, build_grid, point_config, point_key
+from .result import SweepResult
+from .store import Store
+
+__all__ = ["sweep", "DEFAULT_INPUT", "executor_for"]
+
+#: The sweep's input when ``input`` is not given: pairs of correlation 0.5, so that ξ_c can be measured.
+DEFAULT_INPUT = "pairs:c0=0.5"
+
+
+def _rows(grid: Grid) -> Iterator[tuple[str, str, str]]:
+    for params in grid.points():
+        cfg = point_config(grid, params)
+        yield point_key(cfg), json.dumps(params), cfg.to_json()
+
+
+def executor_for(workers: int | None = None, scheduler: Any = None, dask_local: int | None = None,
+                 blas_threads: int | None = None):
+    """The executor a sweep runs on, and a function that releases it (closes a cluster it started).
+
+    ``scheduler`` is an address (``tcp://HOST:PORT``) or a ``distributed.Client``; ``dask_local`` starts a
+    ``LocalCluster`` of that many workers; otherwise ``workers`` processes (default: one per core; 1 runs in
+    this process).
+    """
+    from .executors import DaskExecutor, PoolExecutor, SerialExecutor, dask_client
+
+    if blas_threads is not None and blas_threads < 1:
+        raise ConfigError(f"blas threads must be >= 1, got {blas_threads}")
+    choices = (("workers", workers), ("scheduler", scheduler), ("dask-local", dask_local))
+    given = [n for n, v in choices if v is not None]
+    if len(given) > 1:
+        raise ConfigError(f"give one of --workers, --scheduler and --dask-local, not {' and '.join(given)}")
+    if scheduler is not None and not isinstance(scheduler, str):  # a Client already connected
+        return DaskExecutor(scheduler, blas_threads), lambda: None
+    if scheduler is not None or dask_local is not None:
+        client, cluster = dask_client(scheduler, dask_local)
+
+        def release() -> None:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+        try:
+            return DaskExecutor(client, blas_threads), release
+        except BaseException:
+            release()
+            raise
+    n = (os.cpu_count() or 1) if workers is None else workers
+    if n < 1:
+        raise ConfigError(f"--workers must be >= 1, got {n}")
+    if n == 1:
+        return SerialExecutor(blas_threads if blas_threads is not None else (os.cpu_count() or 1)), lambda: None
+    return PoolExecutor(n, blas_threads), lambda: None
+
+
+def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None, scheduler: Any = None,
+          dask_local: int | None = None, zip: Sequence[Sequence[str]] = (), keep: str = "summary",
+          batch_size: int | None = None, blas_threads: int | None = None, progress: bool = True,
+          **axes: Any) -> SweepResult:
+    """Measure a whole region of the parameter space: every point of a grid, on every core or on Dask.
+
+    Parameters
+    ----------
+    store : path, optional
+        The SQLite store (created; an existing one of the same sweep is resumed, one of an extended sweep gets
+        the new points, one of a different sweep is refused). Default: a new file in a temporary folder.
+    workers : int, optional
+        Local processes (default one per core; 1 runs in this process).
+    scheduler : str or distributed.Client, optional
+        A running Dask scheduler (``tcp://HOST:PORT``) or a connected client.
+    dask_local : int, optional
+        Start a loopback Dask ``LocalCluster`` of this many worker processes for the sweep.
+    zip : sequence of sequences of axis names
+        Axes that advance together instead of being crossed.
+    keep : {'summary', 'layers'}
+        Whether the per-layer rows of every point are stored too.
+    batch_size : int, optional
+        Points per batch (default: about a second of work per batch).
+    blas_threads : int, optional
+        BLAS threads per worker (default cores ÷ workers).
+    progress : bool
+        A progress bar (points, rate, ETA) on stderr.
+    **axes
+        Axis name -> grid string (``"0.5:4:36"``, ``"log:1e-2:1e2:9"``, ``"tanh,relu"``), value or values;
+        any SimConfig field, ``sigma_w2`` or ``sigma_b2`` (see :mod:`initlab.sweep.axes`). ``input``
+        defaults to :data:`DEFAULT_INPUT`.
+
+    Returns
+    -------
+    SweepResult
+
+    Examples
+    --------
+    >>> res = sweep(act="tanh", sigma_w2="0.5:4:8", sigma_b2="0.05:0.3:4", depth=30, width=200,
+    ...             trials=2, store="tanh.sqlite")  # doctest: +SKIP
+    >>> res.points[["sigma_w2", "sigma_b2", "chi1", "theory_chi1"]]  # doctest: +SKIP
+    """
+    grid = build_grid(axes, zips=zip, keep=keep, defaults={"input": DEFAULT_INPUT})
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+    path = Path(store) if store is not None else Path(tempfile.mkdtemp(prefix="initlab-sweep-")) / "sweep.sqlite"
+    if path.exists() and path.stat().st_size > 0:  # a foreign store is refused before anything starts
+        with Store(path) as st:
+            st.check_grid(grid)
+    executor, release = executor_for(workers, scheduler, dask_local, blas_threads)
+    try:
+        with Store(path, create=True) as st:
+            st.set_grid(grid)
+            run_store(st, executor, keep, batch_size=batch_size, progress=progress)
+    finally:
+        release()
+    return SweepResult(path)
+
+
+def run_store(st: Store, executor: Any, keep: str, *, batch_size: int | None = None, progress: bool = True) -> int:
+    """Add the grid's missing points to ``st`` and run every point not done on ``executor``; the number run."""
+    from .executors import Batcher
+
+    st.add_points(_rows(st.grid))
+    total = st.count() - st.count("done")
+    batcher = Batcher(st.todo(), total, executor.workers, batch_size)
+    t0 = time.perf_counter()
+    with Progress(total, f"sweep ({executor.name})", enabled=progress) as bar:
+        done = [0]
+
+        def on_result(results: list[dict[str, Any]]) -> None:
+            st.write_results(results)
+            batcher.observe(results)
+            done[0] += len(results)
+            rate = done[0] / max(time.perf_counter() - t0, 1e-9)
+            bar.update(len(results), postfix=f"{rate:.3g} points/s")
+
+        executor.run(batcher, keep, on_result)
+    return total
