@@ -17,7 +17,7 @@ from initlab.cli import main
 # option -> (values that should run, values that must be refused before any work)
 SIM_OPTIONS = {
     "--init": (["xavier", "he", "normal:0.01", "normal:1", "orthogonal", "lsuv", "uniform:0.5", "xavier,he",
-                "variance_scaling:scale=2,mode=fan_in", "normal:1e30"],
+                "variance_scaling:scale=2,mode=fan_in", "normal:1e3"],
                ["normal:-1", "normal:nan", "normal:1e300", "nope", "normal:", "", "xavier,xavier", "constant:inf"]),
     "--act": (["relu", "tanh", "gelu", "gelu_tanh", "selu", "maxout:2", "leaky_relu:0.2", "linear", "sigmoid",
                "relu,tanh", "elu:2"], ["elu:nan", "maxout:0", "bogus", "", "leaky_relu:5"]),
@@ -27,7 +27,7 @@ SIM_OPTIONS = {
     "--trials": (["1", "2"], ["0", "-1", "1000000000"]),
     "--seed": (["0", "7", "4294967295"], ["-1", "s", "1e3"]),
     "--dtype": (["float32", "float64"], ["float16"]),
-    "--bias-init": (["zeros", "normal:0.1", "normal:1e30", "constant:1"], ["bad", "normal:inf"]),
+    "--bias-init": (["zeros", "normal:0.1", "normal:10", "constant:1"], ["bad", "normal:inf"]),
     "--gain": (["0", "0.5", "1.414", "1e30"], ["nan", "inf", "-inf", "1e300", "-1", "abc", ""]),
     "--dropout": (["0", "0.3", "0.99"], ["1", "-0.1", "nan", "inf", "x"]),
     "--bins": (["1", "5", "50"], ["0", "100000", "q"]),
