@@ -83,7 +83,7 @@ def _check(args: list[str]) -> None:
         COUNTS["ok"] += 1
 
 
-@settings(max_examples=60, derandomize=True, deadline=None, database=None,
+@settings(max_examples=40, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(_case(SIM_OPTIONS), st.sampled_from(FLAGS))
 def test_simulate_options_never_crash(opts, flags):
