@@ -36,7 +36,7 @@ SIM_OPTIONS = {
     "--loss": (["mse", "projection"], ["hinge"]),
     "--format": (["csv", "json", "table"], ["xml"]),
     "--max-memory": (["1G", "512M"], ["0", "-1", "lots", "1"]),
-    "--threads": (["1", "2"], ["0", "-2", "5000"]),
+    "--threads": (["1"], ["0", "-2", "5000"]),
 }
 FLAGS = [[], ["--batchnorm"], ["--residual"], ["--batchnorm", "--residual"]]
 THEORY_OPTIONS = {
