@@ -25,7 +25,8 @@ from initlab.activations.maxout import maxout, maxout_backward, maxout_forward, 
 NAMES = ACTIVATIONS.names()
 ELEMENTWISE = [n for n in NAMES if n != "maxout"]
 #: every registry entry at its defaults, plus non-default parameters that change the code path
-SPECS = NAMES + ["leaky_relu:0.2", "leaky_relu:1", "elu:0.5", "elu:2", "maxout:3", "maxout:1"]
+SPECS = NAMES + ["leaky_relu:0.2", "leaky_relu:1", "leaky_relu:10", "leaky_relu:-0.5", "elu:0.5", "elu:2",
+                 "maxout:3", "maxout:1"]
 ELEMENTWISE_SPECS = [s for s in SPECS if not s.startswith("maxout")]
 MAXOUT_SPECS = [s for s in SPECS if s.startswith("maxout")]
 #: non-differentiable points (and points where the derivative jumps) per activation name
@@ -92,8 +93,8 @@ def test_defaults_and_parameters():
     assert all(get_activation(n).pieces == 1 for n in ELEMENTWISE)
 
 
-@pytest.mark.parametrize("bad", ["maxout:0", "maxout:-2", "maxout:1.5", "maxout:two", "leaky_relu:-0.1",
-                                 "leaky_relu:0", "leaky_relu:1.5", "leaky_relu:nan", "elu:0", "elu:-1",
+@pytest.mark.parametrize("bad", ["maxout:0", "maxout:-2", "maxout:1.5", "maxout:two", "leaky_relu:inf",
+                                 "leaky_relu:nan", "leaky_relu:steep", "elu:0", "elu:-1",
                                  "elu:inf", "selu:1", "gelu:approximate=tanh", "relu:0"])
 def test_bad_params_are_one_line_spec_errors(bad):
     with pytest.raises(SpecError) as info:
@@ -105,7 +106,22 @@ def test_direct_construction_validates():
     with pytest.raises(ValueError, match="positive integer"):
         ACTIVATIONS.cls("maxout")(k=0)
     with pytest.raises(ValueError, match="alpha"):
-        ACTIVATIONS.cls("leaky_relu")(alpha=-1.0)
+        ACTIVATIONS.cls("leaky_relu")(alpha=float("nan"))
+
+
+def test_leaky_relu_takes_any_slope_as_pytorch():
+    # PyTorch's calculate_gain('leaky_relu', 10) is sqrt(2 / (1 + 10^2)); slopes above 1 and below 0 work
+    from initlab.initializers import gain
+
+    steep, neg = get_activation("leaky_relu:10"), get_activation("leaky_relu:-0.5")
+    zero = get_activation("leaky_relu:0")
+    assert gain("leaky_relu:10") == pytest.approx(np.sqrt(2 / 101), rel=1e-15)
+    x = np.array([-2.0, -0.5, 0.0, 1.5])
+    np.testing.assert_array_equal(steep.fn(x), [-20.0, -5.0, 0.0, 1.5])
+    np.testing.assert_array_equal(steep.grad(x), [10.0, 10.0, 10.0, 1.0])
+    np.testing.assert_array_equal(neg.fn(x), [1.0, 0.25, 0.0, 1.5])
+    assert steep.max_grad == 10.0 and not steep.can_die and zero.can_die and neg.max_grad == 1.0
+    assert get_activation("leaky_relu:25").saturated(x).tolist() == [False, False, False, True]  # 1 < 5% of 25
 
 
 @pytest.mark.parametrize("name", NAMES)

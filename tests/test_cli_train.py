@@ -108,3 +108,12 @@ def test_bad_input_is_one_line_and_exit_2(run, args, hint):
     assert r.exit_code == 2
     assert hint in r.output
     assert len([ln for ln in r.output.splitlines() if ln.startswith("Error")]) == 1
+
+
+def test_bench_help_names_its_default_shapes(run):
+    from initlab.sim.bench import TARGETS
+
+    out = run("bench", "--help").output
+    assert "the issue's" not in out
+    for b, w, d in TARGETS:
+        assert f"{b}x{w}x{d}" in out.replace("\n", " ")

@@ -194,7 +194,7 @@ def test_activation_stats_schema_and_values():
     m.fit(x, y, epochs=3, batch_size=40, verbose=0, callbacks=[stats])
     df = stats.layers
     assert tuple(df.columns) == TRAINING_COLUMNS
-    assert [c for c in df.columns if c not in ("epoch", "step")] == list(LAYER_COLUMNS)
+    assert [c for c in df.columns if c not in ("epoch", "step", "w_norm", "update_ratio")] == list(LAYER_COLUMNS)
     assert len(df) == 3 * 3
     assert list(df["step"].unique()) == [0, 3, 6] and list(df["epoch"].unique()) == [1, 2, 3]
     assert list(df["layer"][:3]) == [1, 2, 3] and list(df["width"][:3]) == [16, 8, 3]
@@ -269,7 +269,7 @@ def test_activation_stats_concatenate_with_the_simulation_frame():
     m.compile("adam", "sparse_categorical_crossentropy")
     m.fit(x, y, epochs=1, batch_size=40, verbose=0, callbacks=[stats])
     train = stats.layers
-    assert list(train.drop(columns=["epoch", "step"]).columns) == list(sim.layers.columns)
+    assert list(train.drop(columns=["epoch", "step", "w_norm", "update_ratio"]).columns) == list(sim.layers.columns)
     assert train["label"][0] == sim.layers["label"][0] == "he_normal / relu"
     both = pd.concat([sim.layers.assign(epoch=0, step=-1), train], ignore_index=True)
     assert len(both) == len(sim.layers) + len(train) and both["pre_std"].notna().all()

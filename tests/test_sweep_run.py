@@ -210,27 +210,44 @@ def test_report_pages_and_same_bytes(serial_store, tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
 
-def _dies_once(batch, keep, blas, _marker=[]):  # noqa: B006 - set in the coordinator before the pool forks
-    """run_batch, except that the first worker to run it exits abruptly (as a killed worker would)."""
+def _marker(key: str) -> Path:
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"initlab-test-dies-once-{key}"
+
+
+def _dies_once(batch, keep, blas):
+    """run_batch, except that a worker that gets an armed batch exits abruptly, as a killed worker would (the
+    first to rename the ``.armed`` file beside the system's temporary files; works forked or forkserver)."""
     from initlab.sweep.measure import run_batch
 
-    marker = Path(_marker[0])
-    if not marker.exists():
-        marker.write_text("died")
-        os._exit(1)
-    return run_batch(batch, keep, blas)
+    marker = _marker(batch[0][0])
+    try:
+        os.rename(marker.with_suffix(".armed"), marker)
+    except FileNotFoundError:
+        return run_batch(batch, keep, blas)
+    os._exit(1)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the patched worker function needs the forked pool")
 def test_a_dead_pool_worker_loses_only_its_batch(tmp_path, monkeypatch):
     from initlab.sweep import executors
 
-    _dies_once.__defaults__[0][:] = [str(tmp_path / "died")]
+    from initlab.sweep.axes import build_grid, point_config, point_key
+    from initlab.sweep.run import DEFAULT_INPUT
+
+    axes = dict(act="tanh", sigma_w2="0.5:2:6", depth=2, width=8, batch=4)
+    grid = build_grid(axes, defaults={"input": DEFAULT_INPUT})
+    marker = _marker(point_key(point_config(grid, next(grid.points()))))
+    marker.unlink(missing_ok=True)
+    marker.with_suffix(".armed").write_text("armed")
     monkeypatch.setattr(executors, "run_batch", _dies_once)
-    res = initlab.sweep(tmp_path / "s.sqlite", act="tanh", sigma_w2="0.5:2:6", depth=2, width=8, batch=4,
-                        workers=2, batch_size=1, progress=False)
-    assert (tmp_path / "died").exists()  # a worker did die
+    try:
+        res = initlab.sweep(tmp_path / "s.sqlite", workers=2, batch_size=1, progress=False, **axes)
+        assert marker.exists()  # a worker did die
+    finally:
+        marker.unlink(missing_ok=True)
+        marker.with_suffix(".armed").unlink(missing_ok=True)
     assert len(res.points) == 6 and (res.points["status"] == "done").all()
 
 

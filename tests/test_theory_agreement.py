@@ -10,7 +10,7 @@ import initlab
 from initlab.plots.layers import correlation_vs_layer, grad_vs_layer, moments_vs_layer
 from initlab.sim.predict import FLAG_SIGMAS, theory_deviation
 
-HE_GELU = dict(init="he", act="gelu", depth=20, width=100, trials=12, dtype="float64", seed=0, progress=False)
+HE_GELU = dict(init="he", act="gelu", depth=20, width=100, batch=256, trials=12, dtype="float64", seed=0, progress=False)
 
 
 def test_he_gelu_deep_layers_are_flagged_and_an_ordered_stack_is_not():
@@ -21,7 +21,7 @@ def test_he_gelu_deep_layers_are_flagged_and_an_ordered_stack_is_not():
     text = res.summary()
     assert "q vs theory" in text and "!" in text and "t-test" in text
     tanh = initlab.simulate(init="variance_scaling:scale=0.8,mode=fan_in", act="tanh", bias_init="normal:0.2", depth=8,
-                            width=100, trials=6, seed=0, progress=False)
+                            width=100, batch=64, trials=6, seed=0, progress=False)
     assert not theory_deviation(tanh.layers).flag.any() and "!" not in tanh.summary()
 
 

@@ -63,11 +63,11 @@ def numpy_forward(x, weights, biases, phi):
     ("relu", lambda z: np.maximum(z, 0.0), 30),  # ReLU criticality: q drifts from the line through fluctuations
 ])
 def test_engine_matches_a_numpy_forward_pass_on_the_same_draws(act, phi, depth):
-    kw = dict(init="he", act=act, depth=depth, width=300, batch=16, trials=3, dtype="float64", seed=0)
+    kw = dict(init="he", act=act, depth=depth, width=100, batch=16, trials=2, dtype="float64", seed=0)
     res = initlab.simulate(**kw, progress=False)
     cfg = SimConfig.build(**kw).runs()[0].config
     x = make_input(cfg)
-    for trial in range(3):
+    for trial in range(2):
         p = draw_params(cfg, trial)
         ref = numpy_forward(x, p.weights, p.biases, phi)
         got = res.layers[res.layers.trial == trial].sort_values("layer")

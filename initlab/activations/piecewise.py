@@ -6,13 +6,14 @@ Their derivatives are step functions; at a kink PyTorch's convention is used (``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from ._special import _INF, _float, _mask
-from .base import Activation, _check_alpha
+from .base import Activation
 
 __all__ = ["Linear", "ReLU", "LeakyReLU", "HardTanh", "HardSigmoid", "ARCCOS_METHOD"]
 
@@ -122,33 +123,54 @@ class ReLU(_ReLUFamilyKernel, Activation):
 
 @dataclass(frozen=True)
 class LeakyReLU(_ReLUFamilyKernel, Activation):
-    """Leaky ReLU: φ(x) = x for x > 0, alpha·x otherwise (alpha in (0, 1], default 0.01).
+    """Leaky ReLU: φ(x) = x for x > 0, alpha·x otherwise (any finite alpha, as PyTorch; default 0.01).
 
-    .. math:: \\phi(x) = \\max(x, \\alpha x), \\qquad \\phi'(x) = \\begin{cases} 1 & x > 0 \\\\
-              \\alpha & x \\le 0 \\end{cases}
+    .. math:: \\phi(x) = \\begin{cases} x & x > 0 \\\\ \\alpha x & x \\le 0 \\end{cases}, \\qquad
+              \\phi'(x) = \\begin{cases} 1 & x > 0 \\\\ \\alpha & x \\le 0 \\end{cases}
 
-    Units cannot die (the slope is never 0); with :math:`\\alpha < 0.05` the negative side
-    counts as saturated. Gaussian kernel: the arc-cosine family with slope :math:`\\alpha` on the left.
+    For :math:`0 \\le \\alpha \\le 1` this is :math:`\\max(x, \\alpha x)`. Units cannot die unless
+    :math:`\\alpha = 0` (ReLU); the largest slope is :math:`\\max(1, |\\alpha|)`, and the side whose slope
+    is below 5% of it counts as saturated (the negative side for :math:`|\\alpha| < 0.05`, the positive
+    side for :math:`|\\alpha| > 20`). Gaussian kernel: the arc-cosine family with slope :math:`\\alpha` on
+    the left (its closed forms hold for any slope).
     """
 
     alpha: float = 0.01
 
     def __post_init__(self):
-        object.__setattr__(self, "alpha", _check_alpha("leaky_relu", self.alpha, 1.0))
+        alpha = float(self.alpha)
+        if not math.isfinite(alpha):
+            raise ValueError(f"leaky_relu alpha must be a finite number, got {alpha:g}")
+        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "max_grad", max(1.0, abs(alpha)))
+        object.__setattr__(self, "can_die", alpha == 0.0)
 
     def fn(self, x):
         x = _float(x)
         y = np.multiply(x, self.alpha, out=np.empty_like(x))
-        return np.maximum(x, y, out=y)
+        if 0.0 <= self.alpha <= 1.0:
+            return np.maximum(x, y, out=y)
+        np.copyto(y, x, where=x > 0)
+        return y
 
     def grad(self, x):
         x = _float(x)
-        m = _mask(x, x.dtype)  # {0, 1} -> {alpha, 1}, exactly
-        return np.clip(m, self.alpha, _INF, out=m)
+        m = _mask(x, x.dtype)  # {0, 1}
+        if 0.0 <= self.alpha <= 1.0:  # {0, 1} -> {alpha, 1}, exactly
+            return np.clip(m, self.alpha, _INF, out=m)
+        m *= x.dtype.type(1.0 - self.alpha)  # {0, 1} -> {alpha, 1}: alpha + (1 - alpha) m
+        m += x.dtype.type(self.alpha)
+        return m
 
     def saturated(self, z, ctx=None):
-        if self.alpha < self.saturation_threshold():
+        thr = self.saturation_threshold()
+        neg, pos = abs(self.alpha) < thr, 1.0 < thr
+        if neg and pos:
+            return np.ones(np.shape(z), dtype=bool)
+        if neg:
             return z <= 0
+        if pos:
+            return z > 0
         return np.zeros(np.shape(z), dtype=bool)
 
 

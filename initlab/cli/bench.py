@@ -22,7 +22,7 @@ def _shape(text: str) -> tuple[int, int, int]:
 @click.command("bench")
 @click.option("--quick", is_flag=True, help="Small shapes and 2 repeats (a smoke run, seconds).")
 @click.option("--shape", "shapes", multiple=True,
-              help="BATCHxWIDTHxDEPTH to time (repeatable) [default: the issue's two].")
+              help="BATCHxWIDTHxDEPTH to time (repeatable) [default: 1024x1024x20 and 256x256x100].")
 @click.option("--repeats", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Interleaved repeats; the minimum is reported.")
 @click.option("--act", default="relu", show_default=True, help="Activation spec.")
@@ -45,7 +45,10 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
 
     The floor is the 3L-1 bare matrix products of the same shapes in the same process; the ratio
     engine/floor is the overhead of everything else. Targets: 1024x1024x20 at 1.05 and 256x256x100
-    at 1.25 (batch x width x depth). The trainer benchmark times one epoch of 60,000 x 784 synthetic
+    at 1.25 (batch x width x depth). The end-to-end column times the whole simulate() (draws, theory
+    columns and frame included; targets 1.20 and 1.6) beside the PyTorch end-to-end baseline (hooks
+    recording mean, variance and zero fraction) when torch is installed. --memory reports peak RSS
+    against depth with the weights kept and redrawn. The trainer benchmark times one epoch of 60,000 x 784 synthetic
     data through 784-256-256-256-256-10 ReLU with Adam at batch 100 against the bare matrix products of
     the same training steps and, where PyTorch is installed, the same model in PyTorch (target 1.1x).
     Run it on a quiet machine: other processes distort both sides.

@@ -14,6 +14,7 @@ from ._outputs import COMPARE_RUN_FILES, TRAIN_RUN_FILES, check_out_dir, check_p
 __all__ = ["COMMANDS", "labs_group", "train_cmd", "compare_cmd"]
 
 DEFAULT_RUNS = Path("reports") / "runs"
+_MAX_ROWS = 60  # longer tables are only saved
 
 
 def _fmt_table(df) -> str:
@@ -26,19 +27,30 @@ def _fmt_table(df) -> str:
 
 def _apply_options(cfg, *, init=None, epochs=None, batch_size=None, optimizer=None, lr=None, seed=None, subset=None,
                    sets=()):
-    """The lab's notes' settings with the command-line overrides applied (validated)."""
-    from ..initializers import get_initializer
+    """The lab's notes' settings with the command-line overrides applied, every name checked (optimizer,
+    loss, activations, initializers, metrics) before any data is loaded."""
+    from ..labs.training import check_settings
 
     changes = {}
-    if init is not None:
-        get_initializer(init)
-        changes["init"] = init
-    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("optimizer", optimizer), ("lr", lr),
-                       ("seed", seed), ("subset", subset)):
+    for key, value in (("init", init), ("epochs", epochs), ("batch_size", batch_size), ("optimizer", optimizer),
+                       ("lr", lr), ("seed", seed), ("subset", subset)):
         if value is not None:
             changes[key] = value
     cfg = cfg.replace(**changes) if changes else cfg
-    return cfg.with_overrides(list(sets))
+    cfg = cfg.with_overrides(list(sets))
+    check_settings(cfg)
+    return cfg
+
+
+class _LabsHelp(click.Command):
+    """A command whose help ends with the list of labs (read only when the help is shown)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from ..labs.registry import LABS
+
+        with formatter.section("Labs (initlab labs shows their settings)"):
+            formatter.write_dl([(name, cfg.title) for name, cfg in LABS.items()])
+        super().format_epilog(ctx, formatter)
 
 
 def _common_options(f):
@@ -132,7 +144,7 @@ def labs_reproduce(seeds: int, labs: str, out: str, sets: tuple[str, ...], data_
 
 
 # ------------------------------------------------------------------------------------------------
-@click.command("train")
+@click.command("train", cls=_LabsHelp)
 @click.argument("lab")
 @click.option("--init", help="Kernel initializer spec (xavier, he, normal:0.01, ...).")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed of weights, shuffling and dropout (>= 0).")
@@ -144,7 +156,9 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
               report, force) -> None:
     """Train LAB at the notes' settings (any of them overridden) and print ours beside the notes' number.
 
-    Saves a run directory (history.csv, metrics.json, config.json, predictions.csv, figures/*.png).
+    Saves a run directory (history.csv, metrics.json, config.json, predictions.csv, layers.csv with the
+    per-layer statistics recorded while training, tables/*.csv, figures/*.png). A network whose ReLU output is
+    dead at init is said and redrawn with the next seed where the lab asks for it (boston).
 
     \b
     Examples:
@@ -170,24 +184,33 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
         check_pdf(Path(report), force, run_dir=run_path, run_files=TRAIN_RUN_FILES)
     click.echo(f"{cfg.name}: {describe_lab(cfg)} (seed {cfg.seed})")
     try:
-        result = run_lab(cfg, data_path=data_path, progress=not quiet, callbacks=[TerminateOnNaN()])
+        result = run_lab(cfg, data_path=data_path, progress=not quiet, callbacks=[TerminateOnNaN()],
+                         watch=cfg.kind == "train", log=click.echo)
     except TrainingDiverged as exc:
         from . import RunError
 
         raise RunError(str(exc)) from None
     if result.source:
         click.echo(f"data: {result.source}")
+    if result.seed != cfg.seed:
+        click.echo(f"trained seed {result.seed}: the first live draw of {len(result.tables['init_draws'])}")
     for name, table in result.tables.items():
-        click.echo(f"\n{name.replace('_', ' ')}:\n{_fmt_table(table)}")
+        if name == "init_draws":
+            continue
+        if len(table) > _MAX_ROWS:
+            click.echo(f"\n{name.replace('_', ' ')}: {len(table)} rows (tables/{name}.csv in the run directory)")
+        else:
+            click.echo(f"\n{name.replace('_', ' ')}:\n{_fmt_table(table)}")
     if result.metrics and cfg.kind == "train":
         click.echo("\nfinal: " + ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()))
     notes = result.notes_table()
     if not notes.empty:
         click.echo("\nthe notes' numbers and ours:\n" + _fmt_table(notes[["metric", "notes", "ours", "difference"]]))
+        if not notes["comparable"].all():
+            click.echo("not comparable — the settings differ from the notes': "
+                       + notes.loc[~notes["comparable"], "settings"].iloc[0])
     if result.metrics.get("output_dead_at_init") == 1.0:
-        click.echo(f"\nnote: with seed {cfg.seed} the {cfg.out_act} output is 0 for every input at init (dead), so "
-                   "no gradient reaches any weight and the model cannot learn; try another --seed "
-                   "(initlab labs reproduce replaces such seeds and counts them)")
+        click.echo(f"\nthe {cfg.out_act} output stayed dead: it is 0 for every input, so the model predicts 0")
     figures = run_figures(result)
     run_dir = save_run(result, run_path, figures=figures)
     click.echo(f"\nsaved run to {run_dir} ({result.seconds:.1f} s)")
@@ -196,7 +219,7 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
 
 
 # ------------------------------------------------------------------------------------------------
-@click.command("compare")
+@click.command("compare", cls=_LabsHelp)
 @click.argument("lab")
 @click.option("--inits", default="xavier,he,normal:0.01,normal:1", show_default=True,
               help="Comma-separated initializer specs.")
@@ -215,7 +238,6 @@ def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer,
       initlab compare mnist-mlp --inits xavier,he,normal:0.01,normal:1 --seeds 3 --report cmp.pdf
       initlab compare iris-mlp --inits xavier,he --seeds 2 --epochs 50
     """
-    from .._io import atomic_write, staged_dir
     from ..labs import get_lab
     from ..labs.compare import compare_inits
     from ..report.labs import write_compare_report
@@ -238,16 +260,10 @@ def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer,
     click.echo("\nfinal metrics (mean ± std over seeds) and statistics at init:\n" + _fmt_table(comp.table()))
     notes = comp.notes_table()
     if not notes.empty:
-        click.echo("\nthe notes' numbers and ours:\n"
-                   + _fmt_table(notes[["init", "metric", "notes", "ours", "spread"]]))
+        click.echo("\nthe notes' numbers and ours:\n" + _fmt_table(notes[["init", "metric", "notes", "ours", "spread",
+                                                                         "settings"]]))
     if out:
-        base = Path(out)
-        with staged_dir(base) as tmp:  # the folder is replaced as a unit
-            for name, df in (("history", comp.history), ("final", comp.final),
-                             ("init_layers", comp.init_layer_table())):
-                with atomic_write(tmp / f"{name}.csv", "w") as fh:
-                    df.to_csv(fh, index=False)
-        click.echo(f"saved tables to {base}")
+        click.echo(f"saved tables to {comp.save(out)}")
     if report:
         click.echo(f"wrote {write_compare_report(report, comp)}")
     click.echo(f"({comp.seconds:.1f} s)")

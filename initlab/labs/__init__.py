@@ -4,22 +4,29 @@
 >>> res = run_lab("mnist-softmax", epochs=1)          # doctest: +SKIP
 >>> res.notes_table()                                  # the notes' 0.927 beside ours  # doctest: +SKIP
 
-==================  ===========================================================================
-:mod:`.registry`    :class:`LabConfig` per lab (:data:`LABS`), :func:`get_lab`, overrides, JSON
-:mod:`.data`        loading, the notes' splits and preprocessing (:func:`load_lab_data`)
-:mod:`.runs`        :func:`run_lab` → :class:`RunResult`; :func:`save_run` (run directory)
-:mod:`.studies`     init-histograms, activations, learning-rate, regularization, loss-comparison
-:mod:`.compare`     :func:`compare_inits`: initializers × seeds beside the simulation at init
-:mod:`.reproduce`   :func:`reproduce`: every lab at the notes' settings, notes vs ours
-:mod:`.mistakes`    mistake analysis tables (wrong answers, confusion matrix)
-==================  ===========================================================================
+========================  =====================================================================================
+:mod:`.config`            :class:`LabConfig` (frozen, validated, JSON), :class:`Note`, ``--set`` overrides
+:mod:`.registry`          the labs at the notes' settings (:data:`LABS`), :func:`get_lab`
+:mod:`.data`              loading, the notes' splits and preprocessing (:func:`load_lab_data`)
+:mod:`.training`          settings checked before data, model drawn (dead outputs redrawn), fitted, evaluated
+:mod:`.result`            :class:`RunResult`, the notes' numbers beside ours (:func:`notes_table`)
+:mod:`.runs`              :func:`run_lab` → :class:`RunResult`; :func:`save_run` (run directory)
+:mod:`.studies`           the study labs (init-histograms, activations, learning-rate, regularization, ...)
+:mod:`.lessons`           mse-vs-ce and zero-centred: output gradients, same-sign weight gradients, the zig-zag
+:mod:`.lessons_training`  preprocessing, dead-relu-lr, batchnorm-batch, model-size
+:mod:`.compare`           :func:`compare_inits`: initializers × seeds beside the simulation at init
+:mod:`.reproduce`         :func:`reproduce`: every lab at the notes' settings, notes vs ours
+:mod:`.mistakes`          mistake analysis tables (wrong answers, confusion matrix)
+========================  =====================================================================================
 """
 
 from .compare import Comparison, compare_inits
 from .data import LabData, load_lab_data
-from .registry import LABS, LabConfig, Note, describe_lab, get_lab, lab_names
+from .config import LabConfig, Note
+from .registry import LABS, describe_lab, get_lab, lab_names
 from .reproduce import reproduce
-from .runs import RunResult, run_lab, save_run
+from .result import RunResult
+from .runs import run_lab, save_run
 
 __all__ = [
     "LABS", "LabConfig", "Note", "describe_lab", "get_lab", "lab_names",

@@ -9,17 +9,24 @@ sit beside the per-layer activation std and gradient-norm ratio at init.
 
 from __future__ import annotations
 
+import datetime as _dt
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._io import atomic_write, staged_dir
 from ..initializers import get_initializer
 from .data import load_lab_data
-from .registry import LabConfig, get_lab
-from .runs import notes_table, run_lab
+from .config import LabConfig
+from .registry import get_lab
+from .result import notes_table
+from .runs import run_lab
+from .training import check_settings
 from .._spec import ConfigError
 from ..sim.engine import simulate
 
@@ -49,6 +56,8 @@ class Comparison:
         with an ``init`` column; ``None`` when the engine is unavailable.
     source : str
     seconds : float
+    started : datetime
+        When the comparison started (UTC): the date of its report unless ``SOURCE_DATE_EPOCH`` is set.
     """
 
     config: LabConfig
@@ -59,6 +68,19 @@ class Comparison:
     init_layers: pd.DataFrame | None
     source: str
     seconds: float
+    started: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0))
+
+    def save(self, out_dir: str | os.PathLike) -> Path:
+        """Write ``history.csv``, ``final.csv``, ``init_layers.csv`` (per initializer and layer at init) and
+        ``notes.csv`` into ``out_dir``; the folder is built beside it and replaced as a unit
+        (:func:`initlab._io.staged_dir`). Returns the folder."""
+        base = Path(out_dir)
+        with staged_dir(base) as tmp:
+            for name, df in (("history", self.history), ("final", self.final),
+                             ("init_layers", self.init_layer_table()), ("notes", self.notes_table())):
+                with atomic_write(tmp / f"{name}.csv", "w") as fh:
+                    df.to_csv(fh, index=False)
+        return base
 
     def metric_names(self) -> list[str]:
         """Final-metric columns, the notes' metrics first."""
@@ -113,16 +135,13 @@ class Comparison:
         return g.reset_index()
 
     def notes_table(self) -> pd.DataFrame:
-        """The notes' numbers beside ours (mean and spread over seeds), for the initializers the notes quote:
-        a note with a condition (``init=he``) where it matches, an unconditional note for the lab's own init."""
+        """The notes' numbers beside ours (mean and spread over seeds) for every initializer: a note with a
+        condition (``init=he``) where it matches; an unconditional note beside every initializer, marked not
+        comparable (``comparable``, ``settings``) for an initializer other than the notes'."""
         frames = []
-        default = get_initializer(self.config.init).spec
         for init in self.inits:
             part = self.final[self.final["init"] == init]
-            cfg = self.config.replace(init=init)
-            if get_initializer(init).spec != default:
-                cfg = cfg.replace(notes=tuple(n for n in cfg.notes if n.when))
-            t = notes_table(cfg, part.to_dict(orient="records"))
+            t = notes_table(self.config.replace(init=init), part.to_dict(orient="records"))
             t.insert(0, "init", init)
             frames.append(t)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -166,12 +185,14 @@ def compare_inits(cfg: LabConfig | str, inits: list[str], seeds: int | list[int]
     if cfg.kind != "train":
         raise ConfigError(f"lab '{cfg.name}' is a study with no model to compare initializers on; "
                           "use a training lab (initlab labs)")
+    check_settings(cfg)
     for spec in inits:
         get_initializer(spec)
     seed_list = list(range(cfg.seed, cfg.seed + int(seeds))) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list or not inits:
         raise ConfigError("need at least one initializer and one seed")
     t0 = time.perf_counter()
+    started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     data = load_lab_data(cfg, data_path)
     histories, finals, sims = [], [], []
     for init in inits:
@@ -189,4 +210,5 @@ def compare_inits(cfg: LabConfig | str, inits: list[str], seeds: int | list[int]
             x = data.x_train[:SIM_BATCH]
             sims.append(simulate_at_init(cfg, init, x, seed=seed_list[0], n_outputs=data.n_outputs))
     return Comparison(cfg, list(inits), seed_list, pd.concat(histories, ignore_index=True), pd.DataFrame(finals),
-                      pd.concat(sims, ignore_index=True) if sims else None, data.source, time.perf_counter() - t0)
+                      pd.concat(sims, ignore_index=True) if sims else None, data.source, time.perf_counter() - t0,
+                      started)

@@ -6,7 +6,7 @@ lookup applies (explicit path, ``$INITLAB_DATA``, the cache, a download).
 
 Splits
 ------
-* MNIST, Keras IMDB: the datasets' own train/test split. Boston housing: Keras' 404/102 split.
+* MNIST, Fashion-MNIST, Keras IMDB: the datasets' own train/test split. Boston housing: Keras' 404/102 split.
 * Pima: no split; the notes train and evaluate on all 768 rows.
 * Iris: scikit-learn's ``train_test_split(test_size=0.3, random_state=1234)`` order, reproduced without
   scikit-learn: ``perm = RandomState(1234).permutation(150)``, test rows ``perm[:45]``
@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._spec import ConfigError
-from .registry import LabConfig
+from .config import LabConfig
+from .registry import LABS
 from .. import datasets as ds
 
-__all__ = ["LabData", "load_lab_data", "train_test_split_indices", "minmax_scale", "one_hot"]
+__all__ = ["LabData", "load_lab_data", "train_test_split_indices", "minmax_scale", "fit_transform", "one_hot",
+           "WHITEN_EPS"]
 
 MINMAX_EPS = 1e-7
 
@@ -95,6 +97,38 @@ def minmax_scale(x: np.ndarray, ref: np.ndarray | None = None, eps: float = MINM
     return ((x - lo) / (hi - lo + eps)).astype(np.float32)
 
 
+#: Whitening's regulariser, relative to the largest eigenvalue: :math:`\lambda + \epsilon \lambda_{max}`.
+WHITEN_EPS = 1e-5
+
+
+def fit_transform(kind: str, x: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    r"""Fit ``center``, ``standardize``, ``pca`` or ``whiten`` on ``x`` (rows are samples) and apply it to ``x``
+    and ``others``; float32 out, statistics in float64.
+
+    ``pca``: :math:`(x - \mu) U` with :math:`U` the eigenvectors of the covariance :math:`C = U \Lambda U^\top`
+    (largest first); ``whiten``: :math:`(x - \mu) U (\Lambda + \epsilon\lambda_{max})^{-1/2}`, so the
+    training covariance becomes (nearly) the identity.
+    """
+    x64 = x.astype(np.float64)
+    mu = x64.mean(axis=0)
+    if kind == "center":
+        f = lambda a: a - mu  # noqa: E731
+    elif kind == "standardize":
+        sd = x64.std(axis=0)
+        sd = np.where(sd > 0, sd, 1.0)
+        f = lambda a: (a - mu) / sd  # noqa: E731
+    elif kind in ("pca", "whiten"):
+        c = np.cov(x64 - mu, rowvar=False, bias=True).reshape(x.shape[1], x.shape[1])
+        lam, u = np.linalg.eigh(c)
+        lam, u = lam[::-1], u[:, ::-1]
+        if kind == "whiten":
+            u = u / np.sqrt(np.maximum(lam, 0.0) + WHITEN_EPS * max(float(lam[0]), 1e-300))
+        f = lambda a: (a - mu) @ u  # noqa: E731
+    else:
+        raise ConfigError(f"unknown preprocessing '{kind}'")
+    return tuple(np.ascontiguousarray(f(a.astype(np.float64)), dtype=np.float32) for a in (x, *others))
+
+
 def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
     """``(n, k)`` float32 one-hot rows."""
     out = np.zeros((len(labels), k), dtype=np.float32)
@@ -120,9 +154,13 @@ def _load_raw_cached(name: str, num_words: int, test_split: float, split_seed: i
     if name == "mnist":
         (xtr, ytr), (xte, yte) = ds.load_mnist(data_path)
         return xtr, ytr, xte, yte, list(ds.MNIST_CLASSES), f"MNIST ({len(xtr):,} / {len(xte):,})"
+    if name == "fashion-mnist":
+        (xtr, ytr), (xte, yte) = ds.load_fashion_mnist(data_path)
+        return xtr, ytr, xte, yte, list(ds.FASHION_MNIST_CLASSES), f"Fashion-MNIST ({len(xtr):,} / {len(xte):,})"
     if name == "pima":
         x, y = ds.load_pima(data_path)
-        return x, y, x, y, ["no diabetes", "diabetes"], f"Pima Indians diabetes ({len(x)} rows, trained and evaluated on all)"
+        source = f"Pima Indians diabetes ({len(x)} rows, trained and evaluated on all)"
+        return x, y, x, y, ["no diabetes", "diabetes"], source
     if name == "boston":
         (xtr, ytr), (xte, yte) = ds.load_boston_housing(data_path)
         return xtr, ytr, xte, yte, [], f"Boston housing, Keras split ({len(xtr)} / {len(xte)})"
@@ -133,7 +171,7 @@ def _load_raw_cached(name: str, num_words: int, test_split: float, split_seed: i
         return x[tr], y[tr], x[te], y[te], names, src
     if name == "imdb":
         return _imdb(ds, cfg, data_path)
-    raise ConfigError(f"lab '{cfg.name}' has no dataset to train on")
+    raise ConfigError(f"this lab has no dataset to train on (dataset '{name}')")
 
 
 def _iris(ds, data_path):
@@ -180,10 +218,8 @@ def load_lab_data(cfg: LabConfig, data_path: str | None = None) -> LabData:
     elif cfg.preprocess == "minmax":
         ref = xtr_f
         xtr_f, xte_f = minmax_scale(xtr_f, ref), minmax_scale(xte_f, ref)
-    elif cfg.preprocess == "standardize":
-        mu, sd = xtr_f.mean(axis=0), xtr_f.std(axis=0)
-        sd = np.where(sd > 0, sd, 1.0)
-        xtr_f, xte_f = (xtr_f - mu) / sd, (xte_f - mu) / sd
+    elif cfg.preprocess in ("center", "standardize", "pca", "whiten"):
+        xtr_f, xte_f = fit_transform(cfg.preprocess, xtr_f, xte_f)
     ytr_e, yte_e, labels = _targets(cfg, ytr, yte, len(names))
     xv = yv = None
     head, _, arg = cfg.validation.partition(":")
@@ -223,7 +259,5 @@ def _targets(cfg: LabConfig, ytr, yte, k: int):
 def _notes_setting(cfg) -> bool:
     """True when ``cfg.validation`` is the lab's own (the notes') setting, which may be scaled down to 40% of
     a smaller stand-in dataset; a holdout the user chose must fit the data as given."""
-    from .registry import LABS
-
     lab = LABS.get(cfg.name)
     return lab is not None and lab.validation == cfg.validation

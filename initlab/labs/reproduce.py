@@ -18,12 +18,16 @@ import pandas as pd
 from .._format import fmt_number
 from .._io import atomic_write, atomic_write_text
 from .data import load_lab_data
-from .registry import LabConfig, get_lab, lab_names
-from .runs import RunResult, output_dead_at_init, run_lab
+from .config import LabConfig
+from .registry import get_lab, lab_names
+from .result import RunResult, setting_differences
+from .runs import run_lab
+from .training import check_settings, output_dead_at_init
 
 __all__ = ["reproduce", "conditions", "format_table", "write_outputs", "COLUMNS"]
 
-COLUMNS = ["lab", "condition", "metric", "notes", "ours", "spread", "min", "max", "runs", "seconds", "source"]
+COLUMNS = ["lab", "condition", "metric", "notes", "ours", "spread", "min", "max", "runs", "seconds", "comparable",
+           "source"]
 
 
 def conditions(cfg: LabConfig) -> list[tuple[str, LabConfig]]:
@@ -53,7 +57,7 @@ def _live_runs(cfg: LabConfig, data, seeds: int, data_path, progress: bool, log,
     dead = 0
     seed = cfg.seed
     while len(results) < seeds and seed < cfg.seed + max_tries * seeds:
-        c = cfg.replace(seed=seed)
+        c = cfg.replace(seed=seed, redraw_dead=0)  # replaced here, so that every kept seed is distinct
         seed += 1
         if data is not None and output_dead_at_init(c, data):
             dead += 1
@@ -85,6 +89,8 @@ def reproduce(labs: list[str] | None = None, seeds: int = 3, *, data_path: str |
     """
     names = labs or lab_names()
     cfgs = [get_lab(n).with_overrides(list(sets)) for n in names]  # validate every name and override first
+    for cfg in cfgs:
+        check_settings(cfg)
     rows = []
     for cfg0 in cfgs:
         for cond, cfg in conditions(cfg0):
@@ -94,6 +100,9 @@ def reproduce(labs: list[str] | None = None, seeds: int = 3, *, data_path: str |
             secs = float(np.mean([r.seconds for r in results])) if results else 0.0
             source = results[0].source if results else (data.source if data is not None else "")
             live = f"live init, {dead} of {dead + len(results)} seeds dead" if dead else ""
+            differ = "; ".join(setting_differences(cfg, next(iter(cfg.applicable_notes()), None)))
+            if differ:
+                live = "; ".join(c for c in (live, f"settings differ: {differ}") if c)
             for metric in (_headline(cfg, results[0]) if results else list(notes)):
                 vals = np.array([r.metrics.get(metric, np.nan) for r in results], dtype=np.float64)
                 rows.append({
@@ -103,7 +112,7 @@ def reproduce(labs: list[str] | None = None, seeds: int = 3, *, data_path: str |
                     "spread": float(np.std(vals, ddof=1)) if vals.size > 1 else 0.0,
                     "min": float(np.min(vals)) if vals.size else np.nan,
                     "max": float(np.max(vals)) if vals.size else np.nan, "runs": int(vals.size),
-                    "seconds": secs, "source": source,
+                    "seconds": secs, "comparable": not differ, "source": source,
                 })
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -113,12 +122,15 @@ def _num(v: float, digits: int = 4) -> str:
 
 
 def format_table(df: pd.DataFrame) -> str:
-    """Markdown: lab, condition, metric, the notes' number, ours as mean ± std (min–max), runs, seconds per run."""
+    """Markdown: lab, condition, metric, the notes' number, ours as mean ± std (min–max), runs, seconds per run.
+    Where the settings differ from the notes' the notes' number is shown as not comparable."""
     lines = ["| lab | metric | notes | ours (mean ± std) | min – max | seeds | s/run |",
              "|---|---|---|---|---|---|---|"]
     for r in df.itertuples():
         lab = r.lab + (f" ({r.condition})" if r.condition else "")
-        lines.append(f"| {lab} | {r.metric} | {_num(r.notes)} | {_num(r.ours)} ± {_num(r.spread)} | "
+        notes = _num(r.notes) if getattr(r, "comparable", True) or np.isnan(r.notes) else \
+            f"({_num(r.notes)}: settings differ)"
+        lines.append(f"| {lab} | {r.metric} | {notes} | {_num(r.ours)} ± {_num(r.spread)} | "
                      f"{_num(r.min)} – {_num(r.max)} | {r.runs} | {r.seconds:.1f} |")
     return "\n".join(lines)
 

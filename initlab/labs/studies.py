@@ -9,6 +9,10 @@
 * ``regularization``: none vs L2 vs dropout vs BatchNorm vs early stopping; train/validation curves and
   the generalization gap (training minus validation accuracy of the final model in inference mode).
 * ``loss-comparison``: the notes' two models with the same 33% error (:mod:`.loss_comparison`).
+* ``mse-vs-ce`` and ``zero-centred``: the output gradient of MSE and cross-entropy far from the answer; the
+  same-sign weight gradients after a sigmoid and the zig-zag they cause (:mod:`.lessons`).
+* ``preprocessing``, ``dead-relu-lr``, ``batchnorm-batch``, ``model-size``: the lessons that need
+  training (:mod:`.lessons_training`).
 
 Each returns a :class:`~initlab.labs.runs.RunResult` whose ``metrics`` carry the numbers the lab reports,
 ``tables`` its tables and ``extras["figures"]`` its figures.
@@ -25,9 +29,12 @@ import pandas as pd
 from .._spec import ConfigError
 from ..activations import ACTIVATIONS, SATURATION_FRACTION, get_activation
 from .data import load_lab_data
+from .lessons import W_STAR, output_gradients, same_sign_fraction, zigzag
+from .lessons_training import LESSON_STUDIES
 from .loss_comparison import loss_table
-from .registry import LabConfig
-from .runs import RunResult, build_model, fit_model, history_frame
+from .config import LabConfig
+from .result import RunResult
+from .training import build_model, fit_model
 from .. import nn
 from ..sim.engine import simulate
 from ..nn.schedules import CyclicLR, ExponentialDecay, StepDecay
@@ -86,7 +93,8 @@ def activation_problems(names: list[str] | None = None, *, n: int = 200_000, bat
 
     With :math:`z \\sim N(0, 1)` (``n`` draws from a seeded Generator):
 
-    * ``mean_out`` :math:`= E[\\phi(z)]`, ``std_out``; ``zero_centred`` when :math:`|E\\phi| < 0.1\\,\\mathrm{sd}\\,\\phi`
+    * ``mean_out`` :math:`= E[\\phi(z)]`, ``std_out``; ``zero_centred`` when
+      :math:`|E\\phi| < 0.1\\,\\mathrm{sd}\\,\\phi`
       (sigmoid's 0.5 is the notes' non-zero-centred output: every gradient on the next layer's weights of
       one unit then has the same sign);
     * ``saturated_n01`` / ``saturated_n3``: fraction of inputs with :math:`|\\phi'(z)| < 0.05 \\max|\\phi'|`
@@ -117,7 +125,8 @@ def activation_problems(names: list[str] | None = None, *, n: int = 200_000, bat
         problems = [p for p, bad in (("saturates", saturates), ("not zero-centred", abs(mean) > 0.1 * sd),
                                      ("dead units", dead > 0.05)) if bad]
         rows.append({"act": act.spec, "max_grad": float(act.max_grad), "mean_out": mean, "std_out": sd,
-                     "zero_centred": abs(mean) < 0.1 * sd, "saturates_both_tails": saturates, "saturated_n01": sat1, "saturated_n3": sat3,
+                     "zero_centred": abs(mean) < 0.1 * sd, "saturates_both_tails": saturates,
+                     "saturated_n01": sat1, "saturated_n3": sat3,
                      "mean_grad": float(np.mean(np.abs(g))), "dead_after_shift": dead, "can_die": bool(act.can_die),
                      "problems": ", ".join(problems) or "-"})
     return pd.DataFrame(rows)
@@ -152,7 +161,8 @@ def _deep_stack(cfg: LabConfig, acts: list[str], progress: bool = False) -> pd.D
                       progress=progress).layers
         last, first = df[df["layer"] == depth], df[df["layer"] == 1]
         rows.append({"act": a, f"std_L{depth}": float(last["act_std"].mean()),
-                     f"saturated_L{depth}": float(last["saturated"].mean()), f"dead_L{depth}": float(last["dead"].mean()),
+                     f"saturated_L{depth}": float(last["saturated"].mean()),
+                     f"dead_L{depth}": float(last["dead"].mean()),
                      "grad_ratio_L1": float(first["grad_pre_ratio"].mean())})
     return pd.DataFrame(rows)
 
@@ -173,8 +183,29 @@ def _variant_runs(cfg: LabConfig, data_path: str | None, progress: bool,
             final = _final(model, data, h)
         h.insert(0, "variant", v)
         histories.append(h)
-        finals.append({"variant": v, "seconds": time.perf_counter() - t0, **final})
+        finals.append({"variant": v, "seconds": time.perf_counter() - t0, **final,
+                       **_train_mode_accuracy(model, data)})
     return pd.concat(histories, ignore_index=True), finals, data.source
+
+
+def _train_mode_accuracy(model, data) -> dict[str, float]:
+    """For a model with dropout: training accuracy with dropout on (as during training: the mask drawn anew
+    for every batch, survivors scaled by 1/(1-p)) beside inference mode's, and the mean output of the first
+    dropout layer in both modes (inverted dropout keeps the expectation)."""
+    drops = [i for i, layer in enumerate(model.layers) if isinstance(layer, nn.Dropout)]
+    if not drops:
+        return {}
+    x, labels = data.x_train, np.argmax(data.y_train, axis=1)
+    out: dict[str, float] = {}
+    for mode, training in (("train_mode", True), ("test_mode", False)):
+        h, first = x, None
+        for i, layer in enumerate(model.layers):
+            h = np.array(layer.forward(h, training))
+            if i == drops[0]:
+                first = float(h.mean())
+        out[f"{mode}_accuracy"] = float(np.mean(np.argmax(h, axis=1) == labels))
+        out[f"{mode}_dropout_mean"] = first
+    return out
 
 
 def _final(model, data, h: pd.DataFrame) -> dict[str, float]:
@@ -241,6 +272,10 @@ def _regularization(cfg: LabConfig, data_path: str | None, progress: bool) -> Ru
             return cfg, {}, []
         if v == "l2":
             return cfg, {"kernel_regularizer": nn.L2(float(cfg.param("l2", 1e-3)))}, []
+        if v == "l1":
+            return cfg, {"kernel_regularizer": nn.L1(float(cfg.param("l1", 1e-4)))}, []
+        if v == "elastic_net":
+            return cfg, {"kernel_regularizer": nn.L1L2(float(cfg.param("l1", 1e-4)), float(cfg.param("l2", 1e-3)))}, []
         if v == "dropout":
             return cfg, {"extra_layers": {i: [nn.Dropout(float(cfg.param("dropout", 0.5)))] for i in hidden}}, []
         if v == "batchnorm":  # Dense (linear) -> BatchNorm -> activation, as in Ioffe & Szegedy
@@ -249,7 +284,8 @@ def _regularization(cfg: LabConfig, data_path: str | None, progress: bool) -> Ru
         if v == "early_stopping":
             return cfg, {}, [nn.EarlyStopping(monitor="val_loss", patience=int(cfg.param("patience", 3)),
                                               restore_best_weights=True)]
-        raise ConfigError(f"regularization variants are none, l2, dropout, batchnorm, early_stopping; got '{v}'")
+        raise ConfigError("regularization variants are none, l1, l2, elastic_net, dropout, batchnorm, "
+                          f"early_stopping; got '{v}'")
 
     hist, finals, source = _variant_runs(cfg, data_path, progress, make)
     table = pd.DataFrame(finals)
@@ -278,12 +314,48 @@ def _loss_comparison(cfg: LabConfig, data_path: str | None, progress: bool) -> R
                      seconds=time.perf_counter() - t0, tables={"loss_comparison": table})
 
 
+def _mse_vs_ce(cfg: LabConfig, data_path: str | None, progress: bool) -> RunResult:
+    from ..plots import studies as ps
+
+    t0 = time.perf_counter()
+    table = output_gradients(classes=int(cfg.param("classes", 10)))
+    at = output_gradients(np.array([0.01, 0.1, 0.5, 0.9]), classes=int(cfg.param("classes", 10)))
+    metrics = {f"{c}[p={r.p:g}]": getattr(r, c) for r in at.itertuples()
+               for c in ("sigmoid_ce", "sigmoid_mse", "softmax_ce", "softmax_mse")}
+    return RunResult(cfg, pd.DataFrame(), metrics, source="the trainer's backward pass on set logits",
+                     seconds=time.perf_counter() - t0, tables={"output_gradients": at},
+                     extras={"figures": {"output_gradients": ps.plot_output_gradients(table)},
+                             "headline": [k for k in metrics if "p=0.01" in k]})
+
+
+def _zero_centred(cfg: LabConfig, data_path: str | None, progress: bool) -> RunResult:
+    from ..plots import studies as ps
+
+    t0 = time.perf_counter()
+    signs = same_sign_fraction(tuple(cfg.variants) or ("sigmoid", "tanh"), depth=int(cfg.param("depth", 4)),
+                               width=int(cfg.param("width", 64)), batch=int(cfg.param("batch", 64)), seed=cfg.seed)
+    path = zigzag(steps=int(cfg.param("steps", 60)), lr=float(cfg.param("lr", 0.2)), seed=cfg.seed)
+    metrics = {f"{c}[{r.act}, layer {r.layer}]": getattr(r, c) for r in signs.itertuples()
+               for c in ("per_sample", "per_batch")}
+    for kind, part in path.groupby("kind", sort=False):
+        metrics[f"same_sign_steps[{kind}]"] = float(part["same_sign"].mean())
+        for t in (10, 20):
+            metrics[f"distance_step{t}[{kind}]"] = float(part.loc[part["step"] == t, "distance"].iloc[0])
+    figures = {"same_sign": ps.plot_same_sign(signs), "zigzag": ps.plot_zigzag(path, W_STAR)}
+    return RunResult(cfg, pd.DataFrame(), metrics, source="Gaussian inputs; the 2-parameter toy",
+                     seconds=time.perf_counter() - t0, tables={"same_sign": signs},
+                     extras={"figures": figures, "headline": [k for k in metrics if "layer 2" in k or "step" in k]})
+
+
 STUDIES: dict[str, Callable[[LabConfig, str | None, bool], RunResult]] = {
     "init-histograms": _init_histograms,
     "activations": _activations,
     "learning-rate": _learning_rate,
     "regularization": _regularization,
     "loss-comparison": _loss_comparison,
+    "mse-vs-ce": _mse_vs_ce,
+    "zero-centred": _zero_centred,
+    **LESSON_STUDIES,
 }
 
 

@@ -11,6 +11,7 @@
 from .callbacks import (Callback, EarlyStopping, EpochLogger, LearningRateScheduler, ProgressBar,
                         ReduceLROnPlateau)
 from .callbacks import TerminateOnNaN, TrainingDiverged
+from .checkpoint import CSVLogger, ModelCheckpoint
 from .layers import Activation, BatchNorm, BatchNormalization, Dense, Dropout, Flatten, Input, Layer
 from .losses import (LOSSES, BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError,
                      MeanSquaredError, SparseCategoricalCrossentropy, get_loss, to_categorical)
@@ -41,6 +42,7 @@ __all__ = [
     "SparseCategoricalAccuracy",
     # callbacks
     "Callback", "EarlyStopping", "LearningRateScheduler", "ReduceLROnPlateau", "ProgressBar", "EpochLogger",
+    "ModelCheckpoint", "CSVLogger",
     "ActivationStats",
 ]
 __all__ += ["TerminateOnNaN", "TrainingDiverged"]

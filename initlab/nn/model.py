@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_write
-from .._spec import ConfigError
+from .._spec import ConfigError, closest_match
 from .callbacks import Callback, CallbackList, EpochLogger, ProgressBar
+from .epochs import Batches, History, check_fit_numbers
 from .layers import Dense, Input, Layer, _shape
 from .losses import Loss, get_loss
 from .metrics import Metric, get_metric
@@ -32,23 +33,6 @@ from .summary import summary_table
 __all__ = ["Sequential", "History"]
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
-
-
-class History(pd.DataFrame):
-    """Per-epoch training record: one row per epoch (index ``epoch`` from 1), one column per log.
-
-    Columns: ``loss``, each metric, ``val_loss`` and ``val_<metric>`` when there is validation data, and
-    ``learning_rate``. ``history.history`` is Keras' dict of lists.
-    """
-
-    @property
-    def _constructor(self):
-        return History
-
-    @property
-    def history(self) -> dict[str, list[float]]:
-        """Keras' form: ``{"loss": [...], "val_loss": [...], ...}``."""
-        return {str(c): [float(v) for v in self[c]] for c in self.columns}
 
 
 def _dtype(dtype: Any) -> np.dtype:
@@ -109,6 +93,29 @@ class Sequential:
         self._append(layer)
         if self._input_shape is not None and self.layers:
             self.build()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name`` (``"dense_1"``) or at position ``index`` (Keras' ``get_layer``).
+
+        Raises
+        ------
+        ConfigError
+            For a name that is not a layer (the message lists the layers' names) or an index out of range.
+        """
+        if (name is None) == (index is None):
+            raise ConfigError("get_layer needs a name or an index (one of them)")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or \
+                    not -len(self.layers) <= index < len(self.layers):
+                raise ConfigError(f"layer index {index!r} is out of range for {len(self.layers)} layers")
+            return self.layers[int(index)]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        names = [layer.name for layer in self.layers]
+        best = closest_match(str(name), names)
+        hint = f"; did you mean '{best}'?" if best else ""
+        raise ConfigError(f"no layer named '{name}'{hint} (layers: {', '.join(names) or 'none'})")
 
     def _append(self, layer: Layer) -> None:
         if not isinstance(layer, Layer):
@@ -254,6 +261,9 @@ class Sequential:
             raise ConfigError("compile the model first (model.compile(optimizer=..., loss=...))")
         if y is None:
             return x, None
+        n_y = len(y) if hasattr(y, "__len__") else None
+        if n_y is not None and np.ndim(y) >= 1 and n_y != x.shape[0]:
+            raise ConfigError(f"x and y disagree: x has {x.shape[0]} samples, y has {n_y}")
         y = self.loss.prepare_targets(y, (x.shape[0], *self.output_shape), self.dtype)
         return x, y
 
@@ -275,23 +285,8 @@ class Sequential:
         dropout (default: the model's next seed).
         """
         x, y = self._prepare(x, y)
-        if isinstance(batch_size, bool) or (batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1)):
-            raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if not isinstance(epochs, int) or epochs < 0:
-            raise ConfigError(f"epochs must be an integer >= 0, got {epochs!r}")
-        if not 0 <= validation_split < 1:
-            raise ConfigError(f"validation_split must be in [0, 1), got {validation_split}")
-        val = None
-        if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ConfigError("validation_data must be (x_val, y_val)")
-            val = self._prepare(*validation_data)
-        elif validation_split:
-            cut = int(x.shape[0] * (1 - validation_split))
-            if cut == 0 or cut == x.shape[0]:
-                raise ConfigError(f"validation_split {validation_split} leaves an empty split of {x.shape[0]} samples")
-            val = (x[cut:], y[cut:])
-            x, y = x[:cut], y[:cut]
+        check_fit_numbers(batch_size, epochs, validation_split)
+        x, y, val = self._split_validation(x, y, validation_split, validation_data)
         n = x.shape[0]
         if n == 0:
             raise ConfigError("no training samples")
@@ -307,44 +302,15 @@ class Sequential:
         elif verbose >= 2:
             cbs.append(EpochLogger())
         clist = CallbackList(cbs, self, {"epochs": epochs, "steps": steps, "batch_size": bs, "samples": n})
-        xbuf = np.empty((bs, *x.shape[1:]), dtype=x.dtype) if shuffle else None
-        ybuf = np.empty((bs, *y.shape[1:]), dtype=y.dtype) if shuffle else None
+        batches = Batches(x, y, bs, shuffle)
         rows: list[dict[str, float]] = []
         self.stop_training = False
         clist.on_train_begin()
         if self._lsuv_pending:
             self._lsuv(x[:bs])
-        metrics = self.metrics
-        batch_logs = bool(clist.batch_end)
         for epoch in range(initial_epoch, epochs):
             clist.on_epoch_begin(epoch)
-            order = rng.permutation(n) if shuffle else None
-            loss_sum, seen = 0.0, 0
-            totals = [0.0] * len(metrics)
-            for b in range(steps):
-                lo, hi = b * bs, min((b + 1) * bs, n)
-                m = hi - lo
-                if order is None:
-                    xb, yb = x[lo:hi], y[lo:hi]
-                else:
-                    idx = order[lo:hi]
-                    xb, yb = xbuf[:m], ybuf[:m]
-                    np.take(x, idx, axis=0, out=xb)
-                    np.take(y, idx, axis=0, out=yb)
-                for cb in clist.batch_begin:
-                    cb.on_train_batch_begin(b)
-                value, out = self.train_step(xb, yb)
-                loss_sum += value * m
-                seen += m
-                for k, (_, metric) in enumerate(metrics):
-                    totals[k] += metric.batch_total(yb, out)
-                if batch_logs:
-                    logs = {"loss": loss_sum / seen}
-                    logs.update((name, t / seen) for (name, _), t in zip(metrics, totals))
-                    for cb in clist.batch_end:
-                        cb.on_train_batch_end(b, logs)
-            logs = {"loss": loss_sum / seen}
-            logs.update((name, t / seen) for (name, _), t in zip(metrics, totals))
+            logs = self._train_epoch(batches, rng, clist)
             if val is not None:
                 logs.update((f"val_{k}", v) for k, v in self._evaluate(*val, batch_size=None).items())
             logs["learning_rate"] = self.optimizer.last_lr
@@ -356,6 +322,44 @@ class Sequential:
         index = pd.Index(range(initial_epoch + 1, initial_epoch + len(rows) + 1), name="epoch")
         self.history = History(rows, index=index)
         return self.history
+
+    def _split_validation(self, x: np.ndarray, y: np.ndarray, split: float, data: tuple | None):
+        """``(x, y, val)``: ``val`` is the prepared ``validation_data``, else the last ``split`` of ``x``/``y``
+        (then removed from the training data), else None."""
+        if data is not None:
+            if len(data) != 2:
+                raise ConfigError("validation_data must be (x_val, y_val)")
+            return x, y, self._prepare(*data)
+        if split:
+            cut = int(x.shape[0] * (1 - split))
+            if cut == 0 or cut == x.shape[0]:
+                raise ConfigError(f"validation_split {split} leaves an empty split of {x.shape[0]} samples")
+            return x[:cut], y[:cut], (x[cut:], y[cut:])
+        return x, y, None
+
+    def _train_epoch(self, batches: "Batches", rng: np.random.Generator, clist: CallbackList) -> dict[str, float]:
+        """One pass over the (reshuffled) batches; returns the epoch's mean loss and metrics."""
+        metrics = self.metrics
+        loss_sum, seen = 0.0, 0
+        totals = [0.0] * len(metrics)
+        batch_logs = bool(clist.batch_end)
+        for b, (xb, yb) in enumerate(batches.epoch(rng)):
+            for cb in clist.batch_begin:
+                cb.on_train_batch_begin(b)
+            value, out = self.train_step(xb, yb)
+            m = xb.shape[0]
+            loss_sum += value * m
+            seen += m
+            for k, (_, metric) in enumerate(metrics):
+                totals[k] += metric.batch_total(yb, out)
+            if batch_logs:
+                logs = {"loss": loss_sum / seen}
+                logs.update((name, t / seen) for (name, _), t in zip(metrics, totals))
+                for cb in clist.batch_end:
+                    cb.on_train_batch_end(b, logs)
+        logs = {"loss": loss_sum / seen}
+        logs.update((name, t / seen) for (name, _), t in zip(metrics, totals))
+        return logs
 
     def _lsuv(self, xb: np.ndarray) -> None:
         """Rescale every data-dependent (LSUV) kernel in order, on the inference-mode input it sees."""

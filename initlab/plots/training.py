@@ -1,7 +1,8 @@
 """Figures for the labs: learning curves across seeds, sample predictions, mistake analysis, tables.
 
 Every function takes data (a tidy DataFrame or arrays) and returns a :class:`matplotlib.figure.Figure`
-built with the object API; nothing touches global style or pyplot state.
+built with the object API, in the simulation figures' style (:data:`~initlab.plots.common.PALETTE`,
+:func:`~initlab.plots.common.style_axes`); nothing touches global style or pyplot state.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from .common import PALETTE, style_axes
 
 __all__ = [
     "curve_summary",
@@ -95,7 +98,7 @@ def plot_learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = 
     fig = Figure(figsize=(5.0 * max(len(metrics), 1), 3.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, max(len(metrics), 1)))
     groups = list(dict.fromkeys(history[group].astype(str))) if group and group in history.columns else [""]
-    colors = [f"C{i % 10}" for i in range(len(groups))]
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(groups))]
     for ax, m in zip(axes, metrics):
         for style, col in (("-", m), ("--", f"val_{m}")):
             if col not in history.columns or history[col].isna().all():
@@ -110,16 +113,16 @@ def plot_learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = 
                 ax.plot(part["epoch"], part["mean"], style, color=color, label=lab, lw=1.5)
                 if (part["hi"] > part["lo"]).any():
                     ax.fill_between(part["epoch"], part["lo"], part["hi"], color=color, alpha=0.18, lw=0)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(m)
+        style_axes(ax, xlabel="epoch", ylabel=m)
         if m in logy or m == "learning_rate" or _spans_decades(history, m):
             ax.set_yscale("log")
-        ax.grid(alpha=0.3)
     if len(axes):
         axes[0].legend(fontsize=7)
     band = "± 1 std" if spread == "std" else "min–max"
-    fig.suptitle(f"{title}{' — ' if title else ''}mean over seeds, band {band}", fontsize=10)
+    seeds = history.groupby([group, "epoch"] if group and group in history.columns else ["epoch"]).size().max() \
+        if len(history) else 1
+    what = f"mean over {seeds} seeds, band {band}" if seeds > 1 else "one seed"
+    fig.suptitle(f"{title}{' — ' if title else ''}{what}", fontsize=10)
     return fig
 
 
@@ -146,10 +149,10 @@ def plot_sample_predictions(images: np.ndarray, y_true: np.ndarray, proba: np.nd
         ax_img.set_xticks([])
         ax_img.set_yticks([])
         ax_img.set_title(f"{names[pred]} {100 * proba[i, pred]:.0f}% ({names[int(y_true[i])]})", fontsize=8,
-                         color="tab:blue" if ok else "tab:red")
+                         color=PALETTE[0] if ok else PALETTE[1])
         colors = ["lightgray"] * k
-        colors[pred] = "tab:red"
-        colors[int(y_true[i])] = "tab:green"
+        colors[pred] = PALETTE[1]
+        colors[int(y_true[i])] = PALETTE[2]
         ax_bar.bar(np.arange(k), proba[i], color=colors)
         ax_bar.set_ylim(0, 1)
         ax_bar.set_xticks(np.arange(k))
@@ -199,7 +202,7 @@ def plot_wrong_histogram(counts: np.ndarray, *, class_names: Sequence[str] | Non
     counts = np.asarray(counts)
     fig = Figure(figsize=(6, 3.2), layout="constrained")
     ax = fig.subplots()
-    ax.bar(np.arange(len(counts)), counts, color="tab:red")
+    ax.bar(np.arange(len(counts)), counts, color=PALETTE[1])
     ax.set_xticks(np.arange(len(counts)))
     ax.set_xticklabels(_names(class_names, len(counts)))
     ax.set_xlabel("predicted class (wrong answers only)")
@@ -247,7 +250,7 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarra
         ax.axis("off")
     for ax, i in zip(axes, idx):
         ax.imshow(_as_image(images[i]), cmap="gray_r", interpolation="nearest")
-        ax.set_title(f"as {names[int(y_pred[i])]}", fontsize=8, color="tab:red")
+        ax.set_title(f"as {names[int(y_pred[i])]}", fontsize=8, color=PALETTE[1])
     fig.suptitle(f"misclassified examples of class {names[label]} ({len(idx)} shown)", fontsize=10)
     return fig
 
@@ -275,8 +278,8 @@ def plot_init_profile(layers: pd.DataFrame, *, group: str = "init") -> Figure:
     key = group if group in layers.columns else "label"
     for i, (g, part) in enumerate(layers.groupby(key, sort=False)):
         m = part.groupby("layer")[["act_std", "grad_pre_ratio"]].mean()
-        ax1.plot(m.index, m["act_std"], "o-", color=f"C{i % 10}", label=str(g), ms=3)
-        ax2.plot(m.index, m["grad_pre_ratio"], "o-", color=f"C{i % 10}", label=str(g), ms=3)
+        ax1.plot(m.index, m["act_std"], "o-", color=PALETTE[i % len(PALETTE)], label=str(g), ms=3)
+        ax2.plot(m.index, m["grad_pre_ratio"], "o-", color=PALETTE[i % len(PALETTE)], label=str(g), ms=3)
     ax1.set_yscale("log")
     ax2.set_yscale("log")
     for ax in (ax1, ax2):
@@ -286,7 +289,7 @@ def plot_init_profile(layers: pd.DataFrame, *, group: str = "init") -> Figure:
     ax1.set_ylabel("std of layer output at init")
     ax2.set_ylabel("‖∂L/∂z‖ relative to last layer")
     for ax in (ax1, ax2):
-        ax.grid(alpha=0.3, which="both")
+        style_axes(ax)
         ax.legend(fontsize=7)
     fig.suptitle("at initialization (simulation engine)", fontsize=10)
     return fig

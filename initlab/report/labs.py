@@ -1,63 +1,76 @@
-"""PDF reports of lab runs and initializer comparisons (matplotlib ``PdfPages``, written atomically).
+"""PDF reports of lab runs and initializer comparisons, on the same machinery as the simulation's report.
 
 :func:`run_figures` gives the figures of one run (also saved as PNGs in the run directory);
-:func:`write_run_report` and :func:`write_compare_report` assemble them, with a title page and the
-notes-vs-ours tables, into one PDF written to a temporary name and renamed.
+:func:`write_run_report` and :func:`write_compare_report` assemble them behind the typeset title page of
+:func:`initlab.report.pages.title_page` (the settings of every run side by side — one column per compared
+initializer — the version, the date and the contents) and write them with the one PDF writer,
+:func:`initlab.report.pdf.write_pdf`: every page on :data:`~initlab.report.pages.PAGE`, atomically, dated
+``SOURCE_DATE_EPOCH`` when set, else the time recorded with the run (so a run gives the same bytes twice).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from ..plots import training as lp
-from .._io import atomic_write
 from ..labs import mistakes as mk
-from ..labs.registry import LabConfig, describe_lab
+from ..labs.config import LabConfig
+from ..plots import training as lp
+from ..plots import watch
+from .pages import PAGE, title_page
+from .pdf import report_date, write_pdf
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..labs.compare import Comparison
-    from ..labs.runs import RunResult
+    from ..labs.result import RunResult
 
-__all__ = ["run_figures", "title_page", "write_pdf", "write_run_report", "write_compare_report"]
-
-
-def _version() -> str:
-    from .._version import __version__
-
-    return __version__
+__all__ = ["run_figures", "watch_figures", "write_run_report", "write_compare_report"]
 
 
-def title_page(cfg: LabConfig, lines: list[str]) -> Figure:
-    """A text page: the lab, its settings, the data used, and free lines (seeds, timing)."""
-    fig = Figure(figsize=(8.27, 11.69))
-    ax = fig.add_axes([0.06, 0.04, 0.88, 0.92])
-    ax.axis("off")
-    settings = cfg.to_dict()
-    settings.pop("notes")
-    settings.pop("notes_text")
-    body = [f"initlab {_version()} — lab '{cfg.name}'", cfg.title, "",
-            f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}", "", *lines, "", "Settings (notes' defaults + overrides):"]
-    body += [f"  {k}: {v}" for k, v in settings.items() if v not in ((), [], None, "")]
-    body += ["", "As in the notes:", f"  {cfg.notes_text}"]
-    ax.text(0, 1, "\n".join(body), va="top", ha="left", family="monospace", fontsize=8, wrap=True)
-    return fig
+@dataclass(frozen=True)
+class _Settings:
+    """What the title page reads of a run: its configuration (the notes' text left out)."""
+
+    config: dict
+
+
+def _settings(cfg: LabConfig) -> _Settings:
+    d = cfg.to_dict()
+    for key in ("notes", "notes_text", "title"):
+        d.pop(key)
+    return _Settings(d)
+
+
+def watch_figures(result: "RunResult") -> dict[str, Figure]:
+    """The figures of a watched run (``extras["stats"]``): ``training_stats`` (update/weight ratio, dead and
+    saturated fractions, output std per layer against step), ``colorful_dimension`` (activations) and
+    ``weight_histograms``; empty when the run was not watched."""
+    stats = result.extras.get("stats")
+    if stats is None or not stats.rows:
+        return {}
+    name = result.config.name
+    figs = {"training_stats": watch.plot_training_stats(stats.layers, title=name)}
+    hist = stats.histograms
+    if not hist.empty:
+        figs["colorful_dimension"] = watch.plot_colorful_dimension(hist, title=name)
+        figs["weight_histograms"] = watch.plot_weight_histograms(hist, title=name)
+    return figs
 
 
 def run_figures(result: "RunResult") -> dict[str, Figure]:
     """The figures of one run, in report order (keys are PNG names).
 
-    Training labs: ``learning_curves``; image classifiers add ``sample_predictions``; every classifier adds
-    the mistake analysis ``mistake_table``, ``wrong_histogram``, ``confusion_matrix`` and, for image
-    classifiers, ``misclassified`` (the class with the most errors); regression adds ``predicted_vs_true``.
-    Study labs: the figures the study made (``result.extras["figures"]``) and their tables.
+    Training labs: ``learning_curves``, then the :func:`watch_figures` of a watched run; image classifiers
+    add ``sample_predictions``; every classifier adds the mistake analysis ``mistake_table``,
+    ``wrong_histogram``, ``confusion_matrix`` and, for image classifiers, ``misclassified`` (the class with
+    the most errors); regression adds ``predicted_vs_true``. Study labs: the figures the study made
+    (``result.extras["figures"]``) and their tables.
     """
     cfg = result.config
     figs: dict[str, Figure] = {}
@@ -69,6 +82,7 @@ def run_figures(result: "RunResult") -> dict[str, Figure]:
         for name, table in result.tables.items():
             figs[f"table_{name}"] = lp.plot_table(table, name.replace("_", " "))
         return figs
+    figs.update(watch_figures(result))
     if result.proba is None:
         return figs
     if cfg.task == "regression":
@@ -91,44 +105,56 @@ def run_figures(result: "RunResult") -> dict[str, Figure]:
     return figs
 
 
-def write_pdf(path: str | os.PathLike, figures: list[Figure]) -> Path:
-    """Write ``figures`` as the pages of one PDF, atomically (temporary name, then rename)."""
-    path = Path(path)
-    with atomic_write(path, "wb") as fh:
-        with PdfPages(fh, metadata={"Creator": f"initlab {_version()}"}) as pdf:
-            for fig in figures:
-                pdf.savefig(fig)
-    return path
+def _contents(captions: list[str]) -> list[tuple[str, int]]:
+    return [(c, i + 2) for i, c in enumerate(captions)]
 
 
 def write_run_report(path: str | os.PathLike, result: "RunResult", figures: dict[str, Figure] | None = None) -> Path:
-    """PDF of one run: title page, notes vs ours, then :func:`run_figures`."""
+    """PDF of one run: title page (settings, data, seed, time, contents), the notes' numbers beside ours,
+    the final metrics, then :func:`run_figures`."""
     figures = run_figures(result) if figures is None else figures
     cfg = result.config
-    lines = [f"data: {result.source}" if result.source else "", f"seed {result.seed}, {result.seconds:.1f} s"]
-    pages = [title_page(cfg, [ln for ln in lines if ln])]
+    pages: list[tuple[str, Figure]] = []
     notes = result.notes_table()
     if not notes.empty:
-        pages.append(lp.plot_table(notes[["metric", "notes", "ours", "difference"]], "the notes' numbers and ours"))
+        pages.append(("the notes' numbers and ours", lp.plot_table(
+            notes[["metric", "notes", "ours", "difference", "settings"]], "the notes' numbers and ours")))
     metrics = pd.DataFrame([{"metric": k, "value": v} for k, v in result.metrics.items()])
     if not metrics.empty:
-        pages.append(lp.plot_table(metrics, "final metrics"))
-    pages += list(figures.values())
-    return write_pdf(path, pages)
+        pages.append(("final metrics", lp.plot_table(metrics, "final metrics")))
+    for name, table in result.tables.items():
+        if cfg.kind == "train":
+            pages.append((name.replace("_", " "), lp.plot_table(table, name.replace("_", " "))))
+    pages += [(name.replace("_", " "), fig) for name, fig in figures.items()]
+    when = report_date(result.started)
+    title = f"initlab lab '{cfg.name}'"
+    extra = {"data": result.source, "seconds": round(result.seconds, 1), "as in the notes": cfg.notes_text}
+    runs = [_Settings({**_settings(cfg).config, **extra})]
+    first = title_page(runs, title, when, [f"seed {result.seed}"], _contents([c for c, _ in pages]))
+    return write_pdf(path, [first] + [f for _, f in pages], title=title, date=when, page_size=PAGE)
 
 
 def write_compare_report(path: str | os.PathLike, comp: "Comparison") -> Path:
-    """PDF of an initializer comparison: title page, final-metric table beside the init-time statistics,
-    mean ± spread learning curves per initializer, and the per-layer std / gradient ratio at init."""
+    """PDF of an initializer comparison: title page with the settings of every compared initializer side by
+    side, the final-metric table beside the init-time statistics, the notes' numbers, mean ± spread learning
+    curves per initializer, and the per-layer std / gradient ratio at init."""
     cfg = comp.config
-    lines = [f"data: {comp.source}" if comp.source else "",
-             f"initializers: {', '.join(comp.inits)}; seeds: {', '.join(str(s) for s in comp.seeds)}",
-             f"{comp.seconds:.1f} s in all", "", describe_lab(cfg)]
-    pages = [title_page(cfg, [ln for ln in lines if ln is not None])]
-    pages.append(lp.plot_table(comp.table(), "final metrics per initializer (mean ± std over seeds) "
-                                             "and statistics at init"))
-    pages.append(lp.plot_learning_curves(comp.history, group="init", title=f"{cfg.name}: initializers"))
+    pages: list[tuple[str, Figure]] = [("final metrics and statistics at init", lp.plot_table(
+        comp.table(), "final metrics per initializer (mean ± std over seeds) and statistics at init"))]
+    notes = comp.notes_table()
+    if not notes.empty:
+        pages.append(("the notes' numbers and ours", lp.plot_table(
+            notes[["init", "metric", "notes", "ours", "spread", "settings"]], "the notes' numbers and ours")))
+    pages.append(("learning curves", lp.plot_learning_curves(comp.history, group="init",
+                                                              title=f"{cfg.name}: initializers")))
     if comp.init_layers is not None and not comp.init_layers.empty:
-        pages.append(lp.plot_init_profile(comp.init_layers, group="init"))
-        pages.append(lp.plot_table(comp.init_layer_table(), "per-layer std and gradient-norm ratio at init"))
-    return write_pdf(path, pages)
+        pages.append(("at init: std and gradient ratio", lp.plot_init_profile(comp.init_layers, group="init")))
+        pages.append(("at init: per-layer table", lp.plot_table(comp.init_layer_table(),
+                                                                "per-layer std and gradient-norm ratio at init")))
+    when = report_date(comp.started)
+    title = f"initlab compare '{cfg.name}'"
+    seeds = ", ".join(str(s) for s in comp.seeds)
+    runs = [_Settings({**_settings(cfg.replace(init=init)).config, "seeds": seeds, "data": comp.source})
+            for init in comp.inits]
+    first = title_page(runs, title, when, list(comp.inits), _contents([c for c, _ in pages]))
+    return write_pdf(path, [first] + [f for _, f in pages], title=title, date=when, page_size=PAGE)

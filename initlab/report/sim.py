@@ -42,16 +42,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import pandas as pd
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from .._version import __version__
 from .._io import atomic_write, staged_dir
 from ..progress import Progress
 from ..plots.plan import figure_plan
 from ..sim.predict import config_summary
 from ..schema import THEORY_TABLE_COLUMNS
 from .pages import summary_pages, theory_page, title_page
+from .pdf import write_pdf
 
 __all__ = [
     "save_figures",
@@ -283,11 +282,9 @@ def write_report(
         contents = [(f"{name}: summary, figures, theory (pages {a}–{b - 1})", a)
                     for name, a, b in zip(names, first_page, ends)]
 
-    metadata = {"Title": title, "Creator": f"initlab {__version__}", "CreationDate": when, "ModDate": when}
-    path = Path(path)
-    with atomic_write(path, "wb") as fh, Progress(len(plan) + 1, "report", enabled=progress) as bar:
-        with PdfPages(fh, metadata=metadata) as pdf:
-            pdf.savefig(title_page(results, title, when, names, contents))
+    with Progress(len(plan) + 1, "report", enabled=progress) as bar:
+        def pages() -> Iterator[Figure]:
+            yield title_page(results, title, when, names, contents)
             bar.update(1)
             for _caption, make, prefix, key in plan:
                 fig = make()
@@ -295,10 +292,11 @@ def write_report(
                     if on_figure is not None and key is not None:
                         on_figure(key, fig)
                     with _prefixed_title(fig, prefix):
-                        pdf.savefig(fig)
+                        yield fig
                 del fig  # one figure at a time: a built figure is dropped once its page is written
                 bar.update(1)
-    return path
+
+        return write_pdf(path, pages(), title=title, date=when)
 
 
 class Exported(NamedTuple):

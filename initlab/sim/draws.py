@@ -15,6 +15,7 @@ time whatever its depth: the backward pass redraws the weights the forward pass 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -111,6 +112,7 @@ class LayerWeights(Sequence):
         self._pieces = config.activations()[0].pieces
         self._fans = (config.in_dim,) + config.widths
         self._kept: dict[int, np.ndarray] = {}
+        self._lock = threading.Lock()
         self.draws = 0  # matrices drawn so far (tests and the memory benchmark read it)
 
     def __len__(self) -> int:
@@ -123,7 +125,8 @@ class LayerWeights(Sequence):
     def draw(self, l: int) -> np.ndarray:
         """Draw layer ``l``'s matrix (0-based) afresh: a pure function of (seed, trial, l)."""
         cfg, dt = self.config, self.config.np_dtype
-        self.draws += 1
+        with self._lock:  # draw_all draws layers on several threads
+            self.draws += 1
         if self.device_draws:
             from .xp import device_sample, device_seed
 

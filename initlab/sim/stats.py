@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["Moments", "moments", "minmax", "pair_corr", "dead_fraction", "dead_from_mask", "nice_ceil", "hist_counts",
-           "relu_counts_from_pre", "Scratch"]
+           "relu_counts_from_pre", "frobenius", "Scratch"]
 
 #: Recompute the variance from shifted data when it is below this fraction of the second moment.
 CANCELLATION = 1e-3
@@ -122,6 +122,18 @@ def _careful_moments(x: np.ndarray, scratch: Scratch) -> tuple[float, float, flo
     dm = d.sum(dtype=np.float64) / N
     var = np.vecdot(d, d).sum(dtype=np.float64) / N - dm * dm
     return float(shift) + dm, max(var, 0.0), q
+
+
+def frobenius(x: np.ndarray) -> np.ndarray:
+    """Per-layer Frobenius norm :math:`\\sqrt{\\sum x^2}` of ``x`` (k, n, c): squared row norms by
+    ``np.vecdot`` (BLAS), summed in float64 (a layer whose squares overflow the dtype is redone in float64);
+    NaN where a layer holds a NaN, inf where it holds an inf."""
+    out = np.sqrt(np.vecdot(x, x).sum(axis=1, dtype=np.float64))
+    for l in np.flatnonzero(np.isinf(out)):
+        if np.isfinite(x[l]).all():
+            y = x[l].astype(np.float64)
+            out[l] = math.sqrt(float(np.vecdot(y, y).sum()))
+    return out
 
 
 def minmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

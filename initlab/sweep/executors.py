@@ -8,8 +8,10 @@ runs does not change its bits (given the same number of BLAS threads: OpenBLAS s
 product is split over threads).
 
 - :class:`SerialExecutor`: in this process (``--workers 1``).
-- :class:`PoolExecutor`: ``concurrent.futures.ProcessPoolExecutor``, forked on Linux (the workers start with
-  numpy and the engine already imported; ``spawn`` elsewhere). A worker that dies breaks
+- :class:`PoolExecutor`: ``concurrent.futures.ProcessPoolExecutor``. On Linux it forks when this process has
+  one thread (the workers start with numpy and the engine already imported) and uses a ``forkserver``
+  otherwise (a child forked while another thread holds a lock, e.g. a Dask client's, can deadlock); ``spawn``
+  elsewhere. A worker that dies breaks
   the pool: the batches in flight are sent again on a new pool, each at most :data:`MAX_ATTEMPTS` times,
   then reported as failed.
 - :class:`DaskExecutor`: ``distributed.Client.submit`` per batch; Dask reschedules the batch of a worker that
@@ -104,10 +106,15 @@ class PoolExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         import sys
+        import threading
 
-        # fork on Linux (the workers start with numpy and the engine imported); spawn elsewhere (macOS's
-        # system libraries are not fork-safe)
-        ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        if not sys.platform.startswith("linux"):  # macOS's system libraries are not fork-safe
+            ctx = mp.get_context("spawn")
+        elif threading.active_count() == 1:  # fork: the workers start with numpy and the engine imported
+            ctx = mp.get_context("fork")
+        else:  # a child forked while another thread holds a lock can deadlock: fork from a clean server
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["initlab.sweep.measure", "initlab.sim.engine", "initlab.sim.predict"])
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
 
     def run(self, batcher: Batcher, keep: str, on_result: OnResult) -> None:
