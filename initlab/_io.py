@@ -59,12 +59,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def clean_stale(path: str | os.PathLike) -> list[Path]:
+def clean_stale(path: str | os.PathLike, restore: bool = True) -> list[Path]:
     """Remove the temporary files and folders that killed writers of ``path`` left beside it.
 
     Removed: ``.NAME.initlab-PID-*.tmp`` (and ``.NAME.initlab-old-PID-*.tmp``) whose process ``PID`` no
     longer runs, and the ``mkstemp`` names of earlier versions (``.NAME.XXXXXXXX.tmp``) older than an
-    hour. Returns what was removed; errors are ignored (a folder that cannot be listed has nothing to clean).
+    hour. One exception: where ``path`` itself is missing and an old folder is left (a writer killed
+    between the two renames of the fallback swap), that old folder is renamed back to ``path`` (unless
+    ``restore`` is false, as for a file's writes). Returns
+    what was removed; errors are ignored (a folder that cannot be listed has nothing to clean).
     """
     path = Path(path)
     rx = re.compile(rf"^\.{re.escape(path.name)}\.{TEMP_TAG}(?:-old)?-(\d+)-[0-9a-f]+\.tmp$")
@@ -84,6 +87,11 @@ def clean_stale(path: str | os.PathLike) -> list[Path]:
         if not stale:
             continue
         p = Path(entry.path)
+        if (restore and ".initlab-old-" in entry.name and entry.is_dir(follow_symlinks=False)
+                and not os.path.lexists(path)):
+            with contextlib.suppress(OSError):
+                os.replace(p, path)  # the complete old run, put back
+                continue
         with contextlib.suppress(OSError):
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(p)
@@ -103,7 +111,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(path)
+    clean_stale(path, restore=False)
     tmp = path.parent / temp_name(path.name)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
     try:

@@ -15,10 +15,11 @@ Forward, layer output :math:`h^l` (activation, then dropout, then the residual a
     ``saturated`` (fraction of sample × unit entries with :math:`|\\phi'(z)| < 0.05 \\max|\\phi'|`),
     ``dead`` (fraction of units whose activation is zero for every sample in the batch).
 Backward
-    ``grad_pre_norm`` (:math:`\\|\\partial L/\\partial z^l\\|_F`), ``grad_w_norm`` (:math:`\\|\\partial L/\\partial W^l\\|_F`),
+    ``grad_pre_norm`` (:math:`\\|\\partial L/\\partial z^l\\|_F`),
+    ``grad_w_norm`` (:math:`\\|\\partial L/\\partial W^l\\|_F`),
     ``grad_pre_ratio`` and ``grad_w_ratio`` (each divided by the last layer's value),
-    ``grad_diverged`` (bool: the forward pass is finite here but a gradient norm of this layer is inf or
-    NaN, i.e. the backward pass overflowed; counted in the summary).
+    ``grad_diverged`` (bool: the forward pass is finite in every layer, so the backward pass ran, but a
+    gradient norm of this layer is inf or NaN: the backward pass overflowed; counted in the summary).
 Status
     ``diverged`` (bool: this layer or an earlier one overflowed or produced NaN; its statistics are NaN),
     ``lsuv_passes`` (int: rescaling passes LSUV used on this layer; 0 for other initializers).

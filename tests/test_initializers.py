@@ -228,7 +228,7 @@ def test_with_gain_on_fixed_scale_is_one_line_error(spec):
     with pytest.raises(SpecError) as info:
         with_gain(spec, 2.0)
     msg = str(info.value)
-    assert "\n" not in msg and "--gain applies to: xavier_normal" in msg and get_initializer(spec).spec in msg
+    assert "\n" not in msg and "a gain applies only to: xavier_normal" in msg and get_initializer(spec).spec in msg
 
 
 @pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])

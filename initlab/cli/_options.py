@@ -2,8 +2,9 @@
 
 ``--threads N`` limits the BLAS (and OpenMP) thread pools for the duration of the command, through
 threadpoolctl. The number of BLAS threads changes how a matrix product's sums are split, and so the
-low-order bits of the results (measured: 1.9e-4 relative in ``act_mean`` of a deep float32 run between
-1 and 2 threads); give the same ``--threads`` on every machine for bit-identical outputs.
+low-order bits of the results (measured for ``--init he --act relu --depth 50 --width 500 --batch 1000``,
+float32, 1 against 2 threads: up to 2.2e-8 relative in ``act_mean`` and 6.7e-4 in ``grad_w_norm``); give
+the same ``--threads`` on every machine for bit-identical outputs.
 """
 
 from __future__ import annotations

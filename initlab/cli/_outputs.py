@@ -20,7 +20,7 @@ from typing import Iterable
 from .._io import OutputError, check_writable
 
 __all__ = ["SIM_RUN_FILES", "TRAIN_RUN_FILES", "COMPARE_RUN_FILES", "is_initlab_pdf", "check_out_dir",
-           "check_pdf", "check_file"]
+           "check_pdf"]
 
 #: The files (and folders) of each kind of run folder.
 SIM_RUN_FILES = ("layers.csv", "config.json", "histograms.npz")
@@ -57,14 +57,6 @@ def _writable(path: Path, folder: bool, what: str) -> None:
         check_writable(path, folder=folder, what=what)
     except OutputError as exc:
         raise _err(str(exc)) from None
-
-
-def check_file(path: Path, what: str, force: bool, *, suffixes: Iterable[str] = ()) -> None:
-    """A data file (CSV, PNG) that may replace an existing file only with ``force`` or when it is a
-    regular file of one of ``suffixes``."""
-    _writable(path, False, what)
-    if path.exists() and not force and path.suffix.lower() not in tuple(suffixes):
-        raise _err(f"{what} '{path}' exists; give --force to replace it")
 
 
 def check_pdf(path: Path, force: bool, *, run_dir: Path | None = None, run_files: Iterable[str] = (),

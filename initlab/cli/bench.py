@@ -64,7 +64,8 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
     if what == "sweep":
         _bench_sweep(quick, repeats if repeats != 5 else (1 if quick else 2))
         return
-    from ..sim.bench import QUICK_SHAPES, breakdown, format_breakdown, format_memory, format_rows, run_bench
+    from ..progress import Progress
+    from ..sim.bench import QUICK_SHAPES, TARGETS, breakdown, format_breakdown, format_memory, format_rows, run_bench
 
     chosen = [_shape(s) for s in shapes]
     if device == "cuda":
@@ -87,7 +88,17 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
     click.echo(f"initlab bench: float32, {init} / {act}, forward + backward with every statistic and "
                f"histograms, min of {reps} interleaved repeats" + ("; simulate() end to end and PyTorch's "
                                                                    "end-to-end baseline beside" if end_to_end else ""))
-    rows = run_bench(chosen, repeats=reps, act=act, init=init, end_to_end=end_to_end)
+    todo = list(chosen) if chosen is not None else list(TARGETS)
+    from ..sim.config import SimConfig
+    from ..sim.memory import check_memory
+
+    for b, w, d in todo:  # before any timing: a shape too large for memory is one line
+        check_memory(SimConfig(inits=init, acts=act, batch=b, width=w, depth=d))
+    rows = []
+    with Progress(len(todo), "bench") as bar:
+        for shape in todo:
+            rows += run_bench([shape], repeats=reps, act=act, init=init, end_to_end=end_to_end)
+            bar.update(1, postfix="x".join(map(str, shape)))
     click.echo(format_rows(rows))
     if show_breakdown:
         for r in rows:

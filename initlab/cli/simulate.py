@@ -38,7 +38,8 @@ def list_cmd() -> None:
 @click.option("--act", "acts", default="relu", show_default=True,
               help="Activation spec(s), comma-separated: tanh,relu,leaky_relu:0.2,maxout:3")
 @click.option("--depth", type=int, default=10, show_default=True, help="Number of layers.")
-@click.option("--width", default="500", show_default=True, help="Units per layer, or one number per layer (comma list).")
+@click.option("--width", default="500", show_default=True,
+              help="Units per layer, or one number per layer (comma list).")
 @click.option("--batch", type=int, default=1000, show_default=True, help="Input samples.")
 @click.option("--input-dim", type=int, default=None, help="Input features [default: the first layer's width].")
 @click.option("--input", "input_", default="gaussian", show_default=True,

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 import re

@@ -179,7 +179,7 @@ def report_date(results: Any = None) -> _dt.datetime:
         try:
             return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
         except (ValueError, OverflowError, OSError):
-            raise ValueError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got '{epoch}'") from None
+            pass  # not whole seconds since 1970: ignored, as the reproducible-builds convention asks
     items = [results] if hasattr(results, "layers") else list(results or [])
     for res in items:
         created = getattr(res, "created", None)

@@ -13,10 +13,12 @@
   and for activations without a fused path the derivative context :math:`n w_l k s` plus two
   temporaries of the largest layer;
 * the backward pass: three gradient buffers of the largest layer and one weight gradient;
-* histograms: per config and trial two :math:`L \\times \\text{bins}` int64 tables, and a 1 MiB scratch.
+* histograms: per config and trial two :math:`L \\times \\text{bins}` int64 tables; the tidy frame
+  (about 44 float columns per layer row, with pandas' copies); 10% on top, and 4 MiB for what every
+  run allocates (the theory's quadrature tables, pandas' set-up).
 
-It is an upper bound within a few percent for the engine's paths (measured: see the tests), not an
-exact count of Python objects. :func:`check_memory` compares it with :func:`available_bytes` (the
+It is an upper bound of the peak that ``tracemalloc`` measures, within a factor of 3 (see the tests), not
+an exact count of Python objects. :func:`check_memory` compares it with :func:`available_bytes` (the
 kernel's ``MemAvailable``, capped by a cgroup limit) or a user's ``--max-memory``.
 """
 
@@ -35,6 +37,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["estimate_bytes", "available_bytes", "check_memory", "keep_weights", "parse_size", "format_size",
            "MemoryLimitError"]
+
+
+#: What a run allocates whatever its size: the theory's quadrature tables, pandas' and the figures' set-up.
+_BASELINE = 4 << 20
 
 
 class MemoryLimitError(ConfigError):
@@ -85,8 +91,10 @@ def estimate_bytes(config: "SimConfig", keep_weights: bool = True) -> int:
             total += n * acts_total * k * s + 2 * n * wmax * k * s  # derivative context + temporaries
         total += 3 * n * max(fmax, wmax * k) * s + big_w * s        # backward buffers, weight gradient
         worst = max(worst, total)
-    worst += 2 * 8 * config.bins * L * config.trials * config.n_runs + (1 << 20)
-    return int(worst)
+    rows = L * config.trials * config.n_runs
+    worst += 2 * 8 * config.bins * rows      # histogram tables
+    worst += 3 * 8 * 48 * rows               # the tidy frame (about 44 columns), built with copies
+    return int(1.1 * worst) + _BASELINE
 
 
 def _cgroup_limit() -> int | None:

@@ -61,9 +61,10 @@ def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataF
             for c in FORWARD_COLUMNS + BACKWARD_COLUMNS + STATUS_COLUMNS:
                 if c != "grad_diverged":
                     cols[c].append(np.asarray(out.columns[c]))
-            # the backward pass overflowed where the forward is finite but a gradient norm is not
+            # the backward pass overflowed: it ran (no forward divergence in this trial) but a norm is not finite
             finite = np.isfinite(out.columns["grad_pre_norm"]) & np.isfinite(out.columns["grad_w_norm"])
-            cols["grad_diverged"].append(~np.asarray(out.columns["diverged"], dtype=bool) & ~finite)
+            ran = not np.asarray(out.columns["diverged"], dtype=bool).any()
+            cols["grad_diverged"].append(~finite & ran)
             pred = None if theory is None else theory[theory["config"] == run.index].sort_values("layer")
             for c in THEORY_COLUMNS:
                 cols[c].append(np.full(L, np.nan) if pred is None else pred[c].to_numpy(dtype=np.float64))
@@ -274,9 +275,9 @@ class SimResult:
             raise ConfigError(f"{path / 'layers.csv'} has {n_lines} rows but config.json describes {rows} "
                               f"({config.n_runs} configs × {config.trials} trials × {config.depth} layers)")
         df = pd.read_csv(path / "layers.csv", dtype=dtypes, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
-        if "grad_diverged" not in df.columns:  # saved before the column existed: derive it
-            df["grad_diverged"] = ~df["diverged"].astype(bool) & ~(
-                np.isfinite(df["grad_pre_norm"]) & np.isfinite(df["grad_w_norm"]))
+        if "grad_diverged" not in df.columns:  # saved before the column existed: derive it as build_frame does
+            ran = ~df["diverged"].astype(bool).groupby([df["config"], df["trial"]]).transform("any")
+            df["grad_diverged"] = ran & ~(np.isfinite(df["grad_pre_norm"]) & np.isfinite(df["grad_w_norm"]))
         for c in (c for c, t in FRAME_DTYPES.items() if t == "bool"):
             if df[c].dtype != bool:
                 raise ConfigError(f"{path / 'layers.csv'}: column '{c}' must hold True/False")
@@ -322,7 +323,8 @@ def _check_frame(path: Path, config: SimConfig, df: pd.DataFrame) -> None:
     exp_config = np.repeat(np.arange(len(runs)), T * L)
     exp_trial = np.tile(np.repeat(np.arange(T), L), len(runs))
     exp_layer = np.tile(np.arange(1, L + 1), len(runs) * T)
-    exp_width = np.tile(np.asarray(config.width if isinstance(config.width, tuple) else [config.width] * L), len(runs) * T)
+    widths = config.width if isinstance(config.width, tuple) else [config.width] * L
+    exp_width = np.tile(np.asarray(widths), len(runs) * T)
     checks = (("config", exp_config), ("trial", exp_trial), ("layer", exp_layer), ("width", exp_width))
     for col, exp in checks:
         if not np.array_equal(df[col].to_numpy(), exp):
