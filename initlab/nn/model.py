@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import math
 
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_write
-from .._spec import ConfigError, closest_match
+from .._spec import ConfigError
 from .callbacks import Callback, CallbackList, EpochLogger, ProgressBar
 from .epochs import Batches, History, check_fit_numbers
 from .layers import Dense, Input, Layer, _shape
@@ -28,7 +26,8 @@ from .losses import Loss, get_loss
 from .metrics import Metric, get_metric
 from .optimizers import Optimizer, get_optimizer
 from .params import ParamStore
-from .summary import summary_table
+from .summary import find_layer, summary_table
+from .weights_file import copy_into, load_weights, named_arrays, save_weights
 
 __all__ = ["Sequential", "History"]
 
@@ -102,20 +101,7 @@ class Sequential:
         ConfigError
             For a name that is not a layer (the message lists the layers' names) or an index out of range.
         """
-        if (name is None) == (index is None):
-            raise ConfigError("get_layer needs a name or an index (one of them)")
-        if index is not None:
-            if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or \
-                    not -len(self.layers) <= index < len(self.layers):
-                raise ConfigError(f"layer index {index!r} is out of range for {len(self.layers)} layers")
-            return self.layers[int(index)]
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        names = [layer.name for layer in self.layers]
-        best = closest_match(str(name), names)
-        hint = f"; did you mean '{best}'?" if best else ""
-        raise ConfigError(f"no layer named '{name}'{hint} (layers: {', '.join(names) or 'none'})")
+        return find_layer(self.layers, name, index)
 
     def _append(self, layer: Layer) -> None:
         if not isinstance(layer, Layer):
@@ -412,13 +398,7 @@ class Sequential:
     # -- weights -------------------------------------------------------------------------------
     def _named_arrays(self) -> list[tuple[str, np.ndarray]]:
         self._require_built()
-        out = []
-        for layer in self.layers:
-            for name in layer.params:
-                out.append((f"{layer.name}/{name}", layer.params[name]))
-            for name in layer.state:
-                out.append((f"{layer.name}/{name}", layer.state[name]))
-        return out
+        return named_arrays(self.layers)
 
     def _require_built(self) -> None:
         """Build now if the input shape is known (as Keras does for a model with an ``Input``)."""
@@ -433,60 +413,16 @@ class Sequential:
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Set every weight from a list shaped like :meth:`get_weights` (copied into the model's buffers)."""
-        named = self._named_arrays()
-        if len(weights) != len(named):
-            raise ConfigError(f"expected {len(named)} weight arrays, got {len(weights)}")
-        for (key, dst), src in zip(named, weights):
-            src = np.asarray(src)
-            if src.shape != dst.shape:
-                raise ConfigError(f"weight {key} has shape {dst.shape}, got {src.shape}")
-            dst[...] = src
+        copy_into(self._named_arrays(), weights)
 
     def save_weights(self, path: Any) -> None:
         """Write every weight to an ``.npz`` file atomically (``layer/param`` keys, no pickled objects)."""
-        arrays = dict(self._named_arrays())
-        arrays["__input_shape__"] = np.asarray(self._input_shape, dtype=np.int64)
-        with atomic_write(path, "wb") as fh:
-            np.savez(fh, **arrays)
+        save_weights(self, path)
 
     def load_weights(self, path: Any) -> None:
-        """Read weights written by :meth:`save_weights` (builds the model from the saved input shape if needed).
-
-        The file is validated before anything large is allocated: it must be a zip of ``.npy`` arrays
-        whose headers declare no more bytes than the archive holds, numeric dtypes only, and a saved
-        input shape whose flattened size is a dimension of a saved array (as a first Dense kernel's
-        fan-in is). Every problem, a truncated or foreign file included, is one :class:`ConfigError` line.
-        """
-        headers = _npz_headers(path)
-        named_shape = headers.pop("__input_shape__", None)
-        shape = None
-        if named_shape is not None:
-            (ishape, _dtype) = named_shape
-            if len(ishape) != 1 or not 1 <= ishape[0] <= 8:
-                raise ConfigError(f"{path}: __input_shape__ must list 1 to 8 sizes, got an array of shape {ishape}")
-            shape = tuple(int(v) for v in _npz_arrays(path, ["__input_shape__"])[0])
-            if any(v < 1 for v in shape):
-                raise ConfigError(f"{path}: the saved input shape {shape} has a size below 1")
-        if not self.built:
-            if shape is None:
-                raise ConfigError(f"{path} has no input shape: build the model first")
-            flat = math.prod(shape)
-            dims = {d for s_, _ in headers.values() for d in s_}
-            if flat not in dims:
-                raise ConfigError(f"{path}: the saved input shape {shape} fits none of the saved weights "
-                                  f"(a crafted or damaged file?)")
-            self.build(shape)
-        named = self._named_arrays()
-        missing = [k for k, _ in named if k not in headers]
-        extra = sorted(set(headers) - {k for k, _ in named})
-        if missing or extra:
-            raise ConfigError(f"{path} does not match the model: missing {missing or 'nothing'}, "
-                              f"unexpected {extra or 'nothing'}")
-        wrong = [(k, headers[k][0], dst.shape) for k, dst in named if tuple(headers[k][0]) != dst.shape]
-        if wrong:
-            k, got, want = wrong[0]
-            raise ConfigError(f"{path}: weight {k} has shape {tuple(got)} in the file but {want} in the model")
-        self.set_weights(_npz_arrays(path, [k for k, _ in named]))
+        """Read weights written by :meth:`save_weights`, validated before anything large is allocated
+        (:func:`initlab.nn.weights_file.load_weights`)."""
+        load_weights(self, path)
 
     # -- description ---------------------------------------------------------------------------
     def count_params(self) -> int:
@@ -508,50 +444,3 @@ class Sequential:
     def __repr__(self) -> str:
         return f"Sequential(name={self.name!r}, layers={[l.name for l in self.layers]}, built={self.built})"
 
-
-def _npz_headers(path: Any) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """``{key: (shape, dtype)}`` of every array of an ``.npz``, read from the ``.npy`` headers only.
-
-    Refused with one :class:`ConfigError` line: not a zip (or truncated), a member that is not an
-    ``.npy`` array, an object dtype, or an array that declares more bytes than its member holds.
-    """
-    import zipfile
-    import zlib
-
-    out: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
-    try:
-        with zipfile.ZipFile(path) as z:
-            for info in z.infolist():
-                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-                with z.open(info) as fh:
-                    version = np.lib.format.read_magic(fh)
-                    if version == (1, 0):
-                        shp, _fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-                    else:
-                        shp, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-                if dtype.hasobject or dtype.kind not in "fiub":
-                    raise ConfigError(f"{path}: array '{key}' has dtype {dtype}, not a numeric weight")
-                need = math.prod(shp) * dtype.itemsize
-                if need > info.file_size:
-                    raise ConfigError(f"{path}: array '{key}' declares shape {tuple(shp)} ({need} bytes) but its "
-                                      f"member holds {info.file_size} bytes (a crafted or truncated file)")
-                out[key] = (tuple(int(d) for d in shp), dtype)
-    except ConfigError:
-        raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{path}: not a readable weights file ({msg})") from None
-    return out
-
-
-def _npz_arrays(path: Any, keys: Sequence[str]) -> list[np.ndarray]:
-    """Arrays of an ``.npz`` already checked by :func:`_npz_headers` (read errors as one line)."""
-    import zipfile
-    import zlib
-
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return [z[k] for k in keys]
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{path}: cannot read the weights ({msg})") from None

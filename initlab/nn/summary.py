@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
-__all__ = ["summary_table", "format_bytes"]
+import numpy as np
+
+from .._spec import ConfigError, closest_match
+
+__all__ = ["summary_table", "format_bytes", "find_layer"]
 
 
 def format_bytes(n: float) -> str:
@@ -48,3 +52,22 @@ def summary_table(name: str, rows: Sequence[tuple], itemsize: int, width: int = 
               f"Non-trainable params: {non_trainable:,} ({format_bytes(non_trainable * itemsize)})",
               "_" * width]
     return "\n".join(lines)
+
+
+def find_layer(layers: Sequence[Any], name: str | None = None, index: int | None = None) -> Any:
+    """The layer called ``name`` or at position ``index`` of ``layers`` (one of the two; ConfigError otherwise,
+    listing the layers' names and the closest match)."""
+    if (name is None) == (index is None):
+        raise ConfigError("get_layer needs a name or an index (one of them)")
+    if index is not None:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or \
+                not -len(layers) <= index < len(layers):
+            raise ConfigError(f"layer index {index!r} is out of range for {len(layers)} layers")
+        return layers[int(index)]
+    for layer in layers:
+        if layer.name == name:
+            return layer
+    names = [layer.name for layer in layers]
+    best = closest_match(str(name), names)
+    hint = f"; did you mean '{best}'?" if best else ""
+    raise ConfigError(f"no layer named '{name}'{hint} (layers: {', '.join(names) or 'none'})")

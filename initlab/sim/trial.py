@@ -440,11 +440,8 @@ class TrialPass:
 
 
 def _norm(a: np.ndarray) -> float:
-    """:math:`\\|a\\|_F` from float64 sums of BLAS row dot products; float64 when squares overflow."""
-    s = float(np.vecdot(a, a).sum(dtype=np.float64))
-    if not math.isfinite(s) and np.isfinite(a).all():
-        return float(np.linalg.norm(a.astype(np.float64)))
-    return math.sqrt(s)
+    """:math:`\\|a\\|_F` of a matrix (:func:`initlab.sim.stats.frobenius`: float64 sums, float64 when squares overflow)."""
+    return float(_st.frobenius(a[None])[0])
 
 
 def _clip(lo: np.ndarray, hi: np.ndarray, R: float) -> bool:
