@@ -108,7 +108,9 @@ class Histograms:
     @classmethod
     def load(cls, path: str | Path) -> "Histograms":
         with np.load(path, allow_pickle=False) as z:
-            return cls(tuple(str(s) for s in z["labels"]), z["pre_edges"], z["pre_counts"], z["act_edges"], z["act_counts"])
+            return cls(
+                tuple(str(s) for s in z["labels"]), z["pre_edges"], z["pre_counts"], z["act_edges"], z["act_counts"]
+            )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Histograms):
@@ -125,10 +127,28 @@ class Histograms:
 #: Measured at a point (mean over trials, ``*_sd`` their standard deviation), then the theory at the same point;
 #: see :mod:`initlab.sweep.measure`.
 POINT_SUMMARY_COLUMNS = (
-    "q_last", "q_last_sd", "q_tail", "q_tail_sd", "c_last", "c_last_sd", "chi1", "chi1_sd", "xi_c", "xi_c_sd",
-    "phase", "diverged", "diverged_layer",
-    "sigma_w2", "sigma_b2", "theory_q_star", "theory_chi1", "theory_c_star", "theory_xi_q", "theory_xi_c",
-    "theory_phase", "note",
+    "q_last",
+    "q_last_sd",
+    "q_tail",
+    "q_tail_sd",
+    "c_last",
+    "c_last_sd",
+    "chi1",
+    "chi1_sd",
+    "xi_c",
+    "xi_c_sd",
+    "phase",
+    "diverged",
+    "diverged_layer",
+    "sigma_w2",
+    "sigma_b2",
+    "theory_q_star",
+    "theory_chi1",
+    "theory_c_star",
+    "theory_xi_q",
+    "theory_xi_c",
+    "theory_phase",
+    "note",
 )
 #: Text and flag columns of the points table (the others are numbers; ``diverged_layer`` an integer or missing).
 POINT_TEXT_COLUMNS = ("phase", "theory_phase", "note")

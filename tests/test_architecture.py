@@ -152,8 +152,10 @@ def test_light_imports_load_no_pandas_scipy_or_matplotlib(stmt):
 
 
 def test_facade_names_resolve_and_load_on_demand():
-    code = ("import sys, initlab\nassert 'pandas' not in sys.modules\nfor n in initlab.__all__: getattr(initlab, n)\n"
-            "import initlab.plots, initlab.report\nassert 'pandas' in sys.modules\nprint(len(initlab.__all__))")
+    code = (
+        "import sys, initlab\nassert 'pandas' not in sys.modules\nfor n in initlab.__all__: getattr(initlab, n)\n"
+        "import initlab.plots, initlab.report\nassert 'pandas' in sys.modules\nprint(len(initlab.__all__))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) >= 40

@@ -43,7 +43,9 @@ def test_theory_init_he_json(run):
 
 
 def test_theory_init_reads_the_variance_at_the_width(run):
-    out = json.loads(run("theory", "--act", "tanh", "--init", "normal:0.05", "--width", "400", "--format", "json").output)
+    out = json.loads(
+        run("theory", "--act", "tanh", "--init", "normal:0.05", "--width", "400", "--format", "json").output
+    )
     assert out["sigma_w2"] == pytest.approx(400 * 0.05**2)
     out = json.loads(run("theory", "--act", "tanh", "--init", "xavier", "--gain", "2", "--format", "json").output)
     assert out["sigma_w2"] == pytest.approx(4.0)
@@ -57,15 +59,18 @@ def test_theory_divergent_is_reported_not_raised(run):
     assert "no finite fixed point" in out["reason"] and out["c_star"] is None
 
 
-@pytest.mark.parametrize("args", [
-    ("theory", "--act", "nosuch", "--sigma-w2", "1"),
-    ("theory", "--act", "tanh"),
-    ("theory", "--act", "tanh", "--sigma-w2", "1", "--init", "he"),
-    ("theory", "--act", "tanh", "--init", "lsuv"),
-    ("theory", "--act", "tanh", "--sigma-w2", "-1"),
-    ("recommend", "--act", "nosuch"),
-    ("recommend",),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("theory", "--act", "nosuch", "--sigma-w2", "1"),
+        ("theory", "--act", "tanh"),
+        ("theory", "--act", "tanh", "--sigma-w2", "1", "--init", "he"),
+        ("theory", "--act", "tanh", "--init", "lsuv"),
+        ("theory", "--act", "tanh", "--sigma-w2", "-1"),
+        ("recommend", "--act", "nosuch"),
+        ("recommend",),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(args):
     res = CliRunner().invoke(main, list(args))
     assert res.exit_code == 2, res.output

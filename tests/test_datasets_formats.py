@@ -12,8 +12,16 @@ import tarfile
 
 import numpy as np
 import pytest
-from dataset_fixtures import (boston_array, imdb_fixture, iris_text, mnist_arrays,  # noqa: F401
-                              one_line, pima_text, polarity_tar, write_idx_set)
+from dataset_fixtures import (
+    boston_array,
+    imdb_fixture,
+    iris_text,
+    mnist_arrays,  # noqa: F401
+    one_line,
+    pima_text,
+    polarity_tar,
+    write_idx_set,
+)
 
 import initlab.datasets as D
 from initlab._spec import SpecError
@@ -22,6 +30,7 @@ from initlab._spec import SpecError
 # ---------------------------------------------------------------- IDX / MNIST
 
 pytestmark = pytest.mark.usefixtures("isolated")
+
 
 def test_mnist_idx_gzipped_and_raw(tmp_path):
     arrays = mnist_arrays()
@@ -56,17 +65,20 @@ def test_mnist_npz(tmp_path):
     assert D.load_mnist(tmp_path).files == (tmp_path / "mnist.npz",)
 
 
-@pytest.mark.parametrize("fault, pattern", [
-    ("swap", r"train-images-idx3-ubyte\.gz: IDX magic number 2049, expected 2051"),
-    ("truncate_raw", r"t10k-images-idx3-ubyte: truncated: the header says \(7, 28, 28\)"),
-    ("truncate_gz", r"train-images-idx3-ubyte\.gz: truncated gzip stream"),
-    ("trailing", r"t10k-labels-idx1-ubyte: 3 unexpected bytes"),
-    ("shape", r"train-images-idx3-ubyte\.gz: IDX item shape \(28, 27\), expected \(28, 28\)"),
-    ("count", r"train-images-idx3-ubyte\.gz: 12 train images but 11 labels"),
-    ("labels", r"t10k-images-idx3-ubyte: test labels outside 0\.\.9"),
-    ("header", r"t10k-labels-idx1-ubyte: truncated IDX header"),
-    ("corrupt_gz", r"train-images-idx3-ubyte\.gz: corrupt gzip data"),
-])
+@pytest.mark.parametrize(
+    "fault, pattern",
+    [
+        ("swap", r"train-images-idx3-ubyte\.gz: IDX magic number 2049, expected 2051"),
+        ("truncate_raw", r"t10k-images-idx3-ubyte: truncated: the header says \(7, 28, 28\)"),
+        ("truncate_gz", r"train-images-idx3-ubyte\.gz: truncated gzip stream"),
+        ("trailing", r"t10k-labels-idx1-ubyte: 3 unexpected bytes"),
+        ("shape", r"train-images-idx3-ubyte\.gz: IDX item shape \(28, 27\), expected \(28, 28\)"),
+        ("count", r"train-images-idx3-ubyte\.gz: 12 train images but 11 labels"),
+        ("labels", r"t10k-images-idx3-ubyte: test labels outside 0\.\.9"),
+        ("header", r"t10k-labels-idx1-ubyte: truncated IDX header"),
+        ("corrupt_gz", r"train-images-idx3-ubyte\.gz: corrupt gzip data"),
+    ],
+)
 def test_idx_faults_are_one_line_errors(tmp_path, fault, pattern):
     arrays = list(mnist_arrays())
     if fault == "shape":
@@ -96,13 +108,16 @@ def test_idx_faults_are_one_line_errors(tmp_path, fault, pattern):
     assert isinstance(exc.value, SpecError)
 
 
-@pytest.mark.parametrize("fault, pattern", [
-    ("truncated", r"corrupt or truncated \.npz"),
-    ("not_zip", r"not an \.npz \(zip\) archive"),
-    ("missing", r"missing array\(s\) y_test"),
-    ("object", r"holds pickled objects .* refusing to unpickle"),
-    ("dtype", r"train images are float64 \(12, 28, 28\), expected uint8"),
-])
+@pytest.mark.parametrize(
+    "fault, pattern",
+    [
+        ("truncated", r"corrupt or truncated \.npz"),
+        ("not_zip", r"not an \.npz \(zip\) archive"),
+        ("missing", r"missing array\(s\) y_test"),
+        ("object", r"holds pickled objects .* refusing to unpickle"),
+        ("dtype", r"train images are float64 \(12, 28, 28\), expected uint8"),
+    ],
+)
 def test_npz_faults(tmp_path, fault, pattern):
     a = dict(zip(("x_train", "y_train", "x_test", "y_test"), mnist_arrays()))
     p = tmp_path / "mnist.npz"
@@ -136,13 +151,16 @@ def test_pima(tmp_path):
     assert t.feature_names[1] == "glucose"
 
 
-@pytest.mark.parametrize("fault, pattern", [
-    ("columns", r"pima-indians-diabetes\.csv:5: 8 columns, expected 9"),
-    ("rows", r"767 data rows, expected 768"),
-    ("number", r"pima-indians-diabetes\.csv:3: a value that is not a number"),
-    ("outcome", r"outcome column \(9th\) holds values other than 0 and 1"),
-    ("nan", r"pima-indians-diabetes\.csv:2: a value that is not finite"),
-])
+@pytest.mark.parametrize(
+    "fault, pattern",
+    [
+        ("columns", r"pima-indians-diabetes\.csv:5: 8 columns, expected 9"),
+        ("rows", r"767 data rows, expected 768"),
+        ("number", r"pima-indians-diabetes\.csv:3: a value that is not a number"),
+        ("outcome", r"outcome column \(9th\) holds values other than 0 and 1"),
+        ("nan", r"pima-indians-diabetes\.csv:2: a value that is not finite"),
+    ],
+)
 def test_pima_faults(tmp_path, fault, pattern):
     lines = pima_text().splitlines()
     if fault == "columns":
@@ -154,7 +172,7 @@ def test_pima_faults(tmp_path, fault, pattern):
     if fault == "outcome":
         lines[7] = lines[7].rsplit(",", 1)[0] + ",2"
     if fault == "nan":
-        lines[1] = "nan" + lines[1][lines[1].index(","):]
+        lines[1] = "nan" + lines[1][lines[1].index(",") :]
     p = tmp_path / "pima-indians-diabetes.csv"
     p.write_text("\n".join(lines) + "\n")
     with pytest.raises(D.DatasetError) as exc:
@@ -289,6 +307,9 @@ def test_imdb_refuses_an_unverified_pickle(tmp_path, monkeypatch):
     monkeypatch.setattr(np, "load", lambda *a, **k: (unpickled.append(k.get("allow_pickle")), real_load(*a, **k))[1])
     with pytest.raises(D.HashMismatchError) as exc:
         D.load_imdb(p)
-    assert re.search(r"imdb\.npz: holds pickled objects and its SHA-256 [0-9a-f]{64} is not the canonical "
-                     r"69664113be75", one_line(exc))
+    assert re.search(
+        r"imdb\.npz: holds pickled objects and its SHA-256 [0-9a-f]{64} is not the canonical "
+        r"69664113be75",
+        one_line(exc),
+    )
     assert True not in unpickled  # np.load never ran with allow_pickle=True

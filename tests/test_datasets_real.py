@@ -91,7 +91,9 @@ def real_env(monkeypatch):
 
 
 def _present(name):
-    return REAL_DATA and any(_lookup._in_dir(_sources.DATASETS[name], Path(d), "x") for d in REAL_DATA.split(os.pathsep))
+    return REAL_DATA and any(
+        _lookup._in_dir(_sources.DATASETS[name], Path(d), "x") for d in REAL_DATA.split(os.pathsep)
+    )
 
 
 @real
@@ -125,8 +127,12 @@ def test_real_boston_reproduces_keras(real_env):
     # Keras boston_housing.load_data(): train_targets[:10] and [-3:], x_train[0] as published
     np.testing.assert_array_equal(s.y_train[:10], [15.2, 42.3, 50.0, 21.1, 17.7, 18.5, 11.3, 15.6, 15.6, 14.4])
     np.testing.assert_array_equal(s.y_train[-3:], [19.4, 19.4, 29.1])
-    np.testing.assert_allclose(s.x_train[0], [1.23247, 0.0, 8.14, 0.0, 0.538, 6.142, 91.7, 3.9769, 4.0, 307.0,
-                                              21.0, 396.9, 18.72], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        s.x_train[0],
+        [1.23247, 0.0, 8.14, 0.0, 0.538, 6.142, 91.7, 3.9769, 4.0, 307.0, 21.0, 396.9, 18.72],
+        rtol=0,
+        atol=1e-9,
+    )
     assert abs(s.y_train.mean() - 22.395049504950496) < 1e-9
 
 

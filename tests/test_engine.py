@@ -114,7 +114,9 @@ def test_statistics_match_direct_float64(act, opts):
     ("elu", {"width": (6, 5, 5), "input_dim": 4, "residual": True, "bias_init": "normal:0.3"}),
 ])
 def test_weight_gradients_match_central_differences(act, opts):
-    cfg = SimConfig(inits="he", acts=act, depth=3, width=opts.pop("width", 5), batch=6, dtype="float64", seed=11, **opts)
+    cfg = SimConfig(
+        inits="he", acts=act, depth=3, width=opts.pop("width", 5), batch=6, dtype="float64", seed=11, **opts
+    )
     x = make_input(cfg)
     params = draw_params(cfg, 0)
     out = forward_backward(cfg, params, x, keep_grads=True, stats=False)
@@ -145,8 +147,9 @@ def test_loss_and_gradients_do_not_depend_on_statistics_or_chunking(chunk, monke
 @pytest.mark.parametrize("acts,bias", [("tanh,relu", "zeros"), ("relu,maxout:2", "constant:-0.5")])
 def test_histograms_match_numpy_with_clipping(acts, bias):
     # a negative bias gives relu outputs a smaller range than its pre-activations (no shortcut)
-    cfg = SimConfig(inits="xavier", acts=acts, depth=4, width=6, batch=10, dtype="float64", trials=2, bins=7,
-                    bias_init=bias)
+    cfg = SimConfig(
+        inits="xavier", acts=acts, depth=4, width=6, batch=10, dtype="float64", trials=2, bins=7, bias_init=bias
+    )
     res = simulate(cfg, progress=False)
     H = res.histograms
     assert H.pre_counts.shape == (2, 2, 4, 7) and H.act_counts.shape == (2, 2, 4, 7)
@@ -184,7 +187,16 @@ def test_hist_kernel_clips_into_edge_bins(dtype):
 
 def test_nice_ceil():
     assert [nice_ceil(v) for v in (0.0, 0.7, 1.0, 1.01, 2.2, 3.0, 7.0, 12.0, 0.012)] == [
-        1.0, 1.0, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 0.02]
+        1.0,
+        1.0,
+        1.0,
+        2.0,
+        2.5,
+        5.0,
+        10.0,
+        20.0,
+        0.02,
+    ]
 
 
 # -- the classic facts at the sizes --------------------------------------------------------------
@@ -229,10 +241,10 @@ def test_divergence_reported_at_first_nonfinite_layer_without_warnings(act):
     label = res.labels[0]
     assert res.diverged_at_layer == {label: first}
     df = res.layers
-    assert not df["diverged"].iloc[: first - 1].any() and df["diverged"].iloc[first - 1:].all()
-    assert df["pre_std"].iloc[: first - 1].notna().all() and df["pre_std"].iloc[first - 1:].isna().all()
+    assert not df["diverged"].iloc[: first - 1].any() and df["diverged"].iloc[first - 1 :].all()
+    assert df["pre_std"].iloc[: first - 1].notna().all() and df["pre_std"].iloc[first - 1 :].isna().all()
     assert df["grad_pre_norm"].isna().all()  # no backward through a diverged network
-    assert (res.histograms.pre_counts[0, 0, first - 1:] == 0).all()
+    assert (res.histograms.pre_counts[0, 0, first - 1 :] == 0).all()
     assert (res.histograms.pre_counts[0, 0, : first - 1].sum(-1) == 64 * 100).all()
 
 

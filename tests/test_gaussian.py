@@ -145,7 +145,9 @@ def test_maxout_moments_exact_by_order_statistics():
     k5 = gaussian_kernel("maxout:5")
     dens = lambda x, p: x**p * 5 * norm.cdf(x) ** 4 * norm.pdf(x)  # noqa: E731
     for p, got in ((1, k5.m1(1.0)), (2, k5.m2(1.0))):
-        ref = sum(integrate.quad(dens, a, b, args=(p,), epsabs=0, epsrel=1e-13)[0] for a, b in ((-np.inf, 0), (0, np.inf)))
+        ref = sum(
+            integrate.quad(dens, a, b, args=(p,), epsabs=0, epsrel=1e-13)[0] for a, b in ((-np.inf, 0), (0, np.inf))
+        )
         assert float(got) == pytest.approx(ref, abs=1e-13)
 
 

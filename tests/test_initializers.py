@@ -84,7 +84,9 @@ def assert_moments(w: np.ndarray, mean: float, var: float, k: float = 3.0) -> No
     se_mean = math.sqrt(m2 / n)
     se_var = math.sqrt(max(m4 - m2 * m2, 0.0) / n)
     assert abs(x.mean() - mean) <= k * se_mean, f"mean {x.mean():.4g} vs {mean:.4g} (SE {se_mean:.3g})"
-    assert abs(m2 - var) <= k * se_var, f"variance {m2:.6g} vs {var:.6g} (SE {se_var:.3g}, {(m2 - var) / se_var:+.2f} SE)"
+    assert abs(m2 - var) <= k * se_var, (
+        f"variance {m2:.6g} vs {var:.6g} (SE {se_var:.3g}, {(m2 - var) / se_var:+.2f} SE)"
+    )
 
 
 # -- registry coverage ---------------------------------------------------------------------------------
@@ -147,7 +149,9 @@ def test_fans():
 
 
 # -- bounds and the truncated normal -------------------------------------------------------------------
-@pytest.mark.parametrize("spec", UNIFORM_NAMES + ["uniform:0.7", "torch_default:3"] + [s for s in VS_SPECS if "uniform" in s])
+@pytest.mark.parametrize(
+    "spec", UNIFORM_NAMES + ["uniform:0.7", "torch_default:3"] + [s for s in VS_SPECS if "uniform" in s]
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_uniform_bounds(spec, dtype):
     init = get_initializer(spec)
@@ -158,8 +162,10 @@ def test_uniform_bounds(spec, dtype):
     assert w.min() < -0.999 * limit and w.max() > 0.999 * limit  # fills the interval
 
 
-@pytest.mark.parametrize("spec,std", [("truncated_normal:1.5", 1.5), ("truncated_normal", 0.05)]
-                         + [(s, None) for s in VS_SPECS if "=truncated" in s])
+@pytest.mark.parametrize(
+    "spec,std",
+    [("truncated_normal:1.5", 1.5), ("truncated_normal", 0.05)] + [(s, None) for s in VS_SPECS if "=truncated" in s],
+)
 def test_truncated_bounds(spec, std):
     init = get_initializer(spec)
     shape = (300, 200)
@@ -219,8 +225,16 @@ def test_gain_defaults():
     for name in set(gain_initializers()) - {"he_normal", "he_uniform"}:
         assert get_initializer(name).gain == 1.0
     assert set(gain_initializers()) == {
-        "xavier_normal", "xavier_uniform", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
-        "orthogonal", "variance_scaling", "torch_default"}
+        "xavier_normal",
+        "xavier_uniform",
+        "he_normal",
+        "he_uniform",
+        "lecun_normal",
+        "lecun_uniform",
+        "orthogonal",
+        "variance_scaling",
+        "torch_default",
+    }
 
 
 @pytest.mark.parametrize("spec", ["zeros", "constant:1", "normal:std=0.01", "uniform", "truncated_normal", "lsuv"])
@@ -244,8 +258,16 @@ def test_with_gain_returns_a_new_object():
     assert g is not he and he.gain == S2 and g.gain == 5 / 3 and get_initializer(g.spec) == g
 
 
-GAIN_TABLE = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5 / 3, "relu": S2, "selu": 0.75,
-              "leaky_relu": math.sqrt(2 / (1 + 0.01**2)), "leaky_relu:0.2": math.sqrt(2 / 1.04)}
+GAIN_TABLE = {
+    "linear": 1.0,
+    "identity": 1.0,
+    "sigmoid": 1.0,
+    "tanh": 5 / 3,
+    "relu": S2,
+    "selu": 0.75,
+    "leaky_relu": math.sqrt(2 / (1 + 0.01**2)),
+    "leaky_relu:0.2": math.sqrt(2 / 1.04),
+}
 
 
 def _need(spec: str) -> None:
@@ -407,13 +429,15 @@ def _torch_weight(fill, shape, seed):
 
 
 TORCH_CASES = {
-    "xavier_normal": lambda nn: (lambda t, g: nn.init.xavier_normal_(t, generator=g)),
-    "xavier_uniform": lambda nn: (lambda t, g: nn.init.xavier_uniform_(t, generator=g)),
-    "he_normal": lambda nn: (lambda t, g: nn.init.kaiming_normal_(t, generator=g)),
-    "he_uniform": lambda nn: (lambda t, g: nn.init.kaiming_uniform_(t, generator=g)),
-    "he_normal:gain=1.6666666666666667": lambda nn: (lambda t, g: nn.init.kaiming_normal_(t, nonlinearity="tanh", generator=g)),
-    "truncated_normal:0.7": lambda nn: (lambda t, g: nn.init.trunc_normal_(t, std=0.7, a=-1.4, b=1.4, generator=g)),
-    "orthogonal:1.5": lambda nn: (lambda t, g: nn.init.orthogonal_(t, gain=1.5, generator=g)),
+    "xavier_normal": lambda nn: lambda t, g: nn.init.xavier_normal_(t, generator=g),
+    "xavier_uniform": lambda nn: lambda t, g: nn.init.xavier_uniform_(t, generator=g),
+    "he_normal": lambda nn: lambda t, g: nn.init.kaiming_normal_(t, generator=g),
+    "he_uniform": lambda nn: lambda t, g: nn.init.kaiming_uniform_(t, generator=g),
+    "he_normal:gain=1.6666666666666667": lambda nn: (
+        lambda t, g: nn.init.kaiming_normal_(t, nonlinearity="tanh", generator=g)
+    ),
+    "truncated_normal:0.7": lambda nn: lambda t, g: nn.init.trunc_normal_(t, std=0.7, a=-1.4, b=1.4, generator=g),
+    "orthogonal:1.5": lambda nn: lambda t, g: nn.init.orthogonal_(t, gain=1.5, generator=g),
 }
 
 
@@ -471,13 +495,24 @@ def test_spec_round_trip(spec):
 
 
 BAD_SPECS = {
-    "normal:-1": "std", "uniform:limit=-0.1": "limit", "truncated_normal:nan": "std", "constant:inf": "value",
-    "xavier:gain=-1": "gain", "he:abc": "gain", "orthogonal:gain=-0.5": "gain", "torch_default:-2": "gain",
-    "variance_scaling:scale=0": "scale", "variance_scaling:-1": "scale",
+    "normal:-1": "std",
+    "uniform:limit=-0.1": "limit",
+    "truncated_normal:nan": "std",
+    "constant:inf": "value",
+    "xavier:gain=-1": "gain",
+    "he:abc": "gain",
+    "orthogonal:gain=-0.5": "gain",
+    "torch_default:-2": "gain",
+    "variance_scaling:scale=0": "scale",
+    "variance_scaling:-1": "scale",
     "variance_scaling:mode=fan_sideways": "fan_in, fan_out, fan_avg",
     "variance_scaling:distribution=cauchy": "truncated_normal, untruncated_normal, uniform",
-    "lsuv:tol=0": "tol", "lsuv:max_passes=0": "max_passes", "lsuv:max_passes=2.5": "max_passes",
-    "normal:0.1,0.2": "at most", "xavier:foo=1": "no parameter", "zeros:1": "at most",
+    "lsuv:tol=0": "tol",
+    "lsuv:max_passes=0": "max_passes",
+    "lsuv:max_passes=2.5": "max_passes",
+    "normal:0.1,0.2": "at most",
+    "xavier:foo=1": "no parameter",
+    "zeros:1": "at most",
     "xavierr": "did you mean 'xavier'",
 }
 
@@ -491,11 +526,25 @@ def test_bad_specs_are_one_line_spec_errors(spec):
 
 
 REGISTRY_ORDER = [
-    "zeros", "constant", "normal", "uniform", "truncated_normal", "xavier_normal", "xavier_uniform", "he_normal",
-    "he_uniform", "lecun_normal", "lecun_uniform", "torch_default", "variance_scaling", "orthogonal", "lsuv",
+    "zeros",
+    "constant",
+    "normal",
+    "uniform",
+    "truncated_normal",
+    "xavier_normal",
+    "xavier_uniform",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "torch_default",
+    "variance_scaling",
+    "orthogonal",
+    "lsuv",
 ]
 ENTRY_MODULES = ["initlab.initializers", "initlab.initializers.orthogonal"] + [
-    f"initlab.initializers.{m}" for m in ("base", "fixed", "scaled", "orthogonal", "gain")]
+    f"initlab.initializers.{m}" for m in ("base", "fixed", "scaled", "orthogonal", "gain")
+]
 
 
 @pytest.mark.parametrize("first", ENTRY_MODULES)
@@ -523,14 +572,22 @@ def test_imports_go_one_way():
 
     import initlab.initializers as pkg
 
-    siblings = {"sampler": set(), "base": {"sampler"}, "fixed": {"base"}, "scaled": {"base"}, "orthogonal": {"base"},
-                "gain": {"base"}}
+    siblings = {
+        "sampler": set(),
+        "base": {"sampler"},
+        "fixed": {"base"},
+        "scaled": {"base"},
+        "orthogonal": {"base"},
+        "gain": {"base"},
+    }
     for name, allowed in siblings.items():
         tree = ast.parse((pathlib.Path(pkg.__file__).parent / f"{name}.py").read_text())
         rel = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
         assert rel == allowed, (name, rel)
-        assert not any(isinstance(n, ast.ImportFrom) and n.level == 2 and n.module in (None, "initializers", "lsuv")
-                       for n in ast.walk(tree)), name
+        assert not any(
+            isinstance(n, ast.ImportFrom) and n.level == 2 and n.module in (None, "initializers", "lsuv")
+            for n in ast.walk(tree)
+        ), name
 
 
 @pytest.mark.parametrize("module", ENTRY_MODULES)

@@ -15,7 +15,9 @@ def test_unknown_name_lists_valid_and_closest():
     assert "did you mean 'relu'" in msg and "tanh" in msg and "\n" not in msg
 
 
-@pytest.mark.parametrize("bad", ["normal:std=-1", "normal:abc", "normal:1,2", "normal:nope=1", "", "normal:std=1,std=2"])
+@pytest.mark.parametrize(
+    "bad", ["normal:std=-1", "normal:abc", "normal:1,2", "normal:nope=1", "", "normal:std=1,std=2"]
+)
 def test_bad_specs_are_one_line_errors(bad):
     with pytest.raises(SpecError) as info:
         get_initializer(bad)
@@ -24,7 +26,12 @@ def test_bad_specs_are_one_line_errors(bad):
 
 def test_split_specs_keeps_parameter_commas():
     assert split_specs("xavier,he,normal:0.01,variance_scaling:scale=2,mode=fan_in,normal:1") == [
-        "xavier", "he", "normal:0.01", "variance_scaling:scale=2,mode=fan_in", "normal:1"]
+        "xavier",
+        "he",
+        "normal:0.01",
+        "variance_scaling:scale=2,mode=fan_in",
+        "normal:1",
+    ]
 
 
 def test_spec_roundtrip():

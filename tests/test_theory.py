@@ -46,7 +46,9 @@ def test_chaotic_fixed_point_is_a_stable_fixed_point_of_the_c_map():
     assert c == pytest.approx(fp.c_star, abs=1e-9)
     assert 0 < fp.chi_c < 1 and fp.xi_c == pytest.approx(-1 / math.log(fp.chi_c))
     h = 1e-5  # χ_c is the slope of the c-map at c*
-    slope = (c_map(fp.c_star + h, fp.q_star, "tanh", 3.0, 0.1) - c_map(fp.c_star - h, fp.q_star, "tanh", 3.0, 0.1)) / (2 * h)
+    slope = (c_map(fp.c_star + h, fp.q_star, "tanh", 3.0, 0.1) - c_map(fp.c_star - h, fp.q_star, "tanh", 3.0, 0.1)) / (
+        2 * h
+    )
     assert slope == pytest.approx(fp.chi_c, rel=1e-6)
 
 
@@ -167,12 +169,15 @@ def test_finite_depth_prediction_within_3_percent(act, sw2, sb2):
     np.testing.assert_allclose(c, p.c, rtol=0.03, atol=0.01)  # c^1 ≈ σ_b²/q^1 is small: 3% or 0.01
 
 
-@pytest.mark.parametrize("act, sw2, sb2, kw", [
-    ("tanh", 1.2, 0.1, {"dropout": 0.2}),
-    ("relu", 1.0, 0.5, {"residual": True}),  # ReLU's non-zero mean enters the residual sum
-    ("gelu", 0.8, 0.1, {"residual": True, "dropout": 0.2}),
-    ("maxout", 0.8, 0.2, {}),
-])
+@pytest.mark.parametrize(
+    "act, sw2, sb2, kw",
+    [
+        ("tanh", 1.2, 0.1, {"dropout": 0.2}),
+        ("relu", 1.0, 0.5, {"residual": True}),  # ReLU's non-zero mean enters the residual sum
+        ("gelu", 0.8, 0.1, {"residual": True, "dropout": 0.2}),
+        ("maxout", 0.8, 0.2, {}),
+    ],
+)
 def test_dropout_residual_and_maxout_extensions(act, sw2, sb2, kw):
     depth = 10
     q, c = gram_forward(act, depth, sw2, sb2, trials=24, **kw)
@@ -218,17 +223,42 @@ def test_propagate_closed_form_for_relu():
 def test_predict_layers_matches_the_engine():
     from initlab.sim.engine import simulate
 
-    res = simulate(init="variance_scaling:scale=1.5,mode=fan_in,distribution=untruncated_normal", act="tanh",
-                   bias_init=f"normal:{math.sqrt(0.1)!r}", depth=20, width=1000, batch=16, dtype="float64", trials=2,
-                   progress=False)
+    res = simulate(
+        init="variance_scaling:scale=1.5,mode=fan_in,distribution=untruncated_normal",
+        act="tanh",
+        bias_init=f"normal:{math.sqrt(0.1)!r}",
+        depth=20,
+        width=1000,
+        batch=16,
+        dtype="float64",
+        trials=2,
+        progress=False,
+    )
     th = predict_layers(res.config)
-    assert list(th.columns) == ["config", "label", "layer", "theory_pre_q", "theory_pre_std", "theory_pre_corr",
-                                "theory_grad_ratio"]
+    assert list(th.columns) == [
+        "config",
+        "label",
+        "layer",
+        "theory_pre_q",
+        "theory_pre_std",
+        "theory_pre_corr",
+        "theory_grad_ratio",
+    ]
     measured = res.layers.drop(columns=[c for c in th.columns[3:] if c in res.layers.columns])
     m = measured.merge(th, on=["config", "label", "layer"], validate="many_to_one")
     assert len(m) == 40
-    m = m.groupby("layer")[["pre_q", "pre_std", "pre_corr", "grad_pre_ratio", "theory_pre_q", "theory_pre_std",
-                            "theory_pre_corr", "theory_grad_ratio"]].mean()
+    m = m.groupby("layer")[
+        [
+            "pre_q",
+            "pre_std",
+            "pre_corr",
+            "grad_pre_ratio",
+            "theory_pre_q",
+            "theory_pre_std",
+            "theory_pre_corr",
+            "theory_grad_ratio",
+        ]
+    ].mean()
     # two trials at width 1000: q fluctuates ~5% per layer and trial (up to 12% over 20 layers for one trial,
     # seeds 0-3), so bounds of 15% / 8% / 0.06 / 25%; the 3% test is test_finite_depth_prediction_within_3_percent
     np.testing.assert_allclose(m.pre_q, m.theory_pre_q, rtol=0.15)

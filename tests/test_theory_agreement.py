@@ -10,7 +10,9 @@ import initlab
 from initlab.plots.layers import correlation_vs_layer, grad_vs_layer, moments_vs_layer
 from initlab.sim.predict import FLAG_SIGMAS, theory_deviation
 
-HE_GELU = dict(init="he", act="gelu", depth=20, width=100, batch=256, trials=12, dtype="float64", seed=0, progress=False)
+HE_GELU = dict(
+    init="he", act="gelu", depth=20, width=100, batch=256, trials=12, dtype="float64", seed=0, progress=False
+)
 
 
 def test_he_gelu_deep_layers_are_flagged_and_an_ordered_stack_is_not():
@@ -20,16 +22,36 @@ def test_he_gelu_deep_layers_are_flagged_and_an_ordered_stack_is_not():
     assert (dev[dev.flag].z > FLAG_SIGMAS).all() and (dev[dev.flag].dev.abs() > 0.01).all()
     text = res.summary()
     assert "q vs theory" in text and "!" in text and "t-test" in text
-    tanh = initlab.simulate(init="variance_scaling:scale=0.8,mode=fan_in", act="tanh", bias_init="normal:0.2", depth=8,
-                            width=100, batch=64, trials=6, seed=0, progress=False)
+    tanh = initlab.simulate(
+        init="variance_scaling:scale=0.8,mode=fan_in",
+        act="tanh",
+        bias_init="normal:0.2",
+        depth=8,
+        width=100,
+        batch=64,
+        trials=6,
+        seed=0,
+        progress=False,
+    )
     assert not theory_deviation(tanh.layers).flag.any() and "!" not in tanh.summary()
 
 
 def test_flags_follow_the_definition():
     """A hand-made frame: a layer ~20 standard errors off is flagged, one 0.6 SE off is not; one trial never flags."""
     q = np.array([[1.00, 1.02, 0.98, 1.01], [1.30, 1.32, 1.28, 1.31]])  # two layers x four trials, theory 1
-    rows = [{"config": 0, "label": "a", "layer": l + 1, "trial": t, "pre_q": q[l, t], "theory_pre_q": 1.0,
-             "diverged": False} for l in range(2) for t in range(4)]
+    rows = [
+        {
+            "config": 0,
+            "label": "a",
+            "layer": l + 1,
+            "trial": t,
+            "pre_q": q[l, t],
+            "theory_pre_q": 1.0,
+            "diverged": False,
+        }
+        for l in range(2)
+        for t in range(4)
+    ]
     dev = theory_deviation(pd.DataFrame(rows))
     assert list(dev.flag) == [False, True] and dev.dev.iloc[1] == pytest.approx(q[1].mean() - 1, rel=1e-12)
     one = theory_deviation(pd.DataFrame([r for r in rows if r["trial"] == 0]))
@@ -41,6 +63,15 @@ def test_every_theory_overlay_shows_the_spread_across_trials():
     for fig in (moments_vs_layer(res.layers, "q", "pre"), grad_vs_layer(res.layers), correlation_vs_layer(res.layers)):
         bars = [c for ax in fig.axes for c in ax.collections if isinstance(c, LineCollection)]
         assert bars and any(np.ptp(seg[:, 1]) > 0 for c in bars for seg in c.get_segments()), fig
-        labels = [t.get_text() for ax in fig.axes + fig.legends for t in (ax.get_legend().get_texts()
-                  if hasattr(ax, "get_legend") and ax.get_legend() else ax.get_texts() if hasattr(ax, "get_texts") else [])]
+        labels = [
+            t.get_text()
+            for ax in fig.axes + fig.legends
+            for t in (
+                ax.get_legend().get_texts()
+                if hasattr(ax, "get_legend") and ax.get_legend()
+                else ax.get_texts()
+                if hasattr(ax, "get_texts")
+                else []
+            )
+        ]
         assert any("min–max over trials" in s for s in labels), labels

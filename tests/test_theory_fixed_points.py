@@ -72,7 +72,13 @@ def iterate(k, sw2, sb2, q0=1.0, steps=1000, tol=1e-12):
         gone = (new < 1e-12) & (step[live] < 0)  # decays geometrically to 0 (no bias, phi(0) = 0)
         new[gone] = 0.0
         q[live] = new
-        done = ((tail <= tol * new) & np.isfinite(prev[live])) | (step[live] == 0) | gone | ~np.isfinite(new) | (new > Q_MAX)
+        done = (
+            ((tail <= tol * new) & np.isfinite(prev[live]))
+            | (step[live] == 0)
+            | gone
+            | ~np.isfinite(new)
+            | (new > Q_MAX)
+        )
         live = live[~done]
     q = np.where(q > Q_MAX, np.inf, q)
     return q, step, ~np.isin(np.arange(sw2.size), live)
@@ -110,11 +116,14 @@ def test_solver_is_the_limit_of_brute_force_iteration(name):
     assert (np.sign(last[slow]) == np.sign(qs[slow] - q_it[slow])).all()
 
 
-@pytest.mark.parametrize("act, sw2, sb2, q, chi, phase", [
-    ("silu", 1.996, 0.5, 4.466, 0.941, "ordered"),  # issue 9: initlab reported q* 146.69, chaotic
-    ("silu", 2.0, 0.5, 5.197, 0.956, "ordered"),  # reported q* = inf, divergent
-    ("gelu", 2.0, 0.15, 1.0168, 0.914, "ordered"),  # reported q* = inf, divergent
-])
+@pytest.mark.parametrize(
+    "act, sw2, sb2, q, chi, phase",
+    [
+        ("silu", 1.996, 0.5, 4.466, 0.941, "ordered"),  # issue 9: initlab reported q* 146.69, chaotic
+        ("silu", 2.0, 0.5, 5.197, 0.956, "ordered"),  # reported q* = inf, divergent
+        ("gelu", 2.0, 0.15, 1.0168, 0.914, "ordered"),  # reported q* = inf, divergent
+    ],
+)
 def test_issue_cases_with_three_fixed_points(act, sw2, sb2, q, chi, phase):
     fp = fixed_point(act, sw2, sb2)
     assert fp.q_star == pytest.approx(q, abs=1e-3) and fp.chi1 == pytest.approx(chi, abs=1e-3)
@@ -194,7 +203,11 @@ def test_critical_line_against_brute_force_iteration(name):
 @pytest.mark.parametrize("sb2, sw2, q", [(0.2, 1.9707, 4.47), (0.3, 1.9562, 8.77)])
 def test_gelu_has_a_genuine_critical_point_with_a_bias(sb2, sw2, q):
     cp = critical_point("gelu", sb2)
-    assert cp.kind == "crossing" and cp.sigma_w2 == pytest.approx(sw2, abs=1e-4) and cp.q_star == pytest.approx(q, abs=0.01)
+    assert (
+        cp.kind == "crossing"
+        and cp.sigma_w2 == pytest.approx(sw2, abs=1e-4)
+        and cp.q_star == pytest.approx(q, abs=0.01)
+    )
 
 
 def test_jumps_are_reported_not_solved():

@@ -23,8 +23,17 @@ import numpy as np
 
 from .base import Activation
 
-__all__ = ["maxout_split", "maxout", "maxout_forward", "maxout_backward", "maxout_grad", "max_moments", "Maxout",
-           "MAXOUT_SAMPLES", "MAXOUT_SEED"]
+__all__ = [
+    "maxout_split",
+    "maxout",
+    "maxout_forward",
+    "maxout_backward",
+    "maxout_grad",
+    "max_moments",
+    "Maxout",
+    "MAXOUT_SAMPLES",
+    "MAXOUT_SEED",
+]
 
 #: Quasi-Monte Carlo points for the cross kernel of maxout with k >= 3.
 MAXOUT_SAMPLES = 1 << 16
@@ -201,8 +210,10 @@ class Maxout(Activation):
     def kernel_method(self) -> str:  # type: ignore[override]
         if self.k <= 2:
             return "exact (order-statistic integrals; closed-form cross kernel)"
-        return (f"exact moments (order-statistic integrals); cross kernel by quasi-Monte Carlo "
-                f"(scrambled Sobol, {MAXOUT_SAMPLES} samples, seed {MAXOUT_SEED})")
+        return (
+            f"exact moments (order-statistic integrals); cross kernel by quasi-Monte Carlo "
+            f"(scrambled Sobol, {MAXOUT_SAMPLES} samples, seed {MAXOUT_SEED})"
+        )
 
     def gaussian_moments(self, q):
         q = np.asarray(q, dtype=np.float64)

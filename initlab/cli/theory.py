@@ -122,11 +122,17 @@ def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q
     rows.append(("method", fp.method))
     click.echo(_table(rows))
     if all_fp:
-        click.echo(f"\nfixed points of the q-map in [0, {Q_MAX_TEXT}] (V' = slope of the q-map; '<-' reached from q0 = {q0:g}):")
+        click.echo(
+            f"\nfixed points of the q-map in [0, {Q_MAX_TEXT}] (V' = slope of the q-map; '<-' reached from q0 = {q0:g}):"
+        )
         head = ("q*", "V'(q*)", "chi1", "stability")
-        body = [(_fmt(b.q_star), _fmt(b.q_slope), _fmt(b.chi1), b.stability + ("  <-" if b.reached else ""))
-                for b in branches]
-        widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)] if body else [len(h) for h in head]
+        body = [
+            (_fmt(b.q_star), _fmt(b.q_slope), _fmt(b.chi1), b.stability + ("  <-" if b.reached else ""))
+            for b in branches
+        ]
+        widths = (
+            [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)] if body else [len(h) for h in head]
+        )
         click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
         for r in body:
             click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -135,14 +141,21 @@ def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q
 @theory_cmd.command("phase")
 @click.option("--act", required=True, help="Activation spec.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output file: .png or .pdf.")
-@click.option("--grid", type=click.IntRange(min=2, max=1000), default=100, show_default=True,
-              help="Grid points per axis.")
-@click.option("--sigma-w2-max", type=FiniteFloat(min=0, min_open=True), default=None,
-              help="Largest σ_w² [default: 4, or twice the critical σ_w² at σ_b² = 0 if larger].")
-@click.option("--sigma-b2-max", type=FiniteFloat(min=0, min_open=True), default=0.5, show_default=True,
-              help="Largest σ_b².")
-@click.option("--q0", type=FiniteFloat(min=0), default=1.0, show_default=True,
-              help="Input second moment the q-map starts from.")
+@click.option(
+    "--grid", type=click.IntRange(min=2, max=1000), default=100, show_default=True, help="Grid points per axis."
+)
+@click.option(
+    "--sigma-w2-max",
+    type=FiniteFloat(min=0, min_open=True),
+    default=None,
+    help="Largest σ_w² [default: 4, or twice the critical σ_w² at σ_b² = 0 if larger].",
+)
+@click.option(
+    "--sigma-b2-max", type=FiniteFloat(min=0, min_open=True), default=0.5, show_default=True, help="Largest σ_b²."
+)
+@click.option(
+    "--q0", type=FiniteFloat(min=0), default=1.0, show_default=True, help="Input second moment the q-map starts from."
+)
 @click.option("--dpi", type=click.IntRange(min=20, max=1200), default=150, show_default=True)
 def phase_cmd(act, output, grid, sigma_w2_max, sigma_b2_max, q0, dpi) -> None:
     """Draw the phase diagram: ξ_c over (σ_w², σ_b²), the χ₁ = 1 line and where q* diverges.
@@ -173,15 +186,22 @@ def phase_cmd(act, output, grid, sigma_w2_max, sigma_b2_max, q0, dpi) -> None:
     fig = phase_diagram(g)
     with atomic_write(path, "wb") as fh:
         fig.savefig(fh, format=fmt, dpi=dpi)
-    click.echo(f"wrote {path} ({grid}x{grid} grid for {spec}: solved in {solved:.2f} s, "
-               f"{time.perf_counter() - t0:.2f} s with the figure)")
+    click.echo(
+        f"wrote {path} ({grid}x{grid} grid for {spec}: solved in {solved:.2f} s, "
+        f"{time.perf_counter() - t0:.2f} s with the figure)"
+    )
 
 
 @click.command("recommend")
 @click.option("--act", default=None, help="Activation spec (or --all).")
 @click.option("--all", "all_", is_flag=True, help="A table for every activation.")
-@click.option("--sigma-b2", type=FiniteFloat(min=0), default=0.0, show_default=True,
-              help="Bias variance σ_b² for the critical point.")
+@click.option(
+    "--sigma-b2",
+    type=FiniteFloat(min=0),
+    default=0.0,
+    show_default=True,
+    help="Bias variance σ_b² for the critical point.",
+)
 @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
 def recommend_cmd(act, all_, sigma_b2, fmt) -> None:
     """Weight variance for an activation: second-moment gain, critical σ_w², PyTorch's gain.
@@ -205,8 +225,18 @@ def recommend_cmd(act, all_, sigma_b2, fmt) -> None:
             click.echo(json.dumps(jsonable(df.to_dict(orient="records")), indent=2))
             return
         head = ("act", "gain", "torch", "spec (second-moment gain)", "chi1@gain", "phase@gain", "critical σ_w²")
-        rows = [(r.act, _fmt(r.gain), _fmt(r.torch_gain), r.spec, _fmt(r.chi1_at_gain), r.phase_at_gain,
-                 _fmt(r.critical_sigma_w2) if not r.note else "none") for r in df.itertuples()]
+        rows = [
+            (
+                r.act,
+                _fmt(r.gain),
+                _fmt(r.torch_gain),
+                r.spec,
+                _fmt(r.chi1_at_gain),
+                r.phase_at_gain,
+                _fmt(r.critical_sigma_w2) if not r.note else "none",
+            )
+            for r in df.itertuples()
+        ]
         widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
         click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
         for row in rows:
@@ -217,14 +247,20 @@ def recommend_cmd(act, all_, sigma_b2, fmt) -> None:
     if fmt == "json":
         click.echo(json.dumps(jsonable(rec.to_dict()), indent=2))
         return
-    crit = (f"{_fmt(rec.critical_sigma_w2)} (q* = {_fmt(rec.critical_q_star)}): {rec.critical_spec}"
-            if not rec.note else f"none ({rec.note})")
-    rows = [("activation", rec.act), ("sigma_b2", rec.sigma_b2),
-            ("gain", f"{_fmt(rec.gain)}  (1/sqrt(E[phi(z)^2]): keeps a unit second moment)"),
-            ("spec", rec.spec),
-            ("pytorch_gain", _fmt(rec.torch_gain) if rec.torch_gain is not None else "- (calculate_gain has no value)"),
-            ("at_gain", f"chi1 = {_fmt(rec.chi1_at_gain)}, {rec.phase_at_gain}"),
-            ("critical_sigma_w2", crit)]
+    crit = (
+        f"{_fmt(rec.critical_sigma_w2)} (q* = {_fmt(rec.critical_q_star)}): {rec.critical_spec}"
+        if not rec.note
+        else f"none ({rec.note})"
+    )
+    rows = [
+        ("activation", rec.act),
+        ("sigma_b2", rec.sigma_b2),
+        ("gain", f"{_fmt(rec.gain)}  (1/sqrt(E[phi(z)^2]): keeps a unit second moment)"),
+        ("spec", rec.spec),
+        ("pytorch_gain", _fmt(rec.torch_gain) if rec.torch_gain is not None else "- (calculate_gain has no value)"),
+        ("at_gain", f"chi1 = {_fmt(rec.chi1_at_gain)}, {rec.phase_at_gain}"),
+        ("critical_sigma_w2", crit),
+    ]
     click.echo(_table(rows))
 
 

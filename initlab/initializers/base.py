@@ -40,7 +40,14 @@ import numpy as np
 from .._spec import Registry, RegistryEntry
 from .sampler import standard_normal
 
-__all__ = ["Initializer", "INITIALIZERS", "get_initializer", "fans", "TRUNCATED_NORMAL_VARIANCE", "KERAS_TRUNCATION_STD"]
+__all__ = [
+    "Initializer",
+    "INITIALIZERS",
+    "get_initializer",
+    "fans",
+    "TRUNCATED_NORMAL_VARIANCE",
+    "KERAS_TRUNCATION_STD",
+]
 
 INITIALIZERS: Registry["Initializer"] = Registry("initializer")
 
@@ -67,7 +74,6 @@ class Initializer(RegistryEntry):
 
     name: ClassVar[str] = "initializer"
     data_dependent: ClassVar[bool] = False
-
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: Any = np.float32) -> np.ndarray:
         """Draw weights.
@@ -158,12 +164,17 @@ def _set_real(obj: Any, name: str, low: float | None = 0.0, strict: bool = False
     most :data:`MAX_SCALE` (variances are squares), and store it as a float."""
     value = getattr(obj, name)
     bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or (low is not None and (value <= low if strict else value < low)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or (low is not None and (value <= low if strict else value < low))
+    ):
         raise ValueError(f"{name} must be a finite number{bound}, got {value}")
     if abs(float(value)) > MAX_SCALE:
-        raise ValueError(f"{name} must be at most {MAX_SCALE:g} in magnitude (its square would overflow), "
-                         f"got {value:g}")
+        raise ValueError(
+            f"{name} must be at most {MAX_SCALE:g} in magnitude (its square would overflow), got {value:g}"
+        )
     object.__setattr__(obj, name, float(value))
 
 

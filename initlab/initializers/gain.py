@@ -47,7 +47,13 @@ def with_gain(init: Initializer | str, gain: float) -> Initializer:
         raise SpecError(f"bad gain for {init.spec}: {exc}") from None
 
 
-_TORCH_GAINS: dict[str, float] = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 0.75}
+_TORCH_GAINS: dict[str, float] = {
+    "linear": 1.0,
+    "sigmoid": 1.0,
+    "tanh": 5.0 / 3.0,
+    "relu": math.sqrt(2.0),
+    "selu": 0.75,
+}
 
 
 def torch_gain(activation: Activation | str) -> float | None:

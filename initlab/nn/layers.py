@@ -345,8 +345,16 @@ class BatchNorm(Layer):
 
     kind = "batch_normalization"
 
-    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True, scale: bool = True, *,
-                 name: str | None = None, input_shape: Any = None):
+    def __init__(
+        self,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        *,
+        name: str | None = None,
+        input_shape: Any = None,
+    ):
         super().__init__(name=name, input_shape=input_shape)
         if not 0 <= momentum <= 1:
             raise ConfigError(f"BatchNorm momentum must be in [0, 1], got {momentum}")

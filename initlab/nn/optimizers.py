@@ -300,4 +300,3 @@ def get_optimizer(spec: Any) -> Optimizer:
     A passed instance is returned as is (its state is kept), like Keras.
     """
     return OPTIMIZERS.get(spec)
-

@@ -60,9 +60,7 @@ def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0] - 1))
 
 
-def activation_gallery(
-    acts: Sequence[Any] | None = None, xlim: float = 5.0, ncols: int | None = None
-) -> Figure:
+def activation_gallery(acts: Sequence[Any] | None = None, xlim: float = 5.0, ncols: int | None = None) -> Figure:
     """Small multiples of :math:`\\phi` and :math:`\\phi'` for each activation.
 
     The shaded band marks where the activation is *saturated*: :math:`|\\phi'(x)| < 0.05\\max|\\phi'|`
@@ -126,6 +124,15 @@ def activation_gallery(
         handles.append(Line2D([], [], color="#9A9A9A", linewidth=0.8, linestyle=":"))
         labels.append("maxout pieces\n(illustrative)")
     legend_h = bottom_legend(fig, handles, labels, ncols=4)
-    fix_layout(fig, left=_LEFT, right=_RIGHT, top=_TOP, bottom=_BELOW + legend_h, panel_h=_PANEL_H, gap_w=_GAP_W,
-               gap_h=_GAP_H, suptitle="Activation functions and their derivatives")
+    fix_layout(
+        fig,
+        left=_LEFT,
+        right=_RIGHT,
+        top=_TOP,
+        bottom=_BELOW + legend_h,
+        panel_h=_PANEL_H,
+        gap_w=_GAP_W,
+        gap_h=_GAP_H,
+        suptitle="Activation functions and their derivatives",
+    )
     return fig

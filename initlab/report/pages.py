@@ -273,11 +273,13 @@ def theory_page(theory_table: pd.DataFrame | None, heading: str = "") -> Figure 
         for tick, lab in zip(ax.get_yticklabels(), labels):
             tick.set_color(styles[lab].color)
         ax.set_ylim(-0.7, len(labels) - 0.3)
-        ax.set_xlabel("$\\chi_1 = \\sigma_w^2\\,\\mathbb{E}[\\phi'(z)^2]$ at the fixed point (log scale)",
-                      fontsize=10, color=TEXT_COLOR)
+        ax.set_xlabel(
+            "$\\chi_1 = \\sigma_w^2\\,\\mathbb{E}[\\phi'(z)^2]$ at the fixed point (log scale)",
+            fontsize=10,
+            color=TEXT_COLOR,
+        )
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
         ax.tick_params(axis="x", labelsize=9)
         ax.tick_params(axis="y", length=0)
     return fig
-

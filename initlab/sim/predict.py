@@ -114,7 +114,12 @@ def predict_layers(config: SimConfig, x: np.ndarray | None = None, **kw: Any) ->
         cols = {k: np.full(L, np.nan) for k in THEORY_COLUMNS}
         if not out_of_theory(cfg):
             p = _propagate_config(cfg, q0, c0, mu0, **kw)
-            cols = {"theory_pre_q": p.q, "theory_pre_std": p.std, "theory_pre_corr": p.c, "theory_grad_ratio": p.grad_ratio}
+            cols = {
+                "theory_pre_q": p.q,
+                "theory_pre_std": p.std,
+                "theory_pre_corr": p.c,
+                "theory_grad_ratio": p.grad_ratio,
+            }
         frames.append(pd.DataFrame({"config": run.index, "label": run.label, "layer": np.arange(1, L + 1), **cols}))
     return pd.concat(frames, ignore_index=True)
 
@@ -159,8 +164,20 @@ def config_summary(config: SimConfig) -> pd.DataFrame:
         if cfg.residual_layers():
             notes.append("residual: no fixed point (q grows); finite-depth prediction only")
         fp = fixed_point(act, s_w, s_b)
-        rows.append({**row, "sigma_w2": s_w, "sigma_b2": s_b, "q_star": fp.q_star, "chi1": fp.chi1, "c_star": fp.c_star,
-                     "xi_q": fp.xi_q, "xi_c": fp.xi_c, "phase": fp.phase, "note": "; ".join(notes + ([fp.reason] if fp.reason else []))})
+        rows.append(
+            {
+                **row,
+                "sigma_w2": s_w,
+                "sigma_b2": s_b,
+                "q_star": fp.q_star,
+                "chi1": fp.chi1,
+                "c_star": fp.c_star,
+                "xi_q": fp.xi_q,
+                "xi_c": fp.xi_c,
+                "phase": fp.phase,
+                "note": "; ".join(notes + ([fp.reason] if fp.reason else [])),
+            }
+        )
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
@@ -193,8 +210,15 @@ def theory_deviation(layers: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         ok = ok.assign(_log=np.log(ok["pre_q"].where(ok["pre_q"] > 0)))
     g = ok.groupby(["config", "label", "layer"], sort=True)
-    out = pd.DataFrame({"q": g["pre_q"].mean(), "trials": g["pre_q"].count(), "theory_q": g["theory_pre_q"].first(),
-                        "log_mean": g["_log"].mean(), "log_sd": g["_log"].std(ddof=1)}).reset_index()
+    out = pd.DataFrame(
+        {
+            "q": g["pre_q"].mean(),
+            "trials": g["pre_q"].count(),
+            "theory_q": g["theory_pre_q"].first(),
+            "log_mean": g["_log"].mean(),
+            "log_sd": g["_log"].std(ddof=1),
+        }
+    ).reset_index()
     with np.errstate(divide="ignore", invalid="ignore"):
         log_th = np.log(out["theory_q"].where(out["theory_q"] > 0))
         out["dev"] = out["q"] / out["theory_q"] - 1

@@ -88,8 +88,14 @@ class CriticalPoint:
         return dict(self.__dict__)
 
 
-def critical_point(act: Activation | str, sigma_b2: float = 0.0, *, q0: float = 1.0, degree: int = DEFAULT_DEGREE,
-                   sigma_w2_max: float = 1e4) -> CriticalPoint:
+def critical_point(
+    act: Activation | str,
+    sigma_b2: float = 0.0,
+    *,
+    q0: float = 1.0,
+    degree: int = DEFAULT_DEGREE,
+    sigma_w2_max: float = 1e4,
+) -> CriticalPoint:
     """The smallest :math:`\\sigma_w^2` where :math:`\\chi_1 = 1` at ``sigma_b2`` along the fixed point reached from ``q0``.
 
     See the module docstring for the three cases (crossing, jump, degenerate :math:`q^* = 0` point) and the
@@ -116,21 +122,39 @@ def _critical_point(a: Activation, sb2: float, q0: float, degree: int, sigma_w2_
         degenerate = s0
         if s0 <= sigma_w2_max and float(at(s0 * (1 - 1e-6))["q_star"]) == 0.0:
             r0 = at(s0)
-            return CriticalPoint(a.spec, sb2, s0, float(r0["q_star"]), float(r0["chi1"]), "", "degenerate",
-                                 degenerate_sigma_w2=s0)
-        note = (f"; with sigma_b2 = 0 there is a degenerate critical point at q* = 0, sigma_w2 = 1/phi'(0)^2 = "
-                f"{s0:.6g}, which the iteration from q0 = {q0:g} does not reach")
+            return CriticalPoint(
+                a.spec, sb2, s0, float(r0["q_star"]), float(r0["chi1"]), "", "degenerate", degenerate_sigma_w2=s0
+            )
+        note = (
+            f"; with sigma_b2 = 0 there is a degenerate critical point at q* = 0, sigma_w2 = 1/phi'(0)^2 = "
+            f"{s0:.6g}, which the iteration from q0 = {q0:g} does not reach"
+        )
     grid = np.geomspace(1e-3, sigma_w2_max, SCAN_POINTS)
     f = at(grid)["chi1"] - 1.0
     above = np.flatnonzero(f >= 0)
     if not above.size:
-        return CriticalPoint(a.spec, sb2, math.nan, math.nan, math.nan,
-                             f"chi1 < 1 for every sigma_w2 <= {sigma_w2_max:g}" + note, "none",
-                             degenerate_sigma_w2=degenerate)
+        return CriticalPoint(
+            a.spec,
+            sb2,
+            math.nan,
+            math.nan,
+            math.nan,
+            f"chi1 < 1 for every sigma_w2 <= {sigma_w2_max:g}" + note,
+            "none",
+            degenerate_sigma_w2=degenerate,
+        )
     i = int(above[0])
     if i == 0:
-        return CriticalPoint(a.spec, sb2, math.nan, math.nan, float(f[0] + 1),
-                             "chi1 >= 1 already at sigma_w2 = 1e-3" + note, "none", degenerate_sigma_w2=degenerate)
+        return CriticalPoint(
+            a.spec,
+            sb2,
+            math.nan,
+            math.nan,
+            float(f[0] + 1),
+            "chi1 >= 1 already at sigma_w2 = 1e-3" + note,
+            "none",
+            degenerate_sigma_w2=degenerate,
+        )
     fine = np.geomspace(grid[i - 1], grid[i], RESCAN_POINTS)
     ff = at(fine)["chi1"] - 1.0
     j = int(np.flatnonzero(ff >= 0)[0]) if (ff >= 0).any() else RESCAN_POINTS - 1
@@ -149,15 +173,19 @@ def _critical_point(a: Activation, sb2: float, q0: float, degree: int, sigma_w2_
     q_lo, q_hi = (float(v) for v in side["q_star"])
     if c_hi - c_lo > JUMP_TOL:
         where = "grows without bound" if math.isinf(q_hi) else f"jumps to the branch q* = {_fmt(q_hi)}"
-        reason = (f"chi1 jumps from {c_lo:.4g} to {c_hi:.4g} at sigma_w2 = {hi:.6g}: the fixed point reached from "
-                  f"q0 = {q0:g} (q* = {_fmt(q_lo)}) disappears there and q^l {where}; no critical point" + note)
-        return CriticalPoint(a.spec, sb2, math.nan, math.nan, c_hi, reason, "jump", hi, c_lo, c_hi, q_lo, q_hi,
-                             degenerate)
+        reason = (
+            f"chi1 jumps from {c_lo:.4g} to {c_hi:.4g} at sigma_w2 = {hi:.6g}: the fixed point reached from "
+            f"q0 = {q0:g} (q* = {_fmt(q_lo)}) disappears there and q^l {where}; no critical point" + note
+        )
+        return CriticalPoint(
+            a.spec, sb2, math.nan, math.nan, c_hi, reason, "jump", hi, c_lo, c_hi, q_lo, q_hi, degenerate
+        )
     c_lo, c_hi = float(r_lo["chi1"]), float(r_hi["chi1"])
     root = lo if abs(c_lo - 1.0) <= abs(c_hi - 1.0) else hi
     r = r_lo if root == lo else r_hi
-    return CriticalPoint(a.spec, sb2, root, float(r["q_star"]), float(r["chi1"]), "", "crossing",
-                         degenerate_sigma_w2=degenerate)
+    return CriticalPoint(
+        a.spec, sb2, root, float(r["q_star"]), float(r["chi1"]), "", "crossing", degenerate_sigma_w2=degenerate
+    )
 
 
 def critical_sigma_w2(act: Activation | str, sigma_b2: Any = 0.0, *, q0: float = 1.0, degree: int = DEFAULT_DEGREE):
@@ -167,5 +195,6 @@ def critical_sigma_w2(act: Activation | str, sigma_b2: Any = 0.0, *, q0: float =
     See :func:`critical_point` for the reason when there is none.
     """
     vals = np.vectorize(lambda b: critical_point(act, float(b), q0=q0, degree=degree).sigma_w2, otypes=[float])(
-        np.asarray(sigma_b2, dtype=np.float64))
+        np.asarray(sigma_b2, dtype=np.float64)
+    )
     return float(vals) if np.ndim(sigma_b2) == 0 else vals

@@ -40,8 +40,16 @@ import numpy as np
 
 from .gaussian import Kernel
 
-__all__ = ["Q_MAX", "Q_MIN", "Q_SCAN_MIN", "SCAN_POINTS", "FixedPointBranch", "solve_q", "all_fixed_points",
-           "scan_table"]
+__all__ = [
+    "Q_MAX",
+    "Q_MIN",
+    "Q_SCAN_MIN",
+    "SCAN_POINTS",
+    "FixedPointBranch",
+    "solve_q",
+    "all_fixed_points",
+    "scan_table",
+]
 
 #: A q-map iteration that passes this is reported as divergent (:math:`q^* = \\infty`).
 Q_MAX = 1e10
@@ -220,6 +228,7 @@ def all_fixed_points(k: Kernel, sigma_w2: float, sigma_b2: float, q0: float = 1.
             hit = math.isfinite(reached_q) and abs(q - reached_q) <= 1e-9 * max(q, 1e-300) + 1e-300
             out.append(FixedPointBranch(q, v, sw2 * float(g), stab, bool(hit)))
     if F[-1] > 0:
-        out.append(FixedPointBranch(math.inf, math.nan, sw2 * float(k.g2(Q_MAX)), "divergent",
-                                    not math.isfinite(reached_q)))
+        out.append(
+            FixedPointBranch(math.inf, math.nan, sw2 * float(k.g2(Q_MAX)), "divergent", not math.isfinite(reached_q))
+        )
     return out

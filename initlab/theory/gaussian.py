@@ -196,8 +196,14 @@ class QuadratureKernel(Kernel):
     in 1-D and ``degree_2d``² tensor nodes in 2-D (errors of 1e-4 to 1e-2 at kinks; kept for comparison).
     """
 
-    def __init__(self, act: Activation, degree: int = DEFAULT_DEGREE, degree_2d: int = DEFAULT_DEGREE_2D,
-                 rule: str = "split", grade_2d: float = GRADE_LIMIT):
+    def __init__(
+        self,
+        act: Activation,
+        degree: int = DEFAULT_DEGREE,
+        degree_2d: int = DEFAULT_DEGREE_2D,
+        rule: str = "split",
+        grade_2d: float = GRADE_LIMIT,
+    ):
         super().__init__(act)
         self.grade_2d = float(grade_2d)
         if rule not in ("split", "hermite"):
@@ -208,8 +214,10 @@ class QuadratureKernel(Kernel):
             self.kinks = np.array(kinks(act))
             self._abs_kinks = np.unique(np.abs(self.kinks))
             self._ratios = np.unique(np.round(np.divide.outer(self.kinks, self.kinks).ravel(), 12))
-            self.method = (f"quadrature split at kinks, graded towards 0 at large q ({self.degree} nodes per piece; "
-                           f"{self.degree_2d} in 2-D)")
+            self.method = (
+                f"quadrature split at kinks, graded towards 0 at large q ({self.degree} nodes per piece; "
+                f"{self.degree_2d} in 2-D)"
+            )
         else:
             hermite_rule(self.degree), hermite_rule(self.degree_2d)
             self.kinks = np.zeros(0)
@@ -296,8 +304,11 @@ class QuadratureKernel(Kernel):
         qf, cf = q.reshape(-1), c.reshape(-1)
         k, kg = np.empty(qf.shape), np.empty(qf.shape)
         m = self.kinks.size
-        lv = (grade_levels(np.sqrt(qf) * (self.grade_2d / GRADE_LIMIT)) if self.rule == "split"
-              else np.zeros(qf.size, int))
+        lv = (
+            grade_levels(np.sqrt(qf) * (self.grade_2d / GRADE_LIMIT))
+            if self.rule == "split"
+            else np.zeros(qf.size, int)
+        )
         fill = self._cross_split if self.rule == "split" else self._cross_hermite
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             for level in np.unique(lv):
@@ -318,7 +329,7 @@ class QuadratureKernel(Kernel):
         return (a1 * (a2 @ w)) @ w, (d1 * (d2 @ w)) @ w
 
     def _cross_split(self, q, c, level=0):
-        n, m = self.degree_2d, self.kinks.size
+        n = self.degree_2d
         th = np.arccos(c)[:, None]
         t, v = legendre01(n)
         r1 = np.sqrt(q)[:, None]
@@ -387,8 +398,12 @@ def _kernel(act: Activation, degree: int, degree_2d: int, closed_form: bool, rul
 
 
 def gaussian_kernel(
-    act: Activation | str, degree: int = DEFAULT_DEGREE, degree_2d: int = DEFAULT_DEGREE_2D, closed_form: bool = True,
-    rule: str = "split", grade_2d: float = GRADE_LIMIT,
+    act: Activation | str,
+    degree: int = DEFAULT_DEGREE,
+    degree_2d: int = DEFAULT_DEGREE_2D,
+    closed_form: bool = True,
+    rule: str = "split",
+    grade_2d: float = GRADE_LIMIT,
 ) -> Kernel:
     """The :class:`Kernel` for an activation: the activation's own closed form where it has one
     (``act.kernel_method``), else quadrature on its ``fn``/``grad``.

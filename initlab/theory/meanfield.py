@@ -103,8 +103,9 @@ def q_map(q: Any, act: Activation | str, sigma_w2: Any, sigma_b2: Any = 0.0, *, 
     return _out(val, _scalar(q, sigma_w2, sigma_b2))
 
 
-def c_map(c: Any, q: Any, act: Activation | str, sigma_w2: Any, sigma_b2: Any = 0.0, *,
-          degree_2d: int = DEFAULT_DEGREE_2D):
+def c_map(
+    c: Any, q: Any, act: Activation | str, sigma_w2: Any, sigma_b2: Any = 0.0, *, degree_2d: int = DEFAULT_DEGREE_2D
+):
     """The correlation map for two inputs of equal second moment ``q`` and correlation ``c``.
 
     .. math:: \\mathcal{C}(c; q) = \\frac{\\sigma_w^2 K(q, c) + \\sigma_b^2}{\\sigma_w^2 K(q, 1) + \\sigma_b^2},
@@ -204,8 +205,16 @@ def _xi(slope: np.ndarray) -> np.ndarray:
     return out
 
 
-def solve(act: Activation | str | Kernel, sigma_w2: Any, sigma_b2: Any = 0.0, *, q0: Any = 1.0,
-          correlations: bool = True, degree: int = DEFAULT_DEGREE, degree_2d: int = DEFAULT_DEGREE_2D) -> dict:
+def solve(
+    act: Activation | str | Kernel,
+    sigma_w2: Any,
+    sigma_b2: Any = 0.0,
+    *,
+    q0: Any = 1.0,
+    correlations: bool = True,
+    degree: int = DEFAULT_DEGREE,
+    degree_2d: int = DEFAULT_DEGREE_2D,
+) -> dict:
     """Fixed points, slopes, depth scales and phases for arrays of :math:`(\\sigma_w^2, \\sigma_b^2)`.
 
     The vectorised engine behind :func:`fixed_point`, :func:`~initlab.theory.phase.phase_grid`, the critical
@@ -241,17 +250,28 @@ def solve(act: Activation | str | Kernel, sigma_w2: Any, sigma_b2: Any = 0.0, *,
         slope[qs == 0], g2[qs == 0] = k.at_zero()
     chi1_ = sw2 * g2
     qslope = np.where(div, np.nan, sw2 * slope)
-    phase = np.where(div, "divergent", np.where(np.abs(chi1_ - 1) <= CRITICAL_TOL, "critical",
-                                                np.where(chi1_ < 1, "ordered", "chaotic")))
+    phase = np.where(
+        div,
+        "divergent",
+        np.where(np.abs(chi1_ - 1) <= CRITICAL_TOL, "critical", np.where(chi1_ < 1, "ordered", "chaotic")),
+    )
     cs = np.where(div, np.nan, np.where(phase == "chaotic", np.nan, 1.0))
     chic = np.where(cs == 1.0, chi1_, np.nan)
     chaos = np.flatnonzero(phase == "chaotic")
     if correlations and chaos.size:
         cs[chaos], chic[chaos] = _solve_c(k, sw2[chaos], sb2[chaos], qs[chaos])
     out = {
-        "sigma_w2": sw2, "sigma_b2": sb2, "q_star": qs, "divergent": div, "chi1": chi1_, "q_slope": qslope,
-        "c_star": cs, "chi_c": chic, "xi_q": np.where(div, np.nan, _xi(qslope)),
-        "xi_c": np.where(np.isnan(chic), np.nan, _xi(chic)), "phase": phase,
+        "sigma_w2": sw2,
+        "sigma_b2": sb2,
+        "q_star": qs,
+        "divergent": div,
+        "chi1": chi1_,
+        "q_slope": qslope,
+        "c_star": cs,
+        "chi_c": chic,
+        "xi_q": np.where(div, np.nan, _xi(qslope)),
+        "xi_c": np.where(np.isnan(chic), np.nan, _xi(chic)),
+        "phase": phase,
     }
     return {key: v.reshape(shape) for key, v in out.items()}
 
@@ -287,8 +307,15 @@ class FixedPoint:
         return dict(self.__dict__)
 
 
-def fixed_point(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, *, q0: float = 1.0,
-                degree: int = DEFAULT_DEGREE, degree_2d: int = DEFAULT_DEGREE_2D) -> FixedPoint:
+def fixed_point(
+    act: Activation | str,
+    sigma_w2: float,
+    sigma_b2: float = 0.0,
+    *,
+    q0: float = 1.0,
+    degree: int = DEFAULT_DEGREE,
+    degree_2d: int = DEFAULT_DEGREE_2D,
+) -> FixedPoint:
     """Everything about one point of the phase diagram as a :class:`FixedPoint` (never raises for divergence)."""
     a = get_activation(act)
     k = _kernel(a, degree, degree_2d)
@@ -297,14 +324,32 @@ def fixed_point(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, *
     div = bool(f["divergent"])
     reason = ""
     if div:
-        reason = (f"no finite fixed point: the q-map iterated from q0 = {q0:g} passes {Q_MAX:g} "
-                  f"(growth per layer sigma_w2 E[phi(sqrt(q) z)^2] / q -> {_growth(k, sigma_w2):.4g})")
+        reason = (
+            f"no finite fixed point: the q-map iterated from q0 = {q0:g} passes {Q_MAX:g} "
+            f"(growth per layer sigma_w2 E[phi(sqrt(q) z)^2] / q -> {_growth(k, sigma_w2):.4g})"
+        )
     elif abs(f["q_slope"]) > 1 + 1e-9:
-        reason = (f"q* = {f['q_star']:.6g} is an unstable fixed point (q-map slope {f['q_slope']:.4g} > 1): "
-                  f"q^l leaves it in either direction")
-    return FixedPoint(a.spec, float(sigma_w2), float(sigma_b2), float(q0), float(f["q_star"]), not div, float(f["chi1"]),
-                      float(f["q_slope"]), float(f["c_star"]), float(f["chi_c"]), float(f["xi_q"]), float(f["xi_c"]),
-                      str(f["phase"]), reason, k.method)
+        reason = (
+            f"q* = {f['q_star']:.6g} is an unstable fixed point (q-map slope {f['q_slope']:.4g} > 1): "
+            f"q^l leaves it in either direction"
+        )
+    return FixedPoint(
+        a.spec,
+        float(sigma_w2),
+        float(sigma_b2),
+        float(q0),
+        float(f["q_star"]),
+        not div,
+        float(f["chi1"]),
+        float(f["q_slope"]),
+        float(f["c_star"]),
+        float(f["chi_c"]),
+        float(f["xi_q"]),
+        float(f["xi_c"]),
+        str(f["phase"]),
+        reason,
+        k.method,
+    )
 
 
 def _growth(k: Kernel, sigma_w2: float) -> float:
@@ -336,7 +381,9 @@ def chi_c(act: Activation | str, sigma_w2: Any, sigma_b2: Any = 0.0, *, q0: Any 
 
 def xi_q(act: Activation | str, sigma_w2: Any, sigma_b2: Any = 0.0, *, q0: Any = 1.0, **kw: Any):
     """:math:`\\xi_q = -1/\\ln|\\mathcal{V}'(q^*)|` (layers for :math:`q^l` to reach :math:`q^*`; inf at slope 1)."""
-    return _out(solve(act, sigma_w2, sigma_b2, q0=q0, correlations=False, **kw)["xi_q"], _scalar(sigma_w2, sigma_b2, q0))
+    return _out(
+        solve(act, sigma_w2, sigma_b2, q0=q0, correlations=False, **kw)["xi_q"], _scalar(sigma_w2, sigma_b2, q0)
+    )
 
 
 def xi_c(act: Activation | str, sigma_w2: Any, sigma_b2: Any = 0.0, *, q0: Any = 1.0, **kw: Any):
@@ -344,8 +391,14 @@ def xi_c(act: Activation | str, sigma_w2: Any, sigma_b2: Any = 0.0, *, q0: Any =
     return _out(solve(act, sigma_w2, sigma_b2, q0=q0, **kw)["xi_c"], _scalar(sigma_w2, sigma_b2, q0))
 
 
-def fixed_points(act: Activation | str | Kernel, sigma_w2: float, sigma_b2: float = 0.0, *, q0: float = 1.0,
-                 degree: int = DEFAULT_DEGREE) -> list[FixedPointBranch]:
+def fixed_points(
+    act: Activation | str | Kernel,
+    sigma_w2: float,
+    sigma_b2: float = 0.0,
+    *,
+    q0: float = 1.0,
+    degree: int = DEFAULT_DEGREE,
+) -> list[FixedPointBranch]:
     """Every fixed point of the q-map in :math:`[0, Q_{\\max}]`, stable and unstable, in increasing order.
 
     See :func:`initlab.theory.fixedpoints.all_fixed_points`; the entry with ``reached`` is the one

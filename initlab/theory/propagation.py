@@ -82,8 +82,17 @@ class Propagation:
     def to_frame(self):
         import pandas as pd
 
-        return pd.DataFrame({"layer": np.arange(1, self.q.size + 1), "q": self.q, "std": self.std, "c": self.c,
-                             "h_q": self.h_q, "chi": self.chi, "grad_ratio": self.grad_ratio})
+        return pd.DataFrame(
+            {
+                "layer": np.arange(1, self.q.size + 1),
+                "q": self.q,
+                "std": self.std,
+                "c": self.c,
+                "h_q": self.h_q,
+                "chi": self.chi,
+                "grad_ratio": self.grad_ratio,
+            }
+        )
 
 
 def _per_layer(name: str, value: Any, depth: int, kind=float) -> np.ndarray:
@@ -95,10 +104,20 @@ def _per_layer(name: str, value: Any, depth: int, kind=float) -> np.ndarray:
     return arr
 
 
-def propagate(act: Activation | str, depth: int, sigma_w2: float | Sequence[float], sigma_b2: float | Sequence[float] = 0.0,
-              *, q0: float = 1.0, c0: float = 0.0, mu0: float = 0.0, dropout: float = 0.0,
-              residual: bool | Sequence[bool] = False,
-              degree: int = DEFAULT_DEGREE, degree_2d: int = DEFAULT_DEGREE_2D) -> Propagation:
+def propagate(
+    act: Activation | str,
+    depth: int,
+    sigma_w2: float | Sequence[float],
+    sigma_b2: float | Sequence[float] = 0.0,
+    *,
+    q0: float = 1.0,
+    c0: float = 0.0,
+    mu0: float = 0.0,
+    dropout: float = 0.0,
+    residual: bool | Sequence[bool] = False,
+    degree: int = DEFAULT_DEGREE,
+    degree_2d: int = DEFAULT_DEGREE_2D,
+) -> Propagation:
     """Iterate the mean-field maps through ``depth`` layers (see the module docstring for the recursion).
 
     Parameters
@@ -144,7 +163,7 @@ def propagate(act: Activation | str, depth: int, sigma_w2: float | Sequence[floa
                 Q, C, mu = Q + 2 * mu * m1 + m2 / keep, C + 2 * mu * m1 + cross, mu + m1
             else:
                 Q, C, mu = m2 / keep, cross, math.nan  # mu is only needed by residual layers
-                if l + 1 < depth and res[l + 1:].any():
+                if l + 1 < depth and res[l + 1 :].any():
                     mu = float(k.m1(q[l]))
             hq[l], e[l] = Q, g2 / keep
         # backward: G = ||g^l||^2, D = ||delta^l||^2, with G^L = 1

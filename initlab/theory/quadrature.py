@@ -192,7 +192,11 @@ def piecewise_rule(breaks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     fw = half[..., None] * v * np.exp(-0.5 * fz * fz) / math.sqrt(2.0 * math.pi)
     nodes = np.concatenate([lo - t, fz.reshape(*b.shape[:-1], -1), hi + t], axis=-1)
     weights = np.concatenate(
-        [0.5 * w * np.exp(lo * t - 0.5 * lo * lo), fw.reshape(*b.shape[:-1], -1), 0.5 * w * np.exp(-hi * t - 0.5 * hi * hi)],
+        [
+            0.5 * w * np.exp(lo * t - 0.5 * lo * lo),
+            fw.reshape(*b.shape[:-1], -1),
+            0.5 * w * np.exp(-hi * t - 0.5 * hi * hi),
+        ],
         axis=-1,
     )
     return nodes, weights
@@ -267,5 +271,4 @@ def radial_rule(breaks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     tz = a + t
     tw = math.sqrt(math.pi / 2) * w * tz * np.exp(-a * t - 0.5 * a * a)
     lead = b.shape[:-1]
-    return (np.concatenate([fz.reshape(*lead, -1), tz], axis=-1),
-            np.concatenate([fw.reshape(*lead, -1), tw], axis=-1))
+    return (np.concatenate([fz.reshape(*lead, -1), tz], axis=-1), np.concatenate([fw.reshape(*lead, -1), tw], axis=-1))
