@@ -19,13 +19,16 @@ def _modname(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+_KNOWN = frozenset(_modname(p) for p in MODULES)
+
+
 def _is_package(path: Path) -> bool:
     return path.name == "__init__.py"
 
 
 def _known(name: str) -> str | None:
     """``name`` if it is a module of the package, else its longest prefix that is one (``a.b.C`` → ``a.b``)."""
-    known = {_modname(p) for p in MODULES}
+    known = _KNOWN
     while name and name not in known:
         name = name.rpartition(".")[0]
     return name or None

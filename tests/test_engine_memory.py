@@ -61,9 +61,10 @@ def test_memory_estimate_and_the_choice_to_redraw():
     deeper = cfg.replace(depth=16)
     kept = estimate_bytes(deeper) - estimate_bytes(cfg)
     redrawn = estimate_bytes(deeper, keep_weights=False) - estimate_bytes(cfg, keep_weights=False)
-    # keeping: 8 more layers of weights; redrawing: only the 8 layers' activations (Z, H, relu mask)
-    assert kept - redrawn == 8 * 1000 * 1000 * 4
-    assert redrawn == 8 * 100 * 1000 * (2 * 4 + 1) + 8 * 2 * 8 * cfg.bins  # + the histogram tables
+    # keeping: 8 more layers of weights; redrawing: only the 8 layers' activations (Z, H, relu mask), and for
+    # both the 8 layers' histogram tables and frame rows; the estimate carries a 10% margin
+    assert kept - redrawn == pytest.approx(1.1 * 8 * 1000 * 1000 * 4, abs=2)
+    assert redrawn == pytest.approx(1.1 * (8 * 100 * 1000 * (2 * 4 + 1) + 8 * 2 * 8 * cfg.bins + 8 * 3 * 8 * 48), abs=2)
     room = (estimate_bytes(cfg) + estimate_bytes(cfg, keep_weights=False)) // 2
     assert keep_weights(cfg, limit=estimate_bytes(cfg)) and not keep_weights(cfg, limit=room)
     assert check_memory(cfg, limit=room) == estimate_bytes(cfg, keep_weights=False)  # runs, redrawing
