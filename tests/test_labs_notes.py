@@ -141,12 +141,12 @@ def test_lab_report_bytes_are_reproducible(tmp_path, monkeypatch):
     from initlab.report.pdf import report_date
 
     res = RunResult(get_lab("loss-comparison"), pd.DataFrame(), {})  # a title page only: fast
-    a = write_run_report(tmp_path / "a.pdf", res).read_bytes()
-    b = write_run_report(tmp_path / "b.pdf", res).read_bytes()
+    a = write_run_report(res, tmp_path / "a.pdf").read_bytes()
+    b = write_run_report(res, tmp_path / "b.pdf").read_bytes()
     assert a == b  # dated by the time recorded with the run
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "86400")
     assert report_date(res.started) == dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
-    c = write_run_report(tmp_path / "c.pdf", res).read_bytes()
+    c = write_run_report(res, tmp_path / "c.pdf").read_bytes()
     assert c != a and b"D:19700102000000" in c
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
     with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH"):

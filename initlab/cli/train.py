@@ -215,7 +215,7 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
     run_dir = save_run(result, run_path, figures=figures)
     click.echo(f"\nsaved run to {run_dir} ({result.seconds:.1f} s)")
     if report:
-        click.echo(f"wrote {write_run_report(report, result, figures)}")
+        click.echo(f"wrote {write_run_report(result, report, figures)}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer,
     if out:
         click.echo(f"saved tables to {comp.save(out)}")
     if report:
-        click.echo(f"wrote {write_compare_report(report, comp)}")
+        click.echo(f"wrote {write_compare_report(comp, report)}")
     click.echo(f"({comp.seconds:.1f} s)")
 
 

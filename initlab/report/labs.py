@@ -109,7 +109,7 @@ def _contents(captions: list[str]) -> list[tuple[str, int]]:
     return [(c, i + 2) for i, c in enumerate(captions)]
 
 
-def write_run_report(path: str | os.PathLike, result: "RunResult", figures: dict[str, Figure] | None = None) -> Path:
+def write_run_report(result: "RunResult", path: str | os.PathLike, figures: dict[str, Figure] | None = None) -> Path:
     """PDF of one run: title page (settings, data, seed, time, contents), the notes' numbers beside ours,
     the final metrics, then :func:`run_figures`."""
     figures = run_figures(result) if figures is None else figures
@@ -134,7 +134,7 @@ def write_run_report(path: str | os.PathLike, result: "RunResult", figures: dict
     return write_pdf(path, [first] + [f for _, f in pages], title=title, date=when, page_size=PAGE)
 
 
-def write_compare_report(path: str | os.PathLike, comp: "Comparison") -> Path:
+def write_compare_report(comp: "Comparison", path: str | os.PathLike) -> Path:
     """PDF of an initializer comparison: title page with the settings of every compared initializer side by
     side, the final-metric table beside the init-time statistics, the notes' numbers, mean ± spread learning
     curves per initializer, and the per-layer std / gradient ratio at init."""
