@@ -38,7 +38,7 @@ from .draws import TrialParams, draw_params, make_input
 from .engine import forward_backward, simulate
 from .trial import Workspace
 
-__all__ = ["BenchRow", "TARGETS", "E2E_TARGETS", "QUICK_SHAPES", "bench_shape", "run_bench", "breakdown",
+__all__ = ["torch_hooked_pass", "BenchRow", "TARGETS", "E2E_TARGETS", "QUICK_SHAPES", "bench_shape", "run_bench", "breakdown",
            "format_rows", "format_breakdown", "torch_end_to_end", "peak_rss", "MEMORY_SHAPES", "format_memory"]
 
 #: The issue's shapes (batch, width, depth) and target ratios to the floor: the engine alone ...
@@ -122,6 +122,26 @@ class _Floor:
                 g = self.G[l]
 
 
+def torch_hooked_pass(torch, layers: list, relus: list, xt, target):
+    """One pass of the PyTorch baseline over built ``layers``: ``kaiming_normal_`` on each weight, forward hooks
+    recording every layer output's mean, variance and zero fraction, then the backward pass of
+    :math:`\\sum h^L \\odot R`. Returns the recorded statistics as a (depth, 3) tensor on the layers' device."""
+    rec: list = []
+
+    def hook(module, inputs, out):
+        with torch.no_grad():
+            rec.append(torch.stack((out.mean(), out.var(), (out == 0).float().mean())))
+
+    for layer, relu in zip(layers, relus):
+        torch.nn.init.kaiming_normal_(layer.weight)
+        relu.register_forward_hook(hook)
+    h = xt
+    for layer, relu in zip(layers, relus):
+        h = relu(layer(h))
+    (h * target).sum().backward()
+    return torch.stack(rec)
+
+
 def torch_end_to_end(x: np.ndarray, depth: int, width: int):
     """The PyTorch baseline, or None without torch: a ReLU stack of ``skip_init`` linear layers,
     ``kaiming_normal_`` on each, forward hooks recording mean, variance and zero fraction of every
@@ -137,20 +157,7 @@ def torch_end_to_end(x: np.ndarray, depth: int, width: int):
         fans = [x.shape[1]] + [width] * depth
         layers = [torch.nn.utils.skip_init(torch.nn.Linear, fans[l], fans[l + 1], bias=False) for l in range(depth)]
         relus = [torch.nn.ReLU() for _ in range(depth)]
-        rec: list = []
-
-        def hook(module, inputs, out):
-            with torch.no_grad():
-                rec.append((out.mean(), out.var(), (out == 0).float().mean()))
-
-        for layer, relu in zip(layers, relus):
-            torch.nn.init.kaiming_normal_(layer.weight)
-            relu.register_forward_hook(hook)
-        h = xt
-        for layer, relu in zip(layers, relus):
-            h = relu(layer(h))
-        (h * target).sum().backward()
-        stats = torch.stack([torch.stack(r) for r in rec]).numpy()  # the user reads the numbers
+        stats = torch_hooked_pass(torch, layers, relus, xt, target).numpy()  # the user reads the numbers
         norms = [float(layer.weight.grad.norm()) for layer in layers]
         return [stats, norms]
 

@@ -24,6 +24,7 @@ from typing import Callable
 
 import numpy as np
 
+from .bench import torch_hooked_pass
 from .config import SimConfig
 from .draws import draw_params, make_input
 from .engine import forward_backward
@@ -77,20 +78,7 @@ def _torch_cuda(x: np.ndarray, depth: int, width: int, tf32: bool):
         layers = [torch.nn.utils.skip_init(torch.nn.Linear, fans[l], fans[l + 1], bias=False, device=dev)
                   for l in range(depth)]
         relus = [torch.nn.ReLU() for _ in range(depth)]
-        rec = []
-
-        def hook(module, inputs, out):
-            with torch.no_grad():
-                rec.append(torch.stack((out.mean(), out.var(), (out == 0).float().mean())))
-
-        for layer, relu in zip(layers, relus):
-            torch.nn.init.kaiming_normal_(layer.weight)
-            relu.register_forward_hook(hook)
-        h = xt
-        for layer, relu in zip(layers, relus):
-            h = relu(layer(h))
-        (h * target).sum().backward()
-        out = torch.stack(rec).cpu().numpy()
+        out = torch_hooked_pass(torch, layers, relus, xt, target).cpu().numpy()
         torch.cuda.synchronize()
         return out
 
