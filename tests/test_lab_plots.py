@@ -69,7 +69,7 @@ def test_curve_summary_mean_and_spread():
 
 def test_learning_curves_draw_the_means():
     before = dict(matplotlib.rcParams)
-    fig = lp.plot_learning_curves(_history(), ["loss", "accuracy"], group="init")
+    fig = lp.learning_curves(_history(), ["loss", "accuracy"], group="init")
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
     assert set(lines) == {"xavier train", "he train", "xavier val", "he val"}
@@ -81,19 +81,19 @@ def test_sample_predictions_and_mistake_figures():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, size=(10, 28, 28), dtype=np.uint8)
     proba = rng.dirichlet(np.ones(3), size=10)
-    fig = lp.plot_sample_predictions(images, Y_TRUE, proba, n=6, cols=3)
+    fig = lp.sample_predictions(images, Y_TRUE, proba, n=6, cols=3)
     assert len(fig.axes) == 12  # image + bars per sample
     bars = fig.axes[1].patches
     np.testing.assert_allclose([b.get_height() for b in bars], proba[0])
-    fig = lp.plot_wrong_histogram(mk.wrong_prediction_counts(Y_TRUE, Y_PRED, 3))
+    fig = lp.wrong_histogram(mk.wrong_prediction_counts(Y_TRUE, Y_PRED, 3))
     assert [b.get_height() for b in fig.axes[0].patches] == [2, 2, 1]
-    fig = lp.plot_confusion_matrix(mk.confusion_matrix(Y_TRUE, Y_PRED, 3), class_names=["a", "b", "c"])
+    fig = lp.confusion_matrix_figure(mk.confusion_matrix(Y_TRUE, Y_PRED, 3), class_names=["a", "b", "c"])
     assert fig.axes[0].images[0].get_array().tolist() == [[2, 0, 1], [2, 2, 0], [0, 2, 1]]
-    fig = lp.plot_misclassified(images.reshape(10, -1), Y_TRUE, Y_PRED, 2, cols=4)
+    fig = lp.misclassified_grid(images.reshape(10, -1), Y_TRUE, Y_PRED, 2, cols=4)
     shown = [ax for ax in fig.axes if ax.images]
     assert len(shown) == 2
     pairs = mk.mistake_pairs(Y_TRUE, Y_PRED)
-    fig = lp.plot_mistake_table(pairs, class_names=["a", "b", "c"])
+    fig = lp.mistake_table_figure(pairs, class_names=["a", "b", "c"])
     cells = _table_cells(fig)
     assert cells[0] == ["label", "predicted", "count"]
     assert len(cells) == len(pairs) + 1 and sum(int(r[2]) for r in cells[1:]) == int(pairs["count"].sum())
@@ -111,14 +111,14 @@ def _table_cells(fig):
 
 
 def test_other_figures():
-    fig = lp.plot_regression(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 2.0]))
+    fig = lp.regression_scatter(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 2.0]))
     assert "MAE 0.500" in fig.axes[0].get_title()
     layers = pd.DataFrame({"init": ["a"] * 3 + ["b"] * 3, "layer": [1, 2, 3] * 2,
                            "act_std": [1, 0.5, 0.25, 1, 1, 1], "grad_pre_ratio": [4, 2, 1, 1, 1, 1]})
-    fig = lp.plot_init_profile(layers)
+    fig = lp.init_profile(layers)
     np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), [1, 0.5, 0.25])
-    fig = lp.plot_table(pd.DataFrame({"a": [1.0, 2.5e-7], "b": ["x", "y"]}), "t")
+    fig = lp.table_figure(pd.DataFrame({"a": [1.0, 2.5e-7], "b": ["x", "y"]}), "t")
     assert _table_cells(fig) == [["a", "b"], ["1", "x"], ["2.5e-07", "y"]]
     assert fig.axes[0].get_title() == "t"
-    many = lp.plot_table(pd.DataFrame({"a": range(50)}), "big", max_rows=10)
+    many = lp.table_figure(pd.DataFrame({"a": range(50)}), "big", max_rows=10)
     assert len(_table_cells(many)) == 11 and "first 10 of 50 rows" in many.axes[0].get_title()

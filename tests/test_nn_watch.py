@@ -142,22 +142,22 @@ def test_watch_figures_draw_every_layer_and_the_update_band():
     m.compile("adam", "sparse_categorical_crossentropy")
     stats = ActivationStats(every=1, histograms=True, bins=8)
     m.fit(x, y, epochs=1, batch_size=32, verbose=0, callbacks=[stats])
-    fig = watch.plot_training_stats(stats.layers)
+    fig = watch.training_stats(stats.layers)
     ax = fig.axes[0]
     assert len(ax.lines) == 2 + 1 and ax.get_yscale() == "log"  # two layers and the 1e-3 line
     band = [p for p in ax.patches if isinstance(p, (Polygon, Rectangle))]
     assert band and np.allclose(sorted(band[0].get_extents().transformed(ax.transData.inverted()).get_points()[:, 1]),
                                 watch.UPDATE_RATIO_BAND, rtol=1e-6)
-    img = watch.plot_colorful_dimension(stats.histograms)
+    img = watch.colorful_dimension(stats.histograms)
     shown = [a for a in img.axes if a.images]
     assert len(shown) == 2 and shown[0].images[0].get_array().shape == (8, 3)  # bins x records
-    assert len(watch.plot_weight_histograms(stats.histograms).axes[0].patches) == 3  # first, middle, last step
+    assert len(watch.weight_histograms(stats.histograms).axes[0].patches) == 3  # first, middle, last step
 
 
 def test_a_single_seed_curve_does_not_say_mean_over_seeds():
-    from initlab.plots.training import plot_learning_curves
+    from initlab.plots.training import learning_curves
 
     one = pd.DataFrame({"epoch": [1, 2], "loss": [1.0, 0.5]})
-    assert plot_learning_curves(one, group=None).get_suptitle().endswith("one seed")
+    assert learning_curves(one, group=None).get_suptitle().endswith("one seed")
     two = pd.concat([one.assign(seed=0, init="he"), one.assign(seed=1, init="he")])
-    assert "mean over 2 seeds" in plot_learning_curves(two, group="init").get_suptitle()
+    assert "mean over 2 seeds" in learning_curves(two, group="init").get_suptitle()

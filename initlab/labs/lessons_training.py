@@ -82,9 +82,9 @@ def preprocessing(cfg: LabConfig, data_path: str | None, progress: bool) -> RunR
     table = pd.DataFrame(rows)
     hist = pd.concat(hists, ignore_index=True)
     history = pd.concat(histories, ignore_index=True)
-    figures = {"first_layer_at_init": ps.plot_hist_panels(hist, "dataset", "preprocess", xlabel="z = xW + b at init",
+    figures = {"first_layer_at_init": ps.histogram_panels(hist, "dataset", "preprocess", xlabel="z = xW + b at init",
                                                           title="first-layer pre-activations at init"),
-               "loss_by_preprocessing": ps.plot_lines(history, "epoch", [("loss", "training loss")], "variant",
+               "loss_by_preprocessing": ps.line_panels(history, "epoch", [("loss", "training loss")], "variant",
                                                       title="training loss by preprocessing", logy=("loss",))}
     metrics = {f"{k}[{r.dataset}/{r.preprocess}]": getattr(r, k) for r in table.itertuples()
                for k in ("z_std", "loss_epoch1", "val_accuracy")}
@@ -141,7 +141,7 @@ def dead_relu_lr(cfg: LabConfig, data_path: str | None, progress: bool) -> RunRe
                 rows.append({"lr": lr, "epoch": epoch, "layer": k + 1, "dead": f})
     table = pd.DataFrame(rows)
     mean = table.groupby(["lr", "epoch"], as_index=False)["dead"].agg(lambda d: d.mean(skipna=False))
-    figures = {"dead_units": ps.plot_lines(mean.assign(lr=mean["lr"].map(lambda r: f"lr={r:g}")), "epoch",
+    figures = {"dead_units": ps.line_panels(mean.assign(lr=mean["lr"].map(lambda r: f"lr={r:g}")), "epoch",
                                            [("dead", "dead hidden units (fraction)")], "lr",
                                            title="large learning rates kill ReLUs (SGD)")}
     final = mean[mean["epoch"] == mean["epoch"].max()]
@@ -204,11 +204,11 @@ def batchnorm_batch(cfg: LabConfig, data_path: str | None, progress: bool) -> Ru
             rows.append({"variant": variant, "batch": B, **{f"test_{k}": v for k, v in
                                                           _evaluate(m, data.x_test, data.y_test).items()}})
     table = pd.DataFrame(rows)
-    figures = {"batch_statistics_noise": ps.plot_lines(
+    figures = {"batch_statistics_noise": ps.line_panels(
         noise.melt(id_vars="batch", value_vars=["mean_noise", "var_noise"], var_name="statistic", value_name="sd"),
         "batch", [("sd", "spread of the batch statistic")], "statistic", logx=True, logy=("sd",),
         title="batch mean and variance are noisy for small batches (first layer at init)"),
-        "accuracy_by_batch": ps.plot_lines(table, "batch", [("test_accuracy", "test accuracy")], "variant", logx=True,
+        "accuracy_by_batch": ps.line_panels(table, "batch", [("test_accuracy", "test accuracy")], "variant", logx=True,
                                            title="test accuracy against batch size, with and without BatchNorm")}
     metrics = {f"test_accuracy[{r.variant}, batch {r.batch}]": r.test_accuracy for r in table.itertuples()}
     metrics.update({f"var_noise[batch {r.batch}]": r.var_noise for r in noise.itertuples()})
@@ -236,7 +236,7 @@ def model_size(cfg: LabConfig, data_path: str | None, progress: bool) -> RunResu
                      "val_accuracy": va["accuracy"], "gap": tr["accuracy"] - va["accuracy"],
                      "train_loss": tr["loss"], "val_loss": va["loss"]})
     table = pd.DataFrame(rows)
-    figures = {"gap_by_size": ps.plot_lines(table.assign(model="MLP"), "params",
+    figures = {"gap_by_size": ps.line_panels(table.assign(model="MLP"), "params",
                                             [("train_accuracy", "training accuracy"), ("val_accuracy",
                                              "validation accuracy"), ("gap", "generalisation gap")], "model",
                                             logx=True, title="model size against the generalisation gap")}

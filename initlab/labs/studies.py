@@ -324,7 +324,7 @@ def _mse_vs_ce(cfg: LabConfig, data_path: str | None, progress: bool) -> RunResu
                for c in ("sigmoid_ce", "sigmoid_mse", "softmax_ce", "softmax_mse")}
     return RunResult(cfg, pd.DataFrame(), metrics, source="the trainer's backward pass on set logits",
                      seconds=time.perf_counter() - t0, tables={"output_gradients": at},
-                     extras={"figures": {"output_gradients": ps.plot_output_gradients(table)},
+                     extras={"figures": {"output_gradients": ps.output_gradient_figure(table)},
                              "headline": [k for k in metrics if "p=0.01" in k]})
 
 
@@ -341,7 +341,7 @@ def _zero_centred(cfg: LabConfig, data_path: str | None, progress: bool) -> RunR
         metrics[f"same_sign_steps[{kind}]"] = float(part["same_sign"].mean())
         for t in (10, 20):
             metrics[f"distance_step{t}[{kind}]"] = float(part.loc[part["step"] == t, "distance"].iloc[0])
-    figures = {"same_sign": ps.plot_same_sign(signs), "zigzag": ps.plot_zigzag(path, W_STAR)}
+    figures = {"same_sign": ps.same_sign_figure(signs), "zigzag": ps.zigzag_figure(path, W_STAR)}
     return RunResult(cfg, pd.DataFrame(), metrics, source="Gaussian inputs; the 2-parameter toy",
                      seconds=time.perf_counter() - t0, tables={"same_sign": signs},
                      extras={"figures": figures, "headline": [k for k in metrics if "layer 2" in k or "step" in k]})

@@ -11,10 +11,10 @@ from matplotlib.ticker import MaxNLocator
 
 from .common import PALETTE, TEXT_COLOR, new_figure, style_axes
 
-__all__ = ["plot_output_gradients", "plot_same_sign", "plot_zigzag", "plot_lines", "plot_hist_panels"]
+__all__ = ["output_gradient_figure", "same_sign_figure", "zigzag_figure", "line_panels", "histogram_panels"]
 
 
-def plot_output_gradients(table: pd.DataFrame) -> Figure:
+def output_gradient_figure(table: pd.DataFrame) -> Figure:
     """``|∂L/∂z|`` at the output against the predicted probability of the right class, cross-entropy
     against MSE, after a sigmoid and after a softmax."""
     fig = new_figure(11.0, 4.0)
@@ -32,7 +32,7 @@ def plot_output_gradients(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_same_sign(table: pd.DataFrame) -> Figure:
+def same_sign_figure(table: pd.DataFrame) -> Figure:
     """Per layer, the fraction of units whose weight gradient has entries of one sign, per activation."""
     fig = new_figure(11.0, 3.8)
     axes = fig.subplots(1, 2)
@@ -50,7 +50,7 @@ def plot_same_sign(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_zigzag(path: pd.DataFrame, w_star: np.ndarray) -> Figure:
+def zigzag_figure(path: pd.DataFrame, w_star: np.ndarray) -> Figure:
     """The toy's paths in the (w1, w2) plane, positive against centred inputs, and the distance to w*."""
     fig = new_figure(11.0, 4.4)
     ax, ax2 = fig.subplots(1, 2)
@@ -68,7 +68,7 @@ def plot_zigzag(path: pd.DataFrame, w_star: np.ndarray) -> Figure:
     return fig
 
 
-def plot_lines(frame: pd.DataFrame, x: str, ys: list[tuple[str, str]], group: str, *, title: str,
+def line_panels(frame: pd.DataFrame, x: str, ys: list[tuple[str, str]], group: str, *, title: str,
                logx: bool = False, logy: tuple[str, ...] = ()) -> Figure:
     """One panel per ``(column, label)`` of ``ys``: ``column`` against ``x``, one line per ``group``."""
     fig = new_figure(5.2 * len(ys), 3.9)
@@ -88,7 +88,7 @@ def plot_lines(frame: pd.DataFrame, x: str, ys: list[tuple[str, str]], group: st
     return fig
 
 
-def plot_hist_panels(frame: pd.DataFrame, panel: str, group: str, *, title: str, xlabel: str) -> Figure:
+def histogram_panels(frame: pd.DataFrame, panel: str, group: str, *, title: str, xlabel: str) -> Figure:
     """Step histograms (columns ``lo``, ``hi``, ``fraction``) one panel per ``panel`` value, one line per ``group``."""
     panels = list(dict.fromkeys(frame[panel]))
     fig = new_figure(5.2 * len(panels), 3.9)

@@ -18,15 +18,15 @@ from .common import PALETTE, style_axes
 
 __all__ = [
     "curve_summary",
-    "plot_learning_curves",
-    "plot_sample_predictions",
-    "plot_mistake_table",
-    "plot_wrong_histogram",
-    "plot_confusion_matrix",
-    "plot_misclassified",
-    "plot_regression",
-    "plot_table",
-    "plot_init_profile",
+    "learning_curves",
+    "sample_predictions",
+    "mistake_table_figure",
+    "wrong_histogram",
+    "confusion_matrix_figure",
+    "misclassified_grid",
+    "regression_scatter",
+    "table_figure",
+    "init_profile",
 ]
 
 _META = {"epoch", "seed", "trial", "lr", "group", "variant", "init"}
@@ -77,7 +77,7 @@ def _spans_decades(history: pd.DataFrame, m: str, decades: float = 2.0) -> bool:
     return bool(v.size and (v > 0).all() and np.log10(v.max() / v.min()) > decades)
 
 
-def plot_learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = None, *, group: str | None = "init",
+def learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = None, *, group: str | None = "init",
                          spread: str = "std", title: str = "", logy: Sequence[str] = ()) -> Figure:
     """Learning curves, one panel per metric: mean over seeds (line) ± spread (band) per ``group``;
     training solid, validation (``val_`` columns) dashed.
@@ -126,7 +126,7 @@ def plot_learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = 
     return fig
 
 
-def plot_sample_predictions(images: np.ndarray, y_true: np.ndarray, proba: np.ndarray, *,
+def sample_predictions(images: np.ndarray, y_true: np.ndarray, proba: np.ndarray, *,
                             class_names: Sequence[str] | None = None, n: int = 10, cols: int = 5,
                             title: str = "") -> Figure:
     """A grid of ``n`` samples: each image with its label and prediction, and beneath it a bar chart of
@@ -162,7 +162,7 @@ def plot_sample_predictions(images: np.ndarray, y_true: np.ndarray, proba: np.nd
     return fig
 
 
-def plot_table(df: pd.DataFrame, title: str = "", *, max_rows: int = 40, fmt: str = "{:.4g}") -> Figure:
+def table_figure(df: pd.DataFrame, title: str = "", *, max_rows: int = 40, fmt: str = "{:.4g}") -> Figure:
     """A DataFrame drawn as a table (for the PDF report)."""
     shown = df.head(max_rows)
     cells = [[fmt.format(v) if isinstance(v, (float, np.floating)) else str(v) for v in row]
@@ -186,7 +186,7 @@ def plot_table(df: pd.DataFrame, title: str = "", *, max_rows: int = 40, fmt: st
     return fig
 
 
-def plot_mistake_table(pairs: pd.DataFrame, *, class_names: Sequence[str] | None = None, max_rows: int = 25) -> Figure:
+def mistake_table_figure(pairs: pd.DataFrame, *, class_names: Sequence[str] | None = None, max_rows: int = 25) -> Figure:
     """The notes' table of wrong answers as ``(label, predicted, count)``, most frequent first."""
     df = pairs.copy()
     if class_names is not None and not df.empty:
@@ -194,10 +194,10 @@ def plot_mistake_table(pairs: pd.DataFrame, *, class_names: Sequence[str] | None
         df["label"] = [names[int(i)] for i in df["label"]]
         df["predicted"] = [names[int(i)] for i in df["predicted"]]
     total = int(pairs["count"].sum()) if "count" in pairs else len(pairs)
-    return plot_table(df, f"wrong answers: (label, predicted), {total} in all", max_rows=max_rows)
+    return table_figure(df, f"wrong answers: (label, predicted), {total} in all", max_rows=max_rows)
 
 
-def plot_wrong_histogram(counts: np.ndarray, *, class_names: Sequence[str] | None = None) -> Figure:
+def wrong_histogram(counts: np.ndarray, *, class_names: Sequence[str] | None = None) -> Figure:
     """Histogram of the classes the model predicted when it was wrong."""
     counts = np.asarray(counts)
     fig = Figure(figsize=(6, 3.2), layout="constrained")
@@ -211,7 +211,7 @@ def plot_wrong_histogram(counts: np.ndarray, *, class_names: Sequence[str] | Non
     return fig
 
 
-def plot_confusion_matrix(cm: np.ndarray, *, class_names: Sequence[str] | None = None) -> Figure:
+def confusion_matrix_figure(cm: np.ndarray, *, class_names: Sequence[str] | None = None) -> Figure:
     """Confusion matrix (rows: label, columns: prediction) with counts written in the cells."""
     cm = np.asarray(cm)
     k = cm.shape[0]
@@ -236,7 +236,7 @@ def plot_confusion_matrix(cm: np.ndarray, *, class_names: Sequence[str] | None =
     return fig
 
 
-def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, label: int, *,
+def misclassified_grid(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, label: int, *,
                        class_names: Sequence[str] | None = None, n: int = 16, cols: int = 8) -> Figure:
     """A grid of examples of class ``label`` that the model got wrong, each titled with its prediction."""
     idx = np.flatnonzero((np.asarray(y_true) == label) & (np.asarray(y_pred) != label))[:n]
@@ -255,7 +255,7 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarra
     return fig
 
 
-def plot_regression(y_true: np.ndarray, y_pred: np.ndarray, *, title: str = "") -> Figure:
+def regression_scatter(y_true: np.ndarray, y_pred: np.ndarray, *, title: str = "") -> Figure:
     """Predicted against true values with the identity line (regression labs)."""
     y_true, y_pred = np.ravel(y_true), np.ravel(y_pred)
     fig = Figure(figsize=(4.5, 4.2), layout="constrained")
@@ -270,7 +270,7 @@ def plot_regression(y_true: np.ndarray, y_pred: np.ndarray, *, title: str = "") 
     return fig
 
 
-def plot_init_profile(layers: pd.DataFrame, *, group: str = "init") -> Figure:
+def init_profile(layers: pd.DataFrame, *, group: str = "init") -> Figure:
     """Per-layer activation std and gradient-norm ratio at init (from the simulation engine), one line per
     ``group`` value (mean over trials)."""
     fig = Figure(figsize=(10, 3.8), layout="constrained")

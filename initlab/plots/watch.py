@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from .common import PALETTE, TEXT_COLOR, new_figure, plain_log_ticks, style_axes
 
-__all__ = ["UPDATE_RATIO_BAND", "plot_training_stats", "plot_colorful_dimension", "plot_weight_histograms"]
+__all__ = ["UPDATE_RATIO_BAND", "training_stats", "colorful_dimension", "weight_histograms"]
 
 #: cs231n's rule of thumb for ‖ΔW‖/‖W‖ per step: about 1e-3; the band drawn is half a decade either side.
 UPDATE_RATIO_BAND = (10 ** -3.5, 10 ** -2.5)
@@ -31,7 +31,7 @@ def _layer_color(layer: int) -> str:
     return PALETTE[(int(layer) - 1) % len(PALETTE)]
 
 
-def plot_training_stats(layers: pd.DataFrame, *, title: str = "") -> Figure:
+def training_stats(layers: pd.DataFrame, *, title: str = "") -> Figure:
     """Update/weight ratio (log axis, with cs231n's ~1e-3 band), dead and saturated fractions and the
     output std of every layer against the optimizer step; one line per layer.
 
@@ -74,7 +74,7 @@ def _images(hist: pd.DataFrame, kind: str) -> list[tuple[int, np.ndarray, np.nda
     return out
 
 
-def plot_colorful_dimension(hist: pd.DataFrame, *, kind: str = "act", title: str = "") -> Figure:
+def colorful_dimension(hist: pd.DataFrame, *, kind: str = "act", title: str = "") -> Figure:
     """fastai's "colorful dimension" plot: per layer, the histogram of its outputs (``kind="act"``) or kernel
     entries (``"weight"``) at each recorded step as one column of an image, :math:`\\log(1 + \\text{count})`
     as the colour; value on the vertical axis, optimizer step on the horizontal one.
@@ -108,7 +108,7 @@ def plot_colorful_dimension(hist: pd.DataFrame, *, kind: str = "act", title: str
     return fig
 
 
-def plot_weight_histograms(hist: pd.DataFrame, *, title: str = "", snapshots: int = 3) -> Figure:
+def weight_histograms(hist: pd.DataFrame, *, title: str = "", snapshots: int = 3) -> Figure:
     """Per layer, the histogram of its kernel entries at ``snapshots`` recorded steps (first, middle, last),
     drawn as steps on the layer's fixed range: how far training moves the weights from their init."""
     part = hist[hist["kind"] == "weight"]

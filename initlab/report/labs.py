@@ -55,11 +55,11 @@ def watch_figures(result: "RunResult") -> dict[str, Figure]:
     if stats is None or not stats.rows:
         return {}
     name = result.config.name
-    figs = {"training_stats": watch.plot_training_stats(stats.layers, title=name)}
+    figs = {"training_stats": watch.training_stats(stats.layers, title=name)}
     hist = stats.histograms
     if not hist.empty:
-        figs["colorful_dimension"] = watch.plot_colorful_dimension(hist, title=name)
-        figs["weight_histograms"] = watch.plot_weight_histograms(hist, title=name)
+        figs["colorful_dimension"] = watch.colorful_dimension(hist, title=name)
+        figs["weight_histograms"] = watch.weight_histograms(hist, title=name)
     return figs
 
 
@@ -76,17 +76,17 @@ def run_figures(result: "RunResult") -> dict[str, Figure]:
     figs: dict[str, Figure] = {}
     if not result.history.empty:
         group = "variant" if "variant" in result.history.columns else None
-        figs["learning_curves"] = lp.plot_learning_curves(result.history, group=group, title=cfg.name)
+        figs["learning_curves"] = lp.learning_curves(result.history, group=group, title=cfg.name)
     if cfg.kind == "study":
         figs.update(result.extras.get("figures", {}))
         for name, table in result.tables.items():
-            figs[f"table_{name}"] = lp.plot_table(table, name.replace("_", " "))
+            figs[f"table_{name}"] = lp.table_figure(table, name.replace("_", " "))
         return figs
     figs.update(watch_figures(result))
     if result.proba is None:
         return figs
     if cfg.task == "regression":
-        figs["predicted_vs_true"] = lp.plot_regression(result.y_true, result.proba, title=cfg.name)
+        figs["predicted_vs_true"] = lp.regression_scatter(result.y_true, result.proba, title=cfg.name)
         return figs
     proba = np.asarray(result.proba)
     pred = mk.predicted_labels(proba)
@@ -94,14 +94,14 @@ def run_figures(result: "RunResult") -> dict[str, Figure]:
     k = max(len(result.class_names), proba.shape[1] if proba.ndim == 2 and proba.shape[1] > 1 else 2)
     names = result.class_names or [str(i) for i in range(k)]
     if cfg.is_image and result.images is not None:
-        figs["sample_predictions"] = lp.plot_sample_predictions(result.images, labels, proba, class_names=names,
+        figs["sample_predictions"] = lp.sample_predictions(result.images, labels, proba, class_names=names,
                                                                 n=10)
-    figs["mistake_table"] = lp.plot_mistake_table(mk.mistake_pairs(labels, pred), class_names=names)
-    figs["wrong_histogram"] = lp.plot_wrong_histogram(mk.wrong_prediction_counts(labels, pred, k), class_names=names)
-    figs["confusion_matrix"] = lp.plot_confusion_matrix(mk.confusion_matrix(labels, pred, k), class_names=names)
+    figs["mistake_table"] = lp.mistake_table_figure(mk.mistake_pairs(labels, pred), class_names=names)
+    figs["wrong_histogram"] = lp.wrong_histogram(mk.wrong_prediction_counts(labels, pred, k), class_names=names)
+    figs["confusion_matrix"] = lp.confusion_matrix_figure(mk.confusion_matrix(labels, pred, k), class_names=names)
     if cfg.is_image and result.images is not None:
         worst = int(np.argmax(np.bincount(labels[labels != pred], minlength=k))) if (labels != pred).any() else 0
-        figs["misclassified"] = lp.plot_misclassified(result.images, labels, pred, worst, class_names=names)
+        figs["misclassified"] = lp.misclassified_grid(result.images, labels, pred, worst, class_names=names)
     return figs
 
 
@@ -117,14 +117,14 @@ def write_run_report(result: "RunResult", path: str | os.PathLike, figures: dict
     pages: list[tuple[str, Figure]] = []
     notes = result.notes_table()
     if not notes.empty:
-        pages.append(("the notes' numbers and ours", lp.plot_table(
+        pages.append(("the notes' numbers and ours", lp.table_figure(
             notes[["metric", "notes", "ours", "difference", "settings"]], "the notes' numbers and ours")))
     metrics = pd.DataFrame([{"metric": k, "value": v} for k, v in result.metrics.items()])
     if not metrics.empty:
-        pages.append(("final metrics", lp.plot_table(metrics, "final metrics")))
+        pages.append(("final metrics", lp.table_figure(metrics, "final metrics")))
     for name, table in result.tables.items():
         if cfg.kind == "train":
-            pages.append((name.replace("_", " "), lp.plot_table(table, name.replace("_", " "))))
+            pages.append((name.replace("_", " "), lp.table_figure(table, name.replace("_", " "))))
     pages += [(name.replace("_", " "), fig) for name, fig in figures.items()]
     when = report_date(result.started)
     title = f"initlab lab '{cfg.name}'"
@@ -139,17 +139,17 @@ def write_compare_report(comp: "Comparison", path: str | os.PathLike) -> Path:
     side, the final-metric table beside the init-time statistics, the notes' numbers, mean ± spread learning
     curves per initializer, and the per-layer std / gradient ratio at init."""
     cfg = comp.config
-    pages: list[tuple[str, Figure]] = [("final metrics and statistics at init", lp.plot_table(
+    pages: list[tuple[str, Figure]] = [("final metrics and statistics at init", lp.table_figure(
         comp.table(), "final metrics per initializer (mean ± std over seeds) and statistics at init"))]
     notes = comp.notes_table()
     if not notes.empty:
-        pages.append(("the notes' numbers and ours", lp.plot_table(
+        pages.append(("the notes' numbers and ours", lp.table_figure(
             notes[["init", "metric", "notes", "ours", "spread", "settings"]], "the notes' numbers and ours")))
-    pages.append(("learning curves", lp.plot_learning_curves(comp.history, group="init",
+    pages.append(("learning curves", lp.learning_curves(comp.history, group="init",
                                                               title=f"{cfg.name}: initializers")))
     if comp.init_layers is not None and not comp.init_layers.empty:
-        pages.append(("at init: std and gradient ratio", lp.plot_init_profile(comp.init_layers, group="init")))
-        pages.append(("at init: per-layer table", lp.plot_table(comp.init_layer_table(),
+        pages.append(("at init: std and gradient ratio", lp.init_profile(comp.init_layers, group="init")))
+        pages.append(("at init: per-layer table", lp.table_figure(comp.init_layer_table(),
                                                                 "per-layer std and gradient-norm ratio at init")))
     when = report_date(comp.started)
     title = f"initlab compare '{cfg.name}'"
