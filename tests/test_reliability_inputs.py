@@ -13,26 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from initlab.activations import ACTIVATIONS, get_activation
-from initlab.cli import main
+from cli_helpers import one_line_error, run
 
 TINY = ["--depth", "3", "--width", "6", "--batch", "8"]
 
 
-def run(*args, env=None):
-    return CliRunner().invoke(main, [str(a) for a in args], env=env)
-
-
-def one_line_error(r, code=2) -> str:
-    """The run failed with ``code`` and said so in one line starting 'Error:' (no traceback)."""
-    assert r.exit_code == code, (r.exit_code, r.output)
-    assert "Traceback" not in r.output
-    assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit), r.exception
-    lines = [line for line in r.stderr.splitlines() if line.startswith("Error:")]
-    assert len(lines) == 1, r.stderr
-    return lines[0]
 
 # -- NaN never without a flag ---------------------------------------------------------------------
 def test_forward_statistics_stay_finite_when_float32_products_overflow():

@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from initlab._io import atomic_write_text, check_writable, clean_stale, OutputError, staged_dir, temp_name
-from initlab.cli import main
+from cli_helpers import one_line_error, run
 
 TINY = ["--depth", "3", "--width", "6", "--batch", "8"]
 
@@ -39,18 +38,6 @@ def fast_figures(monkeypatch):
 
     monkeypatch.setattr(report_sim, "figure_plan", plan)
 
-def run(*args, env=None):
-    return CliRunner().invoke(main, [str(a) for a in args], env=env)
-
-
-def one_line_error(r, code=2) -> str:
-    """The run failed with ``code`` and said so in one line starting 'Error:' (no traceback)."""
-    assert r.exit_code == code, (r.exit_code, r.output)
-    assert "Traceback" not in r.output
-    assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit), r.exception
-    lines = [line for line in r.stderr.splitlines() if line.startswith("Error:")]
-    assert len(lines) == 1, r.stderr
-    return lines[0]
 
 # -- files and folders ------------------------------------------------------------------------------
 def test_temp_names_are_recognisable_and_stale_ones_are_removed(tmp_path):
