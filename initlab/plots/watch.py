@@ -64,6 +64,18 @@ def training_stats(layers: pd.DataFrame, *, title: str = "") -> Figure:
     return fig
 
 
+def _layer_grid(n: int) -> tuple[Figure, np.ndarray]:
+    """A figure of one panel per layer, three to a row; the panels past ``n`` are switched off."""
+    n_panels = max(n, 1)
+    cols = min(n_panels, 3)
+    rows = -(-n_panels // cols)
+    fig = new_figure(4.2 * cols, 2.8 * rows + 0.5)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
+    for ax in axes[n:]:
+        ax.axis("off")
+    return fig, axes
+
+
 def _images(hist: pd.DataFrame, kind: str) -> list[tuple[int, np.ndarray, np.ndarray, float]]:
     """Per layer: ``(layer, steps, counts (bins, records), R)``."""
     part = hist[hist["kind"] == kind]
@@ -83,13 +95,7 @@ def colorful_dimension(hist: pd.DataFrame, *, kind: str = "act", title: str = ""
     explosion) shows as a bright line at the middle or the border of the image.
     """
     imgs = _images(hist, kind)
-    n = max(len(imgs), 1)
-    cols = min(n, 3)
-    rows = -(-n // cols)
-    fig = new_figure(4.2 * cols, 2.8 * rows + 0.5)
-    axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
-    for ax in axes[len(imgs):]:
-        ax.axis("off")
+    fig, axes = _layer_grid(len(imgs))
     for ax, (layer, steps, counts, R) in zip(axes, imgs):
         extent = (float(steps.min()), float(steps.max()) if steps.size > 1 else float(steps.min()) + 1, -R, R)
         ax.imshow(np.log1p(counts), origin="lower", aspect="auto", extent=extent, cmap="viridis",
@@ -113,13 +119,7 @@ def weight_histograms(hist: pd.DataFrame, *, title: str = "", snapshots: int = 3
     drawn as steps on the layer's fixed range: how far training moves the weights from their init."""
     part = hist[hist["kind"] == "weight"]
     layers = sorted(part["layer"].unique())
-    n = max(len(layers), 1)
-    cols = min(n, 3)
-    rows = -(-n // cols)
-    fig = new_figure(4.2 * cols, 2.8 * rows + 0.5)
-    axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
-    for ax in axes[len(layers):]:
-        ax.axis("off")
+    fig, axes = _layer_grid(len(layers))
     steps = sorted(part["step"].unique())
     picks = [steps[i] for i in sorted({round(j * (len(steps) - 1) / max(snapshots - 1, 1))
                                        for j in range(snapshots)})] if steps else []
