@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import ctypes
 import ctypes.util
 import errno
@@ -28,12 +29,30 @@ import time
 from pathlib import Path
 from typing import IO, Iterator
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "staged_dir", "clean_stale", "temp_name",
+__all__ = ["reproducible_time", "atomic_write", "atomic_write_bytes", "atomic_write_text", "staged_dir", "clean_stale", "temp_name",
            "check_writable", "exchange", "OutputError", "TEMP_TAG"]
 
 #: Marks initlab's temporary names: ``.NAME.initlab-PID-XXXXXXXX.tmp``.
 TEMP_TAG = "initlab"
 _LEGACY_AGE_S = 3600.0  # mkstemp names of older versions (``.NAME.abcd1234.tmp``) are removed after an hour
+
+
+def reproducible_time(recorded: _dt.datetime | None = None, *, strict: bool = False) -> _dt.datetime:
+    """The time written into an output: ``$SOURCE_DATE_EPOCH`` (seconds since 1970, the reproducible-builds
+    convention) when set, else ``recorded``, else now; UTC, whole seconds.
+
+    A ``$SOURCE_DATE_EPOCH`` that is not whole seconds is ignored, or with ``strict=True`` raises ``ValueError``.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            if strict:
+                raise ValueError(f"SOURCE_DATE_EPOCH must be an integer number of seconds, got '{epoch}'") from None
+    when = recorded if recorded is not None else _dt.datetime.now(_dt.timezone.utc)
+    when = when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
+    return when.astimezone(_dt.timezone.utc).replace(microsecond=0)
 
 
 class OutputError(ValueError):

@@ -16,7 +16,7 @@ from typing import Iterable
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from .._io import atomic_write
+from .._io import atomic_write, reproducible_time
 from .._version import __version__
 from .pages import PAGE
 
@@ -31,15 +31,7 @@ def report_date(recorded: _dt.datetime | None = None) -> _dt.datetime:
     ValueError
         When ``SOURCE_DATE_EPOCH`` is set but is not an integer.
     """
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is not None and epoch.strip():
-        try:
-            return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
-        except ValueError:
-            raise ValueError(f"SOURCE_DATE_EPOCH must be an integer number of seconds, got '{epoch}'") from None
-    when = recorded if recorded is not None else _dt.datetime.now(_dt.timezone.utc)
-    when = when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
-    return when.astimezone(_dt.timezone.utc).replace(microsecond=0)
+    return reproducible_time(recorded, strict=True)
 
 
 class on_page:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import multiprocessing
-import os
 import re
 import sys
 from typing import NamedTuple
@@ -44,7 +43,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .._io import atomic_write, staged_dir
+from .._io import atomic_write, reproducible_time, staged_dir
 from ..progress import Progress
 from ..plots.plan import figure_plan
 from ..sim.predict import config_summary
@@ -174,18 +173,9 @@ def report_date(results: Any = None) -> _dt.datetime:
     ``$SOURCE_DATE_EPOCH`` (seconds since 1970, the reproducible-builds convention) when it is set,
     else the :attr:`created` time of the first result that has one, else now.
     """
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        try:
-            return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
-        except (ValueError, OverflowError, OSError):
-            pass  # not whole seconds since 1970: ignored, as the reproducible-builds convention asks
     items = [results] if hasattr(results, "layers") else list(results or [])
-    for res in items:
-        created = getattr(res, "created", None)
-        if created is not None:
-            return _as_datetime(created)
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    recorded = next((getattr(r, "created") for r in items if getattr(r, "created", None) is not None), None)
+    return reproducible_time(None if recorded is None else _as_datetime(recorded))
 
 
 def _as_datetime(date: _dt.date | _dt.datetime | None) -> _dt.datetime:

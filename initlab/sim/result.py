@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._format import fmt_number
-from .._io import atomic_write_text
+from .._io import atomic_write_text, reproducible_time
 from .._spec import ConfigError
 from .config import SimConfig
 from ..schema import (
@@ -30,13 +30,7 @@ _EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".
 def run_time() -> _dt.datetime:
     """The time to record with a new run: ``$SOURCE_DATE_EPOCH`` when set (reproducible builds), else now
     (UTC, whole seconds)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.lstrip("-").isdigit():
-        try:
-            return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            pass
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    return reproducible_time()
 
 
 def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataFrame | None = None) -> pd.DataFrame:
