@@ -148,3 +148,18 @@ def test_full_disk_leaves_the_old_run_whole(tmp_path):
     assert rc == 1 and len(lines) == 1 and "Traceback" not in err and "No space left" in lines[0], err
     assert (tmp_path / "before.txt").read_text() == (tmp_path / "after.txt").read_text()
     assert sorted((tmp_path / "ls.txt").read_text().split()) == [".", "..", "D", "filler"]
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """``initlab simulate … | head -1``: the reader goes away; no 'Error:' line, no traceback, exit code 141.
+
+    The table (about 150 kB) is larger than a pipe's buffer, so the writer is still writing when the pipe closes.
+    """
+    args = ("simulate", "--act", "tanh", "--depth", "2000", "--width", "4", "--batch", "4")
+    proc = subprocess.Popen(_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=ROOT)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what head does after its lines
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert first.startswith(b"initlab simulate")
+    assert err == ""

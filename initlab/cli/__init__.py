@@ -3,7 +3,8 @@
 Each command group lives in its own module and is registered here. Bad input (an unknown name,
 a nonsensical number, an output path that cannot be written) is reported as one line ``Error: ...``
 with exit code 2, before any work is done. A failure of the machine during the work (a full disk,
-memory exhausted) is one line with exit code 1; Ctrl-C is one line with exit code 130. Outputs are
+memory exhausted) is one line with exit code 1; Ctrl-C is one line with exit code 130; a closed pipe
+(``initlab list | head``) ends the command quietly with exit code 141, as Unix tools do. Outputs are
 written as units (:mod:`initlab._io`), so none of these leaves a half-made file or run folder.
 """
 
@@ -16,7 +17,7 @@ import click
 from .._spec import SpecError
 from .._version import __version__
 
-__all__ = ["main", "InputError", "RunError", "Interrupted", "InitlabGroup"]
+__all__ = ["main", "InputError", "RunError", "Interrupted", "PipeClosed", "InitlabGroup"]
 
 
 class InputError(click.ClickException):
@@ -29,6 +30,22 @@ class RunError(click.ClickException):
     """The machine failed the work (a full disk, no memory): one line on stderr, exit code 1."""
 
     exit_code = 1
+
+
+class PipeClosed(click.exceptions.Exit):
+    """The reader of standard output went away (``initlab list | head``): exit quietly with code 141
+    (128 + SIGPIPE, what a shell reports for a Unix tool killed by the closed pipe), no message."""
+
+    def __init__(self) -> None:
+        import os
+        import sys
+
+        try:  # nothing more can reach the reader; keep the interpreter's last flush from failing too
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+            pass
+        super().__init__(141)
 
 
 class Interrupted(click.ClickException):
@@ -82,6 +99,8 @@ class InitlabGroup(click.Group):
             raise InputError(_first_line(exc)) from None
         except KeyboardInterrupt:
             raise Interrupted("interrupted; nothing was left half-written") from None
+        except BrokenPipeError:
+            raise PipeClosed() from None
         except MemoryError:
             raise RunError("out of memory (try a smaller --width/--batch/--depth, or fewer configs)") from None
         except OSError as exc:
