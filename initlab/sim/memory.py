@@ -175,12 +175,12 @@ def check_memory(config: "SimConfig", limit: int | None = None) -> int:
     need = estimate_bytes(config, keep_weights=keep_weights(config, limit))
     if limit is not None:
         if need > limit:
-            raise MemoryLimitError(f"this run needs about {format_size(need)} of memory, more than the limit "
-                                   f"max_memory={format_size(limit)}; reduce width, batch, depth or the configs")
+            raise MemoryLimitError(f"this run needs about {format_size(need)} of memory, more than the limit of "
+                                   f"{format_size(limit)} (--max-memory); reduce width, batch, depth or the configs")
         return need
     avail = available_bytes()
     if avail is not None and need > avail:
         raise MemoryLimitError(f"this run needs about {format_size(need)} of memory but {format_size(avail)} is "
-                               f"available; reduce width, batch, depth or the configs (or set max_memory higher "
-                               f"if you know better)")
+                               f"available; reduce width, batch, depth or the configs (or give a larger --max-memory, "
+                               f"max_memory= in Python, if you know better)")
     return need
