@@ -44,10 +44,13 @@ def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataF
     cols: dict[str, list[np.ndarray]] = {c: [] for c in LAYER_COLUMNS}
     for run, outs in zip(config.runs(), outputs):
         init, act = run.config.inits[0], run.config.acts[0]
+        init_spec, act_spec = run.config.init_specs[0], run.config.act_specs[0]
         for t, out in enumerate(outs):
             cols["config"].append(np.full(L, run.index, dtype=np.int64))
             cols["label"].append(np.full(L, run.label, dtype=object))
+            cols["init_spec"].append(np.full(L, init_spec, dtype=object))
             cols["init"].append(np.full(L, init, dtype=object))
+            cols["act_spec"].append(np.full(L, act_spec, dtype=object))
             cols["act"].append(np.full(L, act, dtype=object))
             cols["trial"].append(np.full(L, t, dtype=np.int64))
             cols["layer"].append(np.arange(1, L + 1, dtype=np.int64))
@@ -259,7 +262,8 @@ class SimResult:
         with open(path / "layers.csv", encoding="utf-8", errors="replace") as fh:
             header = fh.readline().strip().split(",")
             n_lines = sum(1 for line in fh if line.strip())
-        need = [c for c in LAYER_COLUMNS if c != "grad_diverged"]
+        derived = ("grad_diverged", "init_spec", "act_spec")  # saved before these columns existed: derived below
+        need = [c for c in LAYER_COLUMNS if c not in derived]
         missing = [c for c in need if c not in header]
         extra = [c for c in header if c not in LAYER_COLUMNS]
         if missing or extra:
@@ -272,6 +276,10 @@ class SimResult:
         if "grad_diverged" not in df.columns:  # saved before the column existed: derive it as build_frame does
             ran = ~df["diverged"].astype(bool).groupby([df["config"], df["trial"]]).transform("any")
             df["grad_diverged"] = ran & ~(np.isfinite(df["grad_pre_norm"]) & np.isfinite(df["grad_w_norm"]))
+        for col, field in (("init_spec", "init_specs"), ("act_spec", "act_specs")):
+            if col not in df.columns:  # the config's record of the spelling (the canonical spec when it has none)
+                spelled = {r.index: getattr(r.config, field)[0] for r in config.runs()}
+                df[col] = df["config"].map(spelled).astype(str)
         for c in (c for c, t in FRAME_DTYPES.items() if t == "bool"):
             if df[c].dtype != bool:
                 raise ConfigError(f"{path / 'layers.csv'}: column '{c}' must hold True/False")
