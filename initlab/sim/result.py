@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._format import fmt_number
+from .._repr import ShowsItself
 from .._io import atomic_write_text, reproducible_time
 from .._spec import ConfigError
 from .config import SimConfig
@@ -79,7 +80,7 @@ def build_histograms(config: SimConfig, outputs: Sequence[Sequence]) -> Histogra
     return Histograms(tuple(config.labels()), pre_edges, pre, act_edges, act)
 
 
-class SimResult:
+class SimResult(ShowsItself):
     """What :func:`initlab.simulate` returns.
 
     Attributes
@@ -177,10 +178,31 @@ class SimResult:
                          f"{FLAG_MIN_REL:.0%} (finite-width effects grow with depth near criticality; see the README)")
         return "\n".join(lines).rstrip("\n") + "\n"
 
-    def __repr__(self) -> str:
+    def _repr_facts(self) -> str:
         c = self.config
-        return (f"SimResult({c.n_runs} config(s) × {c.trials} trial(s) × {c.depth} layers; "
-                f"labels={self.labels!r})")
+        return (f"{c.n_runs} config{'s' * (c.n_runs != 1)} × {c.trials} trial{'s' * (c.trials != 1)} × "
+                f"{c.depth} layers, width {c.width if isinstance(c.width, int) else list(c.width)}, "
+                f"batch {c.batch}, {c.dtype}, seed {c.seed}")
+
+    def _repr_table(self) -> pd.DataFrame:
+        """Per config (means over trials): the layer-output std at the first and last layer, the gradient
+        ratio at layer 1 and the first diverged layer."""
+        df, L = self.layers, self.config.depth
+        g = df.groupby(["config", "layer"], sort=True)[["act_std", "grad_pre_ratio"]].mean()
+        first = df.drop_duplicates("config").set_index("config")
+        div = self.diverged_at_layer
+        return pd.DataFrame({
+            "label": first["label"], "init_spec": first["init_spec"], "act_spec": first["act_spec"],
+            "act_std L1": [g.loc[(c, 1), "act_std"] for c in first.index],
+            f"act_std L{L}": [g.loc[(c, L), "act_std"] for c in first.index],
+            "grad ratio L1": [g.loc[(c, 1), "grad_pre_ratio"] for c in first.index],
+            "diverged at": ["—" if div[lab] is None else str(div[lab]) for lab in first["label"]],
+        }).reset_index(drop=True)
+
+    def _repr_figure(self):
+        from ..plots.layers import moments_vs_layer
+
+        return moments_vs_layer(self.layers)
 
     # -- equality ----------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
