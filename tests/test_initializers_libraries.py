@@ -2,14 +2,14 @@
 
 Keras' names (``glorot_normal``, ``he_normal``, ``lecun_normal``, ``variance_scaling``) against Keras 3's
 own initializers (``KERAS_BACKEND=torch``), PyTorch's (``xavier_normal``, ``kaiming_normal`` and the
-uniform ones) against ``torch.nn.init``: a two-sample Kolmogorov–Smirnov test of 200,000 draws from each.
+uniform ones) against ``torch.nn.init``: a two-sample Kolmogorov–Smirnov test of 100,000 draws from each.
 Each test also checks that the *other* library's sampler is rejected where the two differ (a truncated
 against an untruncated normal of the same variance), so the test has the power to tell them apart.
 Skipped cleanly where a library is not installed (they are references for the tests only).
 
 Thresholds: a correct sampler gives a uniform p-value, so ``p > 1e-3`` fails a right answer one time in
 a thousand per seed (the seeds are fixed, so the outcome is too); the two laws differ by
-:math:`\\sup|F_1 - F_2| \\approx 0.02` while the test's 5σ resolution at this size is about 0.006.
+:math:`\\sup|F_1 - F_2| \\approx 0.02` while the test rejects at p < 1e-6 from about 0.011 at this size (measured: 2e-14 and below).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from initlab.initializers import get_initializer
 
 stats = pytest.importorskip("scipy.stats")
 
-FAN_IN, FAN_OUT = 500, 400  # our weight is (fan_in, fan_out); torch's is (fan_out, fan_in)
+FAN_IN, FAN_OUT = 400, 250  # our weight is (fan_in, fan_out); torch's is (fan_out, fan_in)
 SHAPE = (FAN_IN, FAN_OUT)
 P_SAME, P_DIFFERENT = 1e-3, 1e-6
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from . import InputError
+from .._format import DASH, with_dash_note
 
 __all__ = ["COMMANDS", "bench_cmd"]
 
@@ -134,7 +135,8 @@ def _bench_trainer(quick: bool, repeats: int) -> None:
     click.echo(f"initlab bench (trainer): one epoch of {n:,} x 784 through 784-256-256-256-256-10 ReLU, softmax "
                f"cross-entropy, Adam, batch 100, float32; best of {repeats}")
     frame = bench_trainer(n=n, repeats=repeats)
-    click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    click.echo(with_dash_note(frame.to_string(index=False, na_rep=DASH,
+                                              float_format=lambda v: DASH if v != v else f"{v:.3f}")))
 
 
 COMMANDS = [bench_cmd]

@@ -28,9 +28,7 @@ from matplotlib.textpath import TextToPath
 __all__ = ["table_figure", "tables_figure", "table_pages", "column_format", "format_cells", "DASH", "DASH_NOTE",
            "Section"]
 
-#: What a missing or not-applicable value prints as, and the default footnote that says so.
-DASH = "—"
-DASH_NOTE = "— not applicable, or not measured in this run"
+from .._format import DASH, DASH_NOTE
 
 WIDTH, HEIGHT = 11.0, 8.5  # inches: the report's page (initlab.report.pages.PAGE)
 _MARGIN = 0.6  # inches left and right
