@@ -2,8 +2,8 @@
 
 Every report (a simulation's, a lab run's, a comparison's) goes through :func:`write_pdf`, and every
 page of every report has one size, :data:`~initlab.report.pages.PAGE` (US letter, landscape): a figure of
-another size is scaled to fit the page with its aspect kept (its layout engine re-flows it; a page-wide
-figure is not scaled at all) and placed at the top, centred across (:func:`save_on_page`). The date
+another size is scaled to fit the page with its aspect kept (re-flowed by its layout engine, or zoomed
+down when it is laid out by hand) and placed at the top, centred across (:func:`save_on_page`). The date
 stored in the PDF (and shown on its title page) comes from :func:`report_date`: ``SOURCE_DATE_EPOCH``
 when it is set (reproducible builds' convention), otherwise the time recorded with the run, so the same
 run and settings give the same bytes.
@@ -18,6 +18,7 @@ from typing import Iterable
 
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from .._io import atomic_write, reproducible_time
@@ -55,34 +56,48 @@ class on_page:
 
 
 def save_on_page(pdf: PdfPages, fig: Figure, page: tuple[float, float] = PAGE) -> None:
-    """Save ``fig`` as one page of ``page`` inches: scaled by :math:`s = \\min(W/w, H/h)` (its aspect kept),
-    centred across and placed at the top; the figure is back at its own size afterwards.
+    """Save ``fig`` as one page of ``page`` inches, centred across and placed at the top; the figure is back
+    as it was afterwards.
 
-    The page is the figure's box grown by a margin (``bbox_inches``). The figure is laid out at its scaled
-    size first, then saved with its layout engine off and its figure legends anchored to the figure
-    (matplotlib would otherwise place a figure legend against the grown box, at the page's edge).
+    A figure with a layout engine is re-flowed at :math:`s = \\min(W/w, H/h)` times its size (its aspect
+    kept, its text at its own size). A figure laid out by hand in inches (no engine) is zoomed, text
+    included, by :math:`\\min(1, W/w, H/h)`: shrunk to fit, never blown up. The page is the figure's box
+    grown by a margin (``bbox_inches``); the figure is saved with its layout engine off and its figure
+    legends anchored in figure fractions (matplotlib would otherwise place a legend against the grown box).
     """
     w, h = (float(v) for v in fig.get_size_inches())
-    s = min(page[0] / w, page[1] / h)
+    engine = fig.get_layout_engine()
+    s = min(page[0] / w, page[1] / h) if engine is not None else min(1.0, page[0] / w, page[1] / h)
     if abs(s - 1.0) < 1e-9:
         s = 1.0
-    with on_page(fig, (w * s, h * s)):
-        engine = fig.get_layout_engine()
-        fig.draw_without_rendering()  # the layout at this size
-        # a legend without an anchor of its own follows fig.bbox, which the grown box replaces
-        free = [leg for leg in fig.legends if leg._bbox_to_anchor is None]
-        for leg in free:
-            leg.set_bbox_to_anchor((0, 0, 1, 1), transform=fig.transFigure)
-        if engine is not None:
-            fig.set_layout_engine("none")
-        try:
+    texts = fig.findobj(Text) if engine is None and s != 1.0 else []
+    sizes = [t.get_fontsize() for t in texts]
+    anchors = [(leg, leg._bbox_to_anchor) for leg in fig.legends]
+
+    def pin_legends() -> None:  # each figure legend where it is now, in figure fractions
+        for leg, _ in anchors:
+            where = leg.get_bbox_to_anchor().transformed(fig.transFigure.inverted())
+            leg.set_bbox_to_anchor(where.frozen(), transform=fig.transFigure)
+
+    if engine is None:
+        pin_legends()  # before the zoom: a legend placed in inches stays where it is in the figure
+    for t, size in zip(texts, sizes):
+        t.set_fontsize(size * s)
+    try:
+        with on_page(fig, (w * s, h * s)):
+            if engine is not None:
+                fig.draw_without_rendering()  # the layout at this size
+                pin_legends()
+                fig.set_layout_engine("none")
             dx, dy = (page[0] - w * s) / 2.0, page[1] - h * s
             pdf.savefig(fig, bbox_inches=Bbox([[-dx, -dy], [w * s + dx, h * s]]))
-        finally:
-            if engine is not None:
-                fig.set_layout_engine(engine)
-            for leg in free:
-                leg.set_bbox_to_anchor(None)
+    finally:
+        if engine is not None:
+            fig.set_layout_engine(engine)
+        for leg, old in anchors:
+            leg.set_bbox_to_anchor(old)
+        for t, size in zip(texts, sizes):
+            t.set_fontsize(size)
 
 
 def write_pdf(path: str | os.PathLike, pages: Iterable[Figure | None], *, title: str,
