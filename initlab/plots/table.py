@@ -73,8 +73,8 @@ def column_format(values: Sequence[Any]) -> Callable[[float], str]:
 def format_cells(df: pd.DataFrame) -> tuple[list[list[str]], list[bool], bool]:
     """The cells of ``df`` as text, whether each column is numeric (right-aligned) and whether a dash was used."""
     cols, numeric, dashed = [], [], False
-    for c in df.columns:
-        values = list(df[c])
+    for j in range(df.shape[1]):
+        values = list(df.iloc[:, j])
         is_num = all(v is None or isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
                      or (isinstance(v, float) and math.isnan(v)) for v in values) and _finite(values).size > 0
         fmt = column_format(values) if is_num else None
