@@ -74,7 +74,8 @@ def _check_gain(typed: tuple[Any, ...], gain: float) -> None:
     for v in typed:
         own = getattr(get_initializer(v), "gain", None)
         if own is not None and own != gain and "gain" in _initializers.INITIALIZERS.given_fields(v):
-            raise ConfigError(f"initializer '{v}' sets its own gain ({own:g}) and gain is {gain:g}: give one of them")
+            raise ConfigError(f"initializer '{v}' sets its own gain ({own:g}), which contradicts gain {gain:g} (--gain): "
+                              f"give one of them")
 
 
 def _specs(items: tuple[Any, ...], what: str, getter) -> tuple[str, ...]:
