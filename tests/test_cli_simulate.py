@@ -46,7 +46,7 @@ def test_options_reach_the_config(tmp_path):
             "--trials", "2", "--format", "json")
     assert r.exit_code == 0, r.output
     cfg = json.loads(r.stdout)["config"]
-    assert cfg == {"inits": ["he_normal:gain=1.2"], "acts": ["maxout"], "depth": 3, "width": [6, 5, 5], "batch": 8,
+    assert cfg == {"inits": ["he_normal"], "acts": ["maxout"], "depth": 3, "width": [6, 5, 5], "batch": 8,
                    "input_dim": 4, "input": "uniform", "seed": 3, "trials": 2, "dtype": "float64",
                    "bias_init": "normal:std=0.1", "gain": 1.2, "batchnorm": True, "dropout": 0.1, "residual": True,
                    "loss": "mse", "bins": 9, "init_specs": ["he"], "act_specs": ["maxout:2"]}

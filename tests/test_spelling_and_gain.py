@@ -54,7 +54,7 @@ def test_gain_labels_the_initializer_that_ran():
             "--gain", "3", "--dtype", "float64", "--format", "json")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    assert data["config"]["inits"] == ["he_normal:gain=3"] and data["config"]["init_specs"] == ["he"]
+    assert data["config"]["inits"] == ["he_normal"] and data["config"]["init_specs"] == ["he"]
     row = data["layers"][0]
     assert row["label"] == "he_normal:gain=3 / relu" and row["init"] == "he_normal:gain=3"
     # layer 1 of a unit Gaussian input: pre std = gain (fan_in variance gain^2/n times n inputs of variance 1)
@@ -73,7 +73,15 @@ def test_a_spec_with_its_own_gain_conflicting_with_gain_is_refused(spec):
 
 def test_a_spec_whose_gain_agrees_with_gain_runs():
     cfg = SimConfig(inits="orthogonal:3,xavier", gain=3.0)
-    assert cfg.inits == ("orthogonal:gain=3", "xavier_normal:gain=3")
-    assert SimConfig.from_dict(cfg.to_dict()) == cfg  # the folded gain does not conflict with itself
-    with pytest.raises(ConfigError, match="given twice"):
-        SimConfig(inits="he,he_normal:gain=3", gain=3.0)
+    assert cfg.run_inits() == ("orthogonal:gain=3", "xavier_normal:gain=3")
+    assert cfg.labels() == ["orthogonal:gain=3 / relu", "xavier_normal:gain=3 / relu"]
+    assert SimConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_a_sweep_over_gain_builds_its_points():
+    from initlab.sweep.axes import build_grid, point_config
+
+    grid = build_grid({"init": "he,xavier", "gain": "1,2", "depth": 2, "width": 4, "batch": 2})
+    assert grid.fields["init"] == ("he_normal", "xavier_normal")
+    cfg = point_config(grid, {"init": "he_normal", "gain": 2.0})
+    assert cfg.inits == ("he_normal",) and cfg.labels() == ["he_normal:gain=2 / relu"]

@@ -210,9 +210,10 @@ class SimConfig:
 
     Notes
     -----
-    With ``gain`` set, ``inits`` hold the initializers that run, gain included (``--init he --gain 3``
-    is ``he_normal:gain=3``); a spec that sets its own, different gain (``orthogonal:2`` with gain 3)
-    is a :class:`ConfigError`.
+    With ``gain`` set, the initializers that run have that gain (:meth:`run_inits`, :meth:`initializers`):
+    the labels and the frame's ``init`` column name them so (``--init he --gain 3`` runs and is labelled
+    ``he_normal:gain=3``), while ``inits`` keep the specs as given, canonical; a spec that sets its own,
+    different gain (``orthogonal:2`` with gain 3) is a :class:`ConfigError`.
     """
 
     inits: tuple[str, ...] = ("xavier_normal",)
@@ -270,8 +271,7 @@ class SimConfig:
                 raise ConfigError(f"gain must be >= 0, got {g:g}")
             s("gain", g)
             _check_gain(typed_inits, g)
-            # what runs, gain included (every init must accept a gain)
-            s("inits", _once(tuple(i.spec for i in self.initializers()), "initializer"))
+            self.initializers()  # every init must accept a gain
         dropout = _float("dropout", self.dropout)
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {dropout:g}")
@@ -334,18 +334,25 @@ class SimConfig:
     def n_runs(self) -> int:
         return len(self.inits) * len(self.acts)
 
+    def run_inits(self) -> tuple[str, ...]:
+        """The canonical specs of the initializers that run: ``inits`` with ``gain`` applied
+        (``he_normal:gain=3`` for ``--init he --gain 3``)."""
+        return tuple(i.spec for i in self.initializers())
+
     def labels(self) -> list[str]:
-        """``"init / act"`` for every run, in run order (initializers outer, activations inner)."""
-        return [f"{i} / {a}" for i in self.inits for a in self.acts]
+        """``"init / act"`` for every run, in run order (initializers outer, activations inner); the
+        initializer as it runs (:meth:`run_inits`)."""
+        return [f"{i} / {a}" for i in self.run_inits() for a in self.acts]
 
     def runs(self) -> list[Run]:
         """The cross product ``inits × acts`` as single-run configs, initializers outer."""
         out = []
+        ran = self.run_inits()
         for i, init in enumerate(self.inits):
             for j, act in enumerate(self.acts):
                 cfg = dataclasses.replace(self, inits=(init,), acts=(act,), init_specs=(self.init_specs[i],),
                                           act_specs=(self.act_specs[j],))
-                out.append(Run(i * len(self.acts) + j, f"{init} / {act}", cfg))
+                out.append(Run(i * len(self.acts) + j, f"{ran[i]} / {act}", cfg))
         return out
 
     def replace(self, **changes: Any) -> "SimConfig":

@@ -44,7 +44,7 @@ def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataF
     L = config.depth
     cols: dict[str, list[np.ndarray]] = {c: [] for c in LAYER_COLUMNS}
     for run, outs in zip(config.runs(), outputs):
-        init, act = run.config.inits[0], run.config.acts[0]
+        init, act = run.config.run_inits()[0], run.config.acts[0]
         init_spec, act_spec = run.config.init_specs[0], run.config.act_specs[0]
         for t, out in enumerate(outs):
             cols["config"].append(np.full(L, run.index, dtype=np.int64))
