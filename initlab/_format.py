@@ -10,7 +10,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["fmt_number"]
+__all__ = ["fmt_number", "DASH", "DASH_NOTE", "with_dash_note"]
+
+#: What a missing or not-applicable value prints as in a table, and the footnote that says so.
+DASH = "—"
+DASH_NOTE = "— not applicable, or not measured in this run"
+
+
+def with_dash_note(text: str) -> str:
+    """A printed table with :data:`DASH_NOTE` under it when a cell of it is a dash."""
+    return f"{text}\n{DASH_NOTE}" if DASH in text else text
 
 
 def fmt_number(v: Any, *, inside: str = ".4f", outside: str = ".3e", band: tuple[float, float] = (1e-3, 1e5),

@@ -36,6 +36,7 @@ def lazy_attributes(package: str, names: Mapping[str, str], submodules: tuple[st
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(ns) | set(names) | set(submodules))
+        # the resolved and private names, not what the facade itself imports (``annotations``, this helper)
+        return sorted({n for n in ns if n.startswith("_") or n in names or n in submodules} | set(names) | set(submodules))
 
     return __getattr__, __dir__

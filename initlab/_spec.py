@@ -220,6 +220,21 @@ class Registry(Generic[T]):
         except (TypeError, ValueError) as exc:
             raise SpecError(f"bad {self.kind} spec '{spec}': {exc}") from None
 
+    def given_fields(self, spec: Any) -> set[str]:
+        """The parameters ``spec`` sets itself: named in a spec string (positionally or by keyword, and an
+        alias's fixed ones), or differing from their defaults in an already-parsed entry."""
+        if not isinstance(spec, str):
+            entry = self.get(spec)
+            return {f.name for f in dataclasses.fields(entry) if f.init and (
+                f.default is dataclasses.MISSING or getattr(entry, f.name) != f.default)}
+        name, args, kwargs = parse_spec(spec)
+        fixed: dict[str, Any] = {}
+        if name in self._aliases:
+            name, fixed = self._aliases[name]
+        cls = self.cls(name)
+        fields = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in fixed]
+        return set(fixed) | set(fields[:len(args)]) | set(kwargs)
+
     def describe(self) -> list[tuple[str, str, list[str]]]:
         """``(name, one-line description, aliases)`` for every entry."""
         return [(n, (c.__doc__ or "").strip().splitlines()[0], self.aliases_of(n)) for n, c in self._classes.items()]

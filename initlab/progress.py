@@ -41,8 +41,8 @@ class Progress:
         self._start = self._last = time.perf_counter()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(stopped=exc_type is not None)
 
     def update(self, n: int = 1, postfix: str | None = None) -> None:
         self.n = min(self.n + n, self.total)
@@ -80,14 +80,24 @@ class Progress:
             return
         self._drawn = True
 
-    def close(self) -> None:
-        """Draw the final state (if anything was shown, or the work took longer than ``delay``)."""
+    def close(self, stopped: bool = False) -> None:
+        """Draw the final state (if anything was shown, or the work took longer than ``delay``).
+
+        ``stopped`` (an exception or Ctrl-C left the block): the work did not finish, so a line that was
+        drawn is ended where it stood and no "done" line is printed (the error says what happened)."""
         if not self.enabled:
             return
         now = time.perf_counter()
-        if not self._drawn and now - self._start < self.delay:
+        if stopped:
+            if self.tty and self._drawn:
+                try:
+                    self.stream.write("\n")
+                    self.stream.flush()
+                except (OSError, ValueError):
+                    pass
+        elif not self._drawn and now - self._start < self.delay:
             return
-        if self.tty:
+        elif self.tty:
             self._draw(now)
             try:
                 self.stream.write("\n")

@@ -4,7 +4,8 @@ One row per config × trial × layer (× epoch for training-time statistics). Co
 
 Identity
     ``config`` (int, index into the cross product of configs), ``label`` (str, e.g. ``"xavier_normal / relu"``),
-    ``init`` (canonical initializer spec), ``act`` (canonical activation spec), ``trial`` (int),
+    ``init_spec`` (the initializer as the user spelled it, ``"xavier"``), ``init`` (its canonical spec,
+    ``"xavier_normal"``), ``act_spec`` and ``act`` (the same for the activation), ``trial`` (int),
     ``layer`` (int, 1 … depth), ``width`` (units in the layer).
 Forward, pre-activation :math:`z^l = h^{l-1} W^l + b^l` (after batch normalisation when it is on)
     ``pre_mean``, ``pre_std``, ``pre_q`` (second moment :math:`\\mathbb{E}[z^2]`), ``pre_min``, ``pre_max``,
@@ -48,10 +49,11 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "THEORY_TABLE_COLUMNS",
     "FRAME_DTYPES",
+    "LAYER_TEXT_COLUMNS",
     "Histograms",
 ]
 
-ID_COLUMNS = ("config", "label", "init", "act", "trial", "layer", "width")
+ID_COLUMNS = ("config", "label", "init_spec", "init", "act_spec", "act", "trial", "layer", "width")
 FORWARD_COLUMNS = (
     "pre_mean", "pre_std", "pre_q", "pre_min", "pre_max", "pre_corr",
     "act_mean", "act_std", "act_q", "act_min", "act_max", "saturated", "dead",
@@ -67,7 +69,9 @@ LAYER_COLUMNS = ID_COLUMNS + FORWARD_COLUMNS + BACKWARD_COLUMNS + STATUS_COLUMNS
 THEORY_TABLE_COLUMNS = ("label", "sigma_w2", "sigma_b2", "q_star", "chi1", "c_star", "xi_q", "xi_c", "phase")
 
 _INT = ("config", "trial", "layer", "width", "lsuv_passes")
-_STR = ("label", "init", "act")
+_STR = ("label", "init_spec", "init", "act_spec", "act")
+#: The text columns of the per-layer frame.
+LAYER_TEXT_COLUMNS = _STR
 _BOOL = ("diverged", "grad_diverged")
 #: The dtype of every column of :attr:`initlab.SimResult.layers`.
 FRAME_DTYPES: dict[str, str] = {

@@ -55,7 +55,8 @@ def synthetic(configs=CONFIGS3, depth=8, trials=2, width=48, batch=40, bins=41, 
                 z, a = zs[layer], hs[layer]
                 zn = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-300)
                 rows.append(dict(
-                    config=ci, label=f"{init} / {act_name}", init=init, act=act_name, trial=t,
+                    config=ci, label=f"{init} / {act_name}", init_spec=init, init=init, act_spec=act_name, act=act_name,
+                    trial=t,
                     layer=layer + 1, width=width, pre_mean=z.mean(), pre_std=z.std(), pre_q=(z * z).mean(),
                     pre_min=z.min(), pre_max=z.max(), pre_corr=float((zn[0::2] * zn[1::2]).sum(1).mean()),
                     act_mean=a.mean(), act_std=a.std(), act_q=(a * a).mean(), act_min=a.min(), act_max=a.max(),

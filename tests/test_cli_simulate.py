@@ -49,7 +49,7 @@ def test_options_reach_the_config(tmp_path):
     assert cfg == {"inits": ["he_normal"], "acts": ["maxout"], "depth": 3, "width": [6, 5, 5], "batch": 8,
                    "input_dim": 4, "input": "uniform", "seed": 3, "trials": 2, "dtype": "float64",
                    "bias_init": "normal:std=0.1", "gain": 1.2, "batchnorm": True, "dropout": 0.1, "residual": True,
-                   "loss": "mse", "bins": 9}
+                   "loss": "mse", "bins": 9, "init_specs": ["he"], "act_specs": ["maxout:2"]}
 
 
 @pytest.mark.parametrize("args,needle", [

@@ -38,7 +38,7 @@ def test_per_layer_widths_and_input_dim():
     dict(depth=0), dict(depth=2.5), dict(width=0), dict(width=(4, 4)), dict(batch=1), dict(trials=0),
     dict(dropout=1.0), dict(dropout=-0.1), dict(dtype="float16"), dict(input="cauchy"), dict(loss="hinge"),
     dict(bins=0), dict(seed=-1), dict(gain=-1.0), dict(batchnorm="yes"), dict(inits=""),
-    dict(inits="xavier,glorot_normal"), dict(input_dim=0), dict(gain=float("nan")),
+    dict(inits="xavier,xavier_normal"), dict(input_dim=0), dict(gain=float("nan")),
 ])
 def test_bad_values_are_one_line_config_errors(kwargs):
     with pytest.raises(ConfigError) as info:

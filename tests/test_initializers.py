@@ -52,7 +52,9 @@ EXPECTED_VAR = {
     "uniform": lambda i, o: 0.05**2 / 3,
     "truncated_normal": lambda i, o: 0.05**2 * 0.7737413035499232,
     "xavier_normal": lambda i, o: 2 / (i + o),
+    "glorot_normal": lambda i, o: 2 / (i + o),
     "xavier_uniform": lambda i, o: (math.sqrt(6 / (i + o))) ** 2 / 3,
+    "kaiming_normal": lambda i, o: 2 / i,
     "he_normal": lambda i, o: 2 / i,
     "he_uniform": lambda i, o: (math.sqrt(6 / i)) ** 2 / 3,
     "lecun_normal": lambda i, o: 1 / i,
@@ -222,11 +224,14 @@ def test_gain_multiplies_the_std(name):
 
 def test_gain_defaults():
     assert get_initializer("he").gain == S2 and get_initializer("kaiming_uniform").gain == S2
-    for name in set(gain_initializers()) - {"he_normal", "he_uniform"}:
+    assert get_initializer("kaiming").gain == S2
+    for name in set(gain_initializers()) - {"he_normal", "kaiming_normal", "he_uniform"}:
         assert get_initializer(name).gain == 1.0
     assert set(gain_initializers()) == {
         "xavier_normal",
+        "glorot_normal",
         "xavier_uniform",
+        "kaiming_normal",
         "he_normal",
         "he_uniform",
         "lecun_normal",
@@ -532,7 +537,9 @@ REGISTRY_ORDER = [
     "uniform",
     "truncated_normal",
     "xavier_normal",
+    "glorot_normal",
     "xavier_uniform",
+    "kaiming_normal",
     "he_normal",
     "he_uniform",
     "lecun_normal",

@@ -98,16 +98,22 @@ def test_sample_predictions_and_mistake_figures():
     assert cells[0] == ["label", "predicted", "count"]
     assert len(cells) == len(pairs) + 1 and sum(int(r[2]) for r in cells[1:]) == int(pairs["count"].sum())
     assert {r[0] for r in cells[1:]} <= {"a", "b", "c"}
-    assert f"{int(pairs['count'].sum())} in all" in fig.axes[0].get_title()
+    assert f"{int(pairs['count'].sum())} in all" in _caption(fig)
 
 
 def _table_cells(fig):
-    """The text of a figure's table, row by row (header first)."""
-    (table,) = fig.axes[0].tables
-    cells = table.get_celld()
-    rows = 1 + max(r for r, _ in cells)
-    cols = 1 + max(c for _, c in cells)
-    return [[cells[r, c].get_text().get_text() for c in range(cols)] for r in range(rows)]
+    """The text of a typeset table, row by row (header first): the texts in the table's font, black, grouped by
+    their baseline (top first) and ordered left to right (the caption is larger, units and footnotes grey)."""
+    body = [t for t in fig.texts[1:] if t.get_color() != "#666666"]
+    rows: dict[float, list] = {}
+    for t in body:
+        rows.setdefault(round(t.get_position()[1], 6), []).append(t)
+    return [[t.get_text() for t in sorted(r, key=lambda t: t.get_position()[0])]
+            for _, r in sorted(rows.items(), reverse=True)]
+
+
+def _caption(fig) -> str:
+    return fig.texts[0].get_text()
 
 
 def test_other_figures():
@@ -118,7 +124,7 @@ def test_other_figures():
     fig = lp.init_profile(layers)
     np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), [1, 0.5, 0.25])
     fig = lp.table_figure(pd.DataFrame({"a": [1.0, 2.5e-7], "b": ["x", "y"]}), "t")
-    assert _table_cells(fig) == [["a", "b"], ["1", "x"], ["2.5e-07", "y"]]
-    assert fig.axes[0].get_title() == "t"
+    assert _table_cells(fig) == [["a", "b"], ["1.000e+00", "x"], ["2.500e−07", "y"]]
+    assert _caption(fig) == "t"
     many = lp.table_figure(pd.DataFrame({"a": range(50)}), "big", max_rows=10)
-    assert len(_table_cells(many)) == 11 and "first 10 of 50 rows" in many.axes[0].get_title()
+    assert len(_table_cells(many)) == 11 and "first 10 of 50 rows" in _caption(many)

@@ -357,3 +357,25 @@ def test_histogram_grid_takes_a_result_or_its_histograms():
     from_parts = histogram_grid(res.histograms, df=res.layers)
     assert [t.get_text() for t in from_result.axes[0].texts] == [t.get_text() for t in from_parts.axes[0].texts]
     assert any("σ" in t.get_text() for t in from_result.axes[0].texts)  # the frame's moments reached the titles
+
+
+def test_histogram_rows_whose_layer_ranges_differ_get_their_own_x_ranges():
+    from initlab.schema import Histograms
+
+    B, L = 40, 3
+    edges = np.linspace(-1000.0, 1000.0, B + 1)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    counts = np.zeros((2, 1, L, B), dtype=np.int64)
+    for layer, scale in enumerate((10.0, 200.0, 900.0)):  # the scale grows 90x through the stack
+        counts[0, 0, layer] = np.round(1000 * np.exp(-0.5 * (centres / scale) ** 2))
+        counts[1, 0, layer] = np.round(1000 * np.exp(-0.5 * (centres / 500.0) ** 2))  # one scale throughout
+    hist = Histograms(("grows", "steady"), np.stack([edges, edges]), counts, np.stack([edges, edges]), counts)
+    fig = histogram_grid(hist)
+    own, shared = (ax.get_xticks() for ax in fig.axes)
+    assert max(own) > 2 * PANEL_PITCH and max(shared) < 1.0  # ticks under every panel vs under the first only
+    # each panel zoomed to its own values: layer 1's ticks span a much narrower range than layer 3's
+    labels = [float(t.get_text().replace("−", "-")) for t in fig.axes[0].get_xticklabels()]
+    pos = fig.axes[0].get_xticks()
+    first = [v for v, p in zip(labels, pos) if p < 1.0]
+    last = [v for v, p in zip(labels, pos) if p > 2 * PANEL_PITCH]
+    assert max(map(abs, first)) * 5 < max(map(abs, last))

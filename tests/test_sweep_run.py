@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -198,8 +199,10 @@ def test_report_pages_and_same_bytes(serial_store, tmp_path):
 
     out = CliRunner().invoke(main, ["sweep", "report", str(serial_store), "-o", str(tmp_path / "full.pdf")])
     assert out.exit_code == 0
-    # definition, phase diagram, agreement, depth profile, points
-    assert count_pdf_pages((tmp_path / "full.pdf").read_bytes()) == 5
+    # definition (with the agreement numbers), phase diagram, depth profile, points; all on one page size
+    full = (tmp_path / "full.pdf").read_bytes()
+    assert count_pdf_pages(full) == 4  # the agreement is no longer a page of its own
+    assert set(re.findall(rb"/MediaBox \[\s*([\d.\s]+)\]", full)) == {b"0 0 792 612 "}
     small = initlab.sweep(tmp_path / "small.sqlite", act="tanh", sigma_w2="1,2", depth=3, width=8, batch=4,
                           workers=1, progress=False)
     when = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc)

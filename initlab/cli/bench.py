@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from . import InputError
+from .._format import DASH, with_dash_note
 
 __all__ = ["COMMANDS", "bench_cmd"]
 
@@ -26,7 +27,7 @@ def _shape(text: str) -> tuple[int, int, int]:
 @click.option("--repeats", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Interleaved repeats; the minimum is reported.")
 @click.option("--act", default="relu", show_default=True, help="Activation spec.")
-@click.option("--init", default="he_normal", show_default=True, help="Initializer spec.")
+@click.option("--init", default="kaiming_normal", show_default=True, help="Initializer spec.")
 @click.option("--breakdown/--no-breakdown", "show_breakdown", default=False, show_default=True,
               help="Also show the time of each phase inside the engine (ms over all layers).")
 @click.option("--what", type=click.Choice(["all", "engine", "trainer", "sweep"]), default="all", show_default=True,
@@ -105,7 +106,7 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
             click.echo(f"\ntime per phase inside the engine, {r.batch} x {r.width} x {r.depth} (all layers):")
             click.echo(format_breakdown(breakdown(r.batch, r.width, r.depth, reps, act, init), r))
     if memory:
-        click.echo("\npeak RSS of one simulate() in a fresh interpreter (he_normal / relu, float32):")
+        click.echo("\npeak RSS of one simulate() in a fresh interpreter (kaiming_normal / relu, float32):")
         click.echo(format_memory())
 
 
@@ -134,7 +135,8 @@ def _bench_trainer(quick: bool, repeats: int) -> None:
     click.echo(f"initlab bench (trainer): one epoch of {n:,} x 784 through 784-256-256-256-256-10 ReLU, softmax "
                f"cross-entropy, Adam, batch 100, float32; best of {repeats}")
     frame = bench_trainer(n=n, repeats=repeats)
-    click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    click.echo(with_dash_note(frame.to_string(index=False, na_rep=DASH,
+                                              float_format=lambda v: DASH if v != v else f"{v:.3f}")))
 
 
 COMMANDS = [bench_cmd]

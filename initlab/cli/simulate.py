@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import click
 
 from ..activations import ACTIVATIONS
 from ..sim.config import LOSSES, SimConfig
-from ..initializers import INITIALIZERS
+from ..initializers import INITIALIZERS, NAMING
 from ._options import max_memory_option, threads_option, use_threads
 from ._outputs import SIM_RUN_FILES, check_out_dir, check_pdf
 
@@ -29,6 +30,8 @@ def list_cmd() -> None:
         for name, desc, aliases in reg.describe():
             extra = f" (also: {', '.join(aliases)})" if aliases else ""
             click.echo(f"  {name:<18} {desc}{extra}")
+        if reg is INITIALIZERS:
+            click.echo(textwrap.fill(NAMING, 110, initial_indent="  ", subsequent_indent="  "))
         click.echo()
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .._format import fmt_number
+from .._format import DASH, fmt_number, with_dash_note
 from .._spec import split_specs
 from ._outputs import COMPARE_RUN_FILES, TRAIN_RUN_FILES, check_out_dir, check_pdf
 
@@ -21,8 +21,8 @@ def _fmt_table(df) -> str:
     """A DataFrame as aligned text (floats to 4 significant digits)."""
     if df is None or df.empty:
         return "(nothing)"
-    return df.to_string(index=False, float_format=lambda v: fmt_number(v, outside=".4g", band=(0.0, 1000.0),
-                                                                       nan="NaN", inf=("inf", "-inf")))
+    return with_dash_note(df.to_string(index=False, na_rep=DASH, float_format=lambda v: fmt_number(
+        v, outside=".4g", band=(0.0, 1000.0), nan=DASH, inf=("inf", "-inf"))))
 
 
 def _apply_options(cfg, *, init=None, epochs=None, batch_size=None, optimizer=None, lr=None, seed=None, subset=None,
@@ -149,7 +149,8 @@ def labs_reproduce(seeds: int, labs: str, out: str, sets: tuple[str, ...], data_
 @click.option("--init", help="Kernel initializer spec (xavier, he, normal:0.01, ...).")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed of weights, shuffling and dropout (>= 0).")
 @_common_options
-@click.option("--out", type=click.Path(), help="Run directory [default: reports/runs/LAB-seedN].")
+@click.option("--out", type=click.Path(), help="Run directory [default: reports/runs/LAB-seedN, N the seed that "
+                                                "trained].")
 @click.option("--report", type=click.Path(), help="Also write a PDF report (curves, predictions, mistakes).")
 @click.option("--force", is_flag=True, help="Replace an existing --out folder or --report file initlab did not write.")
 def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, sets, data_path, quiet, out,
@@ -194,6 +195,9 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
         click.echo(f"data: {result.source}")
     if result.seed != cfg.seed:
         click.echo(f"trained seed {result.seed}: the first live draw of {len(result.tables['init_draws'])}")
+        if not out:  # the default run directory names the seed that trained
+            run_path = DEFAULT_RUNS / f"{cfg.name}-seed{result.seed}"
+            check_out_dir(run_path, force, TRAIN_RUN_FILES)
     for name, table in result.tables.items():
         if name == "init_draws":
             continue

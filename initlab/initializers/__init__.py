@@ -9,7 +9,7 @@ Modules (imports go one way: each family module imports only :mod:`.base`)
 
 - :mod:`.base`: the :class:`Initializer` contract, the registry, :func:`fans`, shared samplers and checks;
 - :mod:`.fixed`: ``zeros``, ``constant``, ``normal``, ``uniform``, ``truncated_normal``;
-- :mod:`.scaled`: ``xavier_*``, ``he_*``, ``lecun_*``, ``torch_default``, ``variance_scaling``;
+- :mod:`.scaled`: ``xavier_*``, ``glorot_*``, ``kaiming_*``, ``he_*``, ``lecun_*``, ``torch_default``, ``variance_scaling``;
 - :mod:`.orthogonal`: ``orthogonal`` and ``lsuv`` (data-dependent), :func:`orthogonal_matrix`, :func:`lsuv_rescale`;
 - :mod:`.gain`: :func:`gain`, :func:`torch_gain`, :func:`with_gain`, :func:`gain_initializers`.
 """
@@ -27,10 +27,13 @@ from .base import (
 # isort: off
 from .fixed import Constant, Normal, TruncatedNormal, Uniform, Zeros
 from .scaled import (
+    NAMING,
+    GlorotNormal,
     HeNormal,
     HeUniform,
     LecunNormal,
     LecunUniform,
+    KaimingNormal,
     TorchDefault,
     VarianceScaling,
     XavierNormal,
@@ -43,6 +46,6 @@ from .gain import gain, gain_initializers, torch_gain, with_gain
 __all__ = [
     "Initializer", "INITIALIZERS", "get_initializer", "fans", "with_gain", "gain", "torch_gain", "gain_initializers",
     "TRUNCATED_NORMAL_VARIANCE", "KERAS_TRUNCATION_STD", "Zeros", "Constant", "Normal", "Uniform", "TruncatedNormal",
-    "XavierNormal", "XavierUniform", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform",
-    "VarianceScaling", "TorchDefault", "Orthogonal", "LSUV", "orthogonal_matrix", "lsuv_rescale",
+    "XavierNormal", "GlorotNormal", "XavierUniform", "KaimingNormal", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform",
+    "VarianceScaling", "TorchDefault", "NAMING", "Orthogonal", "LSUV", "orthogonal_matrix", "lsuv_rescale",
 ]

@@ -1,5 +1,11 @@
-"""Variance-based initializers with a ``gain``: ``xavier_*``, ``he_*``, ``lecun_*``, ``torch_default``,
-``variance_scaling``.
+"""Variance-based initializers with a ``gain``: ``xavier_*``, ``glorot_*``, ``kaiming_*``, ``he_*``, ``lecun_*``,
+``torch_default``, ``variance_scaling``.
+
+A name behaves as in the library it comes from (:data:`NAMING`): Keras' names (``glorot_normal``,
+``he_normal``, ``lecun_normal``, ``variance_scaling``) draw their normals truncated at ±2σ as Keras 3
+does, PyTorch's (``xavier_normal``, ``kaiming_normal``) untruncated as ``torch.nn.init`` does. The
+short names follow the same rule: ``glorot`` and ``he`` are Keras' words, ``xavier`` and ``kaiming``
+PyTorch's. The uniform ones agree in both libraries.
 
 Each is a :class:`~initlab.initializers.base._GainScaled`: its variance is ``gain**2`` times a function
 of the fans, ``(fan_in, fan_out)`` of a weight of shape ``(fan_in, fan_out)``.
@@ -26,20 +32,20 @@ from .base import (
 )
 
 __all__ = [
-    "XavierNormal", "XavierUniform", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform", "TorchDefault",
-    "VarianceScaling",
+    "XavierNormal", "GlorotNormal", "XavierUniform", "KaimingNormal", "HeNormal", "HeUniform", "LecunNormal",
+    "LecunUniform", "TorchDefault", "VarianceScaling", "NAMING",
 ]
 
 
-@INITIALIZERS.register("xavier_normal", "xavier", "glorot_normal", "glorot")
+@INITIALIZERS.register("xavier_normal", "xavier")
 @dataclass(frozen=True)
 class XavierNormal(_GainScaled):
-    """Glorot & Bengio (2010): N(0, gain² · 2 / (fan_in + fan_out)) (PyTorch's xavier_normal_).
+    """PyTorch's xavier_normal_ (Glorot & Bengio 2010): N(0, gain² · 2 / (fan_in + fan_out)), untruncated.
 
     .. math:: \\mathrm{Var}[W_{ij}] = g^2 \\frac{2}{n_\\text{in} + n_\\text{out}}
 
     Keeps the forward and backward variance of a linear (or tanh near 0) layer balanced.
-    Keras' ``glorot_normal`` truncates at 2σ with the same variance: ``variance_scaling:1,fan_avg``.
+    Keras' name, ``glorot_normal``, draws the same variance from a truncated normal (:class:`GlorotNormal`).
     """
 
     gain: float = 1.0
@@ -48,10 +54,29 @@ class XavierNormal(_GainScaled):
         return 2.0 / sum(fans(shape))
 
 
+@INITIALIZERS.register("glorot_normal", "glorot")
+@dataclass(frozen=True)
+class GlorotNormal(_GainScaled):
+    """Keras' glorot_normal: variance gain² · 2 / (fan_in + fan_out), from a normal truncated at ±2σ.
+
+    .. math:: W_{ij} = \\frac{s}{c} Z, \\quad Z \\sim N(0, 1) \\text{ given } |Z| \\le 2, \\qquad
+              s^2 = g^2 \\frac{2}{n_\\text{in} + n_\\text{out}}, \\quad c = \\sqrt{\\mathrm{Var}[Z]} = 0.8796\\ldots
+
+    so :math:`\\mathrm{Var}[W_{ij}] = s^2` exactly, every weight lies within :math:`\\pm 2s/c \\approx \\pm 2.27 s`
+    (Keras 3's ``VarianceScaling(1, "fan_avg", "truncated_normal")``).
+    """
+
+    gain: float = 1.0
+    family: ClassVar[str] = "truncated_normal"
+
+    def unit_variance(self, shape):
+        return 2.0 / sum(fans(shape))
+
+
 @INITIALIZERS.register("xavier_uniform", "glorot_uniform")
 @dataclass(frozen=True)
 class XavierUniform(_GainScaled):
-    """Glorot & Bengio (2010): U(±gain · √(6 / (fan_in + fan_out))) (PyTorch's xavier_uniform_).
+    """Glorot & Bengio (2010): U(±gain · √(6 / (fan_in + fan_out))) (PyTorch's xavier_uniform_, Keras' glorot_uniform).
 
     .. math:: L = g \\sqrt{\\frac{6}{n_\\text{in} + n_\\text{out}}}, \\qquad
               \\mathrm{Var}[W_{ij}] = \\frac{L^2}{3} = g^2 \\frac{2}{n_\\text{in} + n_\\text{out}}
@@ -64,14 +89,15 @@ class XavierUniform(_GainScaled):
         return 2.0 / sum(fans(shape))
 
 
-@INITIALIZERS.register("he_normal", "he", "kaiming_normal", "kaiming")
+@INITIALIZERS.register("kaiming_normal", "kaiming")
 @dataclass(frozen=True)
-class HeNormal(_GainScaled):
-    """He et al. (2015): N(0, gain² / fan_in) with gain √2, ReLU's (PyTorch's kaiming_normal_).
+class KaimingNormal(_GainScaled):
+    """PyTorch's kaiming_normal_ (He et al. 2015): N(0, gain² / fan_in), gain √2 (ReLU's), untruncated.
 
     .. math:: \\mathrm{Var}[W_{ij}] = \\frac{g^2}{n_\\text{in}}, \\qquad g = \\sqrt 2
 
-    Keeps :math:`E[z^2]` constant through ReLU layers (ReLU halves the second moment).
+    Keeps :math:`E[z^2]` constant through ReLU layers (ReLU halves the second moment). Keras' name,
+    ``he_normal``, draws the same variance from a truncated normal (:class:`HeNormal`).
     """
 
     gain: float = math.sqrt(2.0)
@@ -80,10 +106,28 @@ class HeNormal(_GainScaled):
         return 1.0 / fans(shape)[0]
 
 
+@INITIALIZERS.register("he_normal", "he")
+@dataclass(frozen=True)
+class HeNormal(_GainScaled):
+    """Keras' he_normal: variance gain² / fan_in, gain √2, from a normal truncated at ±2σ.
+
+    .. math:: \\mathrm{Var}[W_{ij}] = \\frac{g^2}{n_\\text{in}}, \\qquad g = \\sqrt 2
+
+    Drawn as :class:`GlorotNormal` is (σ raised by 1/0.8796 so the variance is exact); Keras 3's
+    ``VarianceScaling(2, "fan_in", "truncated_normal")``.
+    """
+
+    gain: float = math.sqrt(2.0)
+    family: ClassVar[str] = "truncated_normal"
+
+    def unit_variance(self, shape):
+        return 1.0 / fans(shape)[0]
+
+
 @INITIALIZERS.register("he_uniform", "kaiming_uniform")
 @dataclass(frozen=True)
 class HeUniform(_GainScaled):
-    """He et al. (2015): U(±gain · √(3 / fan_in)) with gain √2 (PyTorch's kaiming_uniform_ with a=0).
+    """He et al. (2015): U(±gain · √(3 / fan_in)), gain √2 (Keras' he_uniform, PyTorch's kaiming_uniform_ with a=0).
 
     .. math:: L = g \\sqrt{\\frac{3}{n_\\text{in}}}, \\qquad \\mathrm{Var}[W_{ij}] = \\frac{g^2}{n_\\text{in}}
     """
@@ -98,15 +142,16 @@ class HeUniform(_GainScaled):
 @INITIALIZERS.register("lecun_normal")
 @dataclass(frozen=True)
 class LecunNormal(_GainScaled):
-    """LeCun et al. (1998): N(0, gain² / fan_in), the SELU initialization.
+    """Keras' lecun_normal (LeCun et al. 1998; SELU's): variance gain² / fan_in, from a normal truncated at ±2σ.
 
     .. math:: \\mathrm{Var}[W_{ij}] = \\frac{g^2}{n_\\text{in}}
 
-    Untruncated, like ``xavier_normal`` and ``he_normal``; Keras' ``lecun_normal`` truncates at 2σ with
-    the same variance: ``variance_scaling`` (its defaults).
+    Keras 3's ``VarianceScaling(1, "fan_in", "truncated_normal")``; for the untruncated normal use
+    ``kaiming_normal:1`` (the same variance).
     """
 
     gain: float = 1.0
+    family: ClassVar[str] = "truncated_normal"
 
     def unit_variance(self, shape):
         return 1.0 / fans(shape)[0]
@@ -144,6 +189,14 @@ class TorchDefault(_GainScaled):
     def unit_variance(self, shape):
         return 1.0 / (3.0 * fans(shape)[0])
 
+
+#: How the library names resolve (printed by ``initlab list``).
+NAMING = (
+    "Names behave as in their library. Keras' glorot_normal (glorot), he_normal (he), lecun_normal and "
+    "variance_scaling (its default) draw a normal truncated at ±2σ with σ = s/0.8796, so the variance is "
+    "exactly s², as Keras 3; PyTorch's xavier_normal (xavier) and kaiming_normal (kaiming) are untruncated "
+    "normals, as torch.nn.init. The uniform ones agree in both."
+)
 
 _MODES = ("fan_in", "fan_out", "fan_avg")
 _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")

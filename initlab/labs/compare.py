@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_write, staged_dir
+from .._repr import ShowsItself
 from ..initializers import get_initializer
 from .data import load_lab_data
 from .config import LabConfig
@@ -39,8 +40,8 @@ SIM_BATCH = 512
 INIT_THEORY = ("sigma_w2", "chi1", "xi_c", "phase")
 
 
-@dataclass
-class Comparison:
+@dataclass(repr=False)
+class Comparison(ShowsItself):
     """Results of :func:`compare_inits`.
 
     Attributes
@@ -84,6 +85,18 @@ class Comparison:
                 with atomic_write(tmp / f"{name}.csv", "w") as fh:
                     df.to_csv(fh, index=False)
         return base
+
+    def _repr_facts(self) -> str:
+        return (f"{self.config.name}, {len(self.inits)} initializer(s) × {len(self.seeds)} seed(s), "
+                f"{self.config.epochs} epochs, {self.seconds:.1f} s")
+
+    def _repr_table(self) -> pd.DataFrame:
+        return self.summary()
+
+    def _repr_figure(self):
+        from ..plots.training import learning_curves
+
+        return learning_curves(self.history, group="init", title=self.config.name)
 
     def metric_names(self) -> list[str]:
         """Final-metric columns, the notes' metrics first."""

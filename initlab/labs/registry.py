@@ -9,7 +9,7 @@ learning rates. The notes ran two frameworks, and their defaults differ:
 * TensorFlow 1.x (``mnist-mlp``, ``boston-tf``, ``iris-tf``): ``tf.random_normal(shape)`` has stddev 1;
   ``tf.contrib.layers.xavier_initializer()`` is uniform by default (``xavier_uniform``); TF's
   ``he_normal`` is a *truncated* normal, i.e. Keras' ``variance_scaling:scale=2`` (fan-in, truncated at
-  2σ and rescaled so the variance is 2/fan_in).
+  2σ and rescaled so the variance is 2/fan_in; initlab's ``he_normal`` draws the same law).
 
 Each lab keeps the notes' numbers (:attr:`LabConfig.notes`) and a sentence on how the notes ran it
 (:attr:`LabConfig.notes_text`); ``initlab labs`` shows both.

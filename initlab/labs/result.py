@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._repr import ShowsItself
 from .config import LabConfig, Note
 from .registry import LABS
 
@@ -26,8 +27,8 @@ IGNORED_SETTINGS = frozenset({"name", "title", "kind", "seed", "redraw_dead", "n
 NOTES_COLUMNS = ["metric", "notes", "ours", "spread", "min", "max", "runs", "difference", "comparable", "settings"]
 
 
-@dataclass
-class RunResult:
+@dataclass(repr=False)
+class RunResult(ShowsItself):
     """The outcome of one lab run.
 
     Attributes
@@ -74,6 +75,20 @@ class RunResult:
     @property
     def seed(self) -> int:
         return int(self.config.seed)
+
+    def _repr_facts(self) -> str:
+        return f"{self.config.name}, seed {self.seed}, {len(self.history)} epochs, {self.seconds:.1f} s"
+
+    def _repr_table(self) -> pd.DataFrame:
+        return pd.DataFrame({"metric": list(self.metrics), "value": [float(v) for v in self.metrics.values()]})
+
+    def _repr_figure(self):
+        if self.history is None or not len(self.history) or "epoch" not in self.history.columns:
+            return None
+        from ..plots.training import learning_curves
+
+        return learning_curves(self.history, group="variant" if "variant" in self.history.columns else None,
+                               title=self.config.name)
 
     def notes_table(self) -> pd.DataFrame:
         """The notes' numbers with ours beside them (see :func:`notes_table`)."""

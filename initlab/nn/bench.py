@@ -48,7 +48,7 @@ def _data(n: int, sizes: tuple[int, ...], dtype: Any, seed: int) -> tuple[np.nda
 
 def _time_initlab(x, y, sizes, batch, epochs, dtype, seed) -> float:
 
-    layers = [Input((sizes[0],))] + [Dense(w, act="relu", init="he_normal") for w in sizes[1:-1]]
+    layers = [Input((sizes[0],))] + [Dense(w, act="relu", init="kaiming_normal") for w in sizes[1:-1]]
     layers.append(Dense(sizes[-1], act="softmax"))
     model = Sequential(layers, seed=seed, dtype=dtype)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

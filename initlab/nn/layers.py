@@ -173,8 +173,9 @@ class Dense(Layer):
             raise ConfigError(f"Dense units must be a positive integer, got {units!r}")
         self.units = int(units)
         self.act: ActivationFn = resolve_activation(_one_of("act", act, "activation", activation))
-        self.init: Initializer = get_initializer(_one_of("init", init, "kernel_initializer", kernel_initializer)
-                                                 or "glorot_uniform")
+        spelled = _one_of("init", init, "kernel_initializer", kernel_initializer) or "glorot_uniform"
+        self.init: Initializer = get_initializer(spelled)
+        self.init_spec: str = spelled.strip() if isinstance(spelled, str) else self.init.spec  # as spelled ("he")
         self.bias_init: Initializer = get_initializer(_one_of("bias_init", bias_init, "bias_initializer",
                                                               bias_initializer) or "zeros")
         self.kernel_regularizer: Regularizer | None = get_regularizer(kernel_regularizer)

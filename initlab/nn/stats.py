@@ -200,7 +200,8 @@ class ActivationStats(Callback):
             act = blk["act"]
             diverged = diverged or not (np.isfinite(pre).all() and np.isfinite(out).all())
             row: dict[str, Any] = {
-                "config": self.config, "label": label, "init": d.init.spec, "act": act.spec,
+                "config": self.config, "label": label, "init_spec": d.init_spec, "init": d.init.spec,
+                "act_spec": act.spec, "act": act.spec,
                 "trial": self.trial, "epoch": epoch, "step": step, "layer": k + 1, "width": d.units,
             }
             if diverged:

@@ -25,7 +25,10 @@ from .common import TEXT_COLOR, config_styles
 from .._format import fmt_number
 from ..schema import Histograms
 
-__all__ = ["histogram_grid", "pick_layers", "panel_transform", "PANEL_PITCH"]
+__all__ = ["histogram_grid", "pick_layers", "panel_transform", "PANEL_PITCH", "OWN_RANGE_RATIO"]
+
+#: A row's panels get their own x-ranges when their value ranges differ by more than this factor.
+OWN_RANGE_RATIO = 10.0
 
 _KIND_TITLE = {
     "act": "Layer outputs $h^\\ell$",
@@ -133,7 +136,11 @@ def histogram_grid(
     Each panel shows the fraction of entries per bin on the config's shared signed range; the x-range
     is shared along a row (zoomed to where that config's values lie, always including 0; tick labels
     under the row's first panel, tick marks under every panel), so a distribution that collapses
-    towards 0 or piles up at the saturation values is visible at a glance. Bar heights are scaled per
+    towards 0 or piles up at the saturation values is visible at a glance. Where the panels of a row
+    span ranges more than :data:`OWN_RANGE_RATIO` apart (a stack whose scale explodes or collapses), a
+    shared range would squash most of them to one bar: each panel then gets its own x-range (zoomed to
+    its own values, tick labels under every panel), and a panel whose values all fall in one bin of the
+    config's histogram says so. Bar heights are scaled per
     panel (no y ticks); a bin more than 4× the next tallest is cut off and labelled with its share.
     The panel titles give the mean and standard deviation (from ``df``) when the frame is passed.
 
@@ -176,8 +183,13 @@ def histogram_grid(
         st = styles[hist.labels[cfg]]
         edges = edges_all[cfg]
         counts = counts_all[cfg].sum(axis=0).astype(float)  # (depth, bins), summed over trials
-        xlim, first, last = _row_range(edges, counts[[l - 1 for l in cols]].sum(axis=0), ax, starts)
+        shown = [counts[l - 1] for l in cols]
+        if _own_ranges(edges, shown):
+            views = _panel_ranges(edges, shown, ax, starts)
+        else:
+            views = [_row_range(edges, np.sum(shown, axis=0), ax, starts)] * len(cols)
         for c, layer in enumerate(cols):
+            xlim, first, last = views[c]
             _draw_panel(ax, starts[c], c, counts[layer - 1], edges, xlim, (first, last), st.color, layer)
             title = f"layer {layer}" if r == 0 else ""
             if (cfg, layer) in stats:
@@ -216,15 +228,58 @@ def _grid_figure(kind: str, n_rows: int, cols: list[int], depth: int, trials: in
     width = _LEFT + n_cols * _PANEL_W + (n_cols - 1) * _GAP_W + _RIGHT
     sub = f"{len(cols)} of {depth} layers" if len(cols) < depth else f"all {depth} layers"
     suptitle = _wrap(f"{_KIND_TITLE[kind]}: histograms per layer ({sub}; "
-                     f"{'summed over ' + str(trials) + ' trials; ' if trials > 1 else ''}x-range shared per row)",
+                     f"{'summed over ' + str(trials) + ' trials; ' if trials > 1 else ''}x-range shared per row, "
+                     f"or per panel where the layers' ranges differ more than {OWN_RANGE_RATIO:g}×)",
                      width, 12)
-    xlabel = _wrap("value   (x-range shared along each row, ticks labelled under the first panel; bar heights "
-                   "scaled per panel; the outermost bins also count values beyond the range)", width, 8)
+    xlabel = _wrap("value   (x-range shared along a row, ticks labelled under its first panel, or each panel's own, "
+                   "ticks labelled under every panel; bar heights scaled per panel; the outermost bins also count "
+                   "values beyond the range)", width, 8)
     top = _TOP + 0.2 * suptitle.count("\n") + (2 if with_stats else 1) * _TITLE_LINE
     bottom = _BOTTOM + 0.135 * xlabel.count("\n")
     height = top + n_rows * _PANEL_H + (n_rows - 1) * _GAP_H + bottom
     fig = Figure(figsize=(width, height), facecolor="white")
     return fig, _row_axes(fig, n_rows, n_cols, top, bottom), suptitle, xlabel
+
+
+def _extent(edges: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
+    """The span of the occupied bins (0 always in it); the whole range when nothing is counted."""
+    occupied = np.nonzero(counts)[0]
+    if occupied.size:
+        lo, hi = min(edges[occupied[0]], 0.0), max(edges[occupied[-1] + 1], 0.0)
+    else:
+        lo, hi = edges[0], edges[-1]
+    return (-1.0, 1.0) if hi - lo <= 0 else (float(lo), float(hi))
+
+
+def _own_ranges(edges: np.ndarray, shown: list[np.ndarray]) -> bool:
+    """Whether the panels' occupied spans differ by more than :data:`OWN_RANGE_RATIO`."""
+    spans = [np.subtract(*_extent(edges, c)[::-1]) for c in shown if c.sum() > 0]
+    return len(spans) > 1 and max(spans) > OWN_RANGE_RATIO * min(spans)
+
+
+def _view(edges: np.ndarray, lo: float, hi: float) -> tuple[tuple[float, float], int, int, np.ndarray]:
+    """The padded x-range of ``[lo, hi]``, the first and last (exclusive) bins in it and its ticks."""
+    pad = 0.04 * (hi - lo)
+    xlim = (lo - pad, hi + pad)
+    keep = (edges[1:] > xlim[0]) & (edges[:-1] < xlim[1])  # bins in view (the others are empty)
+    first, last = int(np.argmax(keep)), len(keep) - int(np.argmax(keep[::-1]))
+    ticks = np.array([t for t in MaxNLocator(nbins=3).tick_values(lo, hi) if xlim[0] <= t <= xlim[1]])
+    return xlim, first, last, ticks
+
+
+def _panel_ranges(edges: np.ndarray, shown: list[np.ndarray], ax: Axes,
+                  starts: np.ndarray) -> list[tuple[tuple[float, float], int, int]]:
+    """Each panel zoomed to its own values, its ticks labelled under it; the panels' baselines."""
+    views, pos, labels = [], [], []
+    for start, counts in zip(starts, shown):
+        xlim, first, last, ticks = _view(edges, *_extent(edges, counts))
+        views.append((xlim, first, last))
+        pos += list(start + (ticks - xlim[0]) / (xlim[1] - xlim[0]))
+        labels += [_tick_label(t) for t in ticks]
+    ax.set_xticks(pos, labels)
+    ax.tick_params(axis="x", labelsize=6)
+    ax.hlines(np.zeros(starts.size), starts, starts + 1.0, clip_on=False, **_SPINE)
+    return views
 
 
 def _row_range(edges: np.ndarray, shown: np.ndarray, ax: Axes,
@@ -233,18 +288,7 @@ def _row_range(edges: np.ndarray, shown: np.ndarray, ax: Axes,
 
     Returns the x-range and the first and last (exclusive) bins in view.
     """
-    occupied = np.nonzero(shown)[0]
-    if occupied.size:
-        lo, hi = min(edges[occupied[0]], 0.0), max(edges[occupied[-1] + 1], 0.0)
-    else:
-        lo, hi = edges[0], edges[-1]
-    if hi - lo <= 0:
-        lo, hi = -1.0, 1.0
-    pad = 0.04 * (hi - lo)
-    xlim = (lo - pad, hi + pad)
-    keep = (edges[1:] > xlim[0]) & (edges[:-1] < xlim[1])  # bins in view (the others are empty)
-    first, last = int(np.argmax(keep)), len(keep) - int(np.argmax(keep[::-1]))
-    ticks = np.array([t for t in MaxNLocator(nbins=3).tick_values(lo, hi) if xlim[0] <= t <= xlim[1]])
+    xlim, first, last, ticks = _view(edges, *_extent(edges, shown))
     tick_pos = (ticks - xlim[0]) / (xlim[1] - xlim[0])
     n_cols = starts.size
     ax.set_xticks(tick_pos, [_tick_label(t) for t in ticks])  # labelled under the first panel
@@ -264,10 +308,14 @@ def _draw_panel(ax: Axes, start: float, column: int, row: np.ndarray, edges: np.
         frac = row / total
         ptop, spike = _panel_top(frac)
         tr = panel_transform(ax, column, xlim, ptop)
+        one = np.count_nonzero(row) == 1  # narrower than the config's bins: the panel cannot show a shape
         ax.add_artist(StepPatch(  # not add_patch: measuring its path for autoscaling is slow
             frac[first:last], np.clip(edges[first:last + 1], *xlim), fill=True, facecolor=color,
-            edgecolor="none", alpha=0.85, linewidth=0, transform=tr, gid=f"layer {layer}"))
-        if spike is not None:
+            edgecolor="none", alpha=0.25 if one else 0.85, linewidth=0, transform=tr, gid=f"layer {layer}"))
+        if one:
+            ax.text(start + 0.5, 0.5, "all in one bin\n(σ above)", transform=ax.get_xaxis_transform(),
+                    ha="center", va="center", fontsize=6.5, color=TEXT_COLOR, style="italic")
+        elif spike is not None:
             x = 0.5 * (edges[spike] + edges[spike + 1])
             ax.annotate(f"{frac[spike]:.0%}", xy=(x, ptop), xycoords=tr, xytext=(3, -2),
                         textcoords="offset points", ha="left", va="top", fontsize=7, color=TEXT_COLOR)

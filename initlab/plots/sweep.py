@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.colors import LogNorm, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from .common import PALETTE, style_axes
 
@@ -124,10 +125,13 @@ def phase_comparison(points: pd.DataFrame, *, title: str | None = None,
         style_axes(ax, xlabel="σ_w²  (weight variance × fan_in)")
     for ax in axes[:, 0]:
         ax.set_ylabel("σ_b²  (bias variance)")
-    if drawn:
-        fig.legend(handles=[Line2D([], [], color="black", lw=1.6, label="predicted χ₁ = 1"),
-                            Line2D([], [], color="black", lw=1.4, ls="--", label="measured χ₁ = 1")],
-                   loc="outside lower center", ncols=2, fontsize="small")
+    grey = Patch(facecolor="#DDDDDD", edgecolor="none",
+                 label="grey: no value (the point diverged, c reached c* in under 3 layers so ξ_c has no fit, "
+                       "or the theory has no prediction)")
+    lines = [Line2D([], [], color="black", lw=1.6, label="predicted χ₁ = 1"),
+             Line2D([], [], color="black", lw=1.4, ls="--", label="measured χ₁ = 1")] if drawn else []
+    fig.legend(handles=lines + [grey], loc="outside lower center", ncols=len(lines) + 1, fontsize="small",
+               frameon=False)
     acts = sorted(points["act"].astype(str).unique()) if "act" in points else []
     agree = phase_agreement(points)
     fig.suptitle(title or (f"{', '.join(acts)}: measured vs mean-field, {int(agree['cells'])} cells; same phase "

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .common import PALETTE, style_axes
+from .table import table_figure
 
 __all__ = [
     "curve_summary",
@@ -50,12 +51,20 @@ def curve_summary(history: pd.DataFrame, column: str, group: str | None = "init"
     """Mean and spread of ``column`` per ``group`` and epoch, over seeds.
 
     Returns columns ``group``, ``epoch``, ``mean``, ``lo``, ``hi``, ``n``: with ``spread="std"``,
-    ``lo, hi = mean ∓ std`` (sample std, 0 for one seed); with ``spread="range"``, the min and max.
+    ``lo, hi = mean ∓ std`` (sample std, 0 for one seed); with ``spread="range"``, the min and max; with
+    ``spread="geometric"`` (for a log axis, positive values), the geometric mean
+    :math:`g = \\exp\\overline{\\ln x}` and :math:`g \\cdot e^{\\mp s}`, :math:`s` the sample std of
+    :math:`\\ln x`: a band that never reaches zero, as wide above the line as below it on the log axis.
     """
     h = history.copy()
     if group is None or group not in h.columns:
         h["group"] = ""
         group = "group"
+    if spread == "geometric":
+        h = h[h[column] > 0].copy()
+        h[column] = np.log(h[column].to_numpy(dtype=np.float64))
+        s = curve_summary(h, column, group, "std")
+        return s.assign(mean=np.exp(s["mean"]), lo=np.exp(s["lo"]), hi=np.exp(s["hi"]))
     g = h.groupby([group, "epoch"], sort=False)[column]
     out = g.agg(["mean", "std", "min", "max", "count"]).reset_index()
     out["std"] = out["std"].fillna(0.0)
@@ -64,7 +73,7 @@ def curve_summary(history: pd.DataFrame, column: str, group: str | None = "init"
     elif spread == "std":
         lo, hi = out["mean"] - out["std"], out["mean"] + out["std"]
     else:
-        raise ValueError(f"spread must be 'std' or 'range', got '{spread}'")
+        raise ValueError(f"spread must be 'std', 'range' or 'geometric', got '{spread}'")
     return pd.DataFrame({"group": out[group].astype(str), "epoch": out["epoch"], "mean": out["mean"],
                          "lo": lo, "hi": hi, "n": out["count"]})
 
@@ -99,11 +108,14 @@ def learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = None,
     axes = np.atleast_1d(fig.subplots(1, max(len(metrics), 1)))
     groups = list(dict.fromkeys(history[group].astype(str))) if group and group in history.columns else [""]
     colors = [PALETTE[i % len(PALETTE)] for i in range(len(groups))]
+    logged = False
     for ax, m in zip(axes, metrics):
+        log = m in logy or m == "learning_rate" or _spans_decades(history, m)
+        logged |= log and spread == "std"
         for style, col in (("-", m), ("--", f"val_{m}")):
             if col not in history.columns or history[col].isna().all():
                 continue
-            s = curve_summary(history, col, group, spread)
+            s = curve_summary(history, col, group, "geometric" if log and spread == "std" else spread)
             for gname, color in zip(groups, colors):
                 part = s[s["group"] == gname]
                 if part.empty:
@@ -114,11 +126,14 @@ def learning_curves(history: pd.DataFrame, metrics: Sequence[str] | None = None,
                 if (part["hi"] > part["lo"]).any():
                     ax.fill_between(part["epoch"], part["lo"], part["hi"], color=color, alpha=0.18, lw=0)
         style_axes(ax, xlabel="epoch", ylabel=m)
-        if m in logy or m == "learning_rate" or _spans_decades(history, m):
+        if log:
             ax.set_yscale("log")
-    if len(axes):
-        axes[0].legend(fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels() if len(axes) else ([], [])
+    if handles:  # below the panels, off the data
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), fontsize=7, frameon=False)
     band = "± 1 std" if spread == "std" else "min–max"
+    if logged:
+        band += " (log axes: geometric mean, × or ÷ the geometric std)"
     seeds = history.groupby([group, "epoch"] if group and group in history.columns else ["epoch"]).size().max() \
         if len(history) else 1
     what = f"mean over {seeds} seeds, band {band}" if seeds > 1 else "one seed"
@@ -159,30 +174,6 @@ def sample_predictions(images: np.ndarray, y_true: np.ndarray, proba: np.ndarray
         ax_bar.set_xticklabels(names, fontsize=6)
         ax_bar.tick_params(axis="y", labelsize=6)
     fig.suptitle(title or "sample predictions: predicted (true), probability per class", fontsize=10)
-    return fig
-
-
-def table_figure(df: pd.DataFrame, title: str = "", *, max_rows: int = 40, fmt: str = "{:.4g}") -> Figure:
-    """A DataFrame drawn as a table (for the PDF report)."""
-    shown = df.head(max_rows)
-    cells = [[fmt.format(v) if isinstance(v, (float, np.floating)) else str(v) for v in row]
-             for row in shown.itertuples(index=False)]
-    height = 0.9 + 0.25 * (len(shown) + 1)
-    chars = sum(max([len(str(c))] + [len(r[j]) for r in cells]) + 2 for j, c in enumerate(df.columns))
-    width = max(6.0, min(22.0, 0.075 * chars + 0.5))
-    fig = Figure(figsize=(width, height), layout="constrained")
-    ax = fig.subplots()
-    ax.axis("off")
-    if cells:
-        tab = ax.table(cellText=cells, colLabels=[str(c) for c in df.columns], loc="upper center", cellLoc="center")
-        tab.auto_set_font_size(False)
-        tab.set_fontsize(8 if width < 22.0 else 7)
-        tab.auto_set_column_width(list(range(len(df.columns))))
-        tab.scale(1.0, 1.2)
-    else:
-        ax.text(0.5, 0.5, "(empty)", ha="center", va="center")
-    more = f" (first {max_rows} of {len(df)} rows)" if len(df) > max_rows else ""
-    ax.set_title(f"{title}{more}", fontsize=10)
     return fig
 
 

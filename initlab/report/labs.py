@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from ..labs import mistakes as mk
 from ..labs.config import LabConfig
 from ..plots import training as lp
+from ..plots.table import Section, table_pages
 from ..plots import watch
 from .pages import PAGE, title_page
 from .pdf import report_date, write_pdf
@@ -109,23 +110,31 @@ def _contents(captions: list[str]) -> list[tuple[str, int]]:
     return [(c, i + 2) for i, c in enumerate(captions)]
 
 
+#: Footnote of a notes table: when a difference is given.
+_NOTES_NOTE = "difference: ours − the notes', only where the run used the notes' settings (else —, and why)"
+
+
+def _table_pages(sections: list[Section]) -> list[tuple[str, Figure]]:
+    """The tables typeset and packed onto pages, each page captioned by the tables it holds."""
+    return [("; ".join(captions), fig) for captions, fig in table_pages(sections)]
+
+
 def write_run_report(result: "RunResult", path: str | os.PathLike, figures: dict[str, Figure] | None = None) -> Path:
-    """PDF of one run: title page (settings, data, seed, time, contents), the notes' numbers beside ours,
-    the final metrics, then :func:`run_figures`."""
+    """PDF of one run: title page (settings, data, seed, time, contents), the notes' numbers beside ours and
+    the final metrics (typeset, on one page where they fit), then :func:`run_figures`."""
     figures = run_figures(result) if figures is None else figures
     cfg = result.config
-    pages: list[tuple[str, Figure]] = []
+    sections: list[Section] = []
     notes = result.notes_table()
     if not notes.empty:
-        pages.append(("the notes' numbers and ours", lp.table_figure(
-            notes[["metric", "notes", "ours", "difference", "settings"]], "the notes' numbers and ours")))
-    metrics = pd.DataFrame([{"metric": k, "value": v} for k, v in result.metrics.items()])
-    if not metrics.empty:
-        pages.append(("final metrics", lp.table_figure(metrics, "final metrics")))
+        sections.append(("the notes' numbers and ours", notes[["metric", "notes", "ours", "difference", "settings"]],
+                         {}, (_NOTES_NOTE,)))
+    if result.metrics:
+        sections.append(("final metrics", pd.DataFrame([result.metrics]), {}, ()))
     for name, table in result.tables.items():
         if cfg.kind == "train":
-            pages.append((name.replace("_", " "), lp.table_figure(table, name.replace("_", " "))))
-    pages += [(name.replace("_", " "), fig) for name, fig in figures.items()]
+            sections.append((name.replace("_", " "), table.head(40), {}, ()))
+    pages = _table_pages(sections) + [(name.replace("_", " "), fig) for name, fig in figures.items()]
     when = report_date(result.started)
     title = f"initlab lab '{cfg.name}'"
     extra = {"data": result.source, "seconds": round(result.seconds, 1), "as in the notes": cfg.notes_text}
@@ -134,23 +143,32 @@ def write_run_report(result: "RunResult", path: str | os.PathLike, figures: dict
     return write_pdf(path, [first] + [f for _, f in pages], title=title, date=when, page_size=PAGE)
 
 
+#: Units and the footnote of the comparison's init columns (:meth:`~initlab.labs.compare.Comparison.init_stats`).
+_INIT_UNITS = {"xi_c": "layers"}
+_INIT_NOTE = ("std_first/std_last: std of the first and last hidden layer's output at init; sigma_w2, chi1, xi_c, "
+              "phase: the mean-field fixed point of the hidden layers (xi_c = ∞ at chi1 = 1)")
+
+
 def write_compare_report(comp: "Comparison", path: str | os.PathLike) -> Path:
     """PDF of an initializer comparison: title page with the settings of every compared initializer side by
     side, the final-metric table beside the init-time statistics, the notes' numbers, mean ± spread learning
     curves per initializer, and the per-layer std / gradient ratio at init."""
     cfg = comp.config
-    pages: list[tuple[str, Figure]] = [("final metrics and statistics at init", lp.table_figure(
-        comp.table(), "final metrics per initializer (mean ± std over seeds) and statistics at init"))]
+    sections: list[Section] = [(
+        "final metrics per initializer (mean ± std over seeds) and statistics at init", comp.table(),
+        _INIT_UNITS, (_INIT_NOTE,))]
     notes = comp.notes_table()
     if not notes.empty:
-        pages.append(("the notes' numbers and ours", lp.table_figure(
-            notes[["init", "metric", "notes", "ours", "spread", "settings"]], "the notes' numbers and ours")))
+        sections.append(("the notes' numbers and ours", notes[["init", "metric", "notes", "ours", "spread", "settings"]],
+                         {}, ("spread: sample standard deviation over the seeds",)))
+    pages = _table_pages(sections)
     pages.append(("learning curves", lp.learning_curves(comp.history, group="init",
                                                               title=f"{cfg.name}: initializers")))
     if comp.init_layers is not None and not comp.init_layers.empty:
         pages.append(("at init: std and gradient ratio", lp.init_profile(comp.init_layers, group="init")))
-        pages.append(("at init: per-layer table", lp.table_figure(comp.init_layer_table(),
-                                                                "per-layer std and gradient-norm ratio at init")))
+        pages += _table_pages([("per-layer std and gradient-norm ratio at init", comp.init_layer_table(), {},
+                                ("act_std: std of the layer's output; grad_pre_ratio: ‖∂L/∂z‖ of the layer over the "
+                                 "last layer's (means over the simulated trials)",))])
     when = report_date(comp.started)
     title = f"initlab compare '{cfg.name}'"
     seeds = ", ".join(str(s) for s in comp.seeds)

@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 
 from .._io import atomic_write
 from .._version import __version__
-from .pages import _draw_table, _fmt_num, _fmt_value, _page
+from .pages import _fmt_value
+from .pdf import save_on_page
 
 __all__ = ["write_study_pdf", "settings_page", "spectrum_pages", "write_spectrum_report"]
 
@@ -26,28 +27,32 @@ def write_study_pdf(path: str | os.PathLike, pages: Sequence[Figure]) -> Path:
     with atomic_write(path, "wb") as fh:
         with PdfPages(fh, metadata={"Creator": f"initlab {__version__}", "CreationDate": None}) as pdf:
             for fig in pages:
-                pdf.savefig(fig)
+                save_on_page(pdf, fig)  # one page size for every page
     return path
 
 
 def settings_page(title: str, settings: dict[str, Any], table: Any, columns: Sequence[str], headers: Sequence[str],
                   notes: Sequence[str] = ()) -> Figure:
-    """A text page: the settings (left), a table of ``columns`` of the frame ``table`` (below), free notes."""
-    fig = _page(title, f"initlab {__version__}")
-    rows = [[k, _fmt_value(v)] for k, v in settings.items()]
-    y = _draw_table(fig, (0.06, 0.62, 0.88, 0.23), ["setting", "value"], rows, [1.0, 4.0], fontsize=9, wrap=[1])
-    body = [[_fmt_num(r[c]) if not isinstance(r[c], str) else r[c] for c in columns] for _, r in table.iterrows()]
-    y = _draw_table(fig, (0.06, 0.12, 0.88, y - 0.16), list(headers), body, [2.4] + [1.0] * (len(columns) - 1),
-                    fontsize=8.5, min_fontsize=5.0)
-    for i, line in enumerate(notes):
-        fig.text(0.06, 0.08 - 0.025 * i, line, fontsize=8, color="#444444")
-    return fig
+    """A page of typeset tables (:mod:`initlab.plots.table`): the settings, two to a row, then ``columns`` of the
+    frame ``table`` under ``headers``, with ``notes`` as its footnotes."""
+    import pandas as pd
+
+    from ..plots.table import tables_figure
+
+    items = [(k, _fmt_value(v)) for k, v in settings.items()]
+    half = (len(items) + 1) // 2
+    left, right = items[:half], items[half:] + [(" ", " ")] * (2 * half - len(items))  # blank, not a dash
+    pairs = pd.DataFrame({"setting": [k for k, _ in left], "value": [v for _, v in left],
+                          " setting": [k for k, _ in right], " value": [v for _, v in right]})
+    body = table[list(columns)].rename(columns=dict(zip(columns, headers)))
+    return tables_figure([("settings", pairs, {}, ()), ("results", body, {}, tuple(notes))],
+                         f"{title}   (initlab {__version__})")
 
 
 _SPECTRUM_COLUMNS = ("label", "depth", "mean", "mean_se", "mean_pred", "var", "var_se", "var_pred", "sv_max",
                      "sv_max_pred", "below", "below_pred", "tv", "tv_null")
-_SPECTRUM_HEADERS = ("config", "L", "mean σ²", "± s.e.", "pred.", "var σ²", "± s.e.", "pred.", "max σ",
-                     "pred.", "below", "pred.", "TV", "TV noise")
+_SPECTRUM_HEADERS = ("config", "L", "mean σ²", "± s.e.", "predicted", "var σ²", "± s.e. ", "predicted ", "max σ",
+                     "predicted  ", "below", "predicted   ", "TV", "TV noise")  # distinct names (trailing spaces)
 
 
 def spectrum_pages(result: Any) -> list[Figure]:
@@ -81,10 +86,20 @@ def trainability_pages(result: Any) -> list[Figure]:
     notes = [f"agreement: fraction of grid points where 'train_acc > {result.threshold:g}' equals 'depth < 6 xi_c' "
              f"(xi_c from the mean-field theory); critical sigma_w2 {result.critical_sigma_w2:.4g}.",
              f"Run time {result.seconds:.1f} s."]
-    return [settings_page("Trainability against the correlation depth ξ_c", result.settings, agree,
+    settings = dict(result.settings)
+    if isinstance(settings.get("data"), str):  # the data's file names, not their absolute paths
+        settings["data"] = _short_paths(settings["data"])
+    return [settings_page("Trainability against the correlation depth ξ_c", settings, agree,
                           ("label", "agreement", "points"), ("after", "agreement", "grid points"), notes),
             trainability_heatmap(result.points, result.curves, critical_sigma_w2=result.critical_sigma_w2,
                                  agreement=result.agreement, threshold=result.threshold)]
+
+
+def _short_paths(text: str) -> str:
+    """Every absolute path in ``text`` shortened to its file name (``/data/mnist/train.idx`` → ``train.idx``)."""
+    import re
+
+    return re.sub(r"(?:[A-Za-z]:)?[/\\][^\s,;()]*[/\\]([^/\\\s,;()]+)", r"\1", text)
 
 
 def write_trainability_report(path: str | os.PathLike, result: Any) -> Path:

@@ -1,9 +1,10 @@
 """The PDF report of a sweep, written atomically: its definition, its figures and its agreement with theory.
 
-Pages: the definition (every axis with its values, the fixed settings, the store's counts) and, when the
-sweep has them, the measured-vs-predicted phase diagram (σ_w² and σ_b² axes with at least two values each)
-with the agreement numbers, the width scaling of ``q_tail`` and ``chi1`` (a ``width`` axis), the depth
-profile of the correlation of a few points (``keep='layers'``), and a table of the first points.
+Pages: the definition (every axis with its values, the fixed settings, the store's counts and, with a phase
+diagram, its agreement numbers) and, when the sweep has them, the measured-vs-predicted phase diagram (σ_w²
+and σ_b² axes with at least two values each), the width scaling of ``q_tail`` and ``chi1`` (a ``width`` axis), the depth
+profile of the correlation of a few points (``keep='layers'``), and a typeset table of the first points.
+Every page on the report's one page size (:func:`initlab.report.pdf.save_on_page`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from matplotlib.figure import Figure
 from .._io import atomic_write
 from .._version import __version__
 from ..plots.common import TEXT_COLOR
+from .pdf import save_on_page
 
 __all__ = ["write_sweep_report", "definition_page", "points_page"]
 
@@ -45,8 +47,9 @@ def _text_page(title: str, lines: list[str], subtitle: str = "") -> Figure:
     return fig
 
 
-def definition_page(result: Any, date: _dt.datetime) -> Figure:
-    """The sweep's axes and values, its fixed settings, and how many points are done."""
+def definition_page(result: Any, date: _dt.datetime, agreement: dict[str, float] | None = None) -> Figure:
+    """The sweep's axes and values, its fixed settings, how many points are done and, when the sweep has a
+    phase diagram, its agreement with mean-field theory (:func:`initlab.plots.sweep.phase_agreement`)."""
     grid = result.grid
     pts = result.points
     lines = ["Axes (the grid is their cross product" + (f"; zipped: {'; '.join(','.join(z) for z in grid.zips)}"
@@ -61,24 +64,37 @@ def definition_page(result: Any, date: _dt.datetime) -> Figure:
     lines += ["", f"Points: {len(pts)} ({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}); "
                   f"keep = {grid.keep}; store {result.path.name}",
               f"Compute time over the points: {pts['seconds'].sum():.1f} s"]
+    if agreement is not None:
+        a = agreement
+        lines += ["", "Agreement with mean-field theory (the phase diagram, next page)",
+                  f"  cells compared                          {a['cells']:.0f}",
+                  f"  same phase (measured chi1 vs theory)    {a['same_phase']:.1%}",
+                  f"  cells with |theory chi1 - 1| > 0.05     {a['cells_away']:.0f}",
+                  f"    median |chi1 - theory| / theory       {a['chi1_median_rel_err']:.2%}",
+                  f"    median |xi_c - theory| / theory       {a['xi_c_median_rel_err']:.2%}"]
     return _text_page("initlab sweep report", lines,
                       f"initlab {__version__}   ·   {date:%Y-%m-%d %H:%M} UTC   ·   {len(pts)} points")
 
 
+#: The points table's measured and theory columns, with their printed headers.
+_POINT_COLUMNS = {"chi1": "χ₁", "theory_chi1": "χ₁ theory", "xi_c": "ξ_c", "theory_xi_c": "ξ_c theory",
+                  "q_tail": "q tail", "theory_q_star": "q* theory", "phase": "phase", "theory_phase": "phase theory"}
+
+
 def points_page(points: Any) -> Figure:
-    """The first points: their axes, measured χ₁ and ξ_c beside the theory, and the phases."""
+    """The first points, typeset: their axes, measured χ₁, ξ_c and q beside the theory, and the phases."""
     from ..plots.sweep import axis_columns
+    from ..plots.table import table_figure
 
     axes = [a for a in axis_columns(points) if points[a].nunique() > 1] or axis_columns(points)[:3]
-    cols = axes + ["chi1", "theory_chi1", "xi_c", "theory_xi_c", "q_tail", "theory_q_star", "phase", "theory_phase"]
-    head = "  ".join(f"{c[:12]:>12}" for c in cols)
-    lines = [head, "-" * len(head)]
-    for _, row in points.head(_TABLE_ROWS).iterrows():
-        lines.append("  ".join(f"{_fmt(row[c])[:12]:>12}" for c in cols))
+    table = points[axes + list(_POINT_COLUMNS)].rename(columns=_POINT_COLUMNS)
     more = len(points) - _TABLE_ROWS
+    notes = ["measured: mean over the trials; theory: the mean-field fixed point at the point's σ_w², σ_b²",
+             "ξ_c in layers (∞ at χ₁ = 1); q tail: the pre-activation second moment over the last layers"]
     if more > 0:
-        lines.append(f"… and {more} more (initlab sweep export STORE -o points.csv)")
-    return _text_page("Points", lines, "measured (mean over trials) beside mean-field theory")
+        notes.append(f"… and {more} more points: initlab sweep export STORE -o points.csv")
+    return table_figure(table, "Points", max_rows=_TABLE_ROWS, units={"ξ_c": "layers", "ξ_c theory": "layers"},
+                        notes=notes)
 
 
 def write_sweep_report(result: Any, path: str | Path, *, date: _dt.date | _dt.datetime | None = None) -> Path:
@@ -92,18 +108,12 @@ def write_sweep_report(result: Any, path: str | Path, *, date: _dt.date | _dt.da
     when = when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
     grid, pts = result.grid, result.points
     done = pts[pts["status"] == "done"]
-    pages = [lambda: definition_page(result, when)]
     ax = grid.axes
-    if len(done) and len(ax.get("sigma_w2", ())) > 1 and len(ax.get("sigma_b2", ())) > 1:
+    phases = len(done) and len(ax.get("sigma_w2", ())) > 1 and len(ax.get("sigma_b2", ())) > 1
+    agree = phase_agreement(done) if phases else None
+    pages = [lambda: definition_page(result, when, agree)]
+    if phases:
         pages.append(lambda: phase_comparison(done))
-        agree = phase_agreement(done)
-        pages.append(lambda: _text_page("Agreement with mean-field theory", [
-            f"cells compared                          {agree['cells']:.0f}",
-            f"same phase (measured chi1 vs theory)    {agree['same_phase']:.1%}",
-            f"cells with |theory chi1 - 1| > 0.05     {agree['cells_away']:.0f}",
-            f"  median |chi1 - theory| / theory       {agree['chi1_median_rel_err']:.2%}",
-            f"  median |xi_c - theory| / theory       {agree['xi_c_median_rel_err']:.2%}",
-        ]))
     if len(done) and len(ax.get("width", ())) > 1:
         pages.append(lambda: width_scaling(done, "q_tail"))
         pages.append(lambda: width_scaling(done, "chi1"))
@@ -118,5 +128,5 @@ def write_sweep_report(result: Any, path: str | Path, *, date: _dt.date | _dt.da
     with atomic_write(path, "wb") as fh:
         with PdfPages(fh, metadata=metadata) as pdf:
             for make in pages:
-                pdf.savefig(make())
+                save_on_page(pdf, make())
     return path

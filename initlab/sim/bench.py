@@ -165,7 +165,7 @@ def torch_end_to_end(x: np.ndarray, depth: int, width: int):
 
 
 def bench_shape(batch: int, width: int, depth: int, repeats: int = 5, act: str = "relu",
-                init: str = "he_normal", end_to_end: bool = True) -> BenchRow:
+                init: str = "kaiming_normal", end_to_end: bool = True) -> BenchRow:
     """Time the floor, the full engine, the engine without statistics and (``end_to_end``) the whole
     ``simulate()`` and the PyTorch baseline on one shape, interleaved."""
     cfg = _config(batch, width, depth, act, init)
@@ -182,7 +182,7 @@ def bench_shape(batch: int, width: int, depth: int, repeats: int = 5, act: str =
     }
     if end_to_end:
         fns["simulate"] = lambda: simulate(cfg, progress=False)
-        baseline = torch_end_to_end(x, depth, width) if act == "relu" and init in ("he_normal",) else None
+        baseline = torch_end_to_end(x, depth, width) if act == "relu" and init in ("kaiming_normal", "kaiming") else None
         if baseline is not None:
             fns["torch"] = baseline
     for fn in fns.values():  # warm up: page in every buffer, fill the theory caches
@@ -196,7 +196,7 @@ def bench_shape(batch: int, width: int, depth: int, repeats: int = 5, act: str =
                     cfg.acts[0], cfg.inits[0], best.get("simulate", nan), best.get("torch", nan))
 
 
-def run_bench(shapes=None, repeats: int = 5, act: str = "relu", init: str = "he_normal",
+def run_bench(shapes=None, repeats: int = 5, act: str = "relu", init: str = "kaiming_normal",
               end_to_end: bool = True) -> list[BenchRow]:
     """:func:`bench_shape` for each shape (default: the issue's two)."""
     shapes = list(TARGETS) if shapes is None else list(shapes)
@@ -204,7 +204,7 @@ def run_bench(shapes=None, repeats: int = 5, act: str = "relu", init: str = "he_
 
 
 def breakdown(batch: int, width: int, depth: int, repeats: int = 3, act: str = "relu",
-              init: str = "he_normal") -> dict[str, float]:
+              init: str = "kaiming_normal") -> dict[str, float]:
     """Milliseconds per phase of the engine (matrix products, activation, each group of statistics,
     histograms, ...), measured inside :func:`initlab.sim.engine.forward_backward`, from its fastest repeat."""
     cfg = _config(batch, width, depth, act, init)
@@ -268,7 +268,7 @@ def hwm():
 from initlab.sim.engine import simulate
 b, w, d, keep = json.loads(sys.argv[1])
 base = hwm()
-simulate(init="he_normal", act="relu", depth=d, width=w, batch=b, progress=False, keep_weights=keep)
+simulate(init="kaiming_normal", act="relu", depth=d, width=w, batch=b, progress=False, keep_weights=keep)
 print(json.dumps([base, hwm()]))
 """
 
@@ -292,7 +292,7 @@ def format_memory(shapes=MEMORY_SHAPES) -> str:
              f" {'redrawn: peak MiB':>18} {'(estimate)':>11} {'imports MiB':>12}"]
     for b, w, depths in shapes:
         for d in depths:
-            cfg = SimConfig(inits="he_normal", acts="relu", depth=d, width=w, batch=b)
+            cfg = SimConfig(inits="kaiming_normal", acts="relu", depth=d, width=w, batch=b)
             base, kept = peak_rss(b, w, d, True)
             _, redrawn = peak_rss(b, w, d, False)
             est_k = base + estimate_bytes(cfg) / 2**20

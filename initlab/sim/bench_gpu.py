@@ -100,7 +100,7 @@ def _set_tf32(cp, on: bool):
     return prev
 
 
-def run_gpu_bench(shapes=None, repeats: int = 5, act: str = "relu", init: str = "he_normal",
+def run_gpu_bench(shapes=None, repeats: int = 5, act: str = "relu", init: str = "kaiming_normal",
                   tf32: bool = False) -> list[GpuRow]:
     """Time floor, engine and PyTorch CUDA on each shape (see the module)."""
     cp = array_module("cuda")

@@ -47,19 +47,45 @@ class Run(NamedTuple):
     config: "SimConfig"
 
 
-def _specs(value: Any, what: str, getter) -> tuple[str, ...]:
-    """Canonical spec strings from a string (comma list allowed), an object, or a sequence of them."""
+def _typed(value: Any) -> tuple[Any, ...]:
+    """The specs as given: a string (comma list allowed), an object, or a sequence of them."""
     if isinstance(value, str):
-        items: list[Any] = split_specs(value)
-    elif isinstance(value, (list, tuple)):
-        items = []
+        return tuple(split_specs(value))
+    if isinstance(value, (list, tuple)):
+        out: list[Any] = []
         for v in value:
-            items.extend(split_specs(v) if isinstance(v, str) else [v])
-    else:
-        items = [value]
+            out.extend(split_specs(v) if isinstance(v, str) else [v])
+        return tuple(out)
+    return (value,)
+
+
+def _spellings(typed: tuple[Any, ...], given: Any, n: int, what: str) -> tuple[str, ...]:
+    """The user's spelling of each spec: ``given`` (kept from an earlier config) or the strings as typed."""
+    if given is None:
+        return tuple(v.strip() if isinstance(v, str) else str(v) for v in typed)
+    given = (given,) if isinstance(given, str) else tuple(str(v) for v in given)
+    if len(given) != n:
+        raise ConfigError(f"{what} spellings list {len(given)} specs for {n}")
+    return given
+
+
+def _check_gain(typed: tuple[Any, ...], gain: float) -> None:
+    """A :class:`ConfigError` if a spec sets its own gain and it differs from ``gain`` (``orthogonal:2`` with 3)."""
+    for v in typed:
+        own = getattr(get_initializer(v), "gain", None)
+        if own is not None and own != gain and "gain" in _initializers.INITIALIZERS.given_fields(v):
+            raise ConfigError(f"initializer '{v}' sets its own gain ({own:g}), which contradicts gain {gain:g} (--gain): "
+                              f"give one of them")
+
+
+def _specs(items: tuple[Any, ...], what: str, getter) -> tuple[str, ...]:
+    """Canonical spec strings of the specs as given (see :func:`_typed`), each once."""
     if not items:
         raise ConfigError(f"at least one {what} is needed")
-    out = tuple(getter(v).spec for v in items)
+    return _once(tuple(getter(v).spec for v in items), what)
+
+
+def _once(out: tuple[str, ...], what: str) -> tuple[str, ...]:
     dup = sorted({s for s in out if out.count(s) > 1})
     if dup:
         raise ConfigError(f"{what} '{dup[0]}' given twice")
@@ -176,6 +202,18 @@ class SimConfig:
         :math:`L = \\tfrac12 \\operatorname{mean}\\bigl((h^L - Y)^2\\bigr)` with targets :math:`Y \\sim N(0,1)`.
     bins : int
         Histogram bins per layer.
+    init_specs, act_specs : tuple of str or None
+        The specs as the user spelled them (``"xavier"``), one per entry of ``inits``/``acts``; ``None``
+        (the default) records what ``inits``/``acts`` were given as. They label nothing and are not
+        compared (``SimConfig(inits="he") == SimConfig(inits="he_normal")``); the frame shows them in its
+        ``init_spec``/``act_spec`` columns beside the canonical ``init``/``act``.
+
+    Notes
+    -----
+    With ``gain`` set, the initializers that run have that gain (:meth:`run_inits`, :meth:`initializers`):
+    the labels and the frame's ``init`` column name them so (``--init he --gain 3`` runs and is labelled
+    ``he_normal:gain=3``), while ``inits`` keep the specs as given, canonical; a spec that sets its own,
+    different gain (``orthogonal:2`` with gain 3) is a :class:`ConfigError`.
     """
 
     inits: tuple[str, ...] = ("xavier_normal",)
@@ -195,11 +233,16 @@ class SimConfig:
     residual: bool = False
     loss: str = "projection"
     bins: int = 50
+    init_specs: tuple[str, ...] | None = dataclasses.field(default=None, compare=False)
+    act_specs: tuple[str, ...] | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         s = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
-        s("inits", _specs(self.inits, "initializer", get_initializer))
-        s("acts", _specs(self.acts, "activation", get_activation))
+        typed_inits, typed_acts = _typed(self.inits), _typed(self.acts)
+        s("inits", _specs(typed_inits, "initializer", get_initializer))
+        s("acts", _specs(typed_acts, "activation", get_activation))
+        s("init_specs", _spellings(typed_inits, self.init_specs, len(self.inits), "init_specs"))
+        s("act_specs", _spellings(typed_acts, self.act_specs, len(self.acts), "act_specs"))
         s("depth", _int("depth", self.depth, 1))
         width = self.width
         if isinstance(width, str):
@@ -227,6 +270,7 @@ class SimConfig:
             if g < 0:
                 raise ConfigError(f"gain must be >= 0, got {g:g}")
             s("gain", g)
+            _check_gain(typed_inits, g)
             self.initializers()  # every init must accept a gain
         dropout = _float("dropout", self.dropout)
         if not 0.0 <= dropout < 1.0:
@@ -290,29 +334,40 @@ class SimConfig:
     def n_runs(self) -> int:
         return len(self.inits) * len(self.acts)
 
+    def run_inits(self) -> tuple[str, ...]:
+        """The canonical specs of the initializers that run: ``inits`` with ``gain`` applied
+        (``he_normal:gain=3`` for ``--init he --gain 3``)."""
+        return tuple(i.spec for i in self.initializers())
+
     def labels(self) -> list[str]:
-        """``"init / act"`` for every run, in run order (initializers outer, activations inner)."""
-        return [f"{i} / {a}" for i in self.inits for a in self.acts]
+        """``"init / act"`` for every run, in run order (initializers outer, activations inner); the
+        initializer as it runs (:meth:`run_inits`)."""
+        return [f"{i} / {a}" for i in self.run_inits() for a in self.acts]
 
     def runs(self) -> list[Run]:
         """The cross product ``inits × acts`` as single-run configs, initializers outer."""
         out = []
+        ran = self.run_inits()
         for i, init in enumerate(self.inits):
             for j, act in enumerate(self.acts):
-                cfg = dataclasses.replace(self, inits=(init,), acts=(act,))
-                out.append(Run(i * len(self.acts) + j, f"{init} / {act}", cfg))
+                cfg = dataclasses.replace(self, inits=(init,), acts=(act,), init_specs=(self.init_specs[i],),
+                                          act_specs=(self.act_specs[j],))
+                out.append(Run(i * len(self.acts) + j, f"{ran[i]} / {act}", cfg))
         return out
 
     def replace(self, **changes: Any) -> "SimConfig":
         """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **_normalise_kwargs(changes))
+        return dataclasses.replace(self, **_spelling_reset(_normalise_kwargs(changes)))
 
     # -- serialisation -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (tuples become lists), in field order."""
+        """Plain JSON-able dict (tuples become lists), in field order; the spellings only where they differ
+        from the canonical specs."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
+            if f.name in ("init_specs", "act_specs") and v == getattr(self, f.name[:-6] + "s"):
+                continue
             out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
 
@@ -347,7 +402,15 @@ class SimConfig:
             return cls(**kwargs)
         if not isinstance(config, SimConfig):
             raise TypeError(f"config must be a SimConfig, got {type(config).__name__}")
-        return dataclasses.replace(config, **kwargs) if kwargs else config
+        return dataclasses.replace(config, **_spelling_reset(kwargs)) if kwargs else config
+
+
+def _spelling_reset(changes: dict[str, Any]) -> dict[str, Any]:
+    """A change of ``inits``/``acts`` without their spellings takes the new values' own spelling."""
+    for full, spelled in (("inits", "init_specs"), ("acts", "act_specs")):
+        if full in changes and spelled not in changes:
+            changes[spelled] = None
+    return changes
 
 
 def _normalise_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._format import fmt_number
+from .._repr import ShowsItself
 from .._io import atomic_write_text, reproducible_time
 from .._spec import ConfigError
 from .config import SimConfig
@@ -43,11 +44,14 @@ def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataF
     L = config.depth
     cols: dict[str, list[np.ndarray]] = {c: [] for c in LAYER_COLUMNS}
     for run, outs in zip(config.runs(), outputs):
-        init, act = run.config.inits[0], run.config.acts[0]
+        init, act = run.config.run_inits()[0], run.config.acts[0]
+        init_spec, act_spec = run.config.init_specs[0], run.config.act_specs[0]
         for t, out in enumerate(outs):
             cols["config"].append(np.full(L, run.index, dtype=np.int64))
             cols["label"].append(np.full(L, run.label, dtype=object))
+            cols["init_spec"].append(np.full(L, init_spec, dtype=object))
             cols["init"].append(np.full(L, init, dtype=object))
+            cols["act_spec"].append(np.full(L, act_spec, dtype=object))
             cols["act"].append(np.full(L, act, dtype=object))
             cols["trial"].append(np.full(L, t, dtype=np.int64))
             cols["layer"].append(np.arange(1, L + 1, dtype=np.int64))
@@ -76,7 +80,7 @@ def build_histograms(config: SimConfig, outputs: Sequence[Sequence]) -> Histogra
     return Histograms(tuple(config.labels()), pre_edges, pre, act_edges, act)
 
 
-class SimResult:
+class SimResult(ShowsItself):
     """What :func:`initlab.simulate` returns.
 
     Attributes
@@ -174,10 +178,31 @@ class SimResult:
                          f"{FLAG_MIN_REL:.0%} (finite-width effects grow with depth near criticality; see the README)")
         return "\n".join(lines).rstrip("\n") + "\n"
 
-    def __repr__(self) -> str:
+    def _repr_facts(self) -> str:
         c = self.config
-        return (f"SimResult({c.n_runs} config(s) × {c.trials} trial(s) × {c.depth} layers; "
-                f"labels={self.labels!r})")
+        return (f"{c.n_runs} config{'s' * (c.n_runs != 1)} × {c.trials} trial{'s' * (c.trials != 1)} × "
+                f"{c.depth} layers, width {c.width if isinstance(c.width, int) else list(c.width)}, "
+                f"batch {c.batch}, {c.dtype}, seed {c.seed}")
+
+    def _repr_table(self) -> pd.DataFrame:
+        """Per config (means over trials): the layer-output std at the first and last layer, the gradient
+        ratio at layer 1 and the first diverged layer."""
+        df, L = self.layers, self.config.depth
+        g = df.groupby(["config", "layer"], sort=True)[["act_std", "grad_pre_ratio"]].mean()
+        first = df.drop_duplicates("config").set_index("config")
+        div = self.diverged_at_layer
+        return pd.DataFrame({
+            "label": first["label"], "init_spec": first["init_spec"], "act_spec": first["act_spec"],
+            "act_std L1": [g.loc[(c, 1), "act_std"] for c in first.index],
+            f"act_std L{L}": [g.loc[(c, L), "act_std"] for c in first.index],
+            "grad ratio L1": [g.loc[(c, 1), "grad_pre_ratio"] for c in first.index],
+            "diverged at": ["—" if div[lab] is None else str(div[lab]) for lab in first["label"]],
+        }).reset_index(drop=True)
+
+    def _repr_figure(self):
+        from ..plots.layers import moments_vs_layer
+
+        return moments_vs_layer(self.layers)
 
     # -- equality ----------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -259,7 +284,8 @@ class SimResult:
         with open(path / "layers.csv", encoding="utf-8", errors="replace") as fh:
             header = fh.readline().strip().split(",")
             n_lines = sum(1 for line in fh if line.strip())
-        need = [c for c in LAYER_COLUMNS if c != "grad_diverged"]
+        derived = ("grad_diverged", "init_spec", "act_spec")  # saved before these columns existed: derived below
+        need = [c for c in LAYER_COLUMNS if c not in derived]
         missing = [c for c in need if c not in header]
         extra = [c for c in header if c not in LAYER_COLUMNS]
         if missing or extra:
@@ -272,6 +298,10 @@ class SimResult:
         if "grad_diverged" not in df.columns:  # saved before the column existed: derive it as build_frame does
             ran = ~df["diverged"].astype(bool).groupby([df["config"], df["trial"]]).transform("any")
             df["grad_diverged"] = ran & ~(np.isfinite(df["grad_pre_norm"]) & np.isfinite(df["grad_w_norm"]))
+        for col, field in (("init_spec", "init_specs"), ("act_spec", "act_specs")):
+            if col not in df.columns:  # the config's record of the spelling (the canonical spec when it has none)
+                spelled = {r.index: getattr(r.config, field)[0] for r in config.runs()}
+                df[col] = df["config"].map(spelled).astype(str)
         for c in (c for c, t in FRAME_DTYPES.items() if t == "bool"):
             if df[c].dtype != bool:
                 raise ConfigError(f"{path / 'layers.csv'}: column '{c}' must hold True/False")

@@ -33,6 +33,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..activations import get_activation
+from .._repr import ShowsItself
 from .._spec import ConfigError, UnknownNameError, split_specs
 from .freeprob import WEIGHTS, JacobianTheory, critical_at_q, jacobian_theory
 
@@ -130,8 +131,8 @@ def measure_jacobian(cfg: SpectrumConfig, width: int, depths: Sequence[int],
     return out
 
 
-@dataclass
-class SpectrumResult:
+@dataclass(repr=False)
+class SpectrumResult(ShowsItself):
     """Everything a spectrum study measured and predicted, as tidy frames (see :mod:`initlab.study.spectrum`).
 
     Attributes
@@ -160,6 +161,19 @@ class SpectrumResult:
     density: Any
     settings: dict = field(default_factory=dict)
     seconds: float = 0.0
+
+    def _repr_facts(self) -> str:
+        m = self.moments
+        return (f"{m['label'].nunique()} config(s) × {m['depth'].nunique()} depth(s), "
+                f"{len(self.values)} singular values, {self.seconds:.1f} s")
+
+    def _repr_table(self):
+        return self.moments[["label", "depth", "mean", "mean_pred", "var", "var_pred", "sv_max", "sv_max_pred", "tv"]]
+
+    def _repr_figure(self):
+        from ..plots.spectrum import spectrum_moments
+
+        return spectrum_moments(self.moments)
 
     def summary(self) -> str:
         """A text table: measured against predicted moments, largest singular value, TV distance."""

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from .._repr import ShowsItself
 from .._spec import ConfigError
 
 __all__ = ["TrainPoint", "StudyData", "PRESETS", "theory_at", "train_point", "run_points", "trainability",
@@ -228,8 +229,8 @@ def agreement(frame, threshold: float, factor: float = 6.0):
     return (trainable == predicted).groupby(frame["steps"]).mean()
 
 
-@dataclass
-class TrainabilityResult:
+@dataclass(repr=False)
+class TrainabilityResult(ShowsItself):
     """``points``: one row per grid point × checkpoint (the fields of :class:`TrainPoint`, the metrics of
     :func:`train_point`, and the theory's ``chi1``, ``xi_c``, ``phase``); ``curves``: the theory on a fine
     σ_w² grid (``sigma_w2``, ``chi1``, ``xi_c``); ``critical_sigma_w2`` (χ₁ = 1 without dropout; NaN if none);
@@ -258,6 +259,25 @@ class TrainabilityResult:
             json.dump({**self.settings, "agreement": {str(k): float(v) for k, v in self.agreement.items()},
                        "seconds": self.seconds}, fh, indent=2, default=str)
         return base
+
+    def _repr_facts(self) -> str:
+        p = self.points
+        return (f"{p['sigma_w2'].nunique()} σ_w² × {p['depth'].nunique()} depths, steps "
+                f"{', '.join(str(s) for s in sorted(p['steps'].unique()))}, critical σ_w² "
+                f"{self.critical_sigma_w2:.4g}, {self.seconds:.1f} s")
+
+    def _repr_table(self):
+        """Training accuracy at the last checkpoint (rows: depth, columns: σ_w²)."""
+        last = self.points[self.points["steps"] == self.points["steps"].max()]
+        table = last.pivot_table(index="depth", columns="sigma_w2", values="train_acc")
+        table.columns = [f"σ_w²={c:g}" for c in table.columns]
+        return table.reset_index()
+
+    def _repr_figure(self):
+        from ..plots.trainability import trainability_heatmap
+
+        return trainability_heatmap(self.points, self.curves, critical_sigma_w2=self.critical_sigma_w2,
+                                    agreement=self.agreement, threshold=self.threshold)
 
     def summary(self) -> str:
         lines = []

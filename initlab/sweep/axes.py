@@ -45,7 +45,7 @@ NATIVE_AXES = ("sigma_w2", "sigma_b2")
 _FIELD_AXIS = {"inits": "init", "acts": "act"}
 _AXIS_FIELD = {v: k for k, v in _FIELD_AXIS.items()}
 #: Every axis name, in SimConfig field order then the native axes.
-AXIS_NAMES = tuple(_FIELD_AXIS.get(f.name, f.name) for f in dataclasses.fields(SimConfig)) + NATIVE_AXES
+AXIS_NAMES = tuple(_FIELD_AXIS.get(f.name, f.name) for f in dataclasses.fields(SimConfig) if f.compare) + NATIVE_AXES
 #: What a sweep stores per point: the summary row only, or also the per-layer rows.
 KEEP = ("summary", "layers")
 
@@ -268,6 +268,8 @@ def build_grid(axes: Mapping[str, Any], *, zips: Sequence[Sequence[str]] = (), k
     _check_contradictions(fields)
     default = SimConfig()
     for f in dataclasses.fields(SimConfig):
+        if not f.compare:  # the user's spelling of the specs: not an axis
+            continue
         a = _FIELD_AXIS.get(f.name, f.name)
         if a in fields:
             continue

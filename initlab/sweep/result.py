@@ -6,13 +6,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
+from .._repr import ShowsItself
 from .axes import Grid
 from .store import Store
 
 __all__ = ["SweepResult"]
 
 
-class SweepResult:
+class SweepResult(ShowsItself):
     """The points (and, lazily, the per-layer rows) of a sweep store.
 
     Attributes
@@ -77,5 +78,18 @@ class SweepResult:
 
         return write_sweep_report(self, path, **kw)
 
-    def __repr__(self) -> str:
-        return f"SweepResult({str(self.path)!r}, {self.grid.n_points} points)"
+    def _repr_facts(self) -> str:
+        done = int((self.points["status"] == "done").sum())
+        return f"{str(self.path)!r}, {self.grid.n_points} points, {done} done"
+
+    def _repr_table(self):
+        swept = [a for a in self.grid.given if len(self.grid.fields[a]) > 1]  # the axes with more than one value
+        cols = [c for c in (*swept, "chi1", "theory_chi1", "xi_c", "theory_xi_c", "phase",
+                            "theory_phase") if c in self.points.columns]
+        return self.points[["status", *cols]]
+
+    def _repr_figure(self):
+        """The phase comparison when the sweep spans σ_w² × σ_b², else none."""
+        if not {"sigma_w2", "sigma_b2"} <= set(self.grid.given) or not (self.points["status"] == "done").any():
+            return None
+        return self.phase_figure()

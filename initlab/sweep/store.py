@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from .._spec import ConfigError
 from .._version import __version__
-from ..schema import LAYER_COLUMNS, POINT_SUMMARY_COLUMNS, POINT_TEXT_COLUMNS
+from ..schema import LAYER_COLUMNS, LAYER_TEXT_COLUMNS, POINT_SUMMARY_COLUMNS, POINT_TEXT_COLUMNS
 from .axes import Grid, extension_of
 
 __all__ = ["Store", "FORMAT", "StoreError"]
@@ -43,11 +43,11 @@ class StoreError(ConfigError):
 
 
 def _sqltype(col: str) -> str:
-    return "TEXT" if col in _TEXT or col in ("label", "init", "act") else "INTEGER" if col in _INTS else "REAL"
+    return "TEXT" if col in _TEXT or col in LAYER_TEXT_COLUMNS else "INTEGER" if col in _INTS else "REAL"
 
 
 def _layer_type(col: str) -> str:
-    if col in ("label", "init", "act"):
+    if col in LAYER_TEXT_COLUMNS:
         return "TEXT"
     if col in ("config", "trial", "layer", "width", "lsuv_passes", "diverged"):
         return "INTEGER"
