@@ -211,7 +211,10 @@ def parse_acts(acts: Sequence[str] | str) -> list[tuple[str, float, float, float
         spec, sw, sb = item.rsplit(":", 2)
         try:
             sb2 = float(sb)
-            spec = get_activation(spec).spec
+            a = get_activation(spec)
+            if a.pieces != 1:
+                raise ConfigError(f"finite-width study needs an elementwise activation, got {a.spec}")
+            spec = a.spec
             if sw.strip().lower() == "critical":
                 from ..theory.critical import critical_point
 
