@@ -36,7 +36,7 @@ from .._spec import ConfigError
 from ..schema import FINITE_WIDTH_COLUMNS, FINITE_WIDTH_POINT_COLUMNS
 from ..activations import get_activation
 
-__all__ = ["FWPoint", "measure", "summarise", "agreement", "FiniteWidthResult", "finite_width_study", "DEFAULT_ACTS"]
+__all__ = ["FWPoint", "measure", "summarise", "agreement", "PERTURBATIVE", "FiniteWidthResult", "finite_width_study", "DEFAULT_ACTS"]
 
 #: The default activations: ReLU (He), tanh at criticality (its K* = 0 point) and GELU on its critical line at
 #: sigma_b2 = 0.2 (sigma_w2 from :func:`initlab.theory.critical_point`), each as ``spec:sigma_w2:sigma_b2``.
@@ -170,9 +170,15 @@ def summarise(rows: Any, points: Sequence[FWPoint]) -> Any:
     return pd.DataFrame(out, columns=list(FINITE_WIDTH_POINT_COLUMNS))
 
 
+#: The 1/n expansion needs the predicted variance of the log to be small: :func:`agreement` also reports the
+#: share within 3 s.e. among the points predicted at or below this (``within3_*_small``).
+PERTURBATIVE = 0.5
+
+
 def agreement(summary: Any) -> Any:
-    """Per activation: share within 3 s.e. (q, grad), weighted mean of measured/predicted, measured and predicted
-    slopes against l/n (weighted least squares, intercept free)."""
+    """Per activation: share within 3 s.e. (q, grad; all points and those predicted at most :data:`PERTURBATIVE`),
+    weighted mean of measured/predicted, measured and predicted slopes against l/n (weighted least squares,
+    intercept free)."""
     import pandas as pd
 
     def slope(x, y, w):
@@ -187,7 +193,10 @@ def agreement(summary: Any) -> Any:
             ok = np.isfinite(m) & np.isfinite(se) & (se > 0)
             m, se, pr, x = m[ok], se[ok], pr[ok], part["l_over_n"].to_numpy()[ok]
             w = 1.0 / se ** 2
-            row[f"within3_{key}"] = float(np.mean(np.abs(m - pr) <= 3 * se))
+            hit = np.abs(m - pr) <= 3 * se
+            row[f"within3_{key}"] = float(np.mean(hit))
+            small = pr <= PERTURBATIVE
+            row[f"within3_{key}_small"] = float(np.mean(hit[small])) if small.any() else math.nan
             row[f"ratio_{key}"] = float(np.sum(w * m * pr) / np.sum(w * pr * pr))
             row[f"slope_{key}"] = slope(x, m, w)
             row[f"slope_pred_{key}"] = slope(x, pr, w)
@@ -248,13 +257,14 @@ class FiniteWidthResult:
 
     def summary(self) -> str:
         """The agreement table: within 3 s.e., measured/predicted, measured and predicted slopes vs l/n."""
-        head = (f"{'activation':<22} {'within 3se q':>12} {'grad':>6} {'meas/pred q':>11} {'grad':>6} "
-                f"{'slope q':>8} {'pred':>6} {'slope grad':>10} {'pred':>6}")
+        head = (f"{'activation':<10} {'within 3se q':>12} {'grad':>6} {'(pred<=0.5) q':>13} {'grad':>6} "
+                f"{'meas/pred q':>11} {'grad':>6} {'slope q':>8} {'pred':>6} {'slope grad':>10} {'pred':>6}")
         lines = [f"finite-width study: widths {self.settings.get('widths')}, l/n up to "
                  f"{self.settings.get('depth_ratio')}, {self.settings.get('trials')} networks per point "
                  f"({self.seconds:.1f} s)", head]
         for r in self.agreement.itertuples():
-            lines.append(f"{r.act:<22} {r.within3_q:>12.2f} {r.within3_grad:>6.2f} {r.ratio_q:>11.3f} "
+            lines.append(f"{r.act:<10} {r.within3_q:>12.2f} {r.within3_grad:>6.2f} {r.within3_q_small:>13.2f} "
+                         f"{r.within3_grad_small:>6.2f} {r.ratio_q:>11.3f} "
                          f"{r.ratio_grad:>6.3f} {r.slope_q:>8.3f} {r.slope_pred_q:>6.3f} {r.slope_grad:>10.3f} "
                          f"{r.slope_pred_grad:>6.3f}")
         return "\n".join(lines)
