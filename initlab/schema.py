@@ -169,3 +169,11 @@ FINITE_WIDTH_POINT_COLUMNS = ("act", "sigma_w2", "sigma_b2", "width", "layer", "
                               "var_log_q_se", "pred_q", "exact_q", "var_log_grad", "var_log_grad_se", "pred_grad",
                               "mean_field")
 __all__ += ["FINITE_WIDTH_COLUMNS", "FINITE_WIDTH_POINT_COLUMNS"]
+#: The measured-vs-predicted table of :func:`initlab.sim.predict.theory_deviation` (one row per config × layer):
+#: the trials' mean ``q`` against the mean-field ``theory_q``, ``dev``, the t statistic ``z``, the trials' standard
+#: deviation of ln q (``log_sd``) beside the finite-width prediction (``sd_pred``, NaN where it does not apply),
+#: the predicted 1/n shift of the mean (``shift_pred``), ``z_pred`` (the deviation in predicted standard errors),
+#: ``trials`` and the summary's ``!`` flag.
+DEVIATION_COLUMNS = ("config", "label", "layer", "q", "theory_q", "dev", "z", "log_sd", "sd_pred", "shift_pred",
+                     "z_pred", "trials", "flag")
+__all__ += ["DEVIATION_COLUMNS"]

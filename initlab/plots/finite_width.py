@@ -17,6 +17,7 @@ from .common import PALETTE, MARKERS, TEXT_COLOR, fix_layout, fixed_figure, styl
 
 __all__ = ["collapse_figure"]
 
+_MARKERS_PER_WIDTH = 24  # at most about this many measured points per width and panel (every k-th layer)
 _ROWS = (("q", "Var log q̂ˡ (forward)"), ("grad", "Var log ‖∂L/∂zˡ‖² (backward)"))
 
 
@@ -39,7 +40,9 @@ def collapse_figure(points: pd.DataFrame, agreement: Any = None, *, title: str |
                     continue
                 color, marker = PALETTE[k % len(PALETTE)], MARKERS[k % len(MARKERS)]
                 x = p["l_over_n"].to_numpy()
-                ax.errorbar(x, p[f"var_log_{key}"], yerr=2 * np.nan_to_num(p[f"var_log_{key}_se"].to_numpy()),
+                pick = slice(None, None, max(1, len(p) // _MARKERS_PER_WIDTH))  # the lines keep every layer
+                ax.errorbar(x[pick], p[f"var_log_{key}"].to_numpy()[pick],
+                            yerr=2 * np.nan_to_num(p[f"var_log_{key}_se"].to_numpy()[pick]),
                             fmt=marker, color=color, ms=3, capsize=1.5, lw=0.6, alpha=0.85)
                 ax.plot(x, p[f"pred_{key}"], "-", color=color, lw=1.2)
                 if key == "q" and np.isfinite(p["exact_q"]).any():

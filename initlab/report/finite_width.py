@@ -13,11 +13,10 @@ from .study import settings_page, write_study_pdf
 
 __all__ = ["finite_width_pages", "write_finite_width_report"]
 
-_COLUMNS = ("act", "within3_q", "within3_grad", "within3_q_small", "within3_grad_small", "ratio_q", "ratio_grad", "slope_q", "slope_pred_q", "slope_grad",
-            "slope_pred_grad")
+_COLUMNS = ("act", "within3_q", "within3_grad", "within3_q_small", "within3_grad_small", "ratio_q", "ratio_grad",
+            "slope_q", "slope_pred_q", "slope_grad", "slope_pred_grad")
 _HEADERS = ("activation", "q within 3 s.e.", "grad within 3 s.e.", "q (pred. <= 0.5)", "grad (pred. <= 0.5)",
-            "q meas./pred.", "grad meas./pred.",
-            "q slope", "pred.", "grad slope", "pred.")
+            "q meas./pred.", "grad meas./pred.", "q slope", "pred.", "grad slope", "pred.")
 
 
 def finite_width_pages(result: Any) -> list[Figure]:

@@ -178,7 +178,7 @@ PERTURBATIVE = 0.5
 def agreement(summary: Any) -> Any:
     """Per activation: share within 3 s.e. (q, grad; all points and those predicted at most :data:`PERTURBATIVE`),
     weighted mean of measured/predicted, measured and predicted slopes against l/n (weighted least squares,
-    intercept free)."""
+    intercept free; ``slope_exact_q`` of the exact ReLU law where it applies, else NaN)."""
     import pandas as pd
 
     def slope(x, y, w):
@@ -200,6 +200,10 @@ def agreement(summary: Any) -> Any:
             row[f"ratio_{key}"] = float(np.sum(w * m * pr) / np.sum(w * pr * pr))
             row[f"slope_{key}"] = slope(x, m, w)
             row[f"slope_pred_{key}"] = slope(x, pr, w)
+        ex = part["exact_q"].to_numpy()
+        fin = np.isfinite(ex) & np.isfinite(part["var_log_q_se"].to_numpy())
+        row["slope_exact_q"] = (slope(part["l_over_n"].to_numpy()[fin], ex[fin],
+                                      1.0 / part["var_log_q_se"].to_numpy()[fin] ** 2) if fin.sum() > 1 else math.nan)
         out.append(row)
     return pd.DataFrame(out)
 

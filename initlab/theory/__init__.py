@@ -25,6 +25,7 @@ _MODULES = {
     ".propagation": ("Propagation", "propagate"),
     ".recommend": ("Recommendation", "recommend", "recommend_all"),
     ".relu_law": ("ReLULaw", "relu_law"),
+    ".finite_width": ("FiniteWidth", "finite_width", "batch_fluctuations"),
 }
 __all__ = [name for names in _MODULES.values() for name in names]
 
