@@ -83,3 +83,18 @@ def test_cli(tmp_path):
     assert "--width" in one_line_error(run("study", "finite-width", "--width", "1"))
     (tmp_path / "mine.pdf").write_text("not a pdf")
     assert "--force" in one_line_error(run("study", "finite-width", "--report", tmp_path / "mine.pdf"))
+
+
+def test_jacobian_deviation_contract_and_slope():
+    import pandas as pd
+
+    from initlab.study.jacobian_width import deviation_slope, jacobian_deviation
+
+    f = jacobian_deviation("tanh", "orthogonal", widths=(16, 24), depths=(2, 4), samples=3)
+    assert list(f["width"]) == [16, 16, 24, 24] and np.allclose(f["l_over_n"], f["depth"] / f["width"])
+    assert np.allclose(f["rel_dev"], f["var"] / f["var_pred"] - 1) and (f["rel_dev_se"] > 0).all()
+    synthetic = pd.DataFrame({"l_over_n": [0.1, 0.2, 0.4], "rel_dev": [0.03, 0.06, 0.12], "rel_dev_se": [0.01] * 3})
+    a, se = deviation_slope(synthetic)
+    assert a == pytest.approx(0.3) and se == pytest.approx(0.01 / math.sqrt(0.21))
+    with pytest.raises(ConfigError):
+        jacobian_deviation("tanh,relu", "orthogonal", widths=(8,), depths=(2,))

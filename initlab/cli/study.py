@@ -40,6 +40,7 @@ def study_group() -> None:
     \b
     Examples:
       initlab study trainability --preset quick --report trainability.pdf
+      initlab study finite-width --out reports/finite_width --report finite_width.pdf
       initlab spectrum --act tanh,relu --init orthogonal,gaussian
     """
 
