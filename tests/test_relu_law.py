@@ -85,6 +85,7 @@ def test_matrices_n16_depth_2n_forward_and_jacobian():
     assert abs(y.mean() - mean_ln) > 6 * math.sqrt(y.var() / y.size)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n, depth, trials", [(64, 128, 3000), (256, 64, 2000)])
 def test_exact_pair_sampler_wider(n, depth, trials):
     law = relu_law(n, depth)
