@@ -166,3 +166,24 @@ def test_lognormal_limit_and_bad_input():
         law.quantile(1.0)
     with pytest.raises(ValueError):
         relu_law(10)
+
+
+def test_readout_law_of_q_hat():
+    """log(q_hat^l / G^1) with q_hat = ||z^l||^2/n: the law of l - 1 layers plus the chi2_n/n readout."""
+    n, layers, trials = 16, 8, 6000
+    rng = np.random.default_rng(99)
+    G = np.ones(trials)
+    for _ in range(layers - 1):
+        z = np.sqrt(G)[:, None] * rng.standard_normal((trials, n))
+        G = 2.0 * (np.maximum(z, 0.0) ** 2).mean(1)
+    z = np.sqrt(G)[:, None] * rng.standard_normal((trials, n))
+    with np.errstate(divide="ignore"):
+        y = np.log((z * z).mean(1))
+    law = ReLULaw((n,) * layers, readout=n)
+    _check_against(law, y)
+    sd = math.sqrt(law.var)
+    grid = np.linspace(law.mean - 39 * sd, law.mean + 15 * sd, 8001)
+    assert law.pdf(grid).sum() * (grid[1] - grid[0]) == pytest.approx(1.0, abs=1e-8)
+    first = ReLULaw((n,), readout=n)  # no ReLU layer: chi2_n / n alone
+    assert first.var == pytest.approx(float(polygamma(1, n / 2)))
+    assert first.lognormal == pytest.approx((-1 / n, 2 / n))

@@ -56,6 +56,7 @@ def test_study_result_contract(tmp_path):
     for name in ("rows", "points", "agreement"):
         assert np.allclose(getattr(back, name).select_dtypes("number").to_numpy(),
                            getattr(res, name).select_dtypes("number").to_numpy(), equal_nan=True)
+    assert len(res.figures()) == 2  # the collapse figure and the exact-law histograms (ReLU without bias)
     pdf = res.report(tmp_path / "fw.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
     with pytest.raises(ConfigError):

@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 
 from .common import PALETTE, MARKERS, TEXT_COLOR, fix_layout, fixed_figure, style_axes
 
-__all__ = ["collapse_figure"]
+__all__ = ["collapse_figure", "relu_law_figure"]
 
 _MARKERS_PER_WIDTH = 24  # at most about this many measured points per width and panel (every k-th layer)
 _ROWS = (("q", "Var log q̂ˡ (forward)"), ("grad", "Var log ‖∂L/∂zˡ‖² (backward)"))
@@ -75,3 +75,45 @@ def _auto_locator():
     from matplotlib.ticker import MaxNLocator
 
     return MaxNLocator(nbins=6)
+
+
+def relu_law_figure(rows: pd.DataFrame, points: pd.DataFrame, *, title: str | None = None) -> Figure | None:
+    """For each activation with an exact law (``exact_q`` finite) and each width, the last layer's measured
+    :math:`\\log(\\hat q^L/G^1)` over networks (histogram, density scale) beside the exact Hanin–Nica density and
+    the asymptotic log-normal one (:class:`initlab.theory.relu_law.ReLULaw` with the :math:`\\chi^2_n/n` readout,
+    shifted by :math:`(L-1)\\log(\\sigma_w^2/2)`). None if no activation has an exact law."""
+    from ..theory.relu_law import ReLULaw
+
+    exact = points[np.isfinite(points["exact_q"])]
+    cells = list(dict.fromkeys(zip(exact["act"], exact["width"])))
+    if not cells:
+        return None
+    fig = fixed_figure(2.6 * min(len(cells), 5) + 0.6, 1.0)
+    axes = np.atleast_1d(fig.subplots(1 + (len(cells) - 1) // 5, min(len(cells), 5), squeeze=False)).ravel()
+    for ax, (act, n) in zip(axes, cells):
+        part = rows[(rows["act"] == act) & (rows["width"] == n)]
+        depth = int(part["depth"].iloc[0])
+        last = part[part["layer"] == depth]
+        sw2, sb2, q_in = (float(last[c].iloc[0]) for c in ("sigma_w2", "sigma_b2", "q_in"))
+        with np.errstate(divide="ignore"):
+            y = np.log(last["q_hat"].to_numpy() / (sw2 * q_in + sb2))
+        y = y[np.isfinite(y)]
+        law = ReLULaw((int(n),) * depth, readout=int(n))
+        shift = (depth - 1) * np.log(sw2 / 2.0)
+        ax.hist(y, bins=max(10, int(np.sqrt(y.size))), density=True, color=PALETTE[5], alpha=0.55,
+                label=f"measured ({y.size} networks)")
+        sd = float(np.sqrt(law.var))
+        grid = np.linspace(law.mean - 5 * sd, law.mean + 4 * sd, 300)
+        ax.plot(grid + shift, law.pdf(grid), "-", color="black", lw=1.3, label="exact (Hanin & Nica)")
+        m, v = law.lognormal
+        ax.plot(grid + shift, np.exp(-(grid - m) ** 2 / (2 * v)) / np.sqrt(2 * np.pi * v), "--", color=PALETTE[1],
+                lw=1.1, label="log-normal limit")
+        style_axes(ax, xlabel=f"log(q̂ᴸ / G¹), L = {depth}")
+        ax.set_title(f"{act}, n = {n}", fontsize=9.5, color=TEXT_COLOR)
+    for ax in axes[len(cells):]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7.5, frameon=False)
+    fix_layout(fig, left=0.45, right=0.2, top=0.6, bottom=0.55, panel_h=2.2, gap_w=0.35, gap_h=0.6,
+               suptitle=title or "The last layer's log q̂ across networks: measured, exact law, log-normal limit",
+               suptitle_size=10)
+    return fig

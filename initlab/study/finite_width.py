@@ -131,16 +131,14 @@ def _var_se(y: np.ndarray) -> tuple[float, float]:
 
 
 def _exact_relu(point: FWPoint, layers: np.ndarray) -> np.ndarray:
-    """Exact Var log q_hat^l for an exactly-ReLU activation without bias (NaN otherwise)."""
+    """Exact Var log q_hat^l for an exactly-ReLU activation without bias (NaN otherwise): the Hanin–Nica law of
+    the l - 1 layers below with the readout :math:`\\hat q^l = \\hat G^l\\chi^2_n/n`."""
     if get_activation(point.act).engine_path != "relu" or point.sigma_b2 != 0:
         return np.full(layers.shape, math.nan)
-    from scipy.special import polygamma
+    from ..theory.relu_law import ReLULaw
 
-    from ..theory.relu_law import relu_law
-
-    last = float(polygamma(1, point.width / 2.0))  # Var log(chi2_n / n)
-    per = relu_law(point.width, int(layers.max())).layer_moments()[:, 1]
-    return np.array([float(per[: int(l) - 1].sum()) + last for l in layers])
+    n = point.width
+    return np.array([ReLULaw((n,) * int(l), readout=n).var for l in layers])
 
 
 def summarise(rows: Any, points: Sequence[FWPoint]) -> Any:
@@ -279,10 +277,12 @@ class FiniteWidthResult:
                 f"{len(self.points)} points, {self.seconds:.1f} s)")
 
     def figures(self) -> list:
-        """The collapse figure (:func:`initlab.plots.finite_width.collapse_figure`)."""
-        from ..plots.finite_width import collapse_figure
+        """The collapse figure and, where an activation has the exact ReLU law, the distribution of the last
+        layer's log q̂ (:mod:`initlab.plots.finite_width`)."""
+        from ..plots.finite_width import collapse_figure, relu_law_figure
 
-        return [collapse_figure(self.points, self.agreement)]
+        law = relu_law_figure(self.rows, self.points)
+        return [collapse_figure(self.points, self.agreement)] + ([law] if law is not None else [])
 
     def report(self, path: str | Path) -> Path:
         """Write the PDF report (:func:`initlab.report.finite_width.write_finite_width_report`)."""

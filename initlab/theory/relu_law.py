@@ -113,15 +113,33 @@ class ReLULaw:
     for a He-initialised ReLU network of widths ``(n_0, n_1, ..., n_L)``, given that no layer dies.
 
     See :mod:`initlab.theory.relu_law` for the derivation. Build with :func:`relu_law`.
+
+    ``readout = m > 0`` adds the independent term :math:`\\log(\\chi^2_m/m)`: then :math:`Y` is the law of
+    :math:`\\log(\\hat q/G^1)` for the empirical second moment :math:`\\hat q = \\|z\\|^2/m` of the next layer's
+    :math:`m` pre-activations (:math:`\\hat q = \\hat G\\chi^2_m/m` given the metric; ``widths`` may then be just
+    :math:`(n_0,)`, the first layer's :math:`\\hat q^1`).
     """
 
     widths: tuple[int, ...]
+    readout: int = 0
 
     def __post_init__(self):
         w = tuple(int(v) for v in self.widths)
-        if len(w) < 2 or min(w) < 1:
-            raise ValueError(f"widths must list n_0, n_1, ..., n_L (at least two, all >= 1), got {self.widths}")
+        m = int(self.readout)
+        if len(w) < (1 if m > 0 else 2) or min(w) < 1 or m < 0:
+            raise ValueError(f"widths must list n_0, n_1, ..., n_L (at least two, all >= 1; one with a readout), "
+                             f"readout >= 0; got {self.widths}, {self.readout}")
         object.__setattr__(self, "widths", w)
+        object.__setattr__(self, "readout", m)
+
+    def _readout(self) -> tuple[float, float]:
+        """Mean and variance of :math:`\\log(\\chi^2_m/m)`: :math:`\\psi(m/2) + \\log(2/m)`, :math:`\\psi'(m/2)`."""
+        if not self.readout:
+            return 0.0, 0.0
+        from scipy.special import digamma, polygamma
+
+        m = self.readout
+        return float(digamma(m / 2.0)) + math.log(2.0 / m), float(polygamma(1, m / 2.0))
 
     @property
     def depth(self) -> int:
@@ -146,18 +164,20 @@ class ReLULaw:
     @property
     def mean(self) -> float:
         """Exact :math:`\\mathbb{E}Y` (digamma mixed over the binomial)."""
-        return float(sum(c * _layer_moments(*ab)[0] for ab, c in self._layers().items()))
+        return float(sum(c * _layer_moments(*ab)[0] for ab, c in self._layers().items())) + self._readout()[0]
 
     @property
     def var(self) -> float:
         """Exact :math:`\\mathrm{Var}\\,Y` (trigamma and digamma mixed over the binomial)."""
-        return float(sum(c * _layer_moments(*ab)[1] for ab, c in self._layers().items()))
+        return float(sum(c * _layer_moments(*ab)[1] for ab, c in self._layers().items())) + self._readout()[1]
 
     @property
     def lognormal(self) -> tuple[float, float]:
-        """The asymptotic law's ``(mean, var)``: :math:`(\\log(n_L/n_0) - \\tfrac52\\sum 1/n_l,\\; 5\\sum 1/n_l)`."""
+        """The asymptotic law's ``(mean, var)``: :math:`(\\log(n_L/n_0) - \\tfrac52\\sum 1/n_l,\\; 5\\sum 1/n_l)`
+        (plus :math:`(-1/m, 2/m)` for a readout)."""
         s = sum(1.0 / n for n in self.widths[1:])
-        return math.log(self.widths[-1] / self.widths[0]) - 2.5 * s, 5.0 * s
+        r = 1.0 / self.readout if self.readout else 0.0
+        return math.log(self.widths[-1] / self.widths[0]) - 2.5 * s - r, 5.0 * s + 2.0 * r
 
     def log_cf(self, t: np.ndarray) -> np.ndarray:
         """:math:`\\log\\varphi_Y(t)` (complex) on real ``t``."""
@@ -166,6 +186,11 @@ class ReLULaw:
         out = np.zeros(flat.shape, complex)
         for (a, b), c in self._layers().items():
             out += c * _layer_log_cf(a, b, flat)
+        if self.readout:
+            from scipy.special import loggamma
+
+            m = self.readout / 2.0
+            out += 1j * flat * math.log(1.0 / m) + loggamma(m + 1j * flat) - loggamma(m)
         return out.reshape(t.shape)
 
     @functools.cached_property
@@ -223,7 +248,8 @@ class ReLULaw:
     def __repr__(self) -> str:
         w = self.widths
         shown = f"{w[0]}, {w[1]} x {self.depth}" if len(set(w[1:])) == 1 else ", ".join(map(str, w))
-        return f"ReLULaw(widths=({shown}), mean={self.mean:.4g}, var={self.var:.4g})"
+        extra = f", readout={self.readout}" if self.readout else ""
+        return f"ReLULaw(widths=({shown}){extra}, mean={self.mean:.4g}, var={self.var:.4g})"
 
 
 def relu_law(width: int | Sequence[int], depth: int | None = None, input_width: int | None = None) -> ReLULaw:
