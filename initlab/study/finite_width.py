@@ -148,15 +148,15 @@ def summarise(rows: Any, points: Sequence[FWPoint]) -> Any:
     from ..theory.finite_width import finite_width
 
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    groups = {k: g for k, g in frame.groupby(["act", "sigma_w2", "sigma_b2", "width", "layer"], sort=False)}
+    empty = frame.iloc[:0]
     out = []
     for p in points:
-        part = frame[(frame["act"] == p.act) & (frame["width"] == p.width) & (frame["sigma_w2"] == p.sigma_w2)
-                     & (frame["sigma_b2"] == p.sigma_b2)]
         th = finite_width(p.act, p.sigma_w2, p.sigma_b2, width=p.width, depth=p.depth, q_in=p.q_in)
         layers = np.arange(1, p.depth + 1)
         exact = _exact_relu(p, layers)
         for l in layers:
-            sel = part[part["layer"] == l]
+            sel = groups.get((p.act, p.sigma_w2, p.sigma_b2, p.width, int(l)), empty)
             with np.errstate(divide="ignore"):
                 vq, sq = _var_se(np.log(sel["q_hat"].to_numpy()))
                 vg, sg = _var_se(np.log(sel["grad_sq"].to_numpy()))
@@ -363,7 +363,7 @@ def finite_width_study(acts: Sequence[str] | str = DEFAULT_ACTS, widths: Sequenc
             log(f"{p.act} width {p.width} depth {p.depth}: {trials} networks ({time.perf_counter() - tp:.1f} s)")
     frame = pd.DataFrame(rows, columns=list(FINITE_WIDTH_COLUMNS))
     summ = summarise(frame, points)
-    settings = {"acts": [f"{a}:{sw2:.10g}:{sb2:.10g}" for a, sw2, sb2, _ in cfgs], "widths": ws,
+    settings = {"acts": [f"{a}:{sw2!r}:{sb2!r}" for a, sw2, sb2, _ in cfgs], "widths": ws,
                 "depth_ratio": float(depth_ratio), "trials": int(trials), "seed": int(seed)}
     return FiniteWidthResult(frame, summ, agreement(summ), settings, time.perf_counter() - t0)
 
