@@ -47,6 +47,7 @@ def test_study_result_contract(tmp_path):
     assert tuple(res.points.columns) == FINITE_WIDTH_POINT_COLUMNS
     assert len(res.rows) == 12 * (4 + 8) * 2
     assert set(res.agreement["act"]) == {"relu", "tanh"}
+    assert (res.agreement[["slope_q_se", "slope_grad_se"]] > 0).all().all()  # bootstrap over networks
     relu = res.points[res.points["act"] == "relu"]
     assert np.isfinite(relu["exact_q"]).all() and res.points[res.points["act"] == "tanh"]["exact_q"].isna().all()
     assert (res.points["mean_field"] == 0).all()

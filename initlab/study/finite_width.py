@@ -33,10 +33,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .._spec import ConfigError
-from ..schema import FINITE_WIDTH_COLUMNS, FINITE_WIDTH_POINT_COLUMNS
+from ..schema import FINITE_WIDTH_COLUMNS
+from .finite_width_stats import agreement, summarise
 from ..activations import get_activation
 
-__all__ = ["FWPoint", "measure", "summarise", "agreement", "PERTURBATIVE", "FiniteWidthResult", "finite_width_study", "DEFAULT_ACTS"]
+__all__ = ["FWPoint", "measure", "FiniteWidthResult", "finite_width_study", "DEFAULT_ACTS"]
 
 #: The default activations: ReLU (He), tanh at criticality (its K* = 0 point) and GELU on its critical line at
 #: sigma_b2 = 0.2 (sigma_w2 from :func:`initlab.theory.critical_point`), each as ``spec:sigma_w2:sigma_b2``.
@@ -120,92 +121,6 @@ def measure(point: FWPoint, seed: int) -> list[dict[str, Any]]:
             for l in range(L)]
 
 
-def _var_se(y: np.ndarray) -> tuple[float, float]:
-    """Sample variance of the finite entries and its standard error :math:`\\sqrt{(\\hat\\mu_4 - v^2)/T}`."""
-    y = y[np.isfinite(y)]
-    if y.size < 3:
-        return math.nan, math.nan
-    c = y - y.mean()
-    v = float(c @ c) / (y.size - 1)
-    return v, math.sqrt(max(float(np.mean(c ** 4)) - v * v, 0.0) / y.size)
-
-
-def _exact_relu(point: FWPoint, layers: np.ndarray) -> np.ndarray:
-    """Exact Var log q_hat^l for an exactly-ReLU activation without bias (NaN otherwise): the Hanin–Nica law of
-    the l - 1 layers below with the readout :math:`\\hat q^l = \\hat G^l\\chi^2_n/n`."""
-    if get_activation(point.act).engine_path != "relu" or point.sigma_b2 != 0:
-        return np.full(layers.shape, math.nan)
-    from ..theory.relu_law import ReLULaw
-
-    n = point.width
-    return np.array([ReLULaw((n,) * int(l), readout=n).var for l in layers])
-
-
-def summarise(rows: Any, points: Sequence[FWPoint]) -> Any:
-    """Per point × layer: measured variances of the logs with standard errors, the predictions, ``l/n``."""
-    import pandas as pd
-
-    from ..theory.finite_width import finite_width
-
-    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
-    groups = {k: g for k, g in frame.groupby(["act", "sigma_w2", "sigma_b2", "width", "layer"], sort=False)}
-    empty = frame.iloc[:0]
-    out = []
-    for p in points:
-        th = finite_width(p.act, p.sigma_w2, p.sigma_b2, width=p.width, depth=p.depth, q_in=p.q_in)
-        layers = np.arange(1, p.depth + 1)
-        exact = _exact_relu(p, layers)
-        for l in layers:
-            sel = groups.get((p.act, p.sigma_w2, p.sigma_b2, p.width, int(l)), empty)
-            with np.errstate(divide="ignore"):
-                vq, sq = _var_se(np.log(sel["q_hat"].to_numpy()))
-                vg, sg = _var_se(np.log(sel["grad_sq"].to_numpy()))
-            out.append({"act": p.act, "sigma_w2": p.sigma_w2, "sigma_b2": p.sigma_b2, "width": p.width,
-                        "layer": int(l), "l_over_n": l / p.width, "trials": int(len(sel)),
-                        "var_log_q": vq, "var_log_q_se": sq, "pred_q": float(th.nvar_q[l - 1]),
-                        "exact_q": float(exact[l - 1]), "var_log_grad": vg, "var_log_grad_se": sg,
-                        "pred_grad": float(th.nvar_grad[l - 1]), "mean_field": 0.0})
-    return pd.DataFrame(out, columns=list(FINITE_WIDTH_POINT_COLUMNS))
-
-
-#: The 1/n expansion needs the predicted variance of the log to be small: :func:`agreement` also reports the
-#: share within 3 s.e. among the points predicted at or below this (``within3_*_small``).
-PERTURBATIVE = 0.5
-
-
-def agreement(summary: Any) -> Any:
-    """Per activation: share within 3 s.e. (q, grad; all points and those predicted at most :data:`PERTURBATIVE`),
-    weighted mean of measured/predicted, measured and predicted slopes against l/n (weighted least squares,
-    intercept free; ``slope_exact_q`` of the exact ReLU law where it applies, else NaN)."""
-    import pandas as pd
-
-    def slope(x, y, w):
-        xm, ym = np.average(x, weights=w), np.average(y, weights=w)
-        return float(np.sum(w * (x - xm) * (y - ym)) / np.sum(w * (x - xm) ** 2))
-
-    out = []
-    for act, part in summary.groupby("act", sort=False):
-        row: dict[str, Any] = {"act": act}
-        for key in ("q", "grad"):
-            m, se, pr = (part[c].to_numpy() for c in (f"var_log_{key}", f"var_log_{key}_se", f"pred_{key}"))
-            ok = np.isfinite(m) & np.isfinite(se) & (se > 0)
-            m, se, pr, x = m[ok], se[ok], pr[ok], part["l_over_n"].to_numpy()[ok]
-            w = 1.0 / se ** 2
-            hit = np.abs(m - pr) <= 3 * se
-            row[f"within3_{key}"] = float(np.mean(hit))
-            small = pr <= PERTURBATIVE
-            row[f"within3_{key}_small"] = float(np.mean(hit[small])) if small.any() else math.nan
-            row[f"ratio_{key}"] = float(np.sum(w * m * pr) / np.sum(w * pr * pr))
-            row[f"slope_{key}"] = slope(x, m, w)
-            row[f"slope_pred_{key}"] = slope(x, pr, w)
-        ex = part["exact_q"].to_numpy()
-        fin = np.isfinite(ex) & np.isfinite(part["var_log_q_se"].to_numpy())
-        row["slope_exact_q"] = (slope(part["l_over_n"].to_numpy()[fin], ex[fin],
-                                      1.0 / part["var_log_q_se"].to_numpy()[fin] ** 2) if fin.sum() > 1 else math.nan)
-        out.append(row)
-    return pd.DataFrame(out)
-
-
 def parse_acts(acts: Sequence[str] | str) -> list[tuple[str, float, float, float]]:
     """``spec:sigma_w2:sigma_b2`` items (``sigma_w2`` may be ``critical``) → (spec, sigma_w2, sigma_b2, q_in).
 
@@ -258,17 +173,18 @@ class FiniteWidthResult:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        """The agreement table: within 3 s.e., measured/predicted, measured and predicted slopes vs l/n."""
-        head = (f"{'activation':<10} {'within 3se q':>12} {'grad':>6} {'(pred<=0.5) q':>13} {'grad':>6} "
-                f"{'meas/pred q':>11} {'grad':>6} {'slope q':>8} {'pred':>6} {'slope grad':>10} {'pred':>6}")
+        """The agreement table: within 3 s.e. (all points; predicted <= 0.5), measured/predicted, and the measured
+        (± bootstrap s.e.) and predicted slopes against l/n."""
+        head = (f"{'activation':<10} {'within 3se q':>12} {'grad':>5} {'(pred<=0.5) q':>13} {'grad':>5} "
+                f"{'meas/pred q':>11} {'grad':>5} {'slope q':>14} {'pred':>6} {'slope grad':>15} {'pred':>6}")
         lines = [f"finite-width study: widths {self.settings.get('widths')}, l/n up to "
                  f"{self.settings.get('depth_ratio')}, {self.settings.get('trials')} networks per point "
                  f"({self.seconds:.1f} s)", head]
         for r in self.agreement.itertuples():
-            lines.append(f"{r.act:<10} {r.within3_q:>12.2f} {r.within3_grad:>6.2f} {r.within3_q_small:>13.2f} "
-                         f"{r.within3_grad_small:>6.2f} {r.ratio_q:>11.3f} "
-                         f"{r.ratio_grad:>6.3f} {r.slope_q:>8.3f} {r.slope_pred_q:>6.3f} {r.slope_grad:>10.3f} "
-                         f"{r.slope_pred_grad:>6.3f}")
+            lines.append(f"{r.act:<10} {r.within3_q:>12.2f} {r.within3_grad:>5.2f} {r.within3_q_small:>13.2f} "
+                         f"{r.within3_grad_small:>5.2f} {r.ratio_q:>11.3f} {r.ratio_grad:>5.2f} "
+                         f"{f'{r.slope_q:.3f}±{r.slope_q_se:.3f}':>14} {r.slope_pred_q:>6.3f} "
+                         f"{f'{r.slope_grad:.3f}±{r.slope_grad_se:.3f}':>15} {r.slope_pred_grad:>6.3f}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -365,7 +281,7 @@ def finite_width_study(acts: Sequence[str] | str = DEFAULT_ACTS, widths: Sequenc
     summ = summarise(frame, points)
     settings = {"acts": [f"{a}:{sw2!r}:{sb2!r}" for a, sw2, sb2, _ in cfgs], "widths": ws,
                 "depth_ratio": float(depth_ratio), "trials": int(trials), "seed": int(seed)}
-    return FiniteWidthResult(frame, summ, agreement(summ), settings, time.perf_counter() - t0)
+    return FiniteWidthResult(frame, summ, agreement(summ, frame, seed=int(seed)), settings, time.perf_counter() - t0)
 
 
 def _measure_task(task: tuple[FWPoint, int]) -> list[dict[str, Any]]:
