@@ -40,6 +40,9 @@ _NAMES: dict[str, str] = {
     # studies (issue 12)
     "spectrum": ".study.spectrum", "SpectrumResult": ".study.spectrum", "jacobian_theory": ".study.freeprob",
     "trainability": ".study.trainability", "TrainabilityResult": ".study.trainability",
+    # finite width (issue 21)
+    "finite_width_study": ".study.finite_width", "FiniteWidthResult": ".study.finite_width",
+    "finite_width": ".theory.finite_width", "relu_law": ".theory.relu_law",
 }
 # ``sweep`` is a package that can be called: initlab.sweep(...) runs a sweep (issue 11)
 _SUBMODULES = ("datasets", "labs", "nn", "plots", "report", "sim", "theory", "activations", "initializers", "sweep",
@@ -64,6 +67,7 @@ __all__ = [
     "load_movie_reviews", "multi_hot", "datasets", "nn", "labs",
     # studies
     "spectrum", "SpectrumResult", "jacobian_theory", "trainability", "TrainabilityResult", "study",
+    "finite_width_study", "FiniteWidthResult", "finite_width", "relu_law",
 ]
 
 

@@ -160,3 +160,24 @@ POINT_TEXT_COLUMNS = ("phase", "theory_phase", "note")
 #: sweep, between ``status`` and the summary), the summary, and the compute time in seconds.
 POINT_ID_COLUMNS = ("key", "status")
 __all__ += ["POINT_SUMMARY_COLUMNS", "POINT_TEXT_COLUMNS", "POINT_ID_COLUMNS"]
+
+# -- the finite-width study (initlab.study.finite_width; issue 21) ---------------------------------------------
+#: One row per network and layer from :func:`initlab.study.finite_width.measure`: the point (activation,
+#: variances, input :math:`q_{in}`, width, depth), the seed, the layer, :math:`\hat q^l = \|z^l\|^2/n` and
+#: :math:`\|\partial L/\partial z^l\|^2`.
+FINITE_WIDTH_COLUMNS = ("act", "sigma_w2", "sigma_b2", "q_in", "width", "depth", "seed", "layer", "q_hat", "grad_sq")
+#: One row per activation × width × layer from :func:`initlab.study.finite_width.summarise`: measured variances of
+#: the logs with standard errors, the 1/n prediction, the exact ReLU value (NaN where it does not apply) and the
+#: mean-field prediction (0).
+FINITE_WIDTH_POINT_COLUMNS = ("act", "sigma_w2", "sigma_b2", "width", "layer", "l_over_n", "trials", "var_log_q",
+                              "var_log_q_se", "pred_q", "exact_q", "var_log_grad", "var_log_grad_se", "pred_grad",
+                              "mean_field")
+__all__ += ["FINITE_WIDTH_COLUMNS", "FINITE_WIDTH_POINT_COLUMNS"]
+#: The measured-vs-predicted table of :func:`initlab.sim.predict.theory_deviation` (one row per config × layer):
+#: the trials' mean ``q`` against the mean-field ``theory_q``, ``dev``, the t statistic ``z``, the trials' standard
+#: deviation of ln q (``log_sd``) beside the finite-width prediction (``sd_pred``, NaN where it does not apply),
+#: the predicted 1/n shift of the mean (``shift_pred``), ``z_pred`` (the deviation in predicted standard errors),
+#: ``trials`` and the summary's ``!`` flag.
+DEVIATION_COLUMNS = ("config", "label", "layer", "q", "theory_q", "dev", "z", "log_sd", "sd_pred", "shift_pred",
+                     "z_pred", "trials", "flag")
+__all__ += ["DEVIATION_COLUMNS"]

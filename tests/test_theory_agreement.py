@@ -8,7 +8,8 @@ from matplotlib.collections import LineCollection
 
 import initlab
 from initlab.plots.layers import correlation_vs_layer, grad_vs_layer, moments_vs_layer
-from initlab.sim.predict import FLAG_SIGMAS, theory_deviation
+from initlab.sim.finite_width import predicted_spread
+from initlab.sim.predict import FLAG_MAX_SHIFT, FLAG_SIGMAS, theory_deviation
 
 HE_GELU = dict(
     init="he", act="gelu", depth=20, width=100, batch=256, trials=12, dtype="float64", seed=0, progress=False
@@ -20,7 +21,16 @@ def test_he_gelu_deep_layers_are_flagged_and_an_ordered_stack_is_not():
     dev = theory_deviation(res.layers)
     assert dev.flag.any() and dev[dev.flag].layer.min() >= 10  # the prediction holds in the first layers
     assert (dev[dev.flag].z > FLAG_SIGMAS).all() and (dev[dev.flag].dev.abs() > 0.01).all()
-    text = res.summary()
+    # the finite-width theory predicts the trials' spread of log q (issue 21) and explains these deviations:
+    spread = predicted_spread(res.config, res.layers)
+    fw = theory_deviation(res.layers, spread)
+    assert set(fw[fw.flag].layer) <= set(dev[dev.flag].layer)  # flags only where the 1/n expansion ends
+    assert (fw[fw.flag].shift_pred.abs() > FLAG_MAX_SHIFT).all() and (fw[fw.flag].z_pred > FLAG_SIGMAS).all()
+    early = fw[fw.layer <= 12]
+    assert np.all(np.abs(np.log(early.sd_pred[early.layer > 1] / early.log_sd[early.layer > 1])) < np.log(1.5))
+    uniform = initlab.simulate(**{**HE_GELU, "init": "he_uniform"})  # outside the finite-width theory
+    assert predicted_spread(uniform.config, uniform.layers).sd_pred.isna().all()
+    text = uniform.summary()
     assert "q vs theory" in text and "!" in text and "t-test" in text
     tanh = initlab.simulate(
         init="variance_scaling:scale=0.8,mode=fan_in",

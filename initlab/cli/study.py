@@ -40,6 +40,7 @@ def study_group() -> None:
     \b
     Examples:
       initlab study trainability --preset quick --report trainability.pdf
+      initlab study finite-width --out reports/finite_width --report finite_width.pdf
       initlab spectrum --act tanh,relu --init orthogonal,gaussian
     """
 
@@ -133,3 +134,13 @@ def trainability_cmd(preset, act, sigma_b2, sigma_w2, depth, width, optimizer, l
 
 
 COMMANDS = [study_group]
+
+
+def _register() -> None:
+    """``study finite-width`` lives in its own module (:mod:`initlab.cli.finite_width`)."""
+    from .finite_width import finite_width_cmd
+
+    study_group.add_command(finite_width_cmd)
+
+
+_register()

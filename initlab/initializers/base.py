@@ -100,6 +100,12 @@ class Initializer(RegistryEntry):
         """Exact :math:`E[W_{ij}]` for weights of ``shape`` (0 except for ``constant``)."""
         return 0.0
 
+    @property
+    def iid_gaussian(self) -> bool:
+        """True when the entries are i.i.d. Gaussian (what the finite-width theory,
+        :mod:`initlab.theory.finite_width`, assumes); False for uniform, truncated, orthogonal, ... draws."""
+        return False
+
 
 def get_initializer(spec: Any) -> Initializer:
     """Parse an initializer spec (``"he"``, ``"normal:0.01"``) or pass an :class:`Initializer` through."""
@@ -199,6 +205,10 @@ class _GainScaled(Initializer):
 
     def variance(self, shape):
         return self.gain**2 * self.unit_variance(shape)  # type: ignore[attr-defined]
+
+    @property
+    def iid_gaussian(self) -> bool:
+        return self.family == "normal"
 
     def sample(self, shape, rng, dtype=np.float32):
         return _draw(self.family, shape, rng, dtype, self.variance(shape))

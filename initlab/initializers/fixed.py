@@ -76,6 +76,10 @@ class Normal(Initializer):
     def variance(self, shape):
         return self.std**2
 
+    @property
+    def iid_gaussian(self) -> bool:
+        return True
+
 
 @INITIALIZERS.register("uniform", "random_uniform")
 @dataclass(frozen=True)

@@ -158,6 +158,10 @@ class Orthogonal(_GainScaled):
     def unit_variance(self, shape):
         return 1.0 / max(fans(shape))
 
+    @property
+    def iid_gaussian(self) -> bool:
+        return False
+
     def sample(self, shape, rng, dtype=np.float32):
         w = orthogonal_matrix(shape, rng, _work_dtype(dtype))
         w *= w.dtype.type(self.gain)

@@ -253,6 +253,10 @@ class VarianceScaling(_GainScaled):
     def unit_variance(self, shape):
         return self.scale / self._n(shape)
 
+    @property
+    def iid_gaussian(self) -> bool:
+        return self.distribution == "untruncated_normal"
+
     def sample(self, shape, rng, dtype=np.float32):
         s = self.gain * math.sqrt(self.unit_variance(shape))
         if self.distribution == "truncated_normal":

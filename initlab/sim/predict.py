@@ -15,7 +15,7 @@ import numpy as np
 
 from ..activations import Activation, get_activation
 from ..initializers import Initializer, get_initializer
-from ..schema import SUMMARY_COLUMNS, THEORY_COLUMNS
+from ..schema import DEVIATION_COLUMNS, SUMMARY_COLUMNS, THEORY_COLUMNS
 from ..theory.meanfield import fixed_point
 from ..theory.propagation import Propagation, propagate
 from .stats import Scratch, moments, pair_corr
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .config import SimConfig
 
 __all__ = ["input_moments", "stack_variances", "out_of_theory", "predict_layers", "config_summary",
-           "theory_deviation", "FLAG_SIGMAS", "FLAG_MIN_REL"]
+           "theory_deviation", "FLAG_SIGMAS", "FLAG_MIN_REL", "FLAG_MAX_SHIFT"]
 
 #: A layer is flagged when the trials' mean q differs from the prediction by more than this many standard errors
 FLAG_SIGMAS = 3.0
@@ -181,6 +181,11 @@ def config_summary(config: SimConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
+#: The predicted 1/n shift of the mean is applied to the comparison only up to this size (beyond, the
+#: expansion has left its range; the predicted spread still enters the flag).
+FLAG_MAX_SHIFT = 0.5
+
+
 def _t_threshold(trials: Any) -> np.ndarray:
     """Student's t quantile at the two-sided level of :data:`FLAG_SIGMAS` normal sigmas, ``trials - 1`` dof
     (with few trials the standard error is itself uncertain: 6 trials need z > 6.1 for 3 sigmas)."""
@@ -190,7 +195,7 @@ def _t_threshold(trials: Any) -> np.ndarray:
     return special.stdtrit(dof, special.ndtr(FLAG_SIGMAS))
 
 
-def theory_deviation(layers: pd.DataFrame) -> pd.DataFrame:
+def theory_deviation(layers: pd.DataFrame, spread: pd.DataFrame | None = None) -> pd.DataFrame:
     """Measured against predicted pre-activation second moment, per config and layer.
 
     The trials' :math:`q_t` fluctuate multiplicatively (a layer's finite-width error multiplies into the
@@ -201,8 +206,17 @@ def theory_deviation(layers: pd.DataFrame) -> pd.DataFrame:
     :data:`FLAG_SIGMAS` normal sigmas (99.73%) and :math:`|e^{\\bar\\ell}/q_{th} - 1|` > :data:`FLAG_MIN_REL`: the trials' spread
     cannot explain the difference (finite-width effects that compound with depth near criticality, or a
     prediction outside its assumptions). ``q`` and ``dev`` :math:`= \\bar q/q_{th} - 1` use the arithmetic mean,
-    as the figures do. Columns ``config``, ``label``, ``layer``, ``q``, ``theory_q``, ``dev``, ``z``, ``trials``,
-    ``flag``; layers without a prediction (or a diverged trial) have NaN and no flag.
+    as the figures do. Columns :data:`initlab.schema.DEVIATION_COLUMNS`; layers without a prediction (or a
+    diverged trial) have NaN and no flag.
+
+    ``spread`` (:func:`initlab.sim.finite_width.predicted_spread`) adds the finite-width prediction: the expected
+    standard deviation ``sd_pred`` of :math:`\\ln q_t` across trials (beside the measured ``log_sd``) and the
+    :math:`1/n` shift of the mean, ``shift_pred``. Where it is finite, the comparison of the mean of
+    :math:`\\ln q_t` is made with :math:`\\ln[q_{th}(1 + \\text{shift\\_pred})] - \\text{sd\\_pred}^2/2` (while
+    :math:`|\\text{shift\\_pred}| \\le` :data:`FLAG_MAX_SHIFT`, where the :math:`1/n` expansion is still an
+    expansion) and a layer is flagged only if, in addition, the deviation exceeds
+    :data:`FLAG_SIGMAS` predicted standard errors :math:`\\text{sd\\_pred}/\\sqrt T` (``z_pred``; with one
+    trial this test alone decides).
     """
     import pandas as pd
 
@@ -219,14 +233,26 @@ def theory_deviation(layers: pd.DataFrame) -> pd.DataFrame:
             "log_sd": g["_log"].std(ddof=1),
         }
     ).reset_index()
+    if spread is not None:
+        out = out.merge(spread[["config", "layer", "sd_pred", "shift_pred"]], on=["config", "layer"], how="left")
+    else:
+        out["sd_pred"], out["shift_pred"] = np.nan, np.nan
+    fw = np.isfinite(out["sd_pred"]) & np.isfinite(out["shift_pred"]) & (out["sd_pred"] > 0)
+    shifted = fw & (out["shift_pred"].abs() <= FLAG_MAX_SHIFT)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_th = np.log(out["theory_q"].where(out["theory_q"] > 0))
+        # E ln q = ln E q - Var(ln q)/2 + O(1/n^2): the mean of the logs sits below the log of the mean
+        log_th = log_th + np.where(shifted, np.log1p(out["shift_pred"].where(shifted, 0.0))
+                                   - 0.5 * out["sd_pred"].where(shifted, 0.0) ** 2, 0.0)
         out["dev"] = out["q"] / out["theory_q"] - 1
         out["z"] = (out["log_mean"] - log_th).abs() / (out["log_sd"] / np.sqrt(out["trials"]))
+        out["z_pred"] = (out["log_mean"] - log_th).abs() / (out["sd_pred"] / np.sqrt(out["trials"]))
         geo = np.exp(out["log_mean"] - log_th) - 1
     several = out["trials"] >= 2  # one trial has no spread: nothing to flag (and no t quantile to compute)
     threshold = np.full(len(out), np.inf)
     if several.any():
         threshold[several.to_numpy()] = _t_threshold(out.loc[several, "trials"])
-    out["flag"] = (several & (out["z"] > threshold) & (geo.abs() > FLAG_MIN_REL)).fillna(False).astype(bool)
-    return out[["config", "label", "layer", "q", "theory_q", "dev", "z", "trials", "flag"]]
+    t_test = several & (out["z"] > threshold)
+    flag = np.where(fw, (t_test | ~several) & (out["z_pred"] > FLAG_SIGMAS), t_test) & (geo.abs() > FLAG_MIN_REL)
+    out["flag"] = pd.Series(flag, index=out.index).fillna(False).astype(bool)
+    return out[list(DEVIATION_COLUMNS)]

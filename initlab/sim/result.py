@@ -131,13 +131,16 @@ class SimResult(ShowsItself):
         dead fractions, and the pre-activation gradient norm relative to the last layer.
 
         Where the config has a mean-field prediction, ``q vs theory`` is the measured pre-activation second
-        moment's deviation from it, marked ``!`` where the trials' spread cannot explain it
-        (:func:`initlab.sim.predict.theory_deviation`: a 3-sigma t-test on the trials' log q, and 1%)."""
+        moment's deviation from it, marked ``!`` where neither the trials' spread nor the predicted finite-width
+        spread can explain it (:func:`initlab.sim.predict.theory_deviation` with
+        :func:`initlab.sim.finite_width.predicted_spread`: 3 sigma on the trials' log q after the predicted 1/n
+        shift, and 1%)."""
+        from .finite_width import predicted_spread
         from .predict import FLAG_MIN_REL, FLAG_SIGMAS, theory_deviation
 
         df = self.layers
         cols = ["act_mean", "act_std", "saturated", "dead", "grad_pre_ratio"]
-        dev = theory_deviation(df).set_index(["label", "layer"])
+        dev = theory_deviation(df, predicted_spread(self.config, df)).set_index(["label", "layer"])
         head = f"{'layer':>5} {'width':>6} {'mean':>11} {'std':>11} {'saturated':>9} {'dead':>6} {'grad ratio':>11}"
         lines: list[str] = []
         T = self.config.trials
@@ -174,8 +177,9 @@ class SimResult(ShowsItself):
             lines.append("")
         if flagged:
             lines.append(f"! {flagged} layer(s): measured q differs from the mean-field prediction by more than the "
-                         f"trials' spread explains ({FLAG_SIGMAS:g}-sigma t-test on log q) and by more than "
-                         f"{FLAG_MIN_REL:.0%} (finite-width effects grow with depth near criticality; see the README)")
+                         f"trials' spread and the predicted finite-width spread explain ({FLAG_SIGMAS:g}-sigma t-test "
+                         f"on log q and {FLAG_SIGMAS:g} predicted standard errors after the predicted 1/n shift) and "
+                         f"by more than {FLAG_MIN_REL:.0%}")
         return "\n".join(lines).rstrip("\n") + "\n"
 
     def _repr_facts(self) -> str:

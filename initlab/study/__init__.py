@@ -4,6 +4,9 @@
 :mod:`~initlab.study.freeprob`     free-probability prediction of the Jacobian spectrum
 :mod:`~initlab.study.spectrum`     exact Jacobian singular values at init (dynamical isometry)
 :mod:`~initlab.study.trainability` MNIST training over σ_w² × depth against ξ_c (Schoenholz et al.)
+:mod:`~initlab.study.finite_width` fluctuations across networks against the 1/n theory (issue 21)
+:mod:`~initlab.study.finite_width_stats` its per-layer and per-activation statistics
+:mod:`~initlab.study.jacobian_width` the O(L/N) deviation of the Jacobian spectrum's variance
 =================================  ==========================================================
 """
 
@@ -14,6 +17,9 @@ _MODULES = {
     ".spectrum": ("SpectrumConfig", "SpectrumResult", "measure_jacobian"),
     ".trainability": ("TrainPoint", "StudyData", "PRESETS", "theory_at", "train_point", "run_points",
                       "agreement", "load_study_data", "TrainabilityResult"),
+    ".finite_width": ("FWPoint", "measure", "FiniteWidthResult", "finite_width_study"),
+    ".finite_width_stats": ("summarise",),
+    ".jacobian_width": ("jacobian_deviation", "deviation_slope"),
 }
 __all__ = [name for names in _MODULES.values() for name in names]
 # The study functions share their modules' names (``initlab.study.spectrum`` is the module): they are

@@ -9,6 +9,8 @@
 :mod:`~initlab.theory.propagation`      layer-by-layer prediction of a stack
 :mod:`~initlab.theory.phase`            phase diagrams over σ_w² × σ_b²
 :mod:`~initlab.theory.recommend`        the critical gain of an activation
+:mod:`~initlab.theory.relu_law`         the exact law of a ReLU network's norms at any widths (Hanin & Nica)
+:mod:`~initlab.theory.finite_width`     the leading 1/n corrections for any activation (Roberts, Yaida & Hanin)
 =====================================  ==========================================================
 """
 
@@ -22,6 +24,8 @@ _MODULES = {
     ".phase": ("PhaseGrid", "phase_grid", "default_sigma_w2_max"),
     ".propagation": ("Propagation", "propagate"),
     ".recommend": ("Recommendation", "recommend", "recommend_all"),
+    ".relu_law": ("ReLULaw", "relu_law"),
+    ".finite_width": ("FiniteWidth", "finite_width", "batch_fluctuations"),
 }
 __all__ = [name for names in _MODULES.values() for name in names]
 

@@ -234,6 +234,14 @@ class QuadratureKernel(Kernel):
         breaks = np.concatenate([np.zeros((r.size, 1)), self.kinks / r[:, None], graded, -graded], axis=1)
         return piecewise_rule(breaks, self.degree)
 
+    def quadrature_rule(self, q: float) -> tuple[np.ndarray, np.ndarray]:
+        """The 1-D rule this kernel integrates with at variance ``q``: nodes ``z`` and weights ``w`` (shape (m,))
+        with :math:`\\mathbb{E}[f(\\phi(\\sqrt q Z))] \\approx \\sum_i w_i f(\\phi(\\sqrt q z_i))` for smooth ``f``
+        (for moments this kernel does not offer, e.g. :math:`\\mathbb{E}[\\phi^4]`)."""
+        r = np.sqrt(np.maximum(np.array([float(q)]), Q_FLOOR))
+        z, w = self._rule1(r)
+        return np.array(z[0]), np.array(w[0])
+
     def _grouped(self, flat: np.ndarray, per_piece: int, fill) -> None:
         """Call ``fill(rows, r, z, w)`` on blocks of rows that share a grading level (``r = sqrt(flat[rows])``)."""
         r_all = np.sqrt(flat)
