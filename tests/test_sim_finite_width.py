@@ -14,7 +14,7 @@ from initlab.sim.finite_width import outside_finite_width, predicted_spread
 from initlab.sim.predict import theory_deviation
 
 
-@pytest.mark.parametrize("kw", [dict(init="he", act="relu"),
+@pytest.mark.parametrize("kw", [dict(init="kaiming", act="relu"),
                                 dict(init="xavier", act="tanh", bias_init="normal:0.3")])
 def test_engine_spread_matches_prediction(kw):
     res = initlab.simulate(**kw, depth=8, width=64, batch=8, trials=300, dtype="float64", seed=4, progress=False)
@@ -50,7 +50,7 @@ def test_outside_the_theory_gives_nan():
     for kw, why in ((dict(init="orthogonal"), "Gaussian"), (dict(init="he_uniform"), "Gaussian"),
                     (dict(dropout=0.1), "dropout"), (dict(act="maxout:2"), "elementwise"),
                     (dict(batchnorm=True), "batch")):
-        cfg = dict(init="he", act="relu", depth=3, width=16, batch=4, trials=2, progress=False)
+        cfg = dict(init="kaiming", act="relu", depth=3, width=16, batch=4, trials=2, progress=False)
         res = initlab.simulate(**{**cfg, **kw})
         assert why in outside_finite_width(res.config.runs()[0].config)
         assert predicted_spread(res.config, res.layers).sd_pred.isna().all()
