@@ -20,7 +20,7 @@ from .._io import atomic_write, reproducible_time
 from .._version import __version__
 from .pages import PAGE
 
-__all__ = ["write_pdf", "report_date", "on_page"]
+__all__ = ["write_pdf", "write_png", "report_date", "epoch_date", "on_page"]
 
 
 def report_date(recorded: _dt.datetime | None = None) -> _dt.datetime:
@@ -32,6 +32,12 @@ def report_date(recorded: _dt.datetime | None = None) -> _dt.datetime:
         When ``SOURCE_DATE_EPOCH`` is set but is not an integer.
     """
     return reproducible_time(recorded, strict=True)
+
+
+def epoch_date() -> _dt.datetime | None:
+    """``SOURCE_DATE_EPOCH`` as a date when it is set, else None: the date of a report whose run recorded no
+    time (an undated PDF: the same pages give the same bytes)."""
+    return report_date() if os.environ.get("SOURCE_DATE_EPOCH", "").strip() else None
 
 
 class on_page:
@@ -51,16 +57,18 @@ class on_page:
 
 
 def write_pdf(path: str | os.PathLike, pages: Iterable[Figure | None], *, title: str,
-              date: _dt.datetime, page_size: tuple[float, float] | None = None) -> Path:
+              date: _dt.datetime | None, page_size: tuple[float, float] | None = None) -> Path:
     """Write ``pages`` (figures, drawn in order; ``None`` is skipped) as one PDF, atomically.
 
     ``pages`` may be a generator: each page is built only when it is written. ``page_size`` puts every page
     on that size (inches) while it is written; ``None`` keeps each figure's own size. The metadata holds
-    ``title``, the creator (``initlab <version>``) and ``date`` as creation and modification dates, so the
-    same pages and date give the same bytes.
+    ``title``, the creator (``initlab <version>``) and ``date`` as creation and modification dates (none when
+    ``date`` is None), so the same pages and date give the same bytes.
     """
     path = Path(path)
     metadata = {"Title": title, "Creator": f"initlab {__version__}", "CreationDate": date, "ModDate": date}
+    if date is None:
+        metadata["ModDate"] = None  # matplotlib writes no date for None
     with atomic_write(path, "wb") as fh:
         with PdfPages(fh, metadata=metadata) as pdf:
             for fig in pages:
@@ -71,4 +79,12 @@ def write_pdf(path: str | os.PathLike, pages: Iterable[Figure | None], *, title:
                 else:
                     with on_page(fig, page_size):
                         pdf.savefig(fig)
+    return path
+
+
+def write_png(path: str | os.PathLike, fig: Figure, dpi: int = 120) -> Path:
+    """Write ``fig`` as a PNG, atomically, without the software tag (the same figure gives the same bytes)."""
+    path = Path(path)
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=dpi, metadata={"Software": None})
     return path
