@@ -36,6 +36,7 @@ def lazy_attributes(package: str, names: Mapping[str, str], submodules: tuple[st
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(ns) | set(names) | set(submodules))
+        # the public surface only: not ``annotations`` (from ``__future__``) nor this helper
+        return sorted(set(ns.get("__all__", ())) | set(names) | set(submodules))
 
     return __getattr__, __dir__

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from . import InputError
+from ._options import quiet_option
 
 __all__ = ["COMMANDS", "sweep_group", "parse_axis_args"]
 
@@ -82,11 +83,14 @@ def sweep_group() -> None:
 @click.option("--keep", type=click.Choice(["summary", "layers"]), default="summary", show_default=True,
               help="Also store every point's per-layer rows (layers).")
 @click.option("--batch-size", type=int, default=None, help="Points per batch [default: about 1 s of work].")
-@click.option("--blas-threads", type=int, default=None, help="BLAS threads per worker [default: cores / workers].")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+@click.option("--threads", type=int, default=None, help="BLAS threads per worker [default: cores / workers].")
+@click.option("--blas-threads", "blas_threads", type=int, default=None, hidden=True,
+              help="Deprecated spelling of --threads.")
+@quiet_option
+@click.option("--progress/--no-progress", default=True, hidden=True, help="Deprecated: --no-progress is --quiet.")
 @click.pass_context
 def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_local, zips, keep, batch_size,
-            blas_threads, progress) -> None:
+            threads, blas_threads, quiet, progress) -> None:
     """Measure every point of a grid: q, c, χ₁ and ξ_c measured beside the mean-field theory.
 
     Axes are options after these: any simulate setting (--act, --init, --depth, --width, --batch,
@@ -104,6 +108,10 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
       initlab sweep export sweeps/tanh.sqlite -o tanh.parquet
       initlab sweep report sweeps/tanh.sqlite -o tanh.pdf
     """
+    if threads is not None and blas_threads is not None and threads != blas_threads:
+        raise InputError("give --threads only (--blas-threads is its old spelling)")
+    threads = threads if threads is not None else blas_threads
+    progress = progress and not quiet
     axes = parse_axis_args(list(ctx.args))
     if not axes:
         raise InputError("no axes: give at least one, e.g. --sigma-w2 0.5:4:8")
@@ -111,7 +119,7 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
 
     start = time.perf_counter()
     res = sweep(store, workers=workers, scheduler=scheduler, dask_local=dask_local, zip=zips, keep=keep,
-                batch_size=batch_size, blas_threads=blas_threads, progress=progress, **axes)
+                batch_size=batch_size, threads=threads, progress=progress, **axes)
     elapsed = time.perf_counter() - start
     pts = res.points
     failed = pts[pts["status"] == "failed"]

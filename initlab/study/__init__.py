@@ -11,8 +11,8 @@ from .._lazy import lazy_attributes
 
 _MODULES = {
     ".freeprob": ("WEIGHTS", "JacobianTheory", "jacobian_theory", "d2_law", "critical_at_q"),
-    ".spectrum": ("SpectrumConfig", "SpectrumResult", "measure_jacobian"),
-    ".trainability": ("TrainPoint", "StudyData", "PRESETS", "theory_at", "train_point", "run_points",
+    ".spectrum": ("SpectrumConfig", "SpectrumSample", "SpectrumTask", "SpectrumResult", "measure_jacobian"),
+    ".trainability": ("TrainPoint", "TrainJob", "TrainTask", "StudyData", "PRESETS", "theory_at", "train_point",
                       "agreement", "load_study_data", "TrainabilityResult"),
 }
 __all__ = [name for names in _MODULES.values() for name in names]

@@ -18,6 +18,7 @@ on the facade).
 
 from __future__ import annotations
 
+import inspect
 import sys
 import types
 
@@ -33,3 +34,5 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+#: ``inspect.signature(initlab.sweep)`` and ``help`` show :func:`~initlab.sweep.run.sweep`'s parameters.
+__signature__ = inspect.signature(sweep)

@@ -88,7 +88,7 @@ def _run(executor: str, depth: int, n: int, workers: int, client: Any, blas: int
                                   store=folder / "b.sqlite", progress=False)
         t0 = time.perf_counter()
         if executor == "serial":
-            res = sweep(workers=1, blas_threads=blas, **kw)
+            res = sweep(workers=1, threads=blas, **kw)
         elif executor == "pool":
             res = sweep(workers=workers, **kw)
         else:

@@ -46,7 +46,7 @@ def executor_for(workers: int | None = None, scheduler: Any = None, dask_local: 
     from .executors import DaskExecutor, PoolExecutor, SerialExecutor, dask_client
 
     if blas_threads is not None and blas_threads < 1:
-        raise ConfigError(f"blas threads must be >= 1, got {blas_threads}")
+        raise ConfigError(f"--threads must be >= 1, got {blas_threads}")
     choices = (("workers", workers), ("scheduler", scheduler), ("dask-local", dask_local))
     given = [n for n, v in choices if v is not None]
     if len(given) > 1:
@@ -76,8 +76,8 @@ def executor_for(workers: int | None = None, scheduler: Any = None, dask_local: 
 
 def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None, scheduler: Any = None,
           dask_local: int | None = None, zip: Sequence[Sequence[str]] = (), keep: str = "summary",
-          batch_size: int | None = None, blas_threads: int | None = None, progress: bool = True,
-          **axes: Any) -> SweepResult:
+          batch_size: int | None = None, threads: int | None = None, progress: bool = True,
+          blas_threads: int | None = None, **axes: Any) -> SweepResult:
     """Measure a whole region of the parameter space: every point of a grid, on every core or on Dask.
 
     Parameters
@@ -97,8 +97,8 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
         Whether the per-layer rows of every point are stored too.
     batch_size : int, optional
         Points per batch (default: about a second of work per batch).
-    blas_threads : int, optional
-        BLAS threads per worker (default cores ÷ workers).
+    threads : int, optional
+        BLAS threads per worker (default cores ÷ workers); ``blas_threads`` is its old name.
     progress : bool
         A progress bar (points, rate, ETA) on stderr.
     **axes
@@ -116,6 +116,10 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
     ...             trials=2, store="tanh.sqlite")  # doctest: +SKIP
     >>> res.points[["sigma_w2", "sigma_b2", "chi1", "theory_chi1"]]  # doctest: +SKIP
     """
+    if blas_threads is not None:
+        if threads is not None and threads != blas_threads:
+            raise ConfigError("give threads only (blas_threads is its old name)")
+        threads = blas_threads
     grid = build_grid(axes, zips=zip, keep=keep, defaults={"input": DEFAULT_INPUT})
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
@@ -123,7 +127,7 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
     if path.exists() and path.stat().st_size > 0:  # a foreign store is refused before anything starts
         with Store(path) as st:
             st.check_grid(grid)
-    executor, release = executor_for(workers, scheduler, dask_local, blas_threads)
+    executor, release = executor_for(workers, scheduler, dask_local, threads)
     try:
         with Store(path, create=True) as st:
             st.set_grid(grid)
