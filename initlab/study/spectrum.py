@@ -177,6 +177,10 @@ class SpectrumTask(Task):
     schema_name = "spectrum"
     config_type = SpectrumSample
     preload = ("initlab.study.spectrum", "scipy.linalg")
+    #: One BLAS thread per worker: the samples run in parallel instead. A threaded LAPACK QR of a 400 × 400
+    #: matrix (the orthogonal draw) took 33× longer on a loaded 2-core machine (78 s against 2.4 s for the
+    #: 128 draws of a 2-config, depth-32, 4-sample study).
+    max_threads = 1
 
     def measure(self, config: SpectrumSample, seed: int) -> Measured:
         cfg = SpectrumConfig(config.act, config.weights, config.sigma_w2, config.sigma_b2, config.q_star)
@@ -344,7 +348,7 @@ def spectrum(act: str | Sequence[str] = "tanh,relu", weights: str | Sequence[str
     workers, scheduler, dask_local, threads, store, progress
         Where the samples run (each is a task of the experiment engine, :func:`initlab.sweep.run.run_task`):
         ``workers`` local processes (default one per core), a Dask cluster, ``threads`` BLAS threads per worker
-        (default cores ÷ workers: small matrix products gain nothing from more, and lose a lot on a loaded
+        (at most one, :attr:`SpectrumTask.max_threads`: threaded QRs of these sizes lose a lot on a loaded
         machine); a ``store`` makes the study resumable.
 
     Returns

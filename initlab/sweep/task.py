@@ -76,6 +76,8 @@ class Task:
     config_type: ClassVar[type]
     #: Modules a ``forkserver`` pool imports once, before forking its workers.
     preload: ClassVar[tuple[str, ...]] = ()
+    #: At most this many BLAS threads per worker (None: the executor's choice, cores ÷ workers).
+    max_threads: ClassVar[int | None] = None
 
     @property
     def schema(self) -> TaskSchema:
@@ -127,9 +129,11 @@ def run_batch(task: Task, items: Sequence[tuple[str, str]], keep: str = "summary
     Returns one dict per point: ``key``, ``status`` (``done`` or ``failed``), ``summary``, ``layers`` (the rows,
     dropped when ``keep == 'summary'``), ``seconds`` (compute time) and ``error`` (one line). A point that
     raises is data (``status='failed'``), so one bad point does not lose its batch. ``blas`` limits the BLAS
-    threads while the batch runs (:func:`blas_threads`).
+    threads while the batch runs (:func:`blas_threads`), at most the task's :attr:`Task.max_threads`.
     """
     n = blas_threads(blas)
+    if task.max_threads is not None:
+        n = task.max_threads if n is None else min(n, task.max_threads)
     if n is None:
         return [_one(task, k, j, keep) for k, j in items]
     from threadpoolctl import threadpool_limits
