@@ -35,7 +35,7 @@ class DrawTask(Task):
     schema_name = "spectrum"  # rows (depth, sv): an int and a float per row
     config_type = Draw
 
-    def measure(self, config: Draw, seed: int) -> Measured:
+    def measure(self, config: Draw, seed: int, rows: bool = True) -> Measured:
         if config.n == 13:
             raise ValueError("unlucky")
         x = np.random.default_rng(seed).standard_normal(config.n)
@@ -120,3 +120,19 @@ def test_cli_vocabulary_threads_quiet_and_export_of_a_study_store(tmp_path):
     r = CliRunner().invoke(main, ["spectrum", "--act", "relu", "--init", "gaussian", "--depth", "2", "--width", "6",
                                   "--samples", "1", "--workers", "1", "--quiet", "--store", str(store)])
     assert r.exit_code == 2 and "holds simulate points, not spectrum points" in r.output
+
+
+def test_a_sweep_point_measures_from_the_engine_arrays_with_the_bits_of_simulate():
+    """Parsed once: the point's summary comes from the engine's per-layer arrays (no frame unless the rows are
+    kept); the rows it keeps are those of initlab.simulate, bit for bit."""
+    from initlab.schema import LAYER_COLUMNS
+    from initlab.sim.config import SimConfig
+    from initlab.sweep.measure import measure_point
+
+    cfg = SimConfig(inits=("he",), acts=("tanh",), depth=5, width=16, batch=8, trials=2, input="pairs:c0=0.5", seed=3)
+    full, lean = measure_point(cfg, rows=True), measure_point(cfg, rows=False)
+    assert lean.rows is None
+    assert pd.Series(full.summary).equals(pd.Series(lean.summary))
+    layers = initlab.simulate(cfg, progress=False).layers
+    for c in LAYER_COLUMNS:
+        assert pd.Series(full.rows[c]).equals(pd.Series(layers[c].to_numpy())), c

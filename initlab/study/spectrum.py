@@ -182,7 +182,7 @@ class SpectrumTask(Task):
     #: 128 draws of a 2-config, depth-32, 4-sample study).
     max_threads = 1
 
-    def measure(self, config: SpectrumSample, seed: int) -> Measured:
+    def measure(self, config: SpectrumSample, seed: int, rows: bool = True) -> Measured:
         cfg = SpectrumConfig(config.act, config.weights, config.sigma_w2, config.sigma_b2, config.q_star)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(config.config, config.sample)))
         sv = measure_jacobian(cfg, config.width, config.depths, rng)

@@ -211,7 +211,7 @@ class TrainTask(Task):
     def __init__(self, data: StudyData):
         self.data = data
 
-    def measure(self, config: TrainJob, seed: int) -> Measured:
+    def measure(self, config: TrainJob, seed: int, rows: bool = True) -> Measured:
         rows = train_point(replace(config.point, seed=seed), self.data)
         return Measured({}, {c: np.array([r[c] for r in rows]) for c in TRAIN_ROW_DTYPES})
 

@@ -1,6 +1,6 @@
 """What a sweep measures at one point, beside what the mean-field theory predicts there.
 
-:func:`measure_point` runs :func:`initlab.simulate` on the point's config with the point's own seed
+:func:`measure_point` runs the simulation engine on the point's config with the point's own seed
 (:func:`~initlab.sweep.axes.point_seed`, from its key, so any executor gives the same bits; the point is the
 :data:`SIMULATE` task of :mod:`initlab.sweep.task`) and reduces the
 per-layer rows of its trials to one row of :data:`~initlab.schema.POINT_SUMMARY_COLUMNS`. For each trial
@@ -112,25 +112,37 @@ def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
     return float(v.mean()), (float(v.std(ddof=1)) if v.size > 1 else math.nan)
 
 
-def measure_point(config: SimConfig) -> Measured:
+def measure_point(config: SimConfig, rows: bool = True) -> Measured:
     """Simulate one point (``config`` with the seed it runs with) and summarise it (see the module docstring).
+
+    The trials run through the engine's own per-trial function (:func:`initlab.sim.engine.run_trial`, the same
+    draws and bits as :func:`initlab.simulate`), and the summary is computed from their per-layer arrays: no
+    frame is built unless ``rows`` asks for the per-layer rows, and no per-layer theory is propagated then.
 
     Returns
     -------
     Measured
         ``summary``: the :data:`POINT_SUMMARY_COLUMNS` values; ``rows``: ``{column: ndarray}`` in
-        :data:`~initlab.schema.LAYER_COLUMNS` (the per-layer rows of every trial).
+        :data:`~initlab.schema.LAYER_COLUMNS` (the per-layer rows of every trial), or None without ``rows``.
     """
-    from ..sim.engine import simulate
+    from ..sim.draws import make_input
+    from ..sim.engine import run_trial
+    from ..sim.memory import keep_weights
+    from ..sim.trial import Workspace
 
     cfg = config
-    res = simulate(cfg, progress=False)
-    df = res.layers
+    x = make_input(cfg)
+    ws = Workspace()
+    keep = keep_weights(cfg, None)
+    outs = [run_trial(cfg, 0, x, workspace=ws, keep=keep)]
+    for t in range(1, cfg.trials):
+        outs.append(run_trial(cfg, t, x, workspace=ws, keep=keep, pre_range=outs[0].pre_range,
+                              act_range=outs[0].act_range))
     L, T = cfg.depth, cfg.trials
     th = theory_at(cfg)
-    col = lambda c: df[c].to_numpy(dtype=np.float64).reshape(T, L)  # noqa: E731 (rows are trial-major)
+    col = lambda c: np.stack([np.asarray(o.columns[c], dtype=np.float64) for o in outs])  # noqa: E731 (T, L)
     q, c, g = col("pre_q"), col("pre_corr"), col("grad_pre_norm")
-    div = df["diverged"].to_numpy().reshape(T, L)
+    div = np.stack([np.asarray(o.columns["diverged"], dtype=bool) for o in outs])
     tail = slice(L - max(1, L // 4), L)
     c_star = th["theory_c_star"]
     floor = _FLOOR[cfg.dtype]
@@ -156,6 +168,12 @@ def measure_point(config: SimConfig) -> Measured:
     summary["diverged_layer"] = first
     summary.update(th)
     summary = {k: summary[k] for k in POINT_SUMMARY_COLUMNS}
+    if not rows:
+        return Measured(summary, None)
+    from ..sim.predict import predict_layers
+    from ..sim.result import build_frame
+
+    df = build_frame(cfg, [outs], predict_layers(cfg))
     return Measured(summary, {k: df[k].to_numpy() for k in LAYER_COLUMNS})
 
 
@@ -174,8 +192,8 @@ class SimulateTask(Task):
     def seed_of(self, config: SimConfig, key: str) -> int:
         return point_seed(key)
 
-    def measure(self, config: SimConfig, seed: int) -> Measured:
-        return measure_point(config.replace(seed=seed))
+    def measure(self, config: SimConfig, seed: int, rows: bool = True) -> Measured:
+        return measure_point(config.replace(seed=seed), rows)
 
 
 #: The simulation task (what :func:`initlab.sweep` runs).

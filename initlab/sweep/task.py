@@ -3,7 +3,7 @@
 A task is three things:
 
 - a frozen, validated **config** type (one point), that reads and writes itself as JSON (:class:`JsonConfig`);
-- a pure **measure** ``measure(config, seed) -> Measured``: the point's one summary row and its rows (several
+- a pure **measure** ``measure(config, seed, rows=True) -> Measured``: the point's one summary row and its rows (several
   per point), as numpy arrays; it depends on nothing but its arguments (and the data the task holds), so any
   executor gives the same bits;
 - its **schema** (:class:`~initlab.schema.TaskSchema`, declared once in :mod:`initlab.schema`): the columns
@@ -102,7 +102,8 @@ class Task:
         """The seed the point runs with (default: the config's own ``seed``)."""
         return int(config.seed)
 
-    def measure(self, config: Any, seed: int) -> Measured:
+    def measure(self, config: Any, seed: int, rows: bool = True) -> Measured:
+        """Measure one point; ``rows=False`` says its rows will not be kept (a task may skip building them)."""
         raise NotImplementedError
 
 
@@ -146,7 +147,7 @@ def _one(task: Task, key: str, config_json: str, keep: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
         cfg = task.decode(config_json)
-        got = task.measure(cfg, task.seed_of(cfg, key))
+        got = task.measure(cfg, task.seed_of(cfg, key), rows=keep != "summary")
     except Exception as exc:  # noqa: BLE001 - a point's failure is data, reported in the store
         msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return {"key": key, "status": "failed", "summary": None, "layers": None,
