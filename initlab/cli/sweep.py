@@ -141,12 +141,28 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
         ctx.exit(1)
 
 
+def _output(out: Path | None, old: Path | None, required: bool) -> Path | None:
+    """``-o/--output FILE``, or its old spelling ``--out`` (hidden)."""
+    if out is not None and old is not None and out != old:
+        raise InputError("give -o/--output only (--out is its old spelling)")
+    out = out if out is not None else old
+    if out is None and required:
+        raise InputError("give the file to write: -o/--output FILE")
+    return out
+
+
+_OLD_OUT = click.option("--out", "old_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        hidden=True, help="Old spelling of -o/--output.")
+
+
 @sweep_group.command("export")
 @click.argument("store", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="FILE.parquet (through pyarrow; FILE.csv without it) or FILE.csv.")
-@click.option("--table", type=click.Choice(["points", "layers"]), default="points", show_default=True)
-def export_cmd(store: Path, out: Path, table: str) -> None:
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="FILE.parquet (through pyarrow; FILE.csv without it) or FILE.csv.  [required]")
+@_OLD_OUT
+@click.option("--table", type=click.Choice(["points", "layers"]), default="points", show_default=True,
+              help="The points, or every point's rows (per-layer rows of a sweep; a study's measured rows).")
+def export_cmd(store: Path, out: Path | None, old_out: Path | None, table: str) -> None:
     """Write a store's points (or per-layer rows) as Parquet (through pyarrow) or CSV.
 
     \b
@@ -155,6 +171,7 @@ def export_cmd(store: Path, out: Path, table: str) -> None:
     """
     from ..sweep.export import export
 
+    out = _output(out, old_out, True)
     path = export(store, out, table)
     if path != out:
         click.echo("pyarrow is not installed: wrote CSV instead of Parquet", err=True)
@@ -163,9 +180,10 @@ def export_cmd(store: Path, out: Path, table: str) -> None:
 
 @sweep_group.command("report")
 @click.argument("store", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The PDF [default: the store's name with .pdf].")
-def report_cmd(store: Path, out: Path | None) -> None:
+@_OLD_OUT
+def report_cmd(store: Path, out: Path | None, old_out: Path | None) -> None:
     """Rebuild a sweep's PDF report from its store.
 
     \b
@@ -174,6 +192,7 @@ def report_cmd(store: Path, out: Path | None) -> None:
     """
     from ..sweep.result import SweepResult
 
+    out = _output(out, old_out, False)
     res = SweepResult(store)
     click.echo(f"wrote {res.report(out if out is not None else store.with_suffix('.pdf'))}", err=True)
 
