@@ -41,6 +41,9 @@ class LazyFigures(Mapping):
             self._built[name] = self._builders[name]()
         return self._built[name]
 
+    def __contains__(self, name: object) -> bool:  # Mapping's default would build the figure
+        return name in self._builders
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._builders)
 

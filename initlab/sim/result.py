@@ -122,6 +122,24 @@ class SimResult:
         df = self.layers
         return {label: int(df.loc[df["label"] == label, "grad_diverged"].sum()) for label in self.labels}
 
+    @property
+    def points(self) -> pd.DataFrame:
+        """The tidy points: one row per config × trial × layer (:attr:`layers`)."""
+        return self.layers
+
+    def figures(self):
+        """The standard figures (:func:`initlab.plots.figure_plan`), name → Figure, built lazily."""
+        from .._result import LazyFigures
+        from ..plots.plan import figure_plan
+
+        return LazyFigures({name: make for name, _caption, make in figure_plan(self)})
+
+    def report(self, path: str | Path) -> Path:
+        """Write the PDF report (:func:`initlab.report.sim.write_report`)."""
+        from ..report.sim import write_report
+
+        return write_report(self, path, progress=False)
+
     def summary(self) -> str:
         """A text table per config and layer (means over trials): output mean and std, saturated and
         dead fractions, and the pre-activation gradient norm relative to the last layer.
