@@ -6,7 +6,9 @@ Every result of initlab (:class:`~initlab.SimResult`, :class:`~initlab.SpectrumR
 - ``.points``: a tidy frame (one row per measured point);
 - ``.summary()``: a string;
 - ``.figures()``: a name → Figure mapping whose figures are built when first read (:class:`LazyFigures`);
-- ``.report(path)``: its PDF, through :func:`initlab.report.pdf.write_pdf`;
+- ``.report(path)``: its PDF, through :func:`initlab.report.pdf.write_pdf` (for the results of the wings above
+  the report's: sweep and study; the simulation's and the labs' PDFs are :func:`initlab.report.sim.write_report`
+  and :func:`initlab.report.labs.write_compare_report`, so that no import runs back up);
 - ``.to_dir(path)`` and ``Cls.from_dir(path)``: a run folder written as a unit
   (:func:`initlab._io.staged_dir`) that reads back bit for bit.
 

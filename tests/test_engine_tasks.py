@@ -139,11 +139,11 @@ def test_a_sweep_point_measures_from_the_engine_arrays_with_the_bits_of_simulate
 
 
 def test_every_result_keeps_one_contract(tmp_path, no_global_style):
-    """SimResult too: points, summary() as text, lazy figures, report and a run folder that reads back."""
+    """SimResult too: points, summary() as text, lazy figures and a run folder that reads back (its PDF is
+    report.sim.write_report: the report wing sits above the simulation's, so the result does not import it)."""
     res = initlab.simulate(init="he", act="tanh", depth=3, width=8, batch=8, progress=False)
     assert res.points is res.layers and isinstance(res.summary(), str)
     figs = res.figures()
     assert "moments_act" in figs and len(figs._built) == 0  # nothing drawn until asked
     assert figs["moments_act"] is figs["moments_act"]
-    assert res.report(tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
     assert initlab.SimResult.from_dir(res.to_dir(tmp_path / "run")) == res

@@ -125,7 +125,8 @@ class Comparison:
 
     def figures(self):
         """``learning_curves`` and, with the simulation at init, ``init_profile`` (:mod:`initlab.plots.training`),
-        built lazily."""
+        built lazily. (Its PDF is :func:`initlab.report.labs.write_compare_report`: the report wing sits above
+        the labs.)"""
         from .._result import LazyFigures
         from ..plots import training as lp
 
@@ -134,12 +135,6 @@ class Comparison:
         if self.init_layers is not None and not self.init_layers.empty:
             make["init_profile"] = lambda: lp.init_profile(self.init_layers, group="init")
         return LazyFigures(make)
-
-    def report(self, path: str | os.PathLike) -> Path:
-        """Write the PDF report (:func:`initlab.report.labs.write_compare_report`)."""
-        from ..report.labs import write_compare_report
-
-        return write_compare_report(self, path)
 
     def metric_names(self) -> list[str]:
         """Final-metric columns, the notes' metrics first."""

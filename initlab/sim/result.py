@@ -128,17 +128,12 @@ class SimResult:
         return self.layers
 
     def figures(self):
-        """The standard figures (:func:`initlab.plots.figure_plan`), name → Figure, built lazily."""
+        """The standard figures (:func:`initlab.plots.figure_plan`), name → Figure, built lazily. (Its PDF is
+        :func:`initlab.report.sim.write_report`: the report wing sits above the simulation's.)"""
         from .._result import LazyFigures
         from ..plots.plan import figure_plan
 
         return LazyFigures({name: make for name, _caption, make in figure_plan(self)})
-
-    def report(self, path: str | Path) -> Path:
-        """Write the PDF report (:func:`initlab.report.sim.write_report`)."""
-        from ..report.sim import write_report
-
-        return write_report(self, path, progress=False)
 
     def summary(self) -> str:
         """A text table per config and layer (means over trials): output mean and std, saturated and
