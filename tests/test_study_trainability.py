@@ -183,3 +183,16 @@ def test_cli_on_real_mnist(tmp_path):
     assert r.exit_code == 0, r.output
     pts = pd.read_csv(tmp_path / "o" / "points.csv")
     assert pts["train_acc"].iloc[0] > 0.5 and pts["test_acc"].iloc[0] > 0.4
+
+
+def test_cli_refuses_to_replace_a_users_files_before_any_work(tmp_path, isolated):
+    """Checked before the data are even loaded: a folder holding a user's file, or a file that is not an
+    initlab PDF, is not replaced without --force (one line, exit 2)."""
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "points.csv").write_text("mine")
+    (tmp_path / "o" / "mine.txt").write_text("mine")
+    (tmp_path / "r.pdf").write_text("mine")
+    for extra in (["--out", str(tmp_path / "o")], ["--report", str(tmp_path / "r.pdf")]):
+        r = CliRunner().invoke(main, ["study", "trainability", "--data", str(tmp_path / "nowhere"), *extra])
+        assert r.exit_code == 2 and "--force" in r.output and "Traceback" not in r.output, r.output
+    assert (tmp_path / "o" / "points.csv").read_text() == "mine" and (tmp_path / "r.pdf").read_text() == "mine"
