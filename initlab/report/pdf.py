@@ -83,8 +83,9 @@ def write_pdf(path: str | os.PathLike, pages: Iterable[Figure | None], *, title:
 
 
 def write_png(path: str | os.PathLike, fig: Figure, dpi: int = 120) -> Path:
-    """Write ``fig`` as a PNG, atomically, without the software tag (the same figure gives the same bytes)."""
-    path = Path(path)
-    with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=dpi, metadata={"Software": None})
-    return path
+    """Write ``fig`` as a PNG of a study's run folder (:func:`initlab.plots.common.save_figure`), without the
+    software tag (the same figure gives the same bytes)."""
+    from ..plots.common import save_figure
+
+    save_figure(fig, path, dpi=dpi, metadata={"Software": None})
+    return Path(path)
