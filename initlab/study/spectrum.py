@@ -54,6 +54,15 @@ class SpectrumConfig:
     sigma_b2: float
     q_star: float
 
+    def __post_init__(self):
+        get_activation(self.act)  # an unknown name: the closest match
+        if self.weights not in _ENSEMBLE:
+            raise UnknownNameError("weight ensemble", self.weights, list(_ENSEMBLE))
+        for name in ("sigma_w2", "sigma_b2", "q_star"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and (v > 0 or name == "sigma_b2" and v == 0)):
+                raise ConfigError(f"{name} must be finite and > 0, got {v!r}")
+
     @property
     def label(self) -> str:
         return f"{self.act} / {self.weights}"
@@ -160,14 +169,13 @@ class SpectrumSample(JsonConfig):
     sample: int
 
     def __post_init__(self):
-        if self.weights not in _ENSEMBLE:
-            raise UnknownNameError("weight ensemble", self.weights, list(_ENSEMBLE))
+        self.spectrum_config  # the network's settings, validated by SpectrumConfig
         if not (self.width >= 2 and self.depths and min(self.depths) >= 1 and self.seed >= 0):
             raise ConfigError("width must be >= 2, depths >= 1 and the seed >= 0")
-        for name in ("sigma_w2", "sigma_b2", "q_star"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and (v > 0 or name == "sigma_b2" and v == 0)):
-                raise ConfigError(f"{name} must be finite and > 0, got {v!r}")
+
+    @property
+    def spectrum_config(self) -> SpectrumConfig:
+        return SpectrumConfig(self.act, self.weights, self.sigma_w2, self.sigma_b2, self.q_star)
 
 
 class SpectrumTask(Task):
@@ -183,7 +191,7 @@ class SpectrumTask(Task):
     max_threads = 1
 
     def measure(self, config: SpectrumSample, seed: int, rows: bool = True) -> Measured:
-        cfg = SpectrumConfig(config.act, config.weights, config.sigma_w2, config.sigma_b2, config.q_star)
+        cfg = config.spectrum_config
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(config.config, config.sample)))
         sv = measure_jacobian(cfg, config.width, config.depths, rng)
         depth = np.concatenate([np.full(v.size, d, dtype=np.int64) for d, v in sv.items()])
