@@ -187,12 +187,14 @@ class DaskExecutor:
 
         flight: dict[Any, list[Item]] = {}
         ac = as_completed()
+        # the task (and the data it holds, e.g. a study's training set) goes to every worker once, not per batch
+        shared = self.client.scatter(task, broadcast=True, hash=False)
 
         def submit() -> bool:
             batch = batcher.next()
             if batch is None:
                 return False
-            fut = self.client.submit(run_batch, task, batch, keep, self.blas, pure=False)
+            fut = self.client.submit(run_batch, shared, batch, keep, self.blas, pure=False)
             flight[fut] = batch
             ac.add(fut)
             return True
