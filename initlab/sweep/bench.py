@@ -52,7 +52,7 @@ class SweepBenchRow:
 
 
 def _point_seconds(depth: int, repeats: int = 2) -> float:
-    """Seconds of one bench point (all of :func:`~initlab.sweep.measure.run_batch`: the simulation, its
+    """Seconds of one bench point (all of :func:`~initlab.sweep.task.run_batch`: the simulation, its
     theory and its summary) with one BLAS thread, the minimum of ``repeats``."""
     from .axes import build_grid, point_config, point_key
     from .measure import SIMULATE
