@@ -89,7 +89,7 @@ def test_sweep_has_a_real_signature_and_the_facade_shows_public_names():
                for n in names)
 
 
-def test_sweep_result_contract_round_trips(tmp_path, no_global_style):
+def test_sweep_result_contract_round_trips(tmp_path, no_global_style, monkeypatch):
     res = initlab.sweep(tmp_path / "s.sqlite", act="tanh", sigma_w2="1,2", sigma_b2="0.05,0.2", depth=3, width=8,
                         batch=4, workers=1, threads=1, progress=False)
     assert res.summary().startswith("4 points in") and "same phase in" in res.summary()
@@ -97,6 +97,9 @@ def test_sweep_result_contract_round_trips(tmp_path, no_global_style):
     back = initlab.SweepResult.from_dir(res.to_dir(tmp_path / "run"))
     pd.testing.assert_frame_equal(res.points, back.points, check_exact=True)
     assert back.grid == res.grid
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the one PDF writer: dated by it, not by the clock
+    a = res.report(tmp_path / "a.pdf").read_bytes()
+    assert b"D:20231114" in a and res.report(tmp_path / "b.pdf").read_bytes() == a
 
 
 def test_cli_vocabulary_threads_quiet_and_export_of_a_study_store(tmp_path):
