@@ -172,7 +172,7 @@ TRAIN_ROW_DTYPES: dict[str, str] = {
     "dropout": "float64", "steps_done": "int64", "train_loss": "float64", "train_acc": "float64",
     "test_loss": "float64", "test_acc": "float64", "diverged": "bool", "seconds": "float64",
 }
-#: One row per singular value of one spectrum sample (:func:`initlab.study.spectrum.measure_jacobian`):
+#: One row per singular value of one spectrum sample (:func:`initlab.study.jacobian.measure_jacobian`):
 #: the depth of the Jacobian and the singular value (descending within a depth).
 SPECTRUM_ROW_DTYPES: dict[str, str] = {"depth": "int64", "sv": "float64"}
 

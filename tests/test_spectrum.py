@@ -175,7 +175,7 @@ def test_result_round_trips_bit_for_bit(tmp_path, no_global_style):
 def test_a_store_resumes_without_redoing_a_stored_sample(tmp_path, monkeypatch):
     """Samples stored by an interrupted run (here: a run of the first config only) are read back, not redone;
     only the missing ones are measured, and the result is that of one uninterrupted run."""
-    from initlab.study import spectrum as sp
+    from initlab.study import jacobian as sp
 
     store = tmp_path / "s.sqlite"
     kw = dict(depth=(2, 3), width=16, samples=2, seed=5, workers=1)

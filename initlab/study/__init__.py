@@ -2,7 +2,8 @@
 
 =================================  ==========================================================
 :mod:`~initlab.study.freeprob`     free-probability prediction of the Jacobian spectrum
-:mod:`~initlab.study.spectrum`     exact Jacobian singular values at init (dynamical isometry)
+:mod:`~initlab.study.jacobian`     one sample: the exact singular values of one network's Jacobian
+:mod:`~initlab.study.spectrum`     the spectrum study (dynamical isometry) against free probability
 :mod:`~initlab.study.trainability` MNIST training over σ_w² × depth against ξ_c (Schoenholz et al.)
 =================================  ==========================================================
 """
@@ -11,7 +12,8 @@ from .._lazy import lazy_attributes
 
 _MODULES = {
     ".freeprob": ("WEIGHTS", "JacobianTheory", "jacobian_theory", "d2_law", "critical_at_q"),
-    ".spectrum": ("SpectrumConfig", "SpectrumSample", "SpectrumTask", "SpectrumResult", "measure_jacobian"),
+    ".jacobian": ("SpectrumConfig", "SpectrumSample", "SpectrumTask", "measure_jacobian"),
+    ".spectrum": ("SpectrumResult",),
     ".trainability": ("TrainPoint", "TrainJob", "TrainTask", "StudyData", "PRESETS", "theory_at", "train_point",
                       "agreement", "load_study_data", "TrainabilityResult"),
 }
