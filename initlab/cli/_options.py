@@ -90,6 +90,10 @@ def engine_options(f):
 
 
 quiet_option = click.option("--quiet", is_flag=True, help="No progress on stderr.")
+#: ``--threads`` of the commands that run on the experiment engine: BLAS threads in each worker.
+engine_threads_option = click.option(
+    "--threads", type=click.IntRange(min=1, max=4096), default=None,
+    help="BLAS threads per worker (same N on every machine: bit-identical results) [default: cores / workers].")
 
 
 def grid_option_values(text: str, name: str, **kw):
@@ -104,4 +108,4 @@ def grid_option_values(text: str, name: str, **kw):
         raise InputError(str(exc)) from None
 
 
-__all__ += ["engine_options", "quiet_option", "grid_option_values"]
+__all__ += ["engine_options", "engine_threads_option", "quiet_option", "grid_option_values"]

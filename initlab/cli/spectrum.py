@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import InputError, RunError
-from ._options import engine_options, grid_option_values, quiet_option, threads_option
+from ._options import engine_options, engine_threads_option, grid_option_values, quiet_option
 
 __all__ = ["COMMANDS", "spectrum_cmd", "SPECTRUM_RUN_FILES"]
 
@@ -51,7 +51,7 @@ def _sigma_w2(text: str):
 @click.option("--force", is_flag=True, help="Replace an existing --out folder or --report file that initlab did not write.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @engine_options
-@threads_option
+@engine_threads_option
 @quiet_option
 def spectrum_cmd(act, weights, depth, width, sigma_w2, sigma_b2, q_star, samples, seed, out, report, force, fmt,
                  store, workers, scheduler, dask_local, threads, quiet) -> None:

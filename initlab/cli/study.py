@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import InputError, RunError
-from ._options import engine_options, grid_option_values, quiet_option, threads_option
+from ._options import engine_options, engine_threads_option, grid_option_values, quiet_option
 
 __all__ = ["COMMANDS", "study_group", "trainability_cmd", "TRAINABILITY_RUN_FILES"]
 
@@ -53,7 +53,7 @@ def study_group() -> None:
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PDF report.")
 @click.option("--force", is_flag=True, help="Replace an existing --out folder or --report file that initlab did not write.")
 @engine_options
-@threads_option
+@engine_threads_option
 @quiet_option
 def trainability_cmd(preset, act, sigma_b2, sigma_w2, depth, width, optimizer, lr, steps, batch_size, subset,
                      test_subset, dropout, threshold, seed, data_path, out, report, force, store, workers, scheduler,

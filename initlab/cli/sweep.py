@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import InputError
-from ._options import quiet_option
+from ._options import engine_threads_option, quiet_option
 
 __all__ = ["COMMANDS", "sweep_group", "parse_axis_args"]
 
@@ -83,7 +83,7 @@ def sweep_group() -> None:
 @click.option("--keep", type=click.Choice(["summary", "layers"]), default="summary", show_default=True,
               help="Also store every point's per-layer rows (layers).")
 @click.option("--batch-size", type=int, default=None, help="Points per batch [default: about 1 s of work].")
-@click.option("--threads", type=int, default=None, help="BLAS threads per worker [default: cores / workers].")
+@engine_threads_option
 @click.option("--blas-threads", "blas_threads", type=int, default=None, hidden=True,
               help="Deprecated spelling of --threads.")
 @quiet_option
