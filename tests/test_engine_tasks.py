@@ -123,6 +123,8 @@ def test_cli_vocabulary_threads_quiet_and_export_of_a_study_store(tmp_path):
     r = CliRunner().invoke(main, ["spectrum", "--act", "relu", "--init", "gaussian", "--depth", "2", "--width", "6",
                                   "--samples", "1", "--workers", "1", "--quiet", "--store", str(store)])
     assert r.exit_code == 2 and "holds simulate points, not spectrum points" in r.output
+    r = CliRunner().invoke(main, ["sweep", "report", str(spec), "-o", str(tmp_path / "x.pdf")])
+    assert r.exit_code == 2 and "holds spectrum points, not simulate points" in r.output
 
 
 def test_a_sweep_point_measures_from_the_engine_arrays_with_the_bits_of_simulate():

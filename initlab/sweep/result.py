@@ -29,7 +29,7 @@ class SweepResult:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        with Store(self.path) as st:
+        with Store(self.path, task="simulate") as st:  # a study's store: one line (export reads any store)
             self.grid: Grid = st.grid
 
     @cached_property
