@@ -36,7 +36,7 @@ def lazy_attributes(package: str, names: Mapping[str, str], submodules: tuple[st
         return value
 
     def __dir__() -> list[str]:
-        # the resolved and private names, not what the facade itself imports (``annotations``, this helper)
-        return sorted({n for n in ns if n.startswith("_") or n in names or n in submodules} | set(names) | set(submodules))
+        # the public surface only: not ``annotations`` (from ``__future__``) nor this helper
+        return sorted(set(ns.get("__all__", ())) | set(names) | set(submodules))
 
     return __getattr__, __dir__

@@ -181,3 +181,49 @@ __all__ += ["FINITE_WIDTH_COLUMNS", "FINITE_WIDTH_POINT_COLUMNS"]
 DEVIATION_COLUMNS = ("config", "label", "layer", "q", "theory_q", "dev", "z", "log_sd", "sd_pred", "shift_pred",
                      "z_pred", "trials", "flag")
 __all__ += ["DEVIATION_COLUMNS"]
+
+# -- the tasks of the experiment engine (initlab.sweep.task; issue 18) ---------------------------------------
+#: The dtype of every column of a sweep's points table (``Int64``: an integer that may be missing).
+POINT_SUMMARY_DTYPES: dict[str, str] = {
+    c: "str" if c in POINT_TEXT_COLUMNS else "bool" if c == "diverged" else "Int64" if c == "diverged_layer"
+    else "float64" for c in POINT_SUMMARY_COLUMNS
+}
+#: One row per checkpoint of a training point (:func:`initlab.study.trainability.train_point`): the point's
+#: fields (:class:`~initlab.study.trainability.TrainPoint`; ``steps`` is the checkpoint), then what was measured.
+TRAIN_ROW_DTYPES: dict[str, str] = {
+    "sigma_w2": "float64", "depth": "int64", "seed": "int64", "act": "str", "sigma_b2": "float64",
+    "width": "int64", "optimizer": "str", "lr": "float64", "steps": "int64", "batch_size": "int64",
+    "dropout": "float64", "steps_done": "int64", "train_loss": "float64", "train_acc": "float64",
+    "test_loss": "float64", "test_acc": "float64", "diverged": "bool", "seconds": "float64",
+}
+#: One row per singular value of one spectrum sample (:func:`initlab.study.jacobian.measure_jacobian`):
+#: the depth of the Jacobian and the singular value (descending within a depth).
+SPECTRUM_ROW_DTYPES: dict[str, str] = {"depth": "int64", "sv": "float64"}
+
+
+@dataclass(frozen=True)
+class TaskSchema:
+    """What one task of the experiment engine stores: its name, the columns (name → dtype) of the one summary
+    row of a point, and those of a point's rows (``rows_table``: several per point, in order)."""
+
+    name: str
+    summary: tuple[tuple[str, str], ...]
+    rows: tuple[tuple[str, str], ...]
+    rows_table: str = "rows"
+
+    @property
+    def summary_columns(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.summary)
+
+    @property
+    def row_columns(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.rows)
+
+
+#: Every task, by the name a store records (a store without one holds ``simulate`` points).
+TASK_SCHEMAS: dict[str, TaskSchema] = {
+    "simulate": TaskSchema("simulate", tuple(POINT_SUMMARY_DTYPES.items()), tuple(FRAME_DTYPES.items()), "layers"),
+    "train": TaskSchema("train", (), tuple(TRAIN_ROW_DTYPES.items())),
+    "spectrum": TaskSchema("spectrum", (), tuple(SPECTRUM_ROW_DTYPES.items())),
+}
+__all__ += ["POINT_SUMMARY_DTYPES", "TRAIN_ROW_DTYPES", "SPECTRUM_ROW_DTYPES", "TaskSchema", "TASK_SCHEMAS"]

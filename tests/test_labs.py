@@ -232,13 +232,20 @@ def test_save_run_replaces_an_existing_directory(data_dir, tmp_path):
     assert meta["lab"] == "loss-comparison" and meta["notes"][0]["metric"] == "ce_model_a"
 
 
-def test_compare_tiny(data_dir):
-    from initlab.labs.compare import compare_inits
+def test_compare_tiny(data_dir, tmp_path):
+    from initlab.labs.compare import Comparison, compare_inits
 
     comp = compare_inits("iris-mlp", ["xavier", "he"], 2, data_path=data_dir, progress=False, epochs=2)
     assert set(comp.final["init"]) == {"xavier", "he"} and len(comp.final) == 4
     assert len(comp.history) == 2 * 2 * 2
-    s = comp.summary().set_index("init")
+    s = comp.metrics_summary().set_index("init")
+    assert isinstance(comp.summary(), str) and comp.points is comp.final
+    back = Comparison.from_dir(comp.to_dir(tmp_path / "cmp"))  # the run folder reads back bit for bit
+    for name in ("history", "final", "init_layers"):
+        pd.testing.assert_frame_equal(getattr(comp, name), getattr(back, name), check_exact=True)
+    assert (back.config, back.inits, back.seeds, back.started, back.seconds) == \
+        (comp.config, comp.inits, comp.seeds, comp.started, comp.seconds)
+    assert back.summary() == comp.summary() and "learning_curves" in comp.figures()
     he = comp.final[comp.final["init"] == "he"]["test_accuracy"]
     assert s.loc["he", "test_accuracy_mean"] == pytest.approx(he.mean())
     assert comp.init_layers is not None  # the init-time simulation of every compared initializer

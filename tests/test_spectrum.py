@@ -116,7 +116,9 @@ def test_frames_deterministic_and_figures(no_global_style):
 @pytest.mark.parametrize("args, msg", [
     (["--act", "tanhh"], "did you mean 'tanh'"),
     (["--init", "orthogonl"], "did you mean 'orthogonal'"),
-    (["--depth", "2,x"], "--depth must be a comma list"),
+    (["--depth", "2,x"], "--depth: 'x' is not a number"),
+    (["--depth", "2:9"], "--depth: grid '2:9' must look like a:b:n"),
+    (["--depth", "2.5"], "--depth: values must be integers"),
     (["--sigma-w2", "abc"], "--sigma-w2 must be a number"),
     (["--q-star", "0.1", "--sigma-b2", "0.05"], "--q-star applies"),
     (["--act", "tanh", "--sigma-w2", "critical", "--q-star", "0.01", "--report", "x.png"], "must end in .pdf"),
@@ -126,12 +128,69 @@ def test_cli_bad_input(args, msg):
     assert r.exit_code == 2 and msg in r.output and "Traceback" not in r.output
 
 
-def test_cli_writes_outputs(tmp_path):
-    r = CliRunner().invoke(main, ["spectrum", "--act", "relu", "--init", "gaussian", "--depth", "2", "--width", "30",
-                                  "--samples", "2", "--out", str(tmp_path / "o"), "--report", str(tmp_path / "s.pdf")])
+def test_cli_writes_outputs(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    args = ["spectrum", "--act", "relu", "--init", "gaussian", "--depth", "2", "--width", "30", "--samples", "2",
+            "--workers", "1", "--quiet", "--out", str(tmp_path / "o"), "--report", str(tmp_path / "s.pdf")]
+    r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
     assert {p.name for p in (tmp_path / "o").iterdir()} >= {"moments.csv", "bins.csv", "spectrum_histograms.png"}
-    assert (tmp_path / "s.pdf").read_bytes()[:5] == b"%PDF-"
+    pdf = (tmp_path / "s.pdf").read_bytes()
+    assert pdf[:5] == b"%PDF-" and b"D:20231114" in pdf  # dated SOURCE_DATE_EPOCH (2023-11-14), not the clock
+    assert b"Run time" not in pdf
+    r = CliRunner().invoke(main, args)  # the same run again: its own files and PDF are replaced
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "s.pdf").read_bytes() == pdf
+
+
+def test_cli_refuses_to_replace_a_users_files_before_any_work(tmp_path):
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "moments.csv").write_text("mine")
+    (tmp_path / "o" / "notes.txt").write_text("mine")
+    (tmp_path / "r.pdf").write_text("not a pdf")
+    base = ["spectrum", "--act", "relu", "--init", "gaussian", "--depth", "2", "--width", "10", "--samples", "1",
+            "--workers", "1", "--quiet"]
+    for extra in (["--out", str(tmp_path / "o")], ["--report", str(tmp_path / "r.pdf")]):
+        r = CliRunner().invoke(main, base + extra)
+        assert r.exit_code == 2 and "--force" in r.output, r.output
+    assert (tmp_path / "o" / "moments.csv").read_text() == "mine" and (tmp_path / "r.pdf").read_text() == "not a pdf"
+    r = CliRunner().invoke(main, base + ["--out", str(tmp_path / "o"), "--force"])
+    assert r.exit_code == 0 and not (tmp_path / "o" / "notes.txt").exists()  # --force: the folder is replaced
+
+
+def test_result_round_trips_bit_for_bit(tmp_path, no_global_style):
+    import pandas as pd
+
+    from initlab.study.spectrum import SpectrumResult
+
+    a = spectrum("tanh", "gaussian,orthogonal", depth=(2, 3), width=12, samples=2, seed=3, workers=1)
+    assert a.points is a.moments and isinstance(a.summary(), str)
+    assert set(a.figures()) == {"spectrum_histograms", "spectrum_moments"}
+    b = SpectrumResult.from_dir(a.to_dir(tmp_path / "run"))
+    for name in ("values", "moments", "bins", "density"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+    assert (a.settings, a.seconds) == (b.settings, b.seconds) and a.summary() == b.summary()
+
+
+def test_a_store_resumes_without_redoing_a_stored_sample(tmp_path, monkeypatch):
+    """Samples stored by an interrupted run (here: a run of the first config only) are read back, not redone;
+    only the missing ones are measured, and the result is that of one uninterrupted run."""
+    from initlab.study import jacobian as sp
+
+    store = tmp_path / "s.sqlite"
+    kw = dict(depth=(2, 3), width=16, samples=2, seed=5, workers=1)
+    full = spectrum("tanh", "gaussian,orthogonal", **kw)
+    spectrum("tanh", "gaussian", store=store, **kw)
+    calls = []
+    real = sp.measure_jacobian
+    monkeypatch.setattr(sp, "measure_jacobian", lambda cfg, *a: calls.append(cfg.weights) or real(cfg, *a))
+    resumed = spectrum("tanh", "gaussian,orthogonal", store=store, **kw)
+    assert calls == ["orthogonal", "orthogonal"]  # the two gaussian samples came from the store
+    for name in ("values", "moments"):
+        assert getattr(full, name).equals(getattr(resumed, name)), name
+    calls.clear()
+    spectrum("tanh", "gaussian,orthogonal", store=store, **kw)
+    assert calls == []
 
 
 def test_critical_at_a_given_sigma_b2():

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from initlab.cli import main
-from initlab.study.trainability import StudyData, TrainPoint, agreement, theory_at, train_point, trainability
+from initlab.study.trainability import (StudyData, TrainabilityResult, TrainPoint, agreement, theory_at, train_point,
+                                        trainability)
 
 
 def _blobs(n=240, dim=16, seed=0) -> StudyData:
@@ -85,18 +86,54 @@ def test_train_point_is_seeded_and_learns():
     assert c[1]["train_loss"] != a[1]["train_loss"]
 
 
-def test_pool_gives_the_serial_rows():
-    from threadpoolctl import threadpool_limits
+def _rows(res):
+    return res.points.drop(columns="seconds")
 
-    from initlab.study.trainability import run_points
+
+@pytest.mark.slow
+def test_serial_pool_and_dask_give_the_same_rows():
+    """The training point is a task of the experiment engine: this process, a process pool and a Dask cluster
+    give the same rows, bit for bit (one BLAS thread each)."""
+    data = _blobs(120)
+    kw = dict(data=data, width=8, steps=(4,), batch_size=30, seed=1, threads=1)
+    serial = trainability([1.0, 3.0], [2], workers=1, **kw)
+    pooled = trainability([1.0, 3.0], [2], workers=2, **kw)
+    pytest.importorskip("distributed")
+    dask = trainability([1.0, 3.0], [2], dask_local=2, **kw)
+    pd.testing.assert_frame_equal(_rows(serial), _rows(pooled), check_exact=True)
+    pd.testing.assert_frame_equal(_rows(serial), _rows(dask), check_exact=True)
+
+
+def test_pool_gives_the_serial_rows():
+    data = _blobs(120)
+    kw = dict(data=data, width=8, steps=(4,), batch_size=30, seed=1, threads=1)
+    serial = trainability([1.0, 3.0], [2], workers=1, **kw)
+    pooled = trainability([1.0, 3.0], [2], workers=2, **kw)
+    pd.testing.assert_frame_equal(_rows(serial), _rows(pooled), check_exact=True)
+
+
+def test_a_store_resumes_without_redoing_a_stored_point(tmp_path, monkeypatch):
+    """Points stored by an interrupted run (here: a run of half the grid) are read back, not trained again."""
+    from initlab.study import trainability as tr
 
     data = _blobs(120)
-    pts = [TrainPoint(s, 2, seed=1, width=8, steps=(4,), batch_size=30) for s in (1.0, 3.0)]
-    with threadpool_limits(limits=1, user_api="blas"):
-        serial = [r for rows in run_points(pts, data) for r in rows]
-    pooled = [r for rows in run_points(pts, data, workers=2) for r in rows]
-    drop = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
-    assert drop(serial) == drop(pooled)
+    store = tmp_path / "t.sqlite"
+    kw = dict(data=data, width=8, steps=(3, 6), batch_size=30, seed=2, workers=1)
+    full = trainability([1.0, 3.0], [1, 2], **kw)
+    trainability([1.0], [1, 2], store=store, **kw)
+    trained = []
+    real = tr.train_point
+    monkeypatch.setattr(tr, "train_point", lambda p, d: trained.append((p.sigma_w2, p.depth)) or real(p, d))
+    resumed = trainability([1.0, 3.0], [1, 2], store=store, **kw)
+    assert sorted(trained) == [(3.0, 1), (3.0, 2)]
+    pd.testing.assert_frame_equal(_rows(full), _rows(resumed), check_exact=True)
+    trained.clear()
+    again = trainability([1.0, 3.0], [1, 2], store=store, **kw)
+    assert trained == [] and again.points.equals(resumed.points)
+    with pytest.raises(Exception, match="holds train points, not spectrum points"):
+        from initlab.study.spectrum import spectrum
+
+        spectrum("tanh", "gaussian", depth=2, width=8, samples=1, store=store, workers=1)
 
 
 def test_grid_frame_figure_and_report(tmp_path, no_global_style):
@@ -105,22 +142,30 @@ def test_grid_frame_figure_and_report(tmp_path, no_global_style):
     from initlab.plots.trainability import trainability_heatmap
     from initlab.report.study import write_trainability_report
 
-    res = trainability([1.0, 2.0], [1, 3], data=_blobs(), width=8, steps=(3, 6), batch_size=60, sigma_b2=0.05)
+    res = trainability([1.0, 2.0], [1, 3], data=_blobs(), width=8, steps=(3, 6), batch_size=60, sigma_b2=0.05,
+                       workers=1)
     assert len(res.points) == 2 * 2 * 2
     assert set(res.agreement.index) == {3, 6} and ((0 <= res.agreement) & (res.agreement <= 1)).all()
     assert res.critical_sigma_w2 == pytest.approx(1.7609, abs=1e-3)
     fig = trainability_heatmap(res.points, res.curves, critical_sigma_w2=res.critical_sigma_w2,
                                agreement=res.agreement, threshold=res.threshold)
     assert isinstance(fig, Figure) and len(fig.axes) == 3
-    assert write_trainability_report(tmp_path / "t.pdf", res).read_bytes()[:5] == b"%PDF-"
-    res.to_dir(tmp_path / "run")
+    assert write_trainability_report(res, tmp_path / "t.pdf").read_bytes()[:5] == b"%PDF-"
+    back = TrainabilityResult.from_dir(res.to_dir(tmp_path / "run"))
     assert len(pd.read_csv(tmp_path / "run" / "points.csv")) == 8
+    for name in ("points", "curves"):  # bit for bit
+        pd.testing.assert_frame_equal(getattr(res, name), getattr(back, name), check_exact=True)
+    pd.testing.assert_series_equal(res.agreement, back.agreement, check_exact=True)
+    assert (res.settings, res.threshold, res.critical_sigma_w2, res.seconds) == \
+        (back.settings, back.threshold, back.critical_sigma_w2, back.seconds)
+    assert back.summary() == res.summary() and list(back.figures()) == ["trainability"]
 
 
 @pytest.mark.parametrize("args, msg", [
-    (["--sigma-w2", "1:x:3"], "--sigma-w2 must be lo:hi:n"),
-    (["--sigma-w2", "0,1"], "all finite and > 0"),
-    (["--depth", "0"], "--depth values must be in"),
+    (["--sigma-w2", "1:x:3"], "--sigma-w2: grid '1:x:3' needs numbers"),
+    (["--sigma-w2", "0,1"], "--sigma-w2: values must be in (0,"),
+    (["--sigma-w2", "log:0:1:3"], "needs positive ends"),
+    (["--depth", "0"], "--depth: values must be in [1, 2000]"),
     (["--act", "tanx"], "did you mean 'tanh'"),
     (["--report", "out.png"], "must end in .pdf"),
     (["--optimizer", "adam"], "Invalid value"),
@@ -138,3 +183,16 @@ def test_cli_on_real_mnist(tmp_path):
     assert r.exit_code == 0, r.output
     pts = pd.read_csv(tmp_path / "o" / "points.csv")
     assert pts["train_acc"].iloc[0] > 0.5 and pts["test_acc"].iloc[0] > 0.4
+
+
+def test_cli_refuses_to_replace_a_users_files_before_any_work(tmp_path, isolated):
+    """Checked before the data are even loaded: a folder holding a user's file, or a file that is not an
+    initlab PDF, is not replaced without --force (one line, exit 2)."""
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "points.csv").write_text("mine")
+    (tmp_path / "o" / "mine.txt").write_text("mine")
+    (tmp_path / "r.pdf").write_text("mine")
+    for extra in (["--out", str(tmp_path / "o")], ["--report", str(tmp_path / "r.pdf")]):
+        r = CliRunner().invoke(main, ["study", "trainability", "--data", str(tmp_path / "nowhere"), *extra])
+        assert r.exit_code == 2 and "--force" in r.output and "Traceback" not in r.output, r.output
+    assert (tmp_path / "o" / "points.csv").read_text() == "mine" and (tmp_path / "r.pdf").read_text() == "mine"

@@ -219,16 +219,16 @@ def _marker(key: str) -> Path:
     return Path(tempfile.gettempdir()) / f"initlab-test-dies-once-{key}"
 
 
-def _dies_once(batch, keep, blas):
+def _dies_once(task, batch, keep, blas):
     """run_batch, except that a worker that gets an armed batch exits abruptly, as a killed worker would (the
     first to rename the ``.armed`` file beside the system's temporary files; works forked or forkserver)."""
-    from initlab.sweep.measure import run_batch
+    from initlab.sweep.task import run_batch
 
     marker = _marker(batch[0][0])
     try:
         os.rename(marker.with_suffix(".armed"), marker)
     except FileNotFoundError:
-        return run_batch(batch, keep, blas)
+        return run_batch(task, batch, keep, blas)
     os._exit(1)
 
 

@@ -1,4 +1,5 @@
-"""Options shared by several commands: ``--threads`` and ``--max-memory``.
+"""Options shared by several commands: ``--threads``, ``--max-memory``, the experiment engine's (``--store``,
+``--workers``, ``--scheduler``, ``--dask-local``), ``--quiet`` and the one grid syntax.
 
 ``--threads N`` limits the BLAS (and OpenMP) thread pools for the duration of the command, through
 threadpoolctl. The number of BLAS threads changes how a matrix product's sums are split, and so the
@@ -10,6 +11,7 @@ the same ``--threads`` on every machine for bit-identical outputs.
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Iterator
 
 import click
@@ -68,3 +70,42 @@ class FiniteFloat(click.FloatRange):
 
 
 __all__ += ["FiniteFloat"]
+
+
+def engine_options(f):
+    """The experiment engine's options, the same on every command that runs points (sweep, study, spectrum):
+    ``--store``, ``--workers``, ``--scheduler``, ``--dask-local`` (:func:`initlab.sweep.run.executor_for`)."""
+    opts = [
+        click.option("--store", "store", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="SQLite store of the measured points: a rerun (after a kill too) skips every stored point."),
+        click.option("--workers", type=int, default=None,
+                     help="Local worker processes [default: one per core; 1 = this process]."),
+        click.option("--scheduler", default=None, help="A running Dask scheduler, tcp://HOST:PORT."),
+        click.option("--dask-local", "dask_local", type=int, default=None,
+                     help="Start a Dask LocalCluster of N worker processes."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+quiet_option = click.option("--quiet", is_flag=True, help="No progress on stderr.")
+#: ``--threads`` of the commands that run on the experiment engine: BLAS threads in each worker.
+engine_threads_option = click.option(
+    "--threads", type=click.IntRange(min=1, max=4096), default=None,
+    help="BLAS threads per worker (same N on every machine: bit-identical results) [default: cores / workers].")
+
+
+def grid_option_values(text: str, name: str, **kw):
+    """:func:`initlab.sweep.axes.grid_values` of an option, bad input as one line (exit 2)."""
+    from .._spec import ConfigError
+    from ..sweep.axes import grid_values
+    from . import InputError
+
+    try:
+        return grid_values(name, text, **kw)
+    except ConfigError as exc:
+        raise InputError(str(exc)) from None
+
+
+__all__ += ["engine_options", "engine_threads_option", "quiet_option", "grid_option_values"]

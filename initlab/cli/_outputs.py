@@ -25,7 +25,8 @@ __all__ = ["SIM_RUN_FILES", "TRAIN_RUN_FILES", "COMPARE_RUN_FILES", "is_initlab_
 #: The files (and folders) of each kind of run folder.
 SIM_RUN_FILES = ("layers.csv", "config.json", "histograms.npz")
 TRAIN_RUN_FILES = ("history.csv", "metrics.json", "config.json", "predictions.csv", "layers.csv", "tables", "figures")
-COMPARE_RUN_FILES = ("history.csv", "final.csv", "init_layers.csv", "notes.csv")
+COMPARE_RUN_FILES = ("history.csv", "final.csv", "init_layers.csv", "notes.csv", "layers_at_init.csv", "frames.json",
+                     "comparison.json")
 _TAIL = 1 << 16
 
 

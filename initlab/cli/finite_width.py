@@ -8,7 +8,6 @@ import click
 
 from . import InputError
 from ._options import threads_option, use_threads
-from .spectrum import parse_ints
 
 __all__ = ["finite_width_cmd", "FINITE_WIDTH_RUN_FILES"]
 
@@ -44,7 +43,9 @@ def finite_width_cmd(act, widths, depth_ratio, trials, seed, out, report, force,
     from ._outputs import check_out_dir, check_pdf
     from ..study.finite_width import finite_width_study, parse_acts
 
-    ws = parse_ints(widths, "--width", 2, 4096)
+    from ..sweep.axes import grid_values
+
+    ws = grid_values("--width", widths, integer=True, low=2, high=4096)
     if report is not None and report.suffix.lower() != ".pdf":
         raise InputError(f"--report must end in .pdf, got '{report.name}'")
     parse_acts(act)  # validates before any work

@@ -11,7 +11,7 @@ import click
 from ..activations import ACTIVATIONS
 from ..sim.config import LOSSES, SimConfig
 from ..initializers import INITIALIZERS, NAMING
-from ._options import max_memory_option, threads_option, use_threads
+from ._options import max_memory_option, quiet_option, threads_option, use_threads
 from ._outputs import SIM_RUN_FILES, check_out_dir, check_pdf
 
 __all__ = ["COMMANDS", "simulate_cmd", "list_cmd", "result_json"]
@@ -71,12 +71,13 @@ def list_cmd() -> None:
               help="Replace an existing --out folder or --report file even if initlab did not write it.")
 @max_memory_option
 @threads_option
+@quiet_option
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="Run the engine on the CPU (numpy) or a CUDA GPU (CuPy: pip install 'initlab[gpu]'; the GPU's "
                    "own random streams, so statistically, not bitwise, the CPU's run).")
 def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, seed, dtype, bias_init, gain,
                  batchnorm, dropout, residual, loss, bins, out_dir, report_path, fmt, force, max_memory,
-                 threads, device) -> None:
+                 threads, quiet, device) -> None:
     """Simulate how activations and gradients propagate through a random deep network at initialization.
 
     Every initializer × activation pair runs on the same input batch with the same underlying random
@@ -114,7 +115,7 @@ def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, se
         array_module(device)  # CuPy and a device present: a clear error before any work
     start = time.perf_counter()
     with use_threads(threads):
-        result = simulate(config, progress=True, device=device, max_memory=max_memory)
+        result = simulate(config, progress=not quiet, device=device, max_memory=max_memory)
     elapsed = time.perf_counter() - start
     if fmt == "table":
         widths = config.widths
@@ -130,7 +131,7 @@ def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, se
         return
     from ..report.sim import export  # matplotlib is imported only when figures are made
 
-    done = export(result, out_dir, report_path, progress=True)
+    done = export(result, out_dir, report_path, progress=not quiet)
     if done.run_dir is not None:
         click.echo(f"saved run and {len(done.pngs)} figures in {done.run_dir}", err=True)
     if done.pdf is not None:

@@ -7,28 +7,14 @@ from pathlib import Path
 
 import click
 
-from . import InputError
-from ._options import threads_option, use_threads
+from . import InputError, RunError
+from ._options import engine_options, engine_threads_option, grid_option_values, quiet_option
 
-__all__ = ["COMMANDS", "spectrum_cmd", "parse_ints"]
+__all__ = ["COMMANDS", "spectrum_cmd", "SPECTRUM_RUN_FILES"]
 
-
-def parse_ints(text: str, name: str, lo: int = 1, hi: int = 100_000) -> list[int]:
-    """A comma list of integers in [lo, hi] (one-line error otherwise)."""
-    out = []
-    for piece in (p.strip() for p in str(text).split(",")):
-        if not piece:
-            continue
-        try:
-            v = int(piece)
-        except ValueError:
-            raise InputError(f"{name} must be a comma list of integers, got '{piece}'") from None
-        if not lo <= v <= hi:
-            raise InputError(f"{name} values must be in [{lo}, {hi}], got {v}")
-        out.append(v)
-    if not out:
-        raise InputError(f"{name} is empty")
-    return sorted(set(out))
+#: The files of a spectrum run folder (``--out``).
+SPECTRUM_RUN_FILES = ("moments.csv", "bins.csv", "density.csv", "values.csv", "frames.json", "settings.json",
+                      "spectrum_histograms.png", "spectrum_moments.png")
 
 
 def _sigma_w2(text: str):
@@ -48,7 +34,7 @@ def _sigma_w2(text: str):
 @click.option("--init", "weights", default="orthogonal,gaussian", show_default=True,
               help="Comma list of weight ensembles: orthogonal, gaussian.")
 @click.option("--depth", default="2,8,32,128", show_default=True,
-              help="Comma list of depths (prefixes of one network).")
+              help="Depths (prefixes of one network): a comma list or a grid (a:b:n, log:a:b:n).")
 @click.option("--width", type=click.IntRange(2, 4000), default=400, show_default=True, help="Width N of every layer.")
 @click.option("--sigma-w2", "sigma_w2", default="critical", show_default=True,
               help="σ_w², or 'critical' (χ₁ = 1: at --sigma-b2 if given, else at the fixed point --q-star).")
@@ -60,36 +46,50 @@ def _sigma_w2(text: str):
               help="Independent (network, input) draws per config.")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Save moments.csv, bins.csv, density.csv, values.csv and the two PNG figures here.")
+              help="Run folder: moments.csv, bins.csv, density.csv, values.csv, settings.json and two PNG figures.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PDF report.")
+@click.option("--force", is_flag=True, help="Replace an existing --out folder or --report file that initlab did not write.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@threads_option
-def spectrum_cmd(act, weights, depth, width, sigma_w2, sigma_b2, q_star, samples, seed, out, report, fmt,
-                 threads) -> None:
+@engine_options
+@engine_threads_option
+@quiet_option
+def spectrum_cmd(act, weights, depth, width, sigma_w2, sigma_b2, q_star, samples, seed, out, report, force, fmt,
+                 store, workers, scheduler, dask_local, threads, quiet) -> None:
     """Singular values of the input–output Jacobian J = D_L W_L ⋯ D_1 W_1 at init, measured exactly (an SVD of
     the product, float64) and predicted by free probability (the S-transform of Pennington, Schoenholz &
-    Ganguli 2017), with the mean, variance and largest singular value against depth.
+    Ganguli 2017), with the mean, variance and largest singular value against depth. Every sample is a task of
+    the experiment engine: --store makes the study resumable, --workers/--dask-local/--scheduler spread it.
 
     \b
     Examples:
       initlab spectrum --act tanh,relu --init orthogonal,gaussian --depth 2,8,32,128 --width 400
       initlab spectrum --act tanh --sigma-w2 critical --sigma-b2 0.05 --depth 4,16 --report spec.pdf
-      initlab spectrum --act tanh --sigma-w2 1.5 --init gaussian --depth 8 --out reports/spec
+      initlab spectrum --act tanh --sigma-w2 1.5 --init gaussian --depth 8 --out reports/spec --store spec.sqlite
     """
-    depths = parse_ints(depth, "--depth", 1, 2000)
+    from ._outputs import check_out_dir, check_pdf
+
+    depths = grid_option_values(depth, "--depth", integer=True, low=1, high=2000)
     sw2 = _sigma_w2(sigma_w2)
     if q_star is not None and (sw2 != "critical" or sigma_b2 is not None):
         raise InputError("--q-star applies with --sigma-w2 critical and no --sigma-b2")
     if report is not None and report.suffix.lower() != ".pdf":
         raise InputError(f"--report must end in .pdf, got '{report.name}'")
+    if out is not None:
+        check_out_dir(out, force, SPECTRUM_RUN_FILES)
+    if report is not None:
+        check_pdf(report, force, run_dir=out, run_files=SPECTRUM_RUN_FILES)
     import scipy.linalg  # noqa: F401  (loaded before the thread limit so that it applies to its LAPACK too)
 
     from ..study.spectrum import _configs, spectrum
+    from ..sweep.task import PointsFailed
 
     _configs(act, weights, sw2, sigma_b2, q_star)  # bad names and impossible critical points: before any work
-    with use_threads(threads):
-        res = spectrum(act, weights, depths, width, sigma_w2=sw2, sigma_b2=sigma_b2, q_star=q_star,
-                       samples=samples, seed=seed, log=lambda s: click.echo(s, err=True))
+    try:
+        res = spectrum(act, weights, depths, width, sigma_w2=sw2, sigma_b2=sigma_b2, q_star=q_star, samples=samples,
+                       seed=seed, workers=workers, scheduler=scheduler, dask_local=dask_local, threads=threads,
+                       store=store, progress=not quiet)
+    except PointsFailed as exc:
+        raise RunError(str(exc)) from None
     if fmt == "json":
         from .theory import jsonable
 
@@ -98,22 +98,10 @@ def spectrum_cmd(act, weights, depth, width, sigma_w2, sigma_b2, q_star, samples
         click.echo(res.summary())
         click.echo(f"({res.seconds:.1f} s; width {width}, {samples} sample(s) per config; TV: histogram vs "
                    "predicted density, TVnull: first vs second half of the samples)")
-    if out is not None or report is not None:
-        from ..plots.spectrum import spectrum_histograms, spectrum_moments
-
-        if out is not None:
-            from .._io import atomic_write
-
-            res.to_dir(out)
-            for name, fig in (("spectrum_histograms", spectrum_histograms(res.bins, res.density, res.moments)),
-                              ("spectrum_moments", spectrum_moments(res.moments))):
-                with atomic_write(out / f"{name}.png", "wb") as fh:
-                    fig.savefig(fh, format="png", dpi=120, metadata={"Software": None})
-            click.echo(f"saved {out}")
-        if report is not None:
-            from ..report.study import write_spectrum_report
-
-            click.echo(f"wrote {write_spectrum_report(report, res)}")
+    if out is not None:
+        click.echo(f"saved {res.to_dir(out)}")
+    if report is not None:
+        click.echo(f"wrote {res.report(report)}")
 
 
 COMMANDS = [spectrum_cmd]

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from . import InputError
+from ._options import engine_threads_option, quiet_option
 
 __all__ = ["COMMANDS", "sweep_group", "parse_axis_args"]
 
@@ -82,11 +83,14 @@ def sweep_group() -> None:
 @click.option("--keep", type=click.Choice(["summary", "layers"]), default="summary", show_default=True,
               help="Also store every point's per-layer rows (layers).")
 @click.option("--batch-size", type=int, default=None, help="Points per batch [default: about 1 s of work].")
-@click.option("--blas-threads", type=int, default=None, help="BLAS threads per worker [default: cores / workers].")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+@engine_threads_option
+@click.option("--blas-threads", "blas_threads", type=int, default=None, hidden=True,
+              help="Deprecated spelling of --threads.")
+@quiet_option
+@click.option("--progress/--no-progress", default=True, hidden=True, help="Deprecated: --no-progress is --quiet.")
 @click.pass_context
 def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_local, zips, keep, batch_size,
-            blas_threads, progress) -> None:
+            threads, blas_threads, quiet, progress) -> None:
     """Measure every point of a grid: q, c, χ₁ and ξ_c measured beside the mean-field theory.
 
     Axes are options after these: any simulate setting (--act, --init, --depth, --width, --batch,
@@ -104,6 +108,10 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
       initlab sweep export sweeps/tanh.sqlite -o tanh.parquet
       initlab sweep report sweeps/tanh.sqlite -o tanh.pdf
     """
+    if threads is not None and blas_threads is not None and threads != blas_threads:
+        raise InputError("give --threads only (--blas-threads is its old spelling)")
+    threads = threads if threads is not None else blas_threads
+    progress = progress and not quiet
     axes = parse_axis_args(list(ctx.args))
     if not axes:
         raise InputError("no axes: give at least one, e.g. --sigma-w2 0.5:4:8")
@@ -111,7 +119,7 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
 
     start = time.perf_counter()
     res = sweep(store, workers=workers, scheduler=scheduler, dask_local=dask_local, zip=zips, keep=keep,
-                batch_size=batch_size, blas_threads=blas_threads, progress=progress, **axes)
+                batch_size=batch_size, threads=threads, progress=progress, **axes)
     elapsed = time.perf_counter() - start
     pts = res.points
     failed = pts[pts["status"] == "failed"]
@@ -133,12 +141,28 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
         ctx.exit(1)
 
 
+def _output(out: Path | None, old: Path | None, required: bool) -> Path | None:
+    """``-o/--output FILE``, or its old spelling ``--out`` (hidden)."""
+    if out is not None and old is not None and out != old:
+        raise InputError("give -o/--output only (--out is its old spelling)")
+    out = out if out is not None else old
+    if out is None and required:
+        raise InputError("give the file to write: -o/--output FILE")
+    return out
+
+
+_OLD_OUT = click.option("--out", "old_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        hidden=True, help="Old spelling of -o/--output.")
+
+
 @sweep_group.command("export")
 @click.argument("store", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="FILE.parquet (through pyarrow; FILE.csv without it) or FILE.csv.")
-@click.option("--table", type=click.Choice(["points", "layers"]), default="points", show_default=True)
-def export_cmd(store: Path, out: Path, table: str) -> None:
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="FILE.parquet (through pyarrow; FILE.csv without it) or FILE.csv.  [required]")
+@_OLD_OUT
+@click.option("--table", type=click.Choice(["points", "layers"]), default="points", show_default=True,
+              help="The points, or every point's rows (per-layer rows of a sweep; a study's measured rows).")
+def export_cmd(store: Path, out: Path | None, old_out: Path | None, table: str) -> None:
     """Write a store's points (or per-layer rows) as Parquet (through pyarrow) or CSV.
 
     \b
@@ -147,6 +171,7 @@ def export_cmd(store: Path, out: Path, table: str) -> None:
     """
     from ..sweep.export import export
 
+    out = _output(out, old_out, True)
     path = export(store, out, table)
     if path != out:
         click.echo("pyarrow is not installed: wrote CSV instead of Parquet", err=True)
@@ -155,9 +180,10 @@ def export_cmd(store: Path, out: Path, table: str) -> None:
 
 @sweep_group.command("report")
 @click.argument("store", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The PDF [default: the store's name with .pdf].")
-def report_cmd(store: Path, out: Path | None) -> None:
+@_OLD_OUT
+def report_cmd(store: Path, out: Path | None, old_out: Path | None) -> None:
     """Rebuild a sweep's PDF report from its store.
 
     \b
@@ -166,6 +192,7 @@ def report_cmd(store: Path, out: Path | None) -> None:
     """
     from ..sweep.result import SweepResult
 
+    out = _output(out, old_out, False)
     res = SweepResult(store)
     click.echo(f"wrote {res.report(out if out is not None else store.with_suffix('.pdf'))}", err=True)
 

@@ -167,7 +167,6 @@ def phase_cmd(act, output, grid, sigma_w2_max, sigma_b2_max, q0, dpi) -> None:
     """
     import numpy as np
 
-    from .._io import atomic_write
     from ..activations import get_activation
     from ..theory.phase import default_sigma_w2_max, phase_grid
     from ..plots.phase import phase_diagram
@@ -184,8 +183,9 @@ def phase_cmd(act, output, grid, sigma_w2_max, sigma_b2_max, q0, dpi) -> None:
     g = phase_grid(spec, sw, sb, q0=q0)
     solved = time.perf_counter() - t0
     fig = phase_diagram(g)
-    with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format=fmt, dpi=dpi)
+    from ..plots.common import save_figure
+
+    save_figure(fig, path, dpi=dpi, fmt=fmt)
     click.echo(
         f"wrote {path} ({grid}x{grid} grid for {spec}: solved in {solved:.2f} s, "
         f"{time.perf_counter() - t0:.2f} s with the figure)"

@@ -74,16 +74,36 @@ class Comparison(ShowsItself):
     seconds: float
     started: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0))
 
-    def save(self, out_dir: str | os.PathLike) -> Path:
-        """Write ``history.csv``, ``final.csv``, ``init_layers.csv`` (per initializer and layer at init) and
-        ``notes.csv`` into ``out_dir``; the folder is built beside it and replaced as a unit
-        (:func:`initlab._io.staged_dir`). Returns the folder."""
+    #: The files of its run folder (:meth:`to_dir`).
+    RUN_FILES = ("history.csv", "final.csv", "init_layers.csv", "notes.csv", "layers_at_init.csv", "frames.json",
+                 "comparison.json")
+
+    @property
+    def points(self) -> pd.DataFrame:
+        """The tidy points: one row per initializer × seed (:attr:`final`)."""
+        return self.final
+
+    def to_dir(self, out_dir: str | os.PathLike) -> Path:
+        """Write the run folder as a unit (:func:`initlab._io.staged_dir`): ``history.csv``, ``final.csv`` and
+        ``layers_at_init.csv`` (full precision, dtypes in ``frames.json``), ``comparison.json`` (the settings),
+        and the tables ``init_layers.csv`` (per initializer and layer at init) and ``notes.csv``.
+        :meth:`from_dir` reads it back bit for bit. Returns the folder."""
+        import json
+
+        from .._result import write_frames
+
         base = Path(out_dir)
+        frames = {"history": self.history, "final": self.final}
+        if self.init_layers is not None:
+            frames["layers_at_init"] = self.init_layers
         with staged_dir(base) as tmp:
-            for name, df in (("history", self.history), ("final", self.final),
-                             ("init_layers", self.init_layer_table()), ("notes", self.notes_table())):
+            write_frames(tmp, frames)
+            for name, df in (("init_layers", self.init_layer_table()), ("notes", self.notes_table())):
                 with atomic_write(tmp / f"{name}.csv", "w") as fh:
                     df.to_csv(fh, index=False)
+            meta = {"config": self.config.to_dict(), "inits": list(self.inits), "seeds": list(self.seeds),
+                    "source": self.source, "seconds": self.seconds, "started": self.started.isoformat()}
+            (tmp / "comparison.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         return base
 
     def _repr_facts(self) -> str:
@@ -91,12 +111,43 @@ class Comparison(ShowsItself):
                 f"{self.config.epochs} epochs, {self.seconds:.1f} s")
 
     def _repr_table(self) -> pd.DataFrame:
-        return self.summary()
+        return self.metrics_summary()
 
     def _repr_figure(self):
         from ..plots.training import learning_curves
 
         return learning_curves(self.history, group="init", title=self.config.name)
+
+    save = to_dir
+
+    @classmethod
+    def from_dir(cls, path: str | os.PathLike) -> "Comparison":
+        """The comparison :meth:`to_dir` wrote into ``path``."""
+        import json
+
+        from .._result import read_frames
+
+        f = read_frames(path)
+        m = json.loads((Path(path) / "comparison.json").read_text(encoding="utf-8"))
+        return cls(LabConfig.from_dict(m["config"]), m["inits"], m["seeds"], f["history"], f["final"],
+                   f.get("layers_at_init"), m["source"], float(m["seconds"]), _dt.datetime.fromisoformat(m["started"]))
+
+    def summary(self) -> str:
+        """The final-metric table beside the statistics at init (:meth:`table`), as text."""
+        return self.table().to_string(index=False)
+
+    def figures(self):
+        """``learning_curves`` and, with the simulation at init, ``init_profile`` (:mod:`initlab.plots.training`),
+        built lazily. (Its PDF is :func:`initlab.report.labs.write_compare_report`: the report wing sits above
+        the labs.)"""
+        from .._result import LazyFigures
+        from ..plots import training as lp
+
+        make = {"learning_curves": lambda: lp.learning_curves(self.history, group="init",
+                                                              title=f"{self.config.name}: initializers")}
+        if self.init_layers is not None and not self.init_layers.empty:
+            make["init_profile"] = lambda: lp.init_profile(self.init_layers, group="init")
+        return LazyFigures(make)
 
     def metric_names(self) -> list[str]:
         """Final-metric columns, the notes' metrics first."""
@@ -105,7 +156,7 @@ class Comparison(ShowsItself):
         rest = sorted(cols, key=lambda c: (not c.startswith("test_"), not c.startswith("train_"), c))
         return list(dict.fromkeys(first + rest))
 
-    def summary(self) -> pd.DataFrame:
+    def metrics_summary(self) -> pd.DataFrame:
         """Per initializer: mean and sample std over seeds of every final metric (``<m>_mean``, ``<m>_std``)."""
         rows = []
         for init in self.inits:
@@ -139,7 +190,7 @@ class Comparison(ShowsItself):
     def table(self, metrics: list[str] | None = None) -> pd.DataFrame:
         """The final-metric table (``mean ± std`` strings for the main metrics) beside :meth:`init_stats`."""
         metrics = metrics or self.metric_names()[:3]
-        s = self.summary()
+        s = self.metrics_summary()
         out = pd.DataFrame({"init": s["init"], "seeds": s["seeds"]})
         for m in metrics:
             out[m] = [f"{a:.4f} ± {b:.4f}" for a, b in zip(s[f"{m}_mean"], s[f"{m}_std"])]

@@ -156,8 +156,9 @@ def save_run(result: RunResult, out_dir: str | os.PathLike, *, figures: dict | N
             with atomic_write(tmp / "tables" / f"{name}.csv", "w") as fh:
                 table.to_csv(fh, index=False)
         for name, fig in (figures or {}).items():
-            with atomic_write(tmp / "figures" / f"{name}.png", "wb") as fh:
-                fig.savefig(fh, format="png", dpi=110)
+            from ..plots.common import save_figure
+
+            save_figure(fig, tmp / "figures" / f"{name}.png", dpi=110)
     return out
 
 

@@ -310,3 +310,16 @@ def theory_handles(with_theory: bool, spread: str = "min–max over trials") -> 
         lab.append("mean-field theory")
     return h, lab
 
+
+
+def save_figure(fig: Figure, path, *, dpi: int = 120, fmt: str = "png", **savefig_kw) -> None:
+    """Write ``fig`` to ``path`` atomically (:func:`initlab._io.atomic_write`): the one figure-file writer of
+    initlab (every PNG of a run folder, ``initlab theory phase -o``). ``savefig_kw`` go to ``Figure.savefig``
+    (e.g. ``metadata={"Software": None}`` for the same bytes on every matplotlib build)."""
+    from .._io import atomic_write
+
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format=fmt, dpi=dpi, **savefig_kw)
+
+
+__all__ += ["save_figure"]

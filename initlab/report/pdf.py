@@ -25,7 +25,7 @@ from .._io import atomic_write, reproducible_time
 from .._version import __version__
 from .pages import PAGE
 
-__all__ = ["write_pdf", "report_date", "on_page", "save_on_page"]
+__all__ = ["write_pdf", "write_png", "report_date", "epoch_date", "on_page", "save_on_page"]
 
 
 def report_date(recorded: _dt.datetime | None = None) -> _dt.datetime:
@@ -37,6 +37,12 @@ def report_date(recorded: _dt.datetime | None = None) -> _dt.datetime:
         When ``SOURCE_DATE_EPOCH`` is set but is not an integer.
     """
     return reproducible_time(recorded, strict=True)
+
+
+def epoch_date() -> _dt.datetime | None:
+    """``SOURCE_DATE_EPOCH`` as a date when it is set, else None: the date of a report whose run recorded no
+    time (an undated PDF: the same pages give the same bytes)."""
+    return report_date() if os.environ.get("SOURCE_DATE_EPOCH", "").strip() else None
 
 
 class on_page:
@@ -101,15 +107,18 @@ def save_on_page(pdf: PdfPages, fig: Figure, page: tuple[float, float] = PAGE) -
 
 
 def write_pdf(path: str | os.PathLike, pages: Iterable[Figure | None], *, title: str,
-              date: _dt.datetime, page_size: tuple[float, float] = PAGE) -> Path:
+              date: _dt.datetime | None, page_size: tuple[float, float] = PAGE) -> Path:
     """Write ``pages`` (figures, drawn in order; ``None`` is skipped) as one PDF, atomically.
 
     ``pages`` may be a generator: each page is built only when it is written. Every page is ``page_size``
     inches (:func:`save_on_page`). The metadata holds ``title``, the creator (``initlab <version>``) and
-    ``date`` as creation and modification dates, so the same pages and date give the same bytes.
+    ``date`` as creation and modification dates (none when ``date`` is None), so the same pages and date give
+    the same bytes.
     """
     path = Path(path)
     metadata = {"Title": title, "Creator": f"initlab {__version__}", "CreationDate": date, "ModDate": date}
+    if date is None:
+        metadata["ModDate"] = None  # matplotlib writes no date for None
     with atomic_write(path, "wb") as fh:
         with PdfPages(fh, metadata=metadata) as pdf:
             for fig in pages:
@@ -117,3 +126,12 @@ def write_pdf(path: str | os.PathLike, pages: Iterable[Figure | None], *, title:
                     continue
                 save_on_page(pdf, fig, page_size)
     return path
+
+
+def write_png(path: str | os.PathLike, fig: Figure, dpi: int = 120) -> Path:
+    """Write ``fig`` as a PNG of a study's run folder (:func:`initlab.plots.common.save_figure`), without the
+    software tag (the same figure gives the same bytes)."""
+    from ..plots.common import save_figure
+
+    save_figure(fig, path, dpi=dpi, metadata={"Software": None})
+    return Path(path)

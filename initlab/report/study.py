@@ -1,7 +1,7 @@
 """PDF reports of the studies (:mod:`initlab.study`): a text page of settings and numbers, then the figures.
 
-Written atomically (temporary name, then rename), without a creation date, so the same study gives the
-same bytes.
+Written by the one PDF writer (:func:`initlab.report.pdf.write_pdf`: atomically), dated ``SOURCE_DATE_EPOCH``
+when it is set and otherwise not dated, and without the run time, so the same study gives the same bytes.
 """
 
 from __future__ import annotations
@@ -10,25 +10,19 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from .._io import atomic_write
 from .._version import __version__
 from .pages import _fmt_value
-from .pdf import save_on_page
+from .pdf import epoch_date, write_pdf
 
 __all__ = ["write_study_pdf", "settings_page", "spectrum_pages", "write_spectrum_report"]
 
 
-def write_study_pdf(path: str | os.PathLike, pages: Sequence[Figure]) -> Path:
-    """Write ``pages`` as one PDF, atomically, with no creation date (same input → same bytes)."""
-    path = Path(path)
-    with atomic_write(path, "wb") as fh:
-        with PdfPages(fh, metadata={"Creator": f"initlab {__version__}", "CreationDate": None}) as pdf:
-            for fig in pages:
-                save_on_page(pdf, fig)  # one page size for every page
-    return path
+def write_study_pdf(path: str | os.PathLike, pages: Sequence[Figure], title: str = "initlab study") -> Path:
+    """Write ``pages`` as one PDF through :func:`~initlab.report.pdf.write_pdf` (dated only by
+    ``SOURCE_DATE_EPOCH``: same input → same bytes)."""
+    return write_pdf(path, pages, title=title, date=epoch_date())
 
 
 def settings_page(title: str, settings: dict[str, Any], table: Any, columns: Sequence[str], headers: Sequence[str],
@@ -61,17 +55,16 @@ def spectrum_pages(result: Any) -> list[Figure]:
 
     notes = ["TV: total-variation distance between the measured histogram of log10 σ² and the predicted density "
              "integrated over the same bins;",
-             "TV noise: the same distance between the first and second half of the samples (the sampling floor). "
-             f"Run time {result.seconds:.1f} s."]
+             "TV noise: the same distance between the first and second half of the samples (the sampling floor)."]
     return [settings_page("Jacobian spectrum at init (dynamical isometry)", result.settings, result.moments,
                           _SPECTRUM_COLUMNS, _SPECTRUM_HEADERS, notes),
             spectrum_histograms(result.bins, result.density, result.moments),
             spectrum_moments(result.moments)]
 
 
-def write_spectrum_report(path: str | os.PathLike, result: Any) -> Path:
+def write_spectrum_report(result: Any, path: str | os.PathLike) -> Path:
     """PDF of a spectrum study (:func:`spectrum_pages`)."""
-    return write_study_pdf(path, spectrum_pages(result))
+    return write_study_pdf(path, spectrum_pages(result), "initlab spectrum report")
 
 
 def trainability_pages(result: Any) -> list[Figure]:
@@ -84,8 +77,7 @@ def trainability_pages(result: Any) -> list[Figure]:
                           "agreement": result.agreement.to_numpy(),
                           "points": [int((result.points["steps"] == s).sum()) for s in result.agreement.index]})
     notes = [f"agreement: fraction of grid points where 'train_acc > {result.threshold:g}' equals 'depth < 6 xi_c' "
-             f"(xi_c from the mean-field theory); critical sigma_w2 {result.critical_sigma_w2:.4g}.",
-             f"Run time {result.seconds:.1f} s."]
+             f"(xi_c from the mean-field theory); critical sigma_w2 {result.critical_sigma_w2:.4g}."]
     settings = dict(result.settings)
     if isinstance(settings.get("data"), str):  # the data's file names, not their absolute paths
         settings["data"] = _short_paths(settings["data"])
@@ -102,9 +94,9 @@ def _short_paths(text: str) -> str:
     return re.sub(r"(?:[A-Za-z]:)?[/\\][^\s,;()]*[/\\]([^/\\\s,;()]+)", r"\1", text)
 
 
-def write_trainability_report(path: str | os.PathLike, result: Any) -> Path:
+def write_trainability_report(result: Any, path: str | os.PathLike) -> Path:
     """PDF of a trainability study (:func:`trainability_pages`)."""
-    return write_study_pdf(path, trainability_pages(result))
+    return write_study_pdf(path, trainability_pages(result), "initlab trainability report")
 
 
 __all__ += ["trainability_pages", "write_trainability_report"]

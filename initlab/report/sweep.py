@@ -14,13 +14,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from .._io import atomic_write
 from .._version import __version__
 from ..plots.common import TEXT_COLOR
-from .pdf import save_on_page
+from .pdf import report_date, write_pdf
 
 __all__ = ["write_sweep_report", "definition_page", "points_page"]
 
@@ -98,11 +96,12 @@ def points_page(points: Any) -> Figure:
 
 
 def write_sweep_report(result: Any, path: str | Path, *, date: _dt.date | _dt.datetime | None = None) -> Path:
-    """Write the report of a :class:`~initlab.sweep.SweepResult` to ``path`` (atomically; the same store and
-    date give the same bytes)."""
+    """Write the report of a :class:`~initlab.sweep.SweepResult` to ``path`` through
+    :func:`~initlab.report.pdf.write_pdf` (atomically; dated ``date``, else ``SOURCE_DATE_EPOCH``, else now; the
+    same store and date give the same bytes)."""
     from ..plots.sweep import depth_profiles, phase_agreement, phase_comparison, pick_points, width_scaling
 
-    when = date or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    when = date or report_date()
     if not isinstance(when, _dt.datetime):
         when = _dt.datetime(when.year, when.month, when.day)
     when = when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
@@ -122,11 +121,4 @@ def write_sweep_report(result: Any, path: str | Path, *, date: _dt.date | _dt.da
         lay = result.layers_of(keys)
         pages.append(lambda: depth_profiles(lay, done, "pre_corr"))
     pages.append(lambda: points_page(pts))
-    metadata = {"Title": "initlab sweep report", "Creator": f"initlab {__version__}", "CreationDate": when,
-                "ModDate": when}
-    path = Path(path)
-    with atomic_write(path, "wb") as fh:
-        with PdfPages(fh, metadata=metadata) as pdf:
-            for make in pages:
-                save_on_page(pdf, make())
-    return path
+    return write_pdf(path, (make() for make in pages), title="initlab sweep report", date=when)

@@ -126,6 +126,19 @@ class SimResult(ShowsItself):
         df = self.layers
         return {label: int(df.loc[df["label"] == label, "grad_diverged"].sum()) for label in self.labels}
 
+    @property
+    def points(self) -> pd.DataFrame:
+        """The tidy points: one row per config × trial × layer (:attr:`layers`)."""
+        return self.layers
+
+    def figures(self):
+        """The standard figures (:func:`initlab.plots.figure_plan`), name → Figure, built lazily. (Its PDF is
+        :func:`initlab.report.sim.write_report`: the report wing sits above the simulation's.)"""
+        from .._result import LazyFigures
+        from ..plots.plan import figure_plan
+
+        return LazyFigures({name: make for name, _caption, make in figure_plan(self)})
+
     def summary(self) -> str:
         """A text table per config and layer (means over trials): output mean and std, saturated and
         dead fractions, and the pre-activation gradient norm relative to the last layer.

@@ -2,7 +2,8 @@
 
 =================================  ==========================================================
 :mod:`~initlab.study.freeprob`     free-probability prediction of the Jacobian spectrum
-:mod:`~initlab.study.spectrum`     exact Jacobian singular values at init (dynamical isometry)
+:mod:`~initlab.study.jacobian`     one sample: the exact singular values of one network's Jacobian
+:mod:`~initlab.study.spectrum`     the spectrum study (dynamical isometry) against free probability
 :mod:`~initlab.study.trainability` MNIST training over σ_w² × depth against ξ_c (Schoenholz et al.)
 :mod:`~initlab.study.finite_width` fluctuations across networks against the 1/n theory (issue 21)
 :mod:`~initlab.study.finite_width_stats` its per-layer and per-activation statistics
@@ -14,8 +15,9 @@ from .._lazy import lazy_attributes
 
 _MODULES = {
     ".freeprob": ("WEIGHTS", "JacobianTheory", "jacobian_theory", "d2_law", "critical_at_q"),
-    ".spectrum": ("SpectrumConfig", "SpectrumResult", "measure_jacobian"),
-    ".trainability": ("TrainPoint", "StudyData", "PRESETS", "theory_at", "train_point", "run_points",
+    ".jacobian": ("SpectrumConfig", "SpectrumSample", "SpectrumTask", "measure_jacobian"),
+    ".spectrum": ("SpectrumResult",),
+    ".trainability": ("TrainPoint", "TrainJob", "TrainTask", "StudyData", "PRESETS", "theory_at", "train_point",
                       "agreement", "load_study_data", "TrainabilityResult"),
     ".finite_width": ("FWPoint", "measure", "FiniteWidthResult", "finite_width_study"),
     ".finite_width_stats": ("summarise",),

@@ -32,7 +32,8 @@ def jacobian_deviation(act: str = "tanh", weights: str = "orthogonal", widths: S
     import pandas as pd
 
     from .freeprob import jacobian_theory
-    from .spectrum import _configs, measure_jacobian
+    from .jacobian import measure_jacobian
+    from .spectrum import _configs
 
     ws = sorted({int(w) for w in widths})
     ds = sorted({int(d) for d in depths})

@@ -36,27 +36,13 @@ from ..activations import get_activation
 from .._repr import ShowsItself
 from .._spec import ConfigError, UnknownNameError, split_specs
 from .freeprob import WEIGHTS, JacobianTheory, critical_at_q, jacobian_theory
+from .jacobian import SpectrumConfig, SpectrumSample, SpectrumTask
 
-__all__ = ["SpectrumConfig", "SpectrumResult", "measure_jacobian", "spectrum", "BINS"]
+__all__ = ["SpectrumResult", "spectrum", "BINS"]
 
 #: Histogram bins per config × depth (log-spaced in σ², over the prediction's grid).
 BINS = 48
 _SUB = 12  # density points per bin
-
-
-@dataclass(frozen=True)
-class SpectrumConfig:
-    """One config of a spectrum study (validated; ``q_star`` is the input's and the theory's fixed point)."""
-
-    act: str
-    weights: str
-    sigma_w2: float
-    sigma_b2: float
-    q_star: float
-
-    @property
-    def label(self) -> str:
-        return f"{self.act} / {self.weights}"
 
 
 def _configs(act: str | Sequence[str], weights: str | Sequence[str], sigma_w2: Any, sigma_b2: float | None,
@@ -95,39 +81,6 @@ def _configs(act: str | Sequence[str], weights: str | Sequence[str], sigma_w2: A
         for w in ws:
             th = jacobian_theory(spec, w, sw2, sb2, q)
             out.append(SpectrumConfig(spec, w, th.sigma_w2, th.sigma_b2, th.q_star))
-    return out
-
-
-def measure_jacobian(cfg: SpectrumConfig, width: int, depths: Sequence[int],
-                     rng: np.random.Generator) -> dict[int, np.ndarray]:
-    """Singular values of :math:`J_L = \\prod_l D_l W_l` at each depth in ``depths`` for one network and input.
-
-    Weights: ``gaussian`` :math:`W_{ij} \\sim N(0, \\sigma_w^2/N)`; ``orthogonal`` :math:`\\sigma_w O` with
-    :math:`O` Haar (:func:`initlab.initializers.orthogonal.orthogonal_matrix`). Biases
-    :math:`N(0, \\sigma_b^2)`. Everything in float64. Returns depth → singular values, descending.
-    """
-    from ..initializers.orthogonal import orthogonal_matrix
-
-    a = get_activation(cfg.act)
-    n = int(width)
-    want = sorted(set(int(d) for d in depths))
-    sw = math.sqrt(cfg.sigma_w2)
-    x = np.asarray(a.fn(math.sqrt(cfg.q_star) * rng.standard_normal(n)), dtype=np.float64)
-    jac = None
-    out: dict[int, np.ndarray] = {}
-    for layer in range(1, want[-1] + 1):
-        if cfg.weights == "orthogonal":
-            w = sw * orthogonal_matrix((n, n), rng, np.float64)
-        else:
-            w = rng.standard_normal((n, n)) * (sw / math.sqrt(n))
-        h = w @ x
-        if cfg.sigma_b2 > 0:
-            h += rng.standard_normal(n) * math.sqrt(cfg.sigma_b2)
-        d = np.asarray(a.grad(h), dtype=np.float64)
-        x = np.asarray(a.fn(h), dtype=np.float64)
-        jac = d[:, None] * w if jac is None else d[:, None] * (w @ jac)
-        if layer in want:
-            out[layer] = np.linalg.svd(jac, compute_uv=False)
     return out
 
 
@@ -187,15 +140,60 @@ class SpectrumResult(ShowsItself):
                          f"{r.tv:>6.3f} {r.tv_null:>6.3f}")
         return "\n".join(lines)
 
-    def to_dir(self, path: str | Path) -> Path:
-        """Write ``moments.csv``, ``bins.csv``, ``density.csv`` and ``values.csv`` atomically into ``path``."""
-        from .._io import atomic_write
+    #: The files of its run folder (:meth:`to_dir`).
+    RUN_FILES = ("moments.csv", "bins.csv", "density.csv", "values.csv", "frames.json", "settings.json",
+                 "spectrum_histograms.png", "spectrum_moments.png")
 
-        base = Path(path)
-        for name in ("moments", "bins", "density", "values"):
-            with atomic_write(base / f"{name}.csv", "w") as fh:
-                getattr(self, name).to_csv(fh, index=False, float_format="%.10g")
-        return base
+    @property
+    def points(self):
+        """The tidy points: one row per config × depth (:attr:`moments`)."""
+        return self.moments
+
+    def figures(self):
+        """``spectrum_histograms`` and ``spectrum_moments`` (:mod:`initlab.plots.spectrum`), built lazily."""
+        from .._result import LazyFigures
+        from ..plots import spectrum as sp
+
+        if "_figures" not in self.__dict__:
+            self.__dict__["_figures"] = LazyFigures({
+                "spectrum_histograms": lambda: sp.spectrum_histograms(self.bins, self.density, self.moments),
+                "spectrum_moments": lambda: sp.spectrum_moments(self.moments)})
+        return self.__dict__["_figures"]
+
+    def report(self, path: str | Path) -> Path:
+        """Write the PDF report (:func:`initlab.report.study.write_spectrum_report`)."""
+        from ..report.study import write_spectrum_report
+
+        return write_spectrum_report(self, path)
+
+    def to_dir(self, path: str | Path) -> Path:
+        """Write the run folder as a unit (:func:`initlab._io.staged_dir`): the frames (full precision, dtypes in
+        ``frames.json``), ``settings.json`` (settings and run time) and the two figures as PNG.
+        :meth:`from_dir` reads it back bit for bit."""
+        import json
+
+        from .._io import staged_dir
+        from .._result import write_frames
+        from ..report.pdf import write_png
+
+        with staged_dir(path) as tmp:
+            write_frames(tmp, {n: getattr(self, n) for n in ("moments", "bins", "density", "values")})
+            meta = {"settings": self.settings, "seconds": self.seconds}
+            (tmp / "settings.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            for name, fig in self.figures().items():
+                write_png(tmp / f"{name}.png", fig)
+        return Path(path)
+
+    @classmethod
+    def from_dir(cls, path: str | Path) -> "SpectrumResult":
+        """The result :meth:`to_dir` wrote into ``path``."""
+        import json
+
+        from .._result import read_frames
+
+        f = read_frames(path)
+        meta = json.loads((Path(path) / "settings.json").read_text(encoding="utf-8"))
+        return cls(f["values"], f["moments"], f["bins"], f["density"], meta["settings"], float(meta["seconds"]))
 
 
 def _bin_stats(sv2: list[np.ndarray], th: JacobianTheory, depth: int):
@@ -235,7 +233,8 @@ def _bin_stats(sv2: list[np.ndarray], th: JacobianTheory, depth: int):
 def spectrum(act: str | Sequence[str] = "tanh,relu", weights: str | Sequence[str] = "orthogonal,gaussian",
              depth: Sequence[int] | int = (2, 8, 32, 128), width: int = 400, *, sigma_w2: Any = "critical",
              sigma_b2: float | None = None, q_star: float | None = None, samples: int = 4, seed: int = 0,
-             log: Any = None):
+             workers: int | None = None, scheduler: Any = None, dask_local: int | None = None,
+             threads: int | None = None, store: Any = None, progress: bool = False) -> "SpectrumResult":
     """Measure and predict the Jacobian spectrum of every config at every depth.
 
     Parameters
@@ -253,12 +252,19 @@ def spectrum(act: str | Sequence[str] = "tanh,relu", weights: str | Sequence[str
         Independent (network, input) draws per config; the standard errors come from their spread.
     seed : int
         Seeds a :class:`numpy.random.SeedSequence`; config ``i`` sample ``s`` uses its child ``(i, s)``.
+    workers, scheduler, dask_local, threads, store, progress
+        Where the samples run (each is a task of the experiment engine, :func:`initlab.sweep.run.run_task`):
+        ``workers`` local processes (default one per core), a Dask cluster, ``threads`` BLAS threads per worker
+        (at most one, :attr:`SpectrumTask.max_threads`: threaded QRs of these sizes lose a lot on a loaded
+        machine); a ``store`` makes the study resumable.
 
     Returns
     -------
     SpectrumResult
     """
     import pandas as pd
+
+    from ..sweep.run import run_task
 
     t0 = time.perf_counter()
     depths = sorted(set([int(depth)] if np.ndim(depth) == 0 else [int(d) for d in depth]))
@@ -269,44 +275,58 @@ def spectrum(act: str | Sequence[str] = "tanh,relu", weights: str | Sequence[str
     if q_star is not None and not (math.isfinite(q_star) and q_star > 0):
         raise ConfigError(f"q_star must be finite and > 0, got {q_star:g}")
     cfgs = _configs(act, weights, sigma_w2, sigma_b2, q_star)
-    root = np.random.SeedSequence(int(seed))
-    kids = root.spawn(len(cfgs))
-    vals, mom, bins, dens = [], [], [], []
-    for ci, (cfg, kid) in enumerate(zip(cfgs, kids)):
-        th = jacobian_theory(cfg.act, cfg.weights, cfg.sigma_w2, cfg.sigma_b2, cfg.q_star)
-        per: dict[int, list[np.ndarray]] = {d: [] for d in depths}
-        for s, sk in enumerate(kid.spawn(int(samples))):
-            sv = measure_jacobian(cfg, int(width), depths, np.random.default_rng(sk))
-            for d in depths:
-                per[d].append(sv[d])
-                vals.append(pd.DataFrame({"config": ci, "label": cfg.label, "depth": d, "sample": s, "sv": sv[d]}))
-        for d in depths:
-            sv2 = [v ** 2 for v in per[d]]
-            means = np.array([v.mean() for v in sv2])
-            vars_ = np.array([v.var() for v in sv2])
-            k = len(sv2)
-            edges, meas, pred, fine, rho, ok, tv, tv_null, sv_top = _bin_stats(sv2, th, d)
-            mom.append({
-                "config": ci, "label": cfg.label, "act": cfg.act, "weights": cfg.weights, "sigma_w2": cfg.sigma_w2,
-                "sigma_b2": cfg.sigma_b2, "q_star": cfg.q_star, "depth": d, "width": int(width), "samples": k,
-                "mean": means.mean(), "mean_se": means.std(ddof=1) / math.sqrt(k) if k > 1 else math.nan,
-                "mean_pred": th.mean(d), "var": vars_.mean(),
-                "var_se": vars_.std(ddof=1) / math.sqrt(k) if k > 1 else math.nan, "var_pred": th.variance(d),
-                "sv_max": float(np.mean([math.sqrt(v.max()) for v in sv2])), "sv_max_pred": sv_top,
-                "below": float(meas[0]), "below_pred": float(pred[0]), "zero_pred": th.zero_mass,
-                "tv": tv, "tv_null": tv_null, "unconverged": int((~ok).sum()),
-            })
-            bins.append(pd.DataFrame({"config": ci, "label": cfg.label, "depth": d, "bin": np.arange(BINS + 1),
-                                      "lo": np.concatenate([[0.0], edges[:-1]]), "hi": edges,
-                                      "measured": meas, "predicted": pred}))
-            dens.append(pd.DataFrame({"config": ci, "label": cfg.label, "depth": d, "x": fine, "density": rho,
-                                      "density_log10": rho * fine * math.log(10.0), "converged": ok}))
-        if log is not None:
-            log(f"{cfg.label}: sigma_w2 {cfg.sigma_w2:.6g}, sigma_b2 {cfg.sigma_b2:.4g}, q* {cfg.q_star:.4g} "
-                f"({time.perf_counter() - t0:.1f} s)")
+    jobs = [SpectrumSample(c.act, c.weights, c.sigma_w2, c.sigma_b2, c.q_star, int(width), tuple(depths), int(seed),
+                           ci, s) for ci, c in enumerate(cfgs) for s in range(int(samples))]
     settings = {"act": [c.act for c in cfgs], "weights": sorted({c.weights for c in cfgs}, key=WEIGHTS.index),
                 "depth": depths, "width": int(width), "samples": int(samples), "seed": int(seed),
                 "sigma_w2": sigma_w2 if isinstance(sigma_w2, str) else float(sigma_w2),
                 "sigma_b2": sigma_b2, "q_star": q_star}
+    points, rows = run_task(SpectrumTask(), jobs, store=store, workers=workers, scheduler=scheduler,
+                            dask_local=dask_local, threads=threads, progress=progress, definition=settings)
+    by_key = {k: part for k, part in rows.groupby("point", sort=False)}
+    per: list[dict[int, list[np.ndarray]]] = [{d: [] for d in depths} for _ in cfgs]
+    vals = []
+    for job, key in zip(jobs, points["key"]):
+        part = by_key[key]
+        dcol, svcol = part["depth"].to_numpy(), part["sv"].to_numpy()
+        for d in depths:
+            sv = svcol[dcol == d]
+            per[job.config][d].append(sv)
+            vals.append(pd.DataFrame({"config": job.config, "label": cfgs[job.config].label, "depth": d,
+                                      "sample": job.sample, "sv": sv}))
+    mom, bins, dens = [], [], []
+    for ci, cfg in enumerate(cfgs):
+        th = jacobian_theory(cfg.act, cfg.weights, cfg.sigma_w2, cfg.sigma_b2, cfg.q_star)
+        for d in depths:
+            m, b, de = _depth_frames(ci, cfg, d, per[ci][d], th, int(width))
+            mom.append(m)
+            bins.append(b)
+            dens.append(de)
     return SpectrumResult(pd.concat(vals, ignore_index=True), pd.DataFrame(mom), pd.concat(bins, ignore_index=True),
                           pd.concat(dens, ignore_index=True), settings, time.perf_counter() - t0)
+
+
+def _depth_frames(ci: int, cfg: SpectrumConfig, d: int, svs: list[np.ndarray], th: JacobianTheory, width: int):
+    """The moments row, the bins and the density of config ``ci`` at depth ``d`` (see the module docstring)."""
+    import pandas as pd
+
+    sv2 = [v ** 2 for v in svs]
+    means = np.array([v.mean() for v in sv2])
+    vars_ = np.array([v.var() for v in sv2])
+    k = len(sv2)
+    edges, meas, pred, fine, rho, ok, tv, tv_null, sv_top = _bin_stats(sv2, th, d)
+    mom = {
+        "config": ci, "label": cfg.label, "act": cfg.act, "weights": cfg.weights, "sigma_w2": cfg.sigma_w2,
+        "sigma_b2": cfg.sigma_b2, "q_star": cfg.q_star, "depth": d, "width": width, "samples": k,
+        "mean": means.mean(), "mean_se": means.std(ddof=1) / math.sqrt(k) if k > 1 else math.nan,
+        "mean_pred": th.mean(d), "var": vars_.mean(),
+        "var_se": vars_.std(ddof=1) / math.sqrt(k) if k > 1 else math.nan, "var_pred": th.variance(d),
+        "sv_max": float(np.mean([math.sqrt(v.max()) for v in sv2])), "sv_max_pred": sv_top,
+        "below": float(meas[0]), "below_pred": float(pred[0]), "zero_pred": th.zero_mass,
+        "tv": tv, "tv_null": tv_null, "unconverged": int((~ok).sum()),
+    }
+    bins = pd.DataFrame({"config": ci, "label": cfg.label, "depth": d, "bin": np.arange(BINS + 1),
+                         "lo": np.concatenate([[0.0], edges[:-1]]), "hi": edges, "measured": meas, "predicted": pred})
+    dens = pd.DataFrame({"config": ci, "label": cfg.label, "depth": d, "x": fine, "density": rho,
+                         "density_log10": rho * fine * math.log(10.0), "converged": ok})
+    return mom, bins, dens

@@ -24,15 +24,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .._repr import ShowsItself
 from .._spec import ConfigError
+from ..schema import TRAIN_ROW_DTYPES
+from ..sweep.task import JsonConfig, Measured, Task
 
-__all__ = ["TrainPoint", "StudyData", "PRESETS", "theory_at", "train_point", "run_points", "trainability",
-           "agreement", "load_study_data", "TrainabilityResult"]
+__all__ = ["TrainPoint", "TrainJob", "TrainTask", "StudyData", "PRESETS", "theory_at", "train_point", "trainability",
+           "agreement", "load_study_data", "data_name", "TrainabilityResult"]
 
 #: Presets: ``quick`` is first contact (about a minute here), ``paper`` the closest these machines allow.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -177,49 +179,47 @@ def train_point(point: TrainPoint, data: StudyData) -> list[dict[str, Any]]:
     return rows
 
 
-def _train_one_thread(point: TrainPoint, data: StudyData) -> list[dict[str, Any]]:
-    """:func:`train_point` with one BLAS thread (what a pool worker runs: workers must not oversubscribe)."""
-    from threadpoolctl import threadpool_limits
+@dataclass(frozen=True)
+class TrainJob(JsonConfig):
+    """One point of the study as a task of the experiment engine: a :class:`TrainPoint` and the name of the
+    data it trains on (part of the point's key, so a store never mixes data sets)."""
 
-    with threadpool_limits(limits=1, user_api="blas"):
-        return train_point(point, data)
+    point: TrainPoint
+    data: str
+
+    @property
+    def seed(self) -> int:
+        return self.point.seed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self.point), "data": self.data}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "TrainJob":
+        d = dict(d)
+        data = d.pop("data")
+        return cls(TrainPoint(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}), data)
 
 
-def run_points(points: Sequence[TrainPoint], data: StudyData, *, workers: int = 1,
-               log: Callable[[str], None] | None = None) -> Iterable[list[dict[str, Any]]]:
-    """Execute the grid: the one place where points meet an executor; yields each point's rows in grid order.
+class TrainTask(Task):
+    """The training point (:func:`train_point`) as a task: its rows are the checkpoints
+    (:data:`~initlab.schema.TRAIN_ROW_DTYPES`); it holds the :class:`StudyData` its points train on."""
 
-    ``workers = 1``: a serial loop in this process. ``workers > 1``: a local process pool (forked on Linux),
-    one BLAS thread per worker; every point seeds itself, so the rows are the same bits as a serial run with
-    one BLAS thread. The sweep wing's executors and SQLite store (issue 11) measure simulation points only
-    (their batch function and the store's columns are the simulation's), so they are not used here yet.
-    """
-    if workers < 1:
-        raise ConfigError(f"workers must be >= 1, got {workers}")
+    schema_name = "train"
+    config_type = TrainJob
+    preload = ("initlab.study.trainability", "initlab.nn")
 
-    def report(i: int, p: TrainPoint, rows: list[dict[str, Any]]) -> None:
-        if log is not None:
-            last = rows[-1]
-            log(f"[{i + 1}/{len(points)}] sigma_w2 {p.sigma_w2:g}, depth {p.depth}: train acc "
-                f"{last['train_acc']:.3f} after {last['steps_done']} steps ({last['seconds']:.1f} s)")
+    def __init__(self, data: StudyData):
+        self.data = data
 
-    if workers == 1:
-        for i, p in enumerate(points):
-            rows = train_point(p, data)
-            report(i, p, rows)
-            yield rows
-        return
-    import multiprocessing as mp
-    import sys
-    from concurrent.futures import ProcessPoolExecutor
+    def measure(self, config: TrainJob, seed: int, rows: bool = True) -> Measured:
+        rows = train_point(replace(config.point, seed=seed), self.data)
+        return Measured({}, {c: np.array([r[c] for r in rows]) for c in TRAIN_ROW_DTYPES})
 
-    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_train_one_thread, p, data) for p in points]
-        for i, (p, fut) in enumerate(zip(points, futures)):
-            rows = fut.result()
-            report(i, p, rows)
-            yield rows
+
+def data_name(data: StudyData) -> str:
+    """What a point records about its data: the source and the numbers of training and test samples."""
+    return f"{data.source} [{data.x_train.shape[0]} train, {data.x_test.shape[0]} test]"
 
 
 def agreement(frame, threshold: float, factor: float = 6.0):
@@ -244,21 +244,64 @@ class TrainabilityResult(ShowsItself):
     agreement: Any
     seconds: float
 
-    def to_dir(self, path) -> Any:
-        """Write ``points.csv``, ``curves.csv`` and ``settings.json`` atomically into ``path``."""
+    #: The files of its run folder (:meth:`to_dir`).
+    RUN_FILES = ("points.csv", "curves.csv", "agreement.csv", "frames.json", "settings.json", "trainability.png")
+
+    def figures(self):
+        """``{"trainability": heatmap}`` (:func:`initlab.plots.trainability.trainability_heatmap`), built lazily."""
+        from .._result import LazyFigures
+
+        def heatmap():
+            from ..plots.trainability import trainability_heatmap
+
+            return trainability_heatmap(self.points, self.curves, critical_sigma_w2=self.critical_sigma_w2,
+                                        agreement=self.agreement, threshold=self.threshold)
+
+        if "_figures" not in self.__dict__:
+            self.__dict__["_figures"] = LazyFigures({"trainability": heatmap})
+        return self.__dict__["_figures"]
+
+    def report(self, path: Any) -> Any:
+        """Write the PDF report (:func:`initlab.report.study.write_trainability_report`)."""
+        from ..report.study import write_trainability_report
+
+        return write_trainability_report(self, path)
+
+    def to_dir(self, path: Any) -> Any:
+        """Write the run folder as a unit (:func:`initlab._io.staged_dir`): the frames (``points.csv``,
+        ``curves.csv``, ``agreement.csv``, full precision, dtypes in ``frames.json``), ``settings.json`` and the
+        figure ``trainability.png``. :meth:`from_dir` reads it back bit for bit."""
         import json
         from pathlib import Path
 
-        from .._io import atomic_write
+        import pandas as pd
 
-        base = Path(path)
-        for name in ("points", "curves"):
-            with atomic_write(base / f"{name}.csv", "w") as fh:
-                getattr(self, name).to_csv(fh, index=False, float_format="%.10g")
-        with atomic_write(base / "settings.json", "w") as fh:
-            json.dump({**self.settings, "agreement": {str(k): float(v) for k, v in self.agreement.items()},
-                       "seconds": self.seconds}, fh, indent=2, default=str)
-        return base
+        from .._io import staged_dir
+        from .._result import write_frames
+        from ..report.pdf import write_png
+
+        agree = pd.DataFrame({"steps": self.agreement.index.to_numpy(), "agreement": self.agreement.to_numpy()})
+        with staged_dir(path) as tmp:
+            write_frames(tmp, {"points": self.points, "curves": self.curves, "agreement": agree})
+            meta = {"settings": self.settings, "threshold": self.threshold,
+                    "critical_sigma_w2": self.critical_sigma_w2, "seconds": self.seconds}
+            (tmp / "settings.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            write_png(tmp / "trainability.png", self.figures()["trainability"])
+        return Path(path)
+
+    @classmethod
+    def from_dir(cls, path: Any) -> "TrainabilityResult":
+        """The result :meth:`to_dir` wrote into ``path``."""
+        import json
+        from pathlib import Path
+
+        from .._result import read_frames
+
+        f = read_frames(path)
+        meta = json.loads((Path(path) / "settings.json").read_text(encoding="utf-8"))
+        agree = f["agreement"].set_index("steps")["agreement"].rename(None)
+        return cls(f["points"], f["curves"], float(meta["critical_sigma_w2"]), meta["settings"],
+                   float(meta["threshold"]), agree, float(meta["seconds"]))
 
     def _repr_facts(self) -> str:
         p = self.points
@@ -291,20 +334,34 @@ class TrainabilityResult(ShowsItself):
 
 
 def trainability(sigma_w2: Sequence[float], depth: Sequence[int], *, data: StudyData, threshold: float = 0.5,
-                 seed: int = 0, workers: int = 1, log: Callable[[str], None] | None = None,
+                 seed: int = 0, workers: int | None = None, scheduler: Any = None, dask_local: int | None = None,
+                 threads: int | None = None, store: Any = None, progress: bool = False,
                  **point_kw: Any) -> TrainabilityResult:
     """Train the grid ``sigma_w2 × depth`` (each point seeded ``seed``) and join the theory.
 
     ``point_kw`` are the other fields of :class:`TrainPoint` (act, sigma_b2, width, optimizer, lr, steps,
-    batch_size, dropout); ``workers`` as in :func:`run_points`.
+    batch_size, dropout). The points run on the experiment engine (:func:`initlab.sweep.run.run_task`):
+    ``workers`` local processes (default one per core; 1 runs here), a Dask ``scheduler`` or a ``dask_local``
+    cluster, ``threads`` BLAS threads per worker; with a ``store`` (SQLite file) a rerun skips every stored
+    point. Every point seeds itself, so the rows do not depend on where it ran (given the BLAS threads).
     """
     import pandas as pd
+
+    from ..sweep.run import run_task
 
     t0 = time.perf_counter()
     base = TrainPoint(1.0, 1, seed=int(seed), **point_kw)
     pts = [replace(base, sigma_w2=float(s), depth=int(d)) for d in depth for s in sigma_w2]
-    rows = [r for batch in run_points(pts, data, workers=workers, log=log) for r in batch]
-    df = pd.DataFrame(rows)
+    name = data_name(data)
+    settings = {**{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(base).items()
+                   if k not in ("sigma_w2", "depth")},
+                "sigma_w2": [float(s) for s in sigma_w2], "depth": [int(d) for d in depth],
+                "train_samples": int(data.x_train.shape[0]), "test_samples": int(data.x_test.shape[0]),
+                "threshold": threshold, "data": data.source}
+    _, rows = run_task(TrainTask(data), [TrainJob(p, name) for p in pts], store=store, workers=workers,
+                       scheduler=scheduler, dask_local=dask_local, threads=threads, progress=progress,
+                       definition=settings)
+    df = rows.drop(columns="point").reset_index(drop=True)
     th = theory_at(base.act, df["sigma_w2"].to_numpy(), base.sigma_b2, base.dropout)
     for k in ("chi1", "xi_c", "phase"):
         df[k] = th[k]
@@ -314,9 +371,5 @@ def trainability(sigma_w2: Sequence[float], depth: Sequence[int], *, data: Study
     tc = theory_at(base.act, fine, base.sigma_b2, base.dropout)
     curves = pd.DataFrame({"sigma_w2": fine, "chi1": tc["chi1"], "xi_c": tc["xi_c"]})
     crit = critical_point(base.act, base.sigma_b2).sigma_w2 if base.dropout == 0 else math.nan
-    settings = {**{k: v for k, v in asdict(base).items() if k not in ("sigma_w2", "depth")},
-                "sigma_w2": [float(s) for s in sigma_w2], "depth": [int(d) for d in depth],
-                "train_samples": int(data.x_train.shape[0]), "test_samples": int(data.x_test.shape[0]),
-                "threshold": threshold, "data": data.source}
     return TrainabilityResult(df, curves, float(crit), settings, float(threshold), agreement(df, threshold),
                               time.perf_counter() - t0)

@@ -381,3 +381,36 @@ def extension_of(new: Grid, old: Grid) -> str:
             return (f"axis '{k}' is {', '.join(map(str, new.fields[k]))} here but "
                     f"{', '.join(map(str, v))} in the store")
     return ""
+
+
+def grid_values(name: str, text: Any, *, integer: bool = False, low: float | None = None,
+                high: float | None = None, low_open: bool = False) -> list[Any]:
+    """One grid syntax for every command (sweep, study, spectrum): ``a:b:n`` (linspace), ``log:a:b:n``
+    (geomspace) or a comma list; in the order given, repeats dropped.
+
+    ``integer`` rounds a linspace/geomspace to integers, and refuses a listed value that is not a whole number;
+    ``low``/``high`` bound every value (``low_open``: strictly above ``low``). Raises
+    :class:`~initlab._spec.ConfigError` (one line naming ``name``) on anything else.
+    """
+    t = str(text).strip()
+    vals = _grid_numbers(name, t)
+    if not vals:
+        raise ConfigError(f"{name}: the grid '{t}' is empty")
+    out: list[Any] = []
+    for v in vals:
+        if not math.isfinite(v):
+            raise ConfigError(f"{name}: values must be finite, got '{t}'")
+        if integer:
+            if ":" not in t and v != int(v):
+                raise ConfigError(f"{name}: values must be integers, got {v:g}")
+            v = int(round(v))
+        if (low is not None and (v <= low if low_open else v < low)) or (high is not None and v > high):
+            lo = "(" if low_open else "["
+            raise ConfigError(f"{name}: values must be in {lo}{low:g}, {high:g}], got {v:g}" if high is not None
+                              else f"{name}: values must be {'>' if low_open else '>='} {low:g}, got {v:g}")
+        if v not in out:
+            out.append(v)
+    return out
+
+
+__all__ += ["grid_values"]

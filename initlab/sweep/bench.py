@@ -52,10 +52,11 @@ class SweepBenchRow:
 
 
 def _point_seconds(depth: int, repeats: int = 2) -> float:
-    """Seconds of one bench point (all of :func:`~initlab.sweep.measure.run_batch`: the simulation, its
+    """Seconds of one bench point (all of :func:`~initlab.sweep.task.run_batch`: the simulation, its
     theory and its summary) with one BLAS thread, the minimum of ``repeats``."""
     from .axes import build_grid, point_config, point_key
-    from .measure import run_batch
+    from .measure import SIMULATE
+    from .task import run_batch
 
     grid = build_grid(dict(_SHAPE, depth=depth, sigma_w2=1.0), defaults={"input": "pairs:c0=0.5"})
     cfg = point_config(grid, next(grid.points()))
@@ -63,7 +64,7 @@ def _point_seconds(depth: int, repeats: int = 2) -> float:
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        run_batch(item, "summary", 1)
+        run_batch(SIMULATE, item, "summary", 1)
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -87,7 +88,7 @@ def _run(executor: str, depth: int, n: int, workers: int, client: Any, blas: int
                                   store=folder / "b.sqlite", progress=False)
         t0 = time.perf_counter()
         if executor == "serial":
-            res = sweep(workers=1, blas_threads=blas, **kw)
+            res = sweep(workers=1, threads=blas, **kw)
         elif executor == "pool":
             res = sweep(workers=workers, **kw)
         else:

@@ -1,7 +1,8 @@
 """Where a sweep's points run: in this process, on a local process pool, or on a Dask cluster.
 
-Every executor pulls batches of points from a :class:`Batcher`, runs
-:func:`initlab.sweep.measure.run_batch` on them and hands each finished batch back to the coordinator
+Every executor runs any task (:class:`initlab.sweep.task.Task`: the simulation point, the training point,
+the spectrum sample): it pulls batches of points from a :class:`Batcher`, runs
+:func:`initlab.sweep.task.run_batch` on them and hands each finished batch back to the coordinator
 (``on_result``), which stores it; results stream back as they finish and at most ``2 × workers`` batches are
 in flight, so nothing the size of the grid is ever held. Each point seeds itself from its key, so where it
 runs does not change its bits (given the same number of BLAS threads: OpenBLAS sums in another order when a
@@ -28,7 +29,7 @@ import os
 from typing import Any, Callable, Iterator, Sequence
 
 from .._spec import ConfigError
-from .measure import run_batch
+from .task import Task, run_batch
 
 __all__ = ["Batcher", "SerialExecutor", "PoolExecutor", "DaskExecutor", "dask_client", "MAX_ATTEMPTS",
            "TARGET_BATCH_SECONDS"]
@@ -86,9 +87,9 @@ class SerialExecutor:
         self.workers, self.blas = 1, blas
         self.name = "serial"
 
-    def run(self, batcher: Batcher, keep: str, on_result: OnResult) -> None:
+    def run(self, task: Task, batcher: Batcher, keep: str, on_result: OnResult) -> None:
         while (batch := batcher.next()) is not None:
-            on_result(run_batch(batch, keep, self.blas))
+            on_result(run_batch(task, batch, keep, self.blas))
 
 
 class PoolExecutor:
@@ -101,7 +102,7 @@ class PoolExecutor:
         self.blas = blas if blas is not None else max(1, (os.cpu_count() or 1) // workers)
         self.name = f"pool {workers}"
 
-    def _pool(self):
+    def _pool(self, task: Task):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
@@ -114,14 +115,14 @@ class PoolExecutor:
             ctx = mp.get_context("fork")
         else:  # a child forked while another thread holds a lock can deadlock: fork from a clean server
             ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["initlab.sweep.measure", "initlab.sim.engine", "initlab.sim.predict"])
+            ctx.set_forkserver_preload(["initlab.sweep.task", *task.preload])
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
 
-    def run(self, batcher: Batcher, keep: str, on_result: OnResult) -> None:
+    def run(self, task: Task, batcher: Batcher, keep: str, on_result: OnResult) -> None:
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        pool = self._pool()
+        pool = self._pool(task)
         flight: dict[Any, tuple[list[Item], int]] = {}
         retry: list[tuple[list[Item], int]] = []
         try:
@@ -135,7 +136,7 @@ class PoolExecutor:
                             break
                         batch, attempt = nxt, 1
                     try:
-                        flight[pool.submit(run_batch, batch, keep, self.blas)] = (batch, attempt)
+                        flight[pool.submit(run_batch, task, batch, keep, self.blas)] = (batch, attempt)
                     except BrokenProcessPool:  # broken since the last wait: retried below
                         retry.append((batch, attempt))
                         break
@@ -156,7 +157,7 @@ class PoolExecutor:
                     retry.extend(flight.values())
                     flight.clear()
                     pool.shutdown(wait=False, cancel_futures=True)
-                    pool = self._pool()
+                    pool = self._pool(task)
                     keep_going = []
                     for batch, attempt in retry:
                         if attempt >= MAX_ATTEMPTS:
@@ -181,17 +182,19 @@ class DaskExecutor:
         self.blas: Any = blas if blas is not None else hosts
         self.name = f"dask {self.workers}"
 
-    def run(self, batcher: Batcher, keep: str, on_result: OnResult) -> None:
+    def run(self, task: Task, batcher: Batcher, keep: str, on_result: OnResult) -> None:
         from distributed import as_completed
 
         flight: dict[Any, list[Item]] = {}
         ac = as_completed()
+        # the task (and the data it holds, e.g. a study's training set) goes to every worker once, not per batch
+        shared = self.client.scatter(task, broadcast=True, hash=False)
 
         def submit() -> bool:
             batch = batcher.next()
             if batch is None:
                 return False
-            fut = self.client.submit(run_batch, batch, keep, self.blas, pure=False)
+            fut = self.client.submit(run_batch, shared, batch, keep, self.blas, pure=False)
             flight[fut] = batch
             ac.add(fut)
             return True

@@ -1,7 +1,8 @@
 """What a sweep measures at one point, beside what the mean-field theory predicts there.
 
-:func:`measure_point` runs :func:`initlab.simulate` on the point's config with the point's own seed
-(:func:`~initlab.sweep.axes.point_seed`, from its key, so any executor gives the same bits) and reduces the
+:func:`measure_point` runs the simulation engine on the point's config with the point's own seed
+(:func:`~initlab.sweep.axes.point_seed`, from its key, so any executor gives the same bits; the point is the
+:data:`SIMULATE` task of :mod:`initlab.sweep.task`) and reduces the
 per-layer rows of its trials to one row of :data:`~initlab.schema.POINT_SUMMARY_COLUMNS`. For each trial
 :math:`t` (layers :math:`l = 1 \\dots L`):
 
@@ -28,17 +29,16 @@ for a config outside the theory).
 from __future__ import annotations
 
 import math
-import os
-import time
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..schema import LAYER_COLUMNS, POINT_SUMMARY_COLUMNS
 from ..sim.config import SimConfig
-from .axes import point_seed
+from .axes import point_key, point_seed
+from .task import Measured, Task
 
-__all__ = ["measure_point", "run_batch", "fit_xi_c", "empirical_chi1", "theory_at", "blas_threads"]
+__all__ = ["measure_point", "fit_xi_c", "empirical_chi1", "theory_at", "SimulateTask", "SIMULATE"]
 
 _STATS = ("q_last", "q_tail", "c_last", "chi1", "xi_c")
 #: Below this |c^l - c*| a correlation is at the rounding floor of the dtype.
@@ -112,27 +112,37 @@ def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
     return float(v.mean()), (float(v.std(ddof=1)) if v.size > 1 else math.nan)
 
 
-def measure_point(config: SimConfig, key: str, keep: str = "summary") -> dict[str, Any]:
-    """Simulate one point and summarise it (see the module docstring).
+def measure_point(config: SimConfig, rows: bool = True) -> Measured:
+    """Simulate one point (``config`` with the seed it runs with) and summarise it (see the module docstring).
+
+    The trials run through the engine's own per-trial function (:func:`initlab.sim.engine.run_trial`, the same
+    draws and bits as :func:`initlab.simulate`), and the summary is computed from their per-layer arrays: no
+    frame is built unless ``rows`` asks for the per-layer rows, and no per-layer theory is propagated then.
 
     Returns
     -------
-    dict
-        ``key``, ``status`` (``'done'``), ``summary`` (the :data:`POINT_SUMMARY_COLUMNS` values), ``layers``
-        (``{column: ndarray}`` in :data:`~initlab.schema.LAYER_COLUMNS` when ``keep == 'layers'``, else None),
-        ``seconds`` (compute time; not part of the measured row).
+    Measured
+        ``summary``: the :data:`POINT_SUMMARY_COLUMNS` values; ``rows``: ``{column: ndarray}`` in
+        :data:`~initlab.schema.LAYER_COLUMNS` (the per-layer rows of every trial), or None without ``rows``.
     """
-    from ..sim.engine import simulate
+    from ..sim.draws import make_input
+    from ..sim.engine import run_trial
+    from ..sim.memory import keep_weights
+    from ..sim.trial import Workspace
 
-    t0 = time.perf_counter()
-    cfg = config.replace(seed=point_seed(key))
-    res = simulate(cfg, progress=False)
-    df = res.layers
+    cfg = config
+    x = make_input(cfg)
+    ws = Workspace()
+    keep = keep_weights(cfg, None)
+    outs = [run_trial(cfg, 0, x, workspace=ws, keep=keep)]
+    for t in range(1, cfg.trials):
+        outs.append(run_trial(cfg, t, x, workspace=ws, keep=keep, pre_range=outs[0].pre_range,
+                              act_range=outs[0].act_range))
     L, T = cfg.depth, cfg.trials
     th = theory_at(cfg)
-    col = lambda c: df[c].to_numpy(dtype=np.float64).reshape(T, L)  # noqa: E731 (rows are trial-major)
+    col = lambda c: np.stack([np.asarray(o.columns[c], dtype=np.float64) for o in outs])  # noqa: E731 (T, L)
     q, c, g = col("pre_q"), col("pre_corr"), col("grad_pre_norm")
-    div = df["diverged"].to_numpy().reshape(T, L)
+    div = np.stack([np.asarray(o.columns["diverged"], dtype=bool) for o in outs])
     tail = slice(L - max(1, L // 4), L)
     c_star = th["theory_c_star"]
     floor = _FLOOR[cfg.dtype]
@@ -158,47 +168,33 @@ def measure_point(config: SimConfig, key: str, keep: str = "summary") -> dict[st
     summary["diverged_layer"] = first
     summary.update(th)
     summary = {k: summary[k] for k in POINT_SUMMARY_COLUMNS}
-    layers = {k: df[k].to_numpy() for k in LAYER_COLUMNS} if keep == "layers" else None
-    return {"key": key, "status": "done", "summary": summary, "layers": layers,
-            "seconds": time.perf_counter() - t0, "error": ""}
+    if not rows:
+        return Measured(summary, None)
+    from ..sim.predict import predict_layers
+    from ..sim.result import build_frame
+
+    df = build_frame(cfg, [outs], predict_layers(cfg))
+    return Measured(summary, {k: df[k].to_numpy() for k in LAYER_COLUMNS})
 
 
-def blas_threads(spec: Any) -> int | None:
-    """BLAS threads for this worker: an int as it is; ``{host: workers on that host}`` gives
-    cores ÷ workers for the host this process runs on (at least 1); None leaves BLAS alone."""
-    if spec is None or isinstance(spec, int):
-        return spec
-    host = None
-    try:
-        from distributed import get_worker
+class SimulateTask(Task):
+    """The simulation point of a sweep: a single-run :class:`~initlab.sim.config.SimConfig` measured by
+    :func:`measure_point` (summary: :data:`~initlab.schema.POINT_SUMMARY_COLUMNS`; rows: the per-layer rows,
+    :data:`~initlab.schema.LAYER_COLUMNS`). It runs with the seed of its key (:func:`point_seed`)."""
 
-        host = get_worker().address.rsplit(":", 1)[0].split("//")[-1]
-    except (ImportError, ValueError):
-        pass
-    n = spec.get(host, 1) if host is not None else 1
-    return max(1, (os.cpu_count() or 1) // max(1, n))
+    schema_name = "simulate"
+    config_type = SimConfig
+    preload = ("initlab.sweep.measure", "initlab.sim.engine", "initlab.sim.predict")
 
+    def key(self, config: SimConfig) -> str:
+        return point_key(config)
 
-def run_batch(items: Sequence[tuple[str, str]], keep: str = "summary", blas: Any = None) -> list[dict[str, Any]]:
-    """Measure a batch of points ``[(key, config JSON), ...]`` (the unit of work every executor sends).
+    def seed_of(self, config: SimConfig, key: str) -> int:
+        return point_seed(key)
 
-    A point that raises is returned with ``status='failed'`` and the error's one line, so one bad point does
-    not lose its batch. ``blas`` limits the BLAS threads while the batch runs (:func:`blas_threads`).
-    """
-    n = blas_threads(blas)
-    if n is None:
-        return [_one(k, j, keep) for k, j in items]
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=n, user_api="blas"):
-        return [_one(k, j, keep) for k, j in items]
+    def measure(self, config: SimConfig, seed: int, rows: bool = True) -> Measured:
+        return measure_point(config.replace(seed=seed), rows)
 
 
-def _one(key: str, config_json: str, keep: str) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    try:
-        return measure_point(SimConfig.from_json(config_json), key, keep)
-    except Exception as exc:  # noqa: BLE001 - a point's failure is data, reported in the store
-        msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        return {"key": key, "status": "failed", "summary": None, "layers": None,
-                "seconds": time.perf_counter() - t0, "error": msg}
+#: The simulation task (what :func:`initlab.sweep` runs).
+SIMULATE = SimulateTask()

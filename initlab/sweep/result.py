@@ -30,7 +30,7 @@ class SweepResult(ShowsItself):
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        with Store(self.path) as st:
+        with Store(self.path, task="simulate") as st:  # a study's store: one line (export reads any store)
             self.grid: Grid = st.grid
 
     @cached_property
@@ -93,3 +93,59 @@ class SweepResult(ShowsItself):
         if not {"sigma_w2", "sigma_b2"} <= set(self.grid.given) or not (self.points["status"] == "done").any():
             return None
         return self.phase_figure()
+
+    def summary(self) -> str:
+        """Points done and failed and, with σ_w² and σ_b² axes, the agreement with mean-field theory."""
+        pts = self.points
+        done = pts[pts["status"] == "done"]
+        lines = [f"{len(pts)} points in {self.path} ({len(done)} done, {len(pts) - len(done)} failed or pending)"]
+        ax = self.grid.axes
+        if len(done) and len(ax.get("sigma_w2", ())) > 1 and len(ax.get("sigma_b2", ())) > 1:
+            from ..plots.sweep import phase_agreement
+
+            a = phase_agreement(done)
+            lines.append(f"vs mean-field theory: same phase in {a['same_phase']:.1%} of {a['cells']:.0f} cells; median "
+                         f"relative error away from chi1 = 1 ({a['cells_away']:.0f} cells): chi1 "
+                         f"{a['chi1_median_rel_err']:.2%}, xi_c {a['xi_c_median_rel_err']:.2%}")
+        return "\n".join(lines)
+
+    def figures(self):
+        """The figures the sweep has data for, built lazily: ``phase`` (σ_w² and σ_b² axes), ``width_q_tail`` and
+        ``width_chi1`` (a width axis), ``depth`` (per-layer rows kept)."""
+        from .._result import LazyFigures
+
+        ax = self.grid.axes
+        make: dict[str, Any] = {}
+        if len(ax.get("sigma_w2", ())) > 1 and len(ax.get("sigma_b2", ())) > 1:
+            make["phase"] = self.phase_figure
+        if len(ax.get("width", ())) > 1:
+            make["width_q_tail"] = lambda: self.width_figure("q_tail")
+            make["width_chi1"] = lambda: self.width_figure("chi1")
+        if self.grid.keep == "layers":
+            make["depth"] = self.depth_figure
+        return LazyFigures(make)
+
+    def to_dir(self, path: str | Path) -> Path:
+        """Write a run folder as a unit (:func:`initlab._io.staged_dir`): a consistent copy of the store
+        (``store.sqlite``, SQLite's online backup) and its points (``points.csv``, full precision).
+        :meth:`from_dir` reads it back bit for bit."""
+        import sqlite3
+
+        from .._io import staged_dir
+        from .._result import write_frames
+
+        with staged_dir(path) as tmp:
+            with Store(self.path) as st:
+                dst = sqlite3.connect(str(tmp / "store.sqlite"))
+                try:
+                    st.db.backup(dst)
+                    dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+                finally:
+                    dst.close()
+            write_frames(tmp, {"points": self.points})
+        return Path(path)
+
+    @classmethod
+    def from_dir(cls, path: str | Path) -> "SweepResult":
+        """The result :meth:`to_dir` wrote into ``path`` (its store)."""
+        return cls(Path(path) / "store.sqlite")

@@ -12,15 +12,18 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
 
 from .._spec import ConfigError
 from ..progress import Progress
 from .axes import Grid, build_grid, point_config, point_key
 from .result import SweepResult
 from .store import Store
+from .task import PointsFailed, Task
 
-__all__ = ["sweep", "DEFAULT_INPUT", "executor_for"]
+__all__ = ["sweep", "DEFAULT_INPUT", "executor_for", "run_store", "run_task"]
 
 #: The sweep's input when ``input`` is not given: pairs of correlation 0.5, so that ξ_c can be measured.
 DEFAULT_INPUT = "pairs:c0=0.5"
@@ -43,7 +46,7 @@ def executor_for(workers: int | None = None, scheduler: Any = None, dask_local: 
     from .executors import DaskExecutor, PoolExecutor, SerialExecutor, dask_client
 
     if blas_threads is not None and blas_threads < 1:
-        raise ConfigError(f"blas threads must be >= 1, got {blas_threads}")
+        raise ConfigError(f"--threads must be >= 1, got {blas_threads}")
     choices = (("workers", workers), ("scheduler", scheduler), ("dask-local", dask_local))
     given = [n for n, v in choices if v is not None]
     if len(given) > 1:
@@ -73,8 +76,8 @@ def executor_for(workers: int | None = None, scheduler: Any = None, dask_local: 
 
 def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None, scheduler: Any = None,
           dask_local: int | None = None, zip: Sequence[Sequence[str]] = (), keep: str = "summary",
-          batch_size: int | None = None, blas_threads: int | None = None, progress: bool = True,
-          **axes: Any) -> SweepResult:
+          batch_size: int | None = None, threads: int | None = None, progress: bool = True,
+          blas_threads: int | None = None, **axes: Any) -> SweepResult:
     """Measure a whole region of the parameter space: every point of a grid, on every core or on Dask.
 
     Parameters
@@ -94,8 +97,8 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
         Whether the per-layer rows of every point are stored too.
     batch_size : int, optional
         Points per batch (default: about a second of work per batch).
-    blas_threads : int, optional
-        BLAS threads per worker (default cores ÷ workers).
+    threads : int, optional
+        BLAS threads per worker (default cores ÷ workers); ``blas_threads`` is its old name.
     progress : bool
         A progress bar (points, rate, ETA) on stderr.
     **axes
@@ -113,6 +116,10 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
     ...             trials=2, store="tanh.sqlite")  # doctest: +SKIP
     >>> res.points[["sigma_w2", "sigma_b2", "chi1", "theory_chi1"]]  # doctest: +SKIP
     """
+    if blas_threads is not None:
+        if threads is not None and threads != blas_threads:
+            raise ConfigError("give threads only (blas_threads is its old name)")
+        threads = blas_threads
     grid = build_grid(axes, zips=zip, keep=keep, defaults={"input": DEFAULT_INPUT})
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
@@ -120,7 +127,7 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
     if path.exists() and path.stat().st_size > 0:  # a foreign store is refused before anything starts
         with Store(path) as st:
             st.check_grid(grid)
-    executor, release = executor_for(workers, scheduler, dask_local, blas_threads)
+    executor, release = executor_for(workers, scheduler, dask_local, threads)
     try:
         with Store(path, create=True) as st:
             st.set_grid(grid)
@@ -130,15 +137,22 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
     return SweepResult(path)
 
 
-def run_store(st: Store, executor: Any, keep: str, *, batch_size: int | None = None, progress: bool = True) -> int:
-    """Add the grid's missing points to ``st`` and run every point not done on ``executor``; the number run."""
+def run_store(st: Store, executor: Any, keep: str, *, batch_size: int | None = None, progress: bool = True,
+              task: Task | None = None, rows: Iterable[tuple[str, str, str]] | None = None, what: str = "sweep") -> int:
+    """Add the missing points to ``st`` and run every point not done on ``executor``; the number run.
+
+    ``task`` defaults to the simulation (:data:`~initlab.sweep.measure.SIMULATE`) and ``rows`` (``(key, params
+    JSON, config JSON)``) to the points of the store's grid.
+    """
     from .executors import Batcher
 
-    st.add_points(_rows(st.grid))
+    if task is None:
+        from .measure import SIMULATE as task
+    st.add_points(_rows(st.grid) if rows is None else rows)
     total = st.count() - st.count("done")
     batcher = Batcher(st.todo(), total, executor.workers, batch_size)
     t0 = time.perf_counter()
-    with Progress(total, f"sweep ({executor.name})", enabled=progress) as bar:
+    with Progress(total, f"{what} ({executor.name})", enabled=progress) as bar:
         done = [0]
 
         def on_result(results: list[dict[str, Any]]) -> None:
@@ -148,5 +162,68 @@ def run_store(st: Store, executor: Any, keep: str, *, batch_size: int | None = N
             rate = done[0] / max(time.perf_counter() - t0, 1e-9)
             bar.update(len(results), postfix=f"{rate:.3g} points/s")
 
-        executor.run(batcher, keep, on_result)
+        executor.run(task, batcher, keep, on_result)
     return total
+
+
+def run_task(task: Task, configs: Sequence[Any], *, store: str | os.PathLike | None = None,
+             workers: int | None = None, scheduler: Any = None, dask_local: int | None = None,
+             threads: int | None = None, batch_size: int | None = None, progress: bool = True,
+             definition: dict[str, Any] | None = None):
+    """Measure ``configs`` (points of ``task``) on an executor, through a store; the measured rows.
+
+    The experiment engine of the studies: every point not already done in ``store`` is run (so a rerun after
+    a kill redoes nothing that was stored), on ``workers`` local processes, a Dask ``scheduler`` or a
+    ``dask_local`` cluster (:func:`executor_for`; default one process per core, ``threads`` BLAS threads per
+    worker, default cores ÷ workers). Without ``store`` the points go through a temporary one.
+
+    Returns
+    -------
+    points : DataFrame
+        ``key``, ``status``, the task's summary columns, ``seconds`` and ``error`` of each config, in the order
+        of ``configs``.
+    rows : DataFrame
+        The task's rows of every done point (``point`` key first), the points in the order of ``configs``.
+
+    Raises
+    ------
+    PointsFailed
+        Some points failed (they stay in the store as failed, and run again on the next call).
+    ConfigError
+        A store of another task.
+    """
+    import shutil
+
+    keys = [task.key(c) for c in configs]
+    order = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    rows = [(k, json.dumps(task.params(c), sort_keys=False, default=str), c.to_json()) for k, c in zip(keys, configs)]
+    tmp = None
+    if store is None:
+        tmp = Path(tempfile.mkdtemp(prefix=f"initlab-{task.name}-"))
+        store = tmp / "store.sqlite"
+    try:
+        if Path(store).exists() and Path(store).stat().st_size > 0:
+            Store(store, task=task.schema).close()  # another task's store: refused before anything starts
+        executor, release = executor_for(workers, scheduler, dask_local, threads)
+        try:
+            with Store(store, create=True, task=task.schema) as st:
+                if definition is not None:
+                    st.set_study(definition)
+                run_store(st, executor, "rows", batch_size=batch_size, progress=progress, task=task, rows=rows,
+                          what=task.name)
+        finally:
+            release()
+        with Store(store, task=task.schema) as st:
+            pts = st.points_frame()
+            pts = pts[pts["key"].isin(order)]
+            pts = pts.iloc[sorted(range(len(pts)), key=lambda i: order[pts["key"].iloc[i]])].reset_index(drop=True)
+            bad = pts[pts["status"] != "done"]
+            if len(bad):
+                raise PointsFailed(f"{len(bad)} of {len(pts)} points failed; the first: {bad['error'].iloc[0]}")
+            lay = st.layers_frame(list(order))
+        rank = lay["point"].map(order)
+        lay = lay.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
+        return pts, lay
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)

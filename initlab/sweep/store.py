@@ -10,6 +10,13 @@ Tables
     ``layers``: the per-layer rows (:data:`~initlab.schema.LAYER_COLUMNS`) of each point, with its ``point`` key
     (only with ``keep='layers'``).
 
+Other tasks (issue 18)
+    The store holds the points of one task (:class:`~initlab.schema.TaskSchema`, recorded as ``meta.task``; a
+    store without it holds ``simulate`` points): the ``points`` table has that task's summary columns, and its
+    rows table (``layers`` for the simulation, ``rows`` for the others) that task's row columns, both with the
+    SQL types of their declared dtypes. ``meta.study`` holds the last definition of a study (informational: a
+    study's points are found by their keys).
+
 Crash safety
     Every finished batch is one transaction (its points' status and summaries and their layer rows), so a
     kill at any moment loses at most the points in flight and never leaves a half-written point; SQLite's
@@ -24,9 +31,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+import numpy as np
+
 from .._spec import ConfigError
 from .._version import __version__
-from ..schema import LAYER_COLUMNS, LAYER_TEXT_COLUMNS, POINT_SUMMARY_COLUMNS, POINT_TEXT_COLUMNS
+from ..schema import TASK_SCHEMAS, TaskSchema
 from .axes import Grid, extension_of
 
 __all__ = ["Store", "FORMAT", "StoreError"]
@@ -34,24 +43,24 @@ __all__ = ["Store", "FORMAT", "StoreError"]
 #: The store's format version (``meta.format``).
 FORMAT = "initlab-sweep-1"
 
-_TEXT = set(POINT_TEXT_COLUMNS)
-_INTS = {"diverged", "diverged_layer"}
-
 
 class StoreError(ConfigError):
     """A file that is not a sweep store, or a store that holds a different sweep (one line)."""
 
 
-def _sqltype(col: str) -> str:
-    return "TEXT" if col in _TEXT or col in LAYER_TEXT_COLUMNS else "INTEGER" if col in _INTS else "REAL"
+#: The SQL type of each declared dtype (:data:`~initlab.schema.TASK_SCHEMAS`).
+_SQL = {"str": "TEXT", "int64": "INTEGER", "Int64": "INTEGER", "bool": "INTEGER", "float64": "REAL"}
 
 
-def _layer_type(col: str) -> str:
-    if col in LAYER_TEXT_COLUMNS:
-        return "TEXT"
-    if col in ("config", "trial", "layer", "width", "lsuv_passes", "diverged"):
-        return "INTEGER"
-    return "REAL"
+def _schema_of(task: str | TaskSchema | None) -> TaskSchema:
+    if task is None:
+        return TASK_SCHEMAS["simulate"]
+    if isinstance(task, TaskSchema):
+        return task
+    name = getattr(task, "schema_name", task)
+    if name not in TASK_SCHEMAS:
+        raise StoreError(f"unknown task '{name}' (tasks: {', '.join(TASK_SCHEMAS)})")
+    return TASK_SCHEMAS[name]
 
 
 class Store:
@@ -64,10 +73,14 @@ class Store:
         The SQLite file; created (with its folder) when ``create`` and it does not exist.
     create : bool
         Whether a missing file may be created; otherwise a missing or foreign file is a :class:`StoreError`.
+    task : str or TaskSchema, optional
+        The task whose points the store holds (default: whatever it holds; ``simulate`` for a new one); a store
+        of another task is a :class:`StoreError`.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = False):
+    def __init__(self, path: str | Path, *, create: bool = False, task: str | TaskSchema | None = None):
         self.path = Path(path)
+        self.schema = _schema_of(task)
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no sweep store at {self.path}")
@@ -88,18 +101,33 @@ class Store:
         elif "meta" not in tables or self.meta("format") != FORMAT:
             self.db.close()
             raise StoreError(f"{self.path} is not an initlab sweep store")
+        self._check_task(task)
 
     # -- schema -----------------------------------------------------------------------------------------
     def _create(self) -> None:
-        cols = ", ".join(f'"{c}" {_sqltype(c)}' for c in POINT_SUMMARY_COLUMNS)
-        lcols = ", ".join(f'"{c}" {_layer_type(c)}' for c in LAYER_COLUMNS)
+        sc = self.schema
+        cols = "".join(f', "{c}" {_SQL[d]}' for c, d in sc.summary)
+        lcols = ", ".join(f'"{c}" {_SQL[d]}' for c, d in sc.rows)
+        table = sc.rows_table
         with self.transaction():
             self.db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self.db.execute("CREATE TABLE points (key TEXT PRIMARY KEY, status TEXT NOT NULL DEFAULT 'pending', "
-                            f"params TEXT NOT NULL, config TEXT NOT NULL, error TEXT, seconds REAL, {cols})")
-            self.db.execute(f"CREATE TABLE layers (point TEXT NOT NULL, {lcols})")
-            self.db.execute("CREATE INDEX layers_point ON layers (point)")
-            self.db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("initlab", __version__)])
+                            f"params TEXT NOT NULL, config TEXT NOT NULL, error TEXT, seconds REAL{cols})")
+            self.db.execute(f"CREATE TABLE {table} (point TEXT NOT NULL, {lcols})")
+            self.db.execute(f"CREATE INDEX {table}_point ON {table} (point)")
+            self.db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("initlab", __version__),
+                                                                  ("task", sc.name)])
+
+    def _check_task(self, task: str | TaskSchema | None) -> None:
+        """The schema of the task the store holds (``meta.task``); a :class:`StoreError` if ``task`` differs."""
+        held = self.meta("task") or "simulate"
+        if task is not None and held != self.schema.name:
+            self.db.close()
+            raise StoreError(f"{self.path} holds {held} points, not {self.schema.name} points; use another --store")
+        if held not in TASK_SCHEMAS:
+            self.db.close()
+            raise StoreError(f"{self.path} holds points of an unknown task '{held}'")
+        self.schema = TASK_SCHEMAS[held]
 
     def transaction(self):
         """``with store.transaction(): ...``: BEGIN IMMEDIATE … COMMIT (ROLLBACK on an exception)."""
@@ -167,25 +195,33 @@ class Store:
             for _, key, cfg in rows:
                 yield key, cfg
 
+    def set_study(self, definition: dict[str, Any]) -> None:
+        """Record a study's definition (``meta.study``; informational)."""
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('study', ?)",
+                            (json.dumps(definition, sort_keys=True, default=str),))
+
     def write_results(self, results: Sequence[dict[str, Any]]) -> None:
-        """Store a finished batch (:func:`~initlab.sweep.measure.run_batch` output) in one transaction."""
-        cols = POINT_SUMMARY_COLUMNS
-        sets = ", ".join(f'"{c}" = ?' for c in cols)
-        lq = ", ".join("?" * (len(LAYER_COLUMNS) + 1))
+        """Store a finished batch (:func:`~initlab.sweep.task.run_batch` output) in one transaction."""
+        cols = self.schema.summary_columns
+        rcols = self.schema.row_columns
+        sets = "".join(f', "{c}" = ?' for c in cols)
+        lq = ", ".join("?" * (len(rcols) + 1))
+        table = self.schema.rows_table
         with self.transaction():
             for r in results:
                 if r["status"] != "done":
                     self.db.execute("UPDATE points SET status = 'failed', error = ?, seconds = ? WHERE key = ? "
                                     "AND status != 'done'", (r["error"], r["seconds"], r["key"]))
                     continue
-                cur = self.db.execute(f"UPDATE points SET status = 'done', error = NULL, seconds = ?, {sets} "
+                cur = self.db.execute(f"UPDATE points SET status = 'done', error = NULL, seconds = ?{sets} "
                                       "WHERE key = ? AND status != 'done'",
                                       (r["seconds"], *(_py(r["summary"][c]) for c in cols), r["key"]))
                 if cur.rowcount and r.get("layers") is not None:
                     lay = r["layers"]
-                    columns = [lay[c].tolist() for c in LAYER_COLUMNS]
+                    columns = [np.asarray(lay[c]).tolist() for c in rcols]
                     n = len(columns[0])
-                    self.db.executemany(f"INSERT INTO layers VALUES ({lq})",
+                    self.db.executemany(f"INSERT INTO {table} VALUES ({lq})",
                                         zip([r["key"]] * n, *columns))
 
     # -- reading ------------------------------------------------------------------------------------------
@@ -193,20 +229,22 @@ class Store:
         """The points table as a DataFrame: key, status, one column per axis, the summary, seconds, error."""
         import pandas as pd
 
-        grid = self.grid
-        axes = list(grid.given) if grid else []
-        cols = ", ".join(f'"{c}"' for c in POINT_SUMMARY_COLUMNS)
-        rows = self.db.execute(f"SELECT key, status, params, {cols}, seconds, error FROM points "
+        grid = self.grid if self.schema.name == "simulate" else None
+        summary = self.schema.summary_columns
+        dtypes = dict(self.schema.summary)
+        cols = "".join(f', "{c}"' for c in summary)
+        rows = self.db.execute(f"SELECT key, status, params{cols}, seconds, error FROM points "
                                "ORDER BY rowid").fetchall()
-        data: dict[str, list] = {c: [] for c in ("key", "status", *axes, *POINT_SUMMARY_COLUMNS, "seconds", "error")}
-        own = [c for c in POINT_SUMMARY_COLUMNS if c not in axes]  # a native axis shows its grid value
+        axes = list(grid.given) if grid else list(dict.fromkeys(k for r in rows for k in json.loads(r[2])))
+        data: dict[str, list] = {c: [] for c in ("key", "status", *axes, *summary, "seconds", "error")}
+        own = [c for c in summary if c not in axes]  # a native axis shows its grid value
         for row in rows:
             key, status, params = row[0], row[1], json.loads(row[2])
             data["key"].append(key)
             data["status"].append(status)
             for a in axes:
                 data[a].append(params.get(a))
-            for c, v in zip(POINT_SUMMARY_COLUMNS, row[3:]):
+            for c, v in zip(summary, row[3:]):
                 if c in own:
                     data[c].append(v)
             data["seconds"].append(row[-2])
@@ -215,11 +253,11 @@ class Store:
         for c, v in data.items():
             if c in axes and c not in ("sigma_w2", "sigma_b2") or c in ("key", "status", "error"):
                 frame[c] = v
-            elif c in _TEXT:
+            elif dtypes.get(c) == "str":
                 frame[c] = pd.Series([x if x is not None else "" for x in v], dtype=object)
-            elif c == "diverged":
+            elif dtypes.get(c) == "bool":
                 frame[c] = pd.Series([bool(x) if x is not None else pd.NA for x in v], dtype="boolean")
-            elif c == "diverged_layer":
+            elif dtypes.get(c) in ("Int64", "int64"):
                 frame[c] = pd.Series(v, dtype="Int64")
             else:
                 frame[c] = pd.Series([float("nan") if x is None else x for x in v], dtype="float64")
@@ -230,21 +268,22 @@ class Store:
         return df
 
     def layers_frame(self, keys: Sequence[str] | None = None):
-        """The stored per-layer rows (``point`` then :data:`LAYER_COLUMNS`), of ``keys`` or of every point."""
+        """The stored rows of the points (``point`` then the task's row columns: :data:`LAYER_COLUMNS` for the
+        simulation), of ``keys`` or of every point, in the points' order."""
         import pandas as pd
 
-        from ..schema import FRAME_DTYPES
-
-        q = ('SELECT l.point, ' + ", ".join(f'l."{c}"' for c in LAYER_COLUMNS)
-             + " FROM layers AS l JOIN points AS p ON l.point = p.key")
+        rcols = self.schema.row_columns
+        dtypes = dict(self.schema.rows)
+        q = ('SELECT l.point, ' + ", ".join(f'l."{c}"' for c in rcols)
+             + f" FROM {self.schema.rows_table} AS l JOIN points AS p ON l.point = p.key")
         if keys is not None:
             keys = list(keys)
             q += " WHERE l.point IN (%s)" % ",".join("?" * len(keys))
         # in grid order whichever order the points finished in
         rows = self.db.execute(q + " ORDER BY p.rowid, l.rowid", keys or ()).fetchall()
-        df = pd.DataFrame(rows, columns=["point", *LAYER_COLUMNS])
-        for c in LAYER_COLUMNS:
-            dt = FRAME_DTYPES[c]
+        df = pd.DataFrame(rows, columns=["point", *rcols])
+        for c in rcols:
+            dt = dtypes[c]
             if dt == "float64":
                 df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
             elif dt == "bool":
