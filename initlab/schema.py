@@ -201,6 +201,14 @@ TRAIN_ROW_DTYPES: dict[str, str] = {
 SPECTRUM_ROW_DTYPES: dict[str, str] = {"depth": "int64", "sv": "float64"}
 
 
+#: One row per layer of one network of the finite-width study (:class:`~initlab.study.finite_width.FWTask`):
+#: the columns of :data:`FINITE_WIDTH_COLUMNS`.
+FINITE_WIDTH_ROW_DTYPES: dict[str, str] = {
+    c: "str" if c == "act" else "int64" if c in ("width", "depth", "seed", "layer") else "float64"
+    for c in FINITE_WIDTH_COLUMNS
+}
+
+
 @dataclass(frozen=True)
 class TaskSchema:
     """What one task of the experiment engine stores: its name, the columns (name → dtype) of the one summary
@@ -225,5 +233,7 @@ TASK_SCHEMAS: dict[str, TaskSchema] = {
     "simulate": TaskSchema("simulate", tuple(POINT_SUMMARY_DTYPES.items()), tuple(FRAME_DTYPES.items()), "layers"),
     "train": TaskSchema("train", (), tuple(TRAIN_ROW_DTYPES.items())),
     "spectrum": TaskSchema("spectrum", (), tuple(SPECTRUM_ROW_DTYPES.items())),
+    "finite_width": TaskSchema("finite_width", (), tuple(FINITE_WIDTH_ROW_DTYPES.items())),
 }
-__all__ += ["POINT_SUMMARY_DTYPES", "TRAIN_ROW_DTYPES", "SPECTRUM_ROW_DTYPES", "TaskSchema", "TASK_SCHEMAS"]
+__all__ += ["POINT_SUMMARY_DTYPES", "TRAIN_ROW_DTYPES", "SPECTRUM_ROW_DTYPES", "FINITE_WIDTH_ROW_DTYPES", "TaskSchema",
+            "TASK_SCHEMAS"]

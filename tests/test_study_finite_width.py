@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from initlab._spec import ConfigError
@@ -100,3 +101,20 @@ def test_jacobian_deviation_contract_and_slope():
     assert a == pytest.approx(0.3) and se == pytest.approx(0.01 / math.sqrt(0.21))
     with pytest.raises(ConfigError):
         jacobian_deviation("tanh,relu", "orthogonal", widths=(8,), depths=(2,))
+
+
+def test_the_study_runs_on_the_experiment_engine(tmp_path):
+    """Every network is a task: a pool gives the serial rows bit for bit, and a rerun on the store measures
+    nothing again (the stored rows come back)."""
+    import sqlite3
+
+    kw = dict(acts="relu:2:0", widths=(8,), depth_ratio=0.5, trials=4, seed=1, progress=False)
+    serial = finite_width_study(**kw, workers=1, store=tmp_path / "a.sqlite")
+    pool = finite_width_study(**kw, workers=2)
+    pd.testing.assert_frame_equal(serial.rows, pool.rows, check_exact=True)
+    with sqlite3.connect(tmp_path / "a.sqlite") as db:
+        before = db.execute("SELECT key, seconds FROM points ORDER BY key").fetchall()
+    again = finite_width_study(**kw, workers=1, store=tmp_path / "a.sqlite")
+    with sqlite3.connect(tmp_path / "a.sqlite") as db:
+        assert db.execute("SELECT key, seconds FROM points ORDER BY key").fetchall() == before
+    pd.testing.assert_frame_equal(serial.rows, again.rows, check_exact=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import InputError
-from ._options import threads_option, use_threads
+from ._options import engine_options, engine_threads_option, quiet_option
 
 __all__ = ["finite_width_cmd", "FINITE_WIDTH_RUN_FILES"]
 
@@ -28,12 +28,14 @@ FINITE_WIDTH_RUN_FILES = ("rows.csv", "points.csv", "agreement.csv", "settings.j
               help="Save rows.csv, points.csv, agreement.csv, settings.json and collapse.png here.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PDF report.")
 @click.option("--force", is_flag=True, help="Replace existing outputs that initlab did not write.")
-@click.option("--quiet", is_flag=True, help="No per-point log lines.")
-@threads_option
-def finite_width_cmd(act, widths, depth_ratio, trials, seed, out, report, force, quiet, threads) -> None:
+@engine_options
+@engine_threads_option
+@quiet_option
+def finite_width_cmd(act, widths, depth_ratio, trials, seed, out, report, force, store, workers, scheduler,
+                     dask_local, threads, quiet) -> None:
     """Measure the spread of q̂ˡ and of the gradient norms across networks over widths × depth and set it
-    beside the 1/n theory (Roberts, Yaida & Hanin; exact Hanin–Nica law for ReLU). The points run serially
-    in this process.
+    beside the 1/n theory (Roberts, Yaida & Hanin; exact Hanin–Nica law for ReLU). Every network is a task of
+    the experiment engine: --store makes the study resumable, --workers/--dask-local/--scheduler spread it.
 
     \b
     Examples:
@@ -53,9 +55,15 @@ def finite_width_cmd(act, widths, depth_ratio, trials, seed, out, report, force,
         check_out_dir(out, force, FINITE_WIDTH_RUN_FILES)
     if report is not None:
         check_pdf(report, force, run_dir=out, run_files=FINITE_WIDTH_RUN_FILES)
-    with use_threads(threads):
-        res = finite_width_study(act, ws, depth_ratio=depth_ratio, trials=trials, seed=seed,
-                                 log=None if quiet else (lambda s: click.echo(s, err=True)))
+    from ..sweep.task import PointsFailed
+    from . import RunError
+
+    try:
+        res = finite_width_study(act, ws, depth_ratio=depth_ratio, trials=trials, seed=seed, store=store,
+                                 workers=workers, scheduler=scheduler, dask_local=dask_local, threads=threads,
+                                 progress=not quiet)
+    except PointsFailed as exc:
+        raise RunError(str(exc)) from None
     click.echo(res.summary())
     if out is not None:
         from .._io import atomic_write

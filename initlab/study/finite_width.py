@@ -28,16 +28,17 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .._spec import ConfigError
-from ..schema import FINITE_WIDTH_COLUMNS
+from ..schema import FINITE_WIDTH_COLUMNS, FINITE_WIDTH_ROW_DTYPES
+from ..sweep.task import JsonConfig, Measured, Task
 from .finite_width_stats import agreement, summarise
 from ..activations import get_activation
 
-__all__ = ["FWPoint", "measure", "FiniteWidthResult", "finite_width_study", "DEFAULT_ACTS"]
+__all__ = ["FWPoint", "FWNetwork", "FWTask", "measure", "FiniteWidthResult", "finite_width_study", "DEFAULT_ACTS"]
 
 #: The default activations: ReLU (He), tanh at criticality (its K* = 0 point) and GELU on its critical line at
 #: sigma_b2 = 0.2 (sigma_w2 from :func:`initlab.theory.critical_point`), each as ``spec:sigma_w2:sigma_b2``.
@@ -119,6 +120,46 @@ def measure(point: FWPoint, seed: int) -> list[dict[str, Any]]:
     base = {**asdict(point), "seed": int(seed)}
     return [dict(zip(FINITE_WIDTH_COLUMNS, [*(base[c] for c in FINITE_WIDTH_COLUMNS[:7]), l + 1, q[l], g[l]]))
             for l in range(L)]
+
+
+# -- one network as a task of the experiment engine (initlab.sweep.task) ----------------------------------------
+
+@dataclass(frozen=True)
+class FWNetwork(JsonConfig):
+    """One network: the grid point's fields (validated by :class:`~initlab.study.finite_width.FWPoint`) and its
+    ``seed`` (every draw of the network comes from it, :func:`~initlab.study.finite_width.measure`)."""
+
+    act: str
+    sigma_w2: float
+    sigma_b2: float
+    q_in: float
+    width: int
+    depth: int
+    seed: int
+
+    def __post_init__(self):
+        FWPoint(self.act, self.sigma_w2, self.sigma_b2, self.q_in, self.width, self.depth)
+        if int(self.seed) < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+
+    @property
+    def point(self) -> FWPoint:
+        return FWPoint(self.act, self.sigma_w2, self.sigma_b2, self.q_in, self.width, self.depth)
+
+
+class FWTask(Task):
+    """The finite-width network as a task: no summary row; one row per layer (``q_hat``, ``grad_sq`` and the
+    point's fields)."""
+
+    schema_name = "finite_width"
+    config_type = FWNetwork
+    preload = ("initlab.study.finite_width",)
+    #: Products of at most 1024 × 1024 by a vector: one BLAS thread per worker, the networks run in parallel.
+    max_threads = 1
+
+    def measure(self, config: FWNetwork, seed: int, rows: bool = True) -> Measured:
+        layers = measure(config.point, int(seed))
+        return Measured({}, {c: np.array([r[c] for r in layers]) for c in FINITE_WIDTH_COLUMNS})
 
 
 def parse_acts(acts: Sequence[str] | str) -> list[tuple[str, float, float, float]]:
@@ -237,9 +278,9 @@ class FiniteWidthResult:
 
 
 def finite_width_study(acts: Sequence[str] | str = DEFAULT_ACTS, widths: Sequence[int] = (16, 32, 64, 128), *,
-                       depth_ratio: float = 0.5, trials: int = 100, seed: int = 0,
-                       mapper: Callable[[Callable, list], Any] = map,
-                       log: Callable[[str], None] | None = None) -> FiniteWidthResult:
+                       depth_ratio: float = 0.5, trials: int = 100, seed: int = 0, store: Any = None,
+                       workers: int | None = None, scheduler: Any = None, dask_local: int | None = None,
+                       threads: int | None = None, progress: bool = True) -> FiniteWidthResult:
     """Run the study (see the module docstring).
 
     Parameters
@@ -252,9 +293,11 @@ def finite_width_study(acts: Sequence[str] | str = DEFAULT_ACTS, widths: Sequenc
         Networks per point (>= 3): the error bars come from their spread.
     seed : int
         Trial ``t`` of every point uses the seed ``SeedSequence([seed, t])`` (common random numbers).
-    mapper : callable
-        ``mapper(fn, tasks)`` runs ``fn(task)`` for every ``(point, seed)`` task and returns the results in
-        order; the default, :func:`map`, runs them serially in this process.
+    store, workers, scheduler, dask_local, threads, progress
+        Where the networks run: each is a task of the experiment engine
+        (:class:`FWTask`, :func:`initlab.sweep.run.run_task`) on ``workers``
+        local processes (default one per core), a Dask cluster, one BLAS thread each; a ``store`` makes the
+        study resumable (a rerun measures only the networks not stored).
     """
     import pandas as pd
 
@@ -270,19 +313,13 @@ def finite_width_study(acts: Sequence[str] | str = DEFAULT_ACTS, widths: Sequenc
     points = [FWPoint(a, sw2, sb2, q_in, n, max(1, math.ceil(float(depth_ratio) * n)))
               for a, sw2, sb2, q_in in cfgs for n in ws]
     seeds = [int(np.random.SeedSequence([int(seed), t]).generate_state(1)[0]) for t in range(int(trials))]
-    rows: list[dict[str, Any]] = []
-    for p in points:
-        tp = time.perf_counter()
-        for batch in mapper(_measure_task, [(p, s) for s in seeds]):
-            rows.extend(batch)
-        if log is not None:
-            log(f"{p.act} width {p.width} depth {p.depth}: {trials} networks ({time.perf_counter() - tp:.1f} s)")
-    frame = pd.DataFrame(rows, columns=list(FINITE_WIDTH_COLUMNS))
-    summ = summarise(frame, points)
+    from ..sweep.run import run_task
+
+    jobs = [FWNetwork(p.act, p.sigma_w2, p.sigma_b2, p.q_in, p.width, p.depth, s) for p in points for s in seeds]
     settings = {"acts": [f"{a}:{sw2!r}:{sb2!r}" for a, sw2, sb2, _ in cfgs], "widths": ws,
                 "depth_ratio": float(depth_ratio), "trials": int(trials), "seed": int(seed)}
+    _, rows = run_task(FWTask(), jobs, store=store, workers=workers, scheduler=scheduler, dask_local=dask_local,
+                       threads=threads, progress=progress, definition=settings)
+    frame = pd.DataFrame({c: rows[c].to_numpy() for c in FINITE_WIDTH_COLUMNS}).astype(FINITE_WIDTH_ROW_DTYPES)
+    summ = summarise(frame, points)
     return FiniteWidthResult(frame, summ, agreement(summ, frame, seed=int(seed)), settings, time.perf_counter() - t0)
-
-
-def _measure_task(task: tuple[FWPoint, int]) -> list[dict[str, Any]]:
-    return measure(*task)
