@@ -131,7 +131,8 @@ def agreement(summary: Any, rows: Any = None, *, boots: int = SLOPE_BOOTSTRAP, s
                                       if rows is not None and boots > 1 else math.nan)
             row[f"slope_pred_{key}"] = _slope(x, pr, w)
         ex = part["exact_q"].to_numpy()
-        fin = np.isfinite(ex) & np.isfinite(part["var_log_q_se"].to_numpy())
+        se_q = part["var_log_q_se"].to_numpy()
+        fin = np.isfinite(ex) & np.isfinite(se_q) & (se_q > 0)  # a zero spread (too few networks) has no weight
         row["slope_exact_q"] = (_slope(part["l_over_n"].to_numpy()[fin], ex[fin],
                                        1.0 / part["var_log_q_se"].to_numpy()[fin] ** 2) if fin.sum() > 1 else math.nan)
         out.append(row)
