@@ -83,24 +83,14 @@ def fit_xi_c(c: np.ndarray, c_star: float, floor: float) -> float:
 
 
 def theory_at(config: SimConfig) -> dict[str, Any]:
-    """``sigma_w2``, ``sigma_b2`` (hidden layers) and the ``theory_*`` columns of a single-run config."""
-    from ..sim.predict import out_of_theory, stack_variances
-    from ..theory import fixed_point
+    """``sigma_w2``, ``sigma_b2`` (hidden layers) and the ``theory_*`` columns of a single-run config: the
+    simulation's own fixed point, :func:`initlab.sim.predict.config_theory` (one function for both)."""
+    from ..sim.predict import config_theory
 
-    init, act = config.initializers()[0], config.activations()[0]
-    sw2, sb2 = stack_variances(init, act, (config.in_dim,) + config.widths, config.bias_init)
-    hidden = slice(1, None) if config.depth > 1 else slice(0, 1)
-    out: dict[str, Any] = {"sigma_w2": float(np.mean(sw2[hidden])), "sigma_b2": float(np.mean(sb2[hidden]))}
-    why = out_of_theory(config)
-    nan = {k: math.nan for k in ("theory_q_star", "theory_chi1", "theory_c_star", "theory_xi_q", "theory_xi_c")}
-    if why:
-        return {**out, **nan, "theory_phase": "", "note": why}
-    fp = fixed_point(act, out["sigma_w2"], out["sigma_b2"], q0=1.0)
-    notes = [fp.reason] if fp.reason else []
-    if config.residual_layers() or config.dropout > 0:
-        notes.append("residual/dropout are not in the fixed point")
-    return {**out, "theory_q_star": fp.q_star, "theory_chi1": fp.chi1, "theory_c_star": fp.c_star,
-            "theory_xi_q": fp.xi_q, "theory_xi_c": fp.xi_c, "theory_phase": fp.phase, "note": "; ".join(notes)}
+    th = config_theory(config)
+    out = {"sigma_w2": th["sigma_w2"], "sigma_b2": th["sigma_b2"]}
+    out.update({f"theory_{k}": th[k] for k in ("q_star", "chi1", "c_star", "xi_q", "xi_c", "phase")})
+    return {**out, "note": th["note"]}
 
 
 def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
