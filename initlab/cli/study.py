@@ -62,7 +62,8 @@ def study_group() -> None:
               help="Dropout rate after every hidden layer (the theory's ξ_c with dropout is drawn).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="'Trainable' means training accuracy above this.")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--seed", default=None, help="Seed, or a comma list of seeds: the grid is trained once per seed "
+              "[preset: 0,1,2].")
 @click.option("--data", "data_path", type=click.Path(), default=None, help="MNIST folder [else $INITLAB_DATA, cache].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Save points.csv, curves.csv, settings.json and trainability.png here.")
@@ -92,6 +93,8 @@ def trainability_cmd(preset, act, sigma_b2, sigma_w2, depth, width, optimizer, l
         p["depth"] = parse_ints(depth, "--depth", 1, 2000)
     if steps is not None:
         p["steps"] = parse_ints(steps, "--steps", 1, 10_000_000)
+    if seed is not None:
+        p["seeds"] = parse_ints(seed, "--seed", 0, 2**32 - 1)
     for key, val in (("width", width), ("optimizer", optimizer), ("lr", lr), ("batch_size", batch_size),
                      ("subset", subset), ("test_subset", test_subset)):
         if val is not None:
@@ -108,9 +111,9 @@ def trainability_cmd(preset, act, sigma_b2, sigma_w2, depth, width, optimizer, l
 
     data = load_study_data(p["subset"], p["test_subset"], data_path)
     if not quiet:
-        click.echo(f"{len(p['sigma_w2']) * len(p['depth'])} points; data: {data.source}", err=True)
+        click.echo(f"{len(p['sigma_w2']) * len(p['depth']) * len(p['seeds'])} points; data: {data.source}", err=True)
     with use_threads(threads):
-        res = trainability(p["sigma_w2"], p["depth"], data=data, threshold=threshold, seed=seed, workers=workers,
+        res = trainability(p["sigma_w2"], p["depth"], data=data, threshold=threshold, seed=p["seeds"], workers=workers,
                            log=None if quiet else (lambda s: click.echo(s, err=True)), **kw)
     res.settings["preset"] = preset
     res.settings["workers"] = workers
@@ -122,7 +125,7 @@ def trainability_cmd(preset, act, sigma_b2, sigma_w2, depth, width, optimizer, l
 
         res.to_dir(out)
         fig = trainability_heatmap(res.points, res.curves, critical_sigma_w2=res.critical_sigma_w2,
-                                   agreement=res.agreement, threshold=res.threshold)
+                                   scores=res.scores, threshold=res.threshold)
         with atomic_write(out / "trainability.png", "wb") as fh:
             fig.savefig(fh, format="png", dpi=120, metadata={"Software": None})
         click.echo(f"saved {out}")

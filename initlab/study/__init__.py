@@ -4,6 +4,7 @@
 :mod:`~initlab.study.freeprob`     free-probability prediction of the Jacobian spectrum
 :mod:`~initlab.study.spectrum`     exact Jacobian singular values at init (dynamical isometry)
 :mod:`~initlab.study.trainability` MNIST training over σ_w² × depth against ξ_c (Schoenholz et al.)
+:mod:`~initlab.study.scores`       max trainable depth vs 6 ξ_c, balanced accuracy, and the baselines
 =================================  ==========================================================
 """
 
@@ -14,6 +15,7 @@ _MODULES = {
     ".spectrum": ("SpectrumConfig", "SpectrumResult", "measure_jacobian"),
     ".trainability": ("TrainPoint", "StudyData", "PRESETS", "theory_at", "train_point", "run_points",
                       "agreement", "load_study_data", "TrainabilityResult"),
+    ".scores": ("trainability_scores", "balanced_accuracy", "max_trainable_depth"),
 }
 __all__ = [name for names in _MODULES.values() for name in names]
 # The study functions share their modules' names (``initlab.study.spectrum`` is the module): they are
