@@ -69,6 +69,10 @@ class Activation(RegistryEntry):
     max_grad: ClassVar[float] = 1.0
     pieces: ClassVar[int] = 1
     engine_path: ClassVar[str] = "generic"
+    #: :math:`\\phi(a x) = a\\,\\phi(x)` for :math:`a > 0` (linear, the ReLU family): the law of
+    #: :math:`\\phi'(\\sqrt q z)` does not depend on :math:`q`, so a theory that needs only that law holds even
+    #: where :math:`q^*` is infinite.
+    positively_homogeneous: ClassVar[bool] = False
 
     #: How :meth:`gaussian_moments` and :meth:`gaussian_cross` compute ('' where there is no closed form).
     kernel_method: ClassVar[str] = ""
