@@ -11,11 +11,15 @@ import math
 
 import numpy as np
 import pandas as pd
+from matplotlib import patheffects
 from matplotlib.figure import Figure
 
 from .common import fix_layout, fixed_figure
 
 __all__ = ["trainability_heatmap"]
+
+#: A dark outline that keeps the white theory curves readable on light tiles and in the legend.
+_OUTLINE = [patheffects.Stroke(linewidth=2.8, foreground="#222222"), patheffects.Normal()]
 
 
 def _depth_position(depths: np.ndarray):
@@ -82,13 +86,15 @@ def trainability_heatmap(points: pd.DataFrame, curves: pd.DataFrame, *, critical
             y = np.clip(pos(factor * curves["xi_c"].to_numpy(float)), -0.5, top)
             keep = (curves["sigma_w2"] >= x0) & (curves["sigma_w2"] <= x1)
             handles += ax.plot(curves["sigma_w2"][keep], y[keep], style, color="white", lw=1.6,
-                               label=f"{factor:g} ξ_c (theory)")
+                               label=f"{factor:g} ξ_c (theory)", path_effects=_OUTLINE)
         if threshold is not None:
             ok = table.to_numpy() > threshold
             reach = np.array([(np.flatnonzero(ok[:, j]).max() + 0.5) if ok[:, j].any() else -0.5
                               for j in range(sw.size)])
-            handles += ax.step(sw, reach, where="mid", color="#FF5A5A", lw=2.0,
-                               label=f"deepest trainable (mean {metric.replace('_', ' ')} > {threshold:g})")
+            mids = (sw[1:] + sw[:-1]) / 2
+            edges = np.concatenate([[x0], mids, [x1]]) if sw.size > 1 else np.array([x0, x1])
+            handles.append(ax.stairs(reach, edges, baseline=None, color="#FF5A5A", lw=2.0,
+                                     label=f"deepest trainable (mean {metric.replace('_', ' ')} > {threshold:g})"))
         if math.isfinite(critical_sigma_w2) and x0 <= critical_sigma_w2 <= x1:
             handles.append(ax.axvline(critical_sigma_w2, color="#FFB000", lw=1.2, ls=":", label="χ₁ = 1"))
         ax.set_xlim(x0, x1)
@@ -105,15 +111,14 @@ def trainability_heatmap(points: pd.DataFrame, curves: pd.DataFrame, *, critical
         ax.set_title(head, fontsize=8.5)
         ax.tick_params(labelsize=8)
     axes[0].set_ylabel("depth L (hidden layers, one tile each)", fontsize=9)
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7.5, frameon=False,
-               bbox_to_anchor=(0.5, 0.0))
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=7.5, frameon=False, bbox_to_anchor=(0.5, 0.0))
     cax = fig.add_axes((0.0, 0.0, 0.01, 0.01))
     cb = fig.colorbar(mesh, cax=cax)
     cb.set_label(metric.replace("_", " ") + " (mean over seeds)", fontsize=8)
     cb.ax.tick_params(labelsize=7)
-    fix_layout(fig, left=0.7, right=1.0, top=0.75, bottom=0.85, panel_h=3.2, gap_w=0.45,
-               suptitle=title or "training accuracy over σ_w² × depth: the measured boundary and the theory's depth scales",
+    fix_layout(fig, left=0.7, right=1.0, top=0.95, bottom=1.05, panel_h=3.2, gap_w=0.45,
+               suptitle=title or "training accuracy over σ_w² × depth:\nthe measured boundary beside the theory's depth scales",
                suptitle_size=9.5)
     w, h = fig.get_figwidth(), fig.get_figheight()
-    cax.set_position((1 - 0.8 / w, 0.85 / h, 0.15 / w, 3.2 / h))
+    cax.set_position((1 - 0.8 / w, 1.05 / h, 0.15 / w, 3.2 / h))
     return fig
