@@ -27,9 +27,10 @@ the trial-to-trial spread of a measurement, whose standard error is ``*_sd`` / :
 the jackknife over trials (:func:`jackknife`), from the trial-to-trial spread.
 ``phase`` is ``ordered`` where the measured :math:`\\chi_1 < 1`, ``chaotic`` where it is above 1 and
 ``divergent`` where a trial diverged (``diverged``, ``diverged_layer``: the first diverged layer over the
-trials). ``theory_*`` come from :func:`initlab.theory.fixed_point` at the point's :math:`(\\sigma_w^2,
-\\sigma_b^2)` (those of its hidden layers, :func:`initlab.sim.predict.stack_variances`; NaN and a ``note``
-for a config outside the theory).
+trials). ``theory_*`` come from :func:`initlab.sim.predict.config_theory`, the simulation's own fixed point
+(the hidden layers' :math:`(\\sigma_w^2, \\sigma_b^2)`, the q-map started at the engine's first-layer
+:math:`q^1`, dropout in the maps; NaN and a ``note`` for a config outside the theory; the ``note`` also names
+the basin where the q-map has several attractors).
 """
 
 from __future__ import annotations
