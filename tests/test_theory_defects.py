@@ -167,3 +167,20 @@ def test_dropout_maps_match_brute_force(p):
     assert float(r["q_star"]) == pytest.approx(q, rel=1e-10) and float(r["c_star"]) == pytest.approx(c, abs=1e-10)
     assert float(r["chi_c"]) == pytest.approx(sw2 * float(k.cross_grad(q, c)[1]), rel=1e-10)
     assert float(r["chi1"]) == pytest.approx(sw2 / (1 - p) * float(k.g2(q)), rel=1e-12)
+
+
+def test_initlab_theory_prints_q1_and_the_basin():
+    from click.testing import CliRunner
+
+    from initlab.cli import main
+
+    r = CliRunner().invoke(main, ["theory", "--act", "silu", "--sigma-w2", "2.6", "--sigma-b2", "0.05"])
+    assert r.exit_code == 0, r.output
+    assert "q1 (layer 1)  2.65" in r.output and "2 basins" in r.output and "divergent" in r.output
+    r = CliRunner().invoke(main, ["theory", "--act", "tanh", "--sigma-w2", "2", "--sigma-b2", "0.05",
+                                  "--dropout", "0.3", "--format", "json"])
+    import json
+
+    out = json.loads(r.output)
+    ref = solve("tanh", 2.0, 0.05, dropout=0.3)
+    assert out["dropout"] == 0.3 and out["xi_c"] == pytest.approx(float(ref["xi_c"]), rel=1e-12)
