@@ -16,7 +16,8 @@ per-layer rows of its trials to one row of :data:`~initlab.schema.POINT_SUMMARY_
   defines it (:math:`\\xi_c = -1/\\ln\\chi_c`, :math:`\\chi_c` the c-map's slope at :math:`c^*`), and that fixed
   point, both estimated from the measured curve alone (:func:`fit_correlation_tail`: a quadratic fit of the
   map :math:`c^l \\mapsto c^{l+1}` over the second half of the layers whose step :math:`|c^{l+1} - c^l|` is above
-  the noise floor, its fixed point and its slope there). Needs input pairs of a chosen correlation
+  the dtype's rounding floor, its fixed point and its slope there; finite-width fluctuations are kept, as they
+  propagate through the c-map like an AR(1) process around :math:`c^*` whose coefficient is :math:`\\chi_c`). Needs input pairs of a chosen correlation
   (``input='pairs:c0=0.5'``, the sweep's default input) and a depth of several :math:`\\xi_c`: on the exact
   mean-field curve it is within 1% of the theory from a depth of about :math:`4\\xi_c + 20` (the tests check
   it), while a fit over all layers from :math:`c^0 = 0.5` measures the early, nonlinear approach instead.
@@ -79,8 +80,8 @@ def fit_correlation_tail(c: np.ndarray, floor: float) -> tuple[float, float]:
     """``(c_star, xi_c)`` from correlations :math:`c^1 \\dots c^L` (one trial, or trials × layers pooled), without
     the theory's help.
 
-    In each trial the layers count while the step :math:`|c^{l+1} - c^l|` stays above ``floor`` (rounding, or
-    the finite-width noise): :math:`n` steps. The first half of them is the transient (the nonlinear approach
+    In each trial the layers count while the step :math:`|c^{l+1} - c^l|` stays above ``floor`` (the dtype's
+    rounding): :math:`n` steps. The first half of them is the transient (the nonlinear approach
     from :math:`c^0`, and :math:`q^l` still moving) and is left out. Over the second half, pooled over the
     trials, the map :math:`c^{l+1} = a + b\\,c^l + g\\,(c^l)^2` is fitted by least squares (the c-map to second
     order around its fixed point, which removes the first-order bias of the remaining distance);
@@ -173,11 +174,8 @@ def measure_point(config: SimConfig, key: str, keep: str = "summary") -> dict[st
     q, c, g = col("pre_q"), col("pre_corr"), col("grad_pre_norm")
     div = df["diverged"].to_numpy().reshape(T, L)
     tail = slice(L - max(1, L // 4), L)
-    floor = _FLOOR[cfg.dtype]
-    c_end = float(np.nanmean(c[:, tail])) if np.isfinite(c[:, tail]).any() else math.nan
-    if math.isfinite(c_end):  # the finite-width noise of one layer's step (the pairs' mean correlation)
-        pairs = max(1, cfg.batch // 2)
-        floor = max(floor, 3.0 * math.sqrt(2.0) * (1.0 - min(c_end * c_end, 1.0)) / math.sqrt(cfg.widths[-1] * pairs))
+    floor = _FLOOR[cfg.dtype]  # rounding only: finite-width fluctuations propagate through the c-map (an AR(1)
+    # process around c* with slope chi_c), so the tail's noisy steps still carry the rate; rounding does not
     per = {
         "q_last": q[:, -1], "q_tail": q[:, tail].mean(axis=1), "c_last": c[:, -1],
         "chi1": [empirical_chi1(g[t]) for t in range(T)],
