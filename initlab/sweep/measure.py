@@ -17,10 +17,13 @@ per-layer rows of its trials to one row of :data:`~initlab.schema.POINT_SUMMARY_
   point, both estimated from the measured curve alone (:func:`fit_correlation_tail`: a quadratic fit of the
   map :math:`c^l \\mapsto c^{l+1}` over the second half of the layers whose step :math:`|c^{l+1} - c^l|` is above
   the dtype's rounding floor, its fixed point and its slope there; finite-width fluctuations are kept, as they
-  propagate through the c-map like an AR(1) process around :math:`c^*` whose coefficient is :math:`\\chi_c`). Needs input pairs of a chosen correlation
-  (``input='pairs:c0=0.5'``, the sweep's default input) and a depth of several :math:`\\xi_c`: on the exact
-  mean-field curve it is within 1% of the theory from a depth of about :math:`4\\xi_c + 20` (the tests check
-  it), while a fit over all layers from :math:`c^0 = 0.5` measures the early, nonlinear approach instead.
+  propagate through the c-map like an AR(1) process around :math:`c^*` whose coefficient is :math:`\\chi_c`).
+  Needs input pairs of a chosen correlation (``input='pairs:c0=0.5'``, the sweep's default input) and a depth
+  of several :math:`\\xi_c`: on the exact mean-field curve it is within 1% of the theory from a depth of
+  :math:`\\max(4\\xi_c + 20, 60)` (the tests check it), while a fit over all layers from :math:`c^0 = 0.5`
+  measures the early, nonlinear approach instead. Near :math:`\\chi_c = 1` an autoregressive slope from a few
+  dozen noisy layers is biased low (of order :math:`(1 + 3\\chi_c)/n`), so a measured :math:`\\xi_c` of tens of
+  layers needs both depth and width.
 
 Each is reported as the mean over trials and, ``*_sd``, their standard deviation (ddof 1; NaN for one trial):
 the trial-to-trial spread of a measurement, whose standard error is ``*_sd`` / :math:`\\sqrt{\\text{trials}}`.
