@@ -141,6 +141,8 @@ POINT_SUMMARY_COLUMNS = (
     "chi1_sd",
     "xi_c",
     "xi_c_sd",
+    "c_star",
+    "c_star_sd",
     "phase",
     "diverged",
     "diverged_layer",

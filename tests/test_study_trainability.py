@@ -80,7 +80,8 @@ def test_train_point_is_seeded_and_learns():
     a, b = train_point(p, data), train_point(p, data)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert strip(a) == strip(b)
-    assert [r["steps"] for r in a] == [5, 40] and a[0]["steps_done"] == 6 and a[1]["steps_done"] == 42
+    # issue 17 §3: exactly the steps asked for (6 steps an epoch here: 180 images, batches of 30)
+    assert [r["steps"] for r in a] == [5, 40] and a[0]["steps_done"] == 5 and a[1]["steps_done"] == 40
     assert a[1]["train_acc"] > 0.9 and a[1]["train_loss"] < a[0]["train_loss"]
     c = train_point(TrainPoint(1.5, 2, seed=4, width=16, steps=(5, 40), batch_size=30, lr=1e-2), data)
     assert c[1]["train_loss"] != a[1]["train_loss"]
@@ -143,22 +144,23 @@ def test_grid_frame_figure_and_report(tmp_path, no_global_style):
     from initlab.report.study import write_trainability_report
 
     res = trainability([1.0, 2.0], [1, 3], data=_blobs(), width=8, steps=(3, 6), batch_size=60, sigma_b2=0.05,
-                       workers=1)
-    assert len(res.points) == 2 * 2 * 2
+                       seed=(0, 1), workers=1)
+    assert len(res.points) == 2 * 2 * 2 * 2 and list(res.scores["seed"]) == [0, 1, 0, 1]
     assert set(res.agreement.index) == {3, 6} and ((0 <= res.agreement) & (res.agreement <= 1)).all()
     assert res.critical_sigma_w2 == pytest.approx(1.7609, abs=1e-3)
     fig = trainability_heatmap(res.points, res.curves, critical_sigma_w2=res.critical_sigma_w2,
-                               agreement=res.agreement, threshold=res.threshold)
+                               scores=res.scores, threshold=res.threshold)
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     assert write_trainability_report(res, tmp_path / "t.pdf").read_bytes()[:5] == b"%PDF-"
     back = TrainabilityResult.from_dir(res.to_dir(tmp_path / "run"))
-    assert len(pd.read_csv(tmp_path / "run" / "points.csv")) == 8
-    for name in ("points", "curves"):  # bit for bit
+    assert len(pd.read_csv(tmp_path / "run" / "points.csv")) == 16
+    for name in ("points", "curves", "scores"):  # bit for bit
         pd.testing.assert_frame_equal(getattr(res, name), getattr(back, name), check_exact=True)
     pd.testing.assert_series_equal(res.agreement, back.agreement, check_exact=True)
     assert (res.settings, res.threshold, res.critical_sigma_w2, res.seconds) == \
         (back.settings, back.threshold, back.critical_sigma_w2, back.seconds)
     assert back.summary() == res.summary() and list(back.figures()) == ["trainability"]
+    assert len(pd.read_csv(tmp_path / "run" / "scores.csv")) == 4 and "always" in res.summary()
 
 
 @pytest.mark.parametrize("args, msg", [
@@ -178,11 +180,12 @@ def test_cli_bad_input(args, msg, isolated):
 @pytest.mark.skipif(not os.environ.get("INITLAB_DATA"), reason="needs the real MNIST ($INITLAB_DATA)")
 def test_cli_on_real_mnist(tmp_path):
     r = CliRunner().invoke(main, ["study", "trainability", "--sigma-w2", "1.5", "--depth", "2", "--width", "16",
-                                  "--steps", "60", "--subset", "600", "--test-subset", "200", "--quiet",
+                                  "--steps", "60", "--subset", "600", "--test-subset", "200", "--quiet", "--seed", "0",
                                   "--out", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     pts = pd.read_csv(tmp_path / "o" / "points.csv")
-    assert pts["train_acc"].iloc[0] > 0.5 and pts["test_acc"].iloc[0] > 0.4
+    assert pts["train_acc"].iloc[0] > 0.5 and pts["test_acc"].iloc[0] > 0.4 and pts["steps_done"].iloc[0] == 60
+    assert "always" in r.output and "cutoff" in r.output  # the baselines are printed beside the score
 
 
 def test_cli_refuses_to_replace_a_users_files_before_any_work(tmp_path, isolated):
@@ -196,3 +199,23 @@ def test_cli_refuses_to_replace_a_users_files_before_any_work(tmp_path, isolated
         r = CliRunner().invoke(main, ["study", "trainability", "--data", str(tmp_path / "nowhere"), *extra])
         assert r.exit_code == 2 and "--force" in r.output and "Traceback" not in r.output, r.output
     assert (tmp_path / "o" / "points.csv").read_text() == "mine" and (tmp_path / "r.pdf").read_text() == "mine"
+
+
+def test_scores_against_the_baselines_count_exactly():
+    """Issue 20 §7: a grid where the 6 ξ_c rule is exact beats 'always trainable' and the best in-sample
+    cutoff; max trainable depth follows 6 ξ_c with log-log slope 1 and r = 1; a depth-only pattern is won by
+    the cutoff."""
+    from initlab.study.scores import balanced_accuracy, trainability_scores
+
+    assert balanced_accuracy([1, 1, 0, 0], [1, 0, 0, 0]) == 0.75 and balanced_accuracy([1, 1], [1, 1]) == 1.0
+    sw, depth = [1.0, 2.0, 3.0, 4.0], [5, 10, 20, 40, 80]
+    xi = {1.0: 1.0, 2.0: 2.0, 3.0: 4.0, 4.0: 8.0}  # 6 xi_c = 6, 12, 24, 48: max depth 5, 10, 20, 40
+    rows = [{"steps": 10, "seed": 0, "sigma_w2": s, "depth": d, "xi_c": xi[s],
+             "train_acc": 0.9 if d < 6 * xi[s] else 0.1} for s in sw for d in depth]
+    sc = trainability_scores(pd.DataFrame(rows), 0.5).iloc[0]
+    assert sc["bacc_rule"] == 1.0 and sc["bacc_always"] == 0.5 and sc["acc_always"] == 10 / 20
+    assert sc["bacc_cutoff"] < 1.0 and sc["beats_baselines"]
+    assert sc["max_depth_r"] == pytest.approx(1.0) and sc["max_depth_slope"] == pytest.approx(1.0)
+    depth_only = pd.DataFrame([{**r, "train_acc": 0.9 if r["depth"] < 20 else 0.1} for r in rows])
+    sd = trainability_scores(depth_only, 0.5).iloc[0]
+    assert sd["cutoff"] == 20 and sd["bacc_cutoff"] == 1.0 and not sd["beats_baselines"]

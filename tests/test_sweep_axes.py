@@ -15,7 +15,9 @@ from initlab.sim.draws import make_input
 from initlab.sim.predict import predict_layers
 from initlab.sweep.axes import (AXIS_NAMES, build_grid, extension_of, parse_values, point_config, point_key,
                                 point_seed)
-from initlab.sweep.measure import empirical_chi1, fit_xi_c
+from initlab.sweep.measure import empirical_chi1, fit_correlation_tail, jackknife
+from initlab.theory import fixed_point
+from initlab.theory.propagation import propagate
 from initlab.plots.sweep import phase_agreement, width_table
 
 
@@ -139,20 +141,48 @@ def test_pairs_input_spec_forms_and_errors():
 
 # -- measurement kernels on synthetic data ----------------------------------------------------------------------
 @pytest.mark.parametrize("xi, c_star", [(2.5, 1.0), (7.0, 0.3)])
-def test_fit_xi_c_recovers_an_exponential(xi, c_star):
+def test_fit_correlation_tail_recovers_an_exponential(xi, c_star):
+    """A geometric approach c* − A e^{−l/ξ} is a linear map: ξ and c* come back exactly, c* without being told."""
     layers = np.arange(1, 41)
     c = c_star - 0.4 * np.exp(-layers / xi)
-    assert fit_xi_c(c, c_star, floor=1e-12) == pytest.approx(xi, rel=1e-9)
-    assert fit_xi_c(np.full(40, c_star - 0.2), c_star, 1e-12) == math.inf  # no decay
-    assert math.isnan(fit_xi_c(c[:2], c_star, 1e-12))  # too few layers
+    cs, x = fit_correlation_tail(c, floor=1e-12)
+    assert x == pytest.approx(xi, rel=1e-8) and cs == pytest.approx(c_star, abs=1e-9)
+    assert np.isnan(fit_correlation_tail(np.full(40, c_star - 0.2), 1e-12)).all()  # no step above the floor
+    assert np.isnan(fit_correlation_tail(c[:3], 1e-12)).all()  # too few layers
+    grow = c_star - 0.01 * np.exp(layers / 30.0)  # moving away: slope > 1
+    assert fit_correlation_tail(grow, 1e-12)[1] == math.inf
 
 
-def test_fit_xi_c_stops_at_the_floor():
+def test_fit_correlation_tail_stops_at_the_floor():
     layers = np.arange(1, 31)
     c = 1.0 - 0.5 * np.exp(-layers / 2.0)
     noisy = c.copy()
-    noisy[15:] = 1.0 - 1e-9 * (1 + np.sin(layers[15:]))  # below the floor: rounding noise, not decay
-    assert fit_xi_c(noisy, 1.0, floor=1e-5) == pytest.approx(2.0, rel=1e-9)
+    noisy[15:] = noisy[14] + 1e-9 * np.sin(layers[15:])  # below the floor: noise, not decay
+    assert fit_correlation_tail(noisy, floor=1e-5)[1] == pytest.approx(2.0, rel=1e-8)
+
+
+CURVES = [("tanh", 2.0, 0.2), ("tanh", 2.5, 0.5), ("tanh", 3.0, 0.5), ("tanh", 1.5, 0.05), ("tanh", 4.0, 0.05),
+          ("erf", 2.0, 0.1), ("selu", 1.2, 0.05), ("relu", 1.5, 0.05)]
+
+
+@pytest.mark.parametrize("act, sw2, sb2", CURVES)
+def test_the_xi_c_estimator_on_the_exact_mean_field_curve(act, sw2, sb2):
+    """Issue 20 §1: on the noise-free curve from c0 = 0.5 (the sweep's input), at depth max(4 ξ_c + 20, 60), the
+    estimator returns the theory's ξ_c = −1/ln χ_c within 1% and c* within 1e-4 (main's fit over all layers
+    with the theory's c*: 11.9, 10.6 and 16.6 for the first three at depth 50, against 14.95, 13.42, 35.04)."""
+    fp = fixed_point(act, sw2, sb2)
+    depth = int(max(4 * fp.xi_c + 20, 60))
+    c = propagate(act, depth, sw2, sb2, q0=1.0, c0=0.5).c
+    cs, xi = fit_correlation_tail(c, floor=1e-13)
+    assert xi == pytest.approx(fp.xi_c, rel=0.01) and cs == pytest.approx(fp.c_star, abs=1e-4)
+
+
+def test_jackknife_of_a_mean_is_its_standard_error():
+    rows = np.random.default_rng(0).normal(size=(6, 5))
+    est, se = jackknife(lambda r: (float(r.mean()),), rows)
+    per = rows.mean(axis=1)
+    assert est[0] == pytest.approx(rows.mean()) and se[0] == pytest.approx(per.std(ddof=1) / math.sqrt(6), rel=1e-12)
+    assert np.isnan(jackknife(lambda r: (float(r.mean()),), rows[:1])[1]).all()
 
 
 @pytest.mark.parametrize("chi", [0.7, 1.0, 1.3])
@@ -267,3 +297,14 @@ def test_sweep_figures_from_frames(no_global_style):
     df = depth_profiles(lay, pts, "pre_corr")
     line = df.axes[0].lines[0]
     np.testing.assert_allclose(line.get_ydata(), [0.5, 0.65, 0.85])  # the mean over the two trials
+
+
+def test_a_points_key_ignores_the_users_spelling():
+    """``he`` and ``he_normal`` are one point: one key, one seed, so a store made before the spellings were
+    recorded resumes (issue 22's init_spec/act_spec columns label, they do not run)."""
+    from initlab.sim.config import SimConfig
+    from initlab.sweep.axes import point_key
+
+    assert SimConfig(inits="he").init_specs != SimConfig(inits="he_normal").init_specs
+    assert point_key(SimConfig(inits="he", acts="swish")) == point_key(SimConfig(inits="he_normal", acts="silu"))
+    assert point_key(SimConfig(inits="he")) != point_key(SimConfig(inits="glorot"))

@@ -12,7 +12,7 @@ from initlab.sim.finite_width import predicted_spread
 from initlab.sim.predict import FLAG_MAX_SHIFT, FLAG_SIGMAS, theory_deviation
 
 HE_GELU = dict(
-    init="he", act="gelu", depth=20, width=100, batch=256, trials=12, dtype="float64", seed=0, progress=False
+    init="kaiming", act="gelu", depth=20, width=100, batch=256, trials=12, dtype="float64", seed=0, progress=False
 )
 
 

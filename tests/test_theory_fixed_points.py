@@ -49,14 +49,15 @@ class BruteKernel:
 
 
 def iterate(k, sw2, sb2, q0=1.0, steps=1000, tol=1e-12):
-    """Brute force: q ← σ_w² E[φ(√q z)²] + σ_b² for every cell at once (``k.m2``), until it stops moving.
+    """Brute force: q ← σ_w² E[φ(√q z)²] + σ_b² from q1 = σ_w² q0 + σ_b² (``q0`` the input's second moment), for
+    every cell at once (``k.m2``), until it stops moving.
 
     Returns the last iterate, the last step and whether each cell converged (the geometric tail estimate
     |Δq| ρ/(1-ρ), ρ the ratio of successive steps, below ``tol`` q), decayed to 0, or grows without bound
     (inf: passed Q_MAX, or past 1e6 with non-shrinking steps)."""
     sw2, sb2 = np.broadcast_arrays(np.asarray(sw2, float), np.asarray(sb2, float))
     sw2, sb2 = sw2.ravel(), sb2.ravel()
-    q = np.full(sw2.size, float(q0))
+    q = sw2 * float(q0) + sb2  # the first layer sees the input's second moment q0: q1 = σ_w² q0 + σ_b²
     step, prev = np.full(sw2.size, np.inf), np.full(sw2.size, np.inf)
     live = np.arange(sw2.size)
     for _ in range(steps):

@@ -69,6 +69,10 @@ class Activation(RegistryEntry):
     max_grad: ClassVar[float] = 1.0
     pieces: ClassVar[int] = 1
     engine_path: ClassVar[str] = "generic"
+    #: :math:`\\phi(a x) = a\\,\\phi(x)` for :math:`a > 0` (linear, the ReLU family): the law of
+    #: :math:`\\phi'(\\sqrt q z)` does not depend on :math:`q`, so a theory that needs only that law holds even
+    #: where :math:`q^*` is infinite.
+    positively_homogeneous: ClassVar[bool] = False
 
     #: How :meth:`gaussian_moments` and :meth:`gaussian_cross` compute ('' where there is no closed form).
     kernel_method: ClassVar[str] = ""
@@ -97,6 +101,18 @@ class Activation(RegistryEntry):
     def gaussian_mean(self, q: np.ndarray) -> np.ndarray:
         """:math:`\\mathbb{E}[\\phi(\\sqrt q z)]` at variances ``q > 0``."""
         raise NotImplementedError(f"{self.name} has no closed-form Gaussian kernel")
+
+    def grad_square_at_infinity(self) -> float:
+        """:math:`\\lim_{q \\to \\infty} \\mathbb{E}[\\phi'(\\sqrt q z)^2] = \\tfrac12\\bigl(\\phi'(-\\infty)^2 + \\phi'(+\\infty)^2\\bigr)`.
+
+        The :math:`\\chi_1` of a q-map that grows without bound is :math:`\\sigma_w^2` times this limit (ReLU
+        and softplus 1/2, tanh 0). It is the limit itself, not the expectation at a large but finite q, which
+        for softplus still differs from 1/2 by :math:`O(q^{-1/2})` and would place a false critical point
+        (issue 20 §5). The slopes at :math:`\\pm\\infty` are read at :math:`\\pm 10^6`, where every registered
+        activation's derivative has settled to double precision; an activation without such limits overrides this.
+        """
+        g = np.asarray(self.grad(np.array([-1e6, 1e6])), dtype=np.float64)
+        return float(0.5 * np.sum(g * g))
 
     # -- layer view ---------------------------------------------------------------------------
     def forward(self, z: np.ndarray) -> tuple[np.ndarray, Any]:

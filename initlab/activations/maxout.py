@@ -220,6 +220,11 @@ class Maxout(Activation):
         m2 = 1.0 if self.k == 1 else max_moments(self.k)[1]
         return m2 * q, np.full_like(q, m2), np.ones_like(q)
 
+    def grad_square_at_infinity(self) -> float:
+        """The kernel is homogeneous in :math:`q` (a unit's derivative is 0 or 1 on each piece), so the limit is
+        :math:`\\mathbb{E}[\\phi'^2]` at any q: 1."""
+        return 1.0
+
     def gaussian_mean(self, q):
         m1 = 0.0 if self.k == 1 else max_moments(self.k)[0]
         return m1 * np.sqrt(np.asarray(q, dtype=np.float64))

@@ -36,6 +36,9 @@ class _ReLUFamilyKernel:
         m_1 = (1 - \\alpha)\\sqrt{q / 2\\pi}.
     """
 
+    #: max(x, 0) + α min(x, 0) is positively homogeneous (see :class:`~initlab.activations.Activation`).
+    positively_homogeneous: ClassVar[bool] = True
+
     kernel_method: ClassVar[str] = ARCCOS_METHOD
     _alpha: ClassVar[float] = 0.0
 

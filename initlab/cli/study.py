@@ -47,7 +47,8 @@ def study_group() -> None:
               help="Dropout rate after every hidden layer (the theory's ξ_c with dropout is drawn).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="'Trainable' means training accuracy above this.")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--seed", default=None, help="Seed, or a comma list of seeds: the grid is trained once per seed "
+              "[preset: 0,1,2].")
 @click.option("--data", "data_path", type=click.Path(), default=None, help="MNIST folder [else $INITLAB_DATA, cache].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder: points.csv, curves.csv, agreement.csv, settings.json, trainability.png.")
@@ -81,6 +82,8 @@ def trainability_cmd(preset, act, sigma_b2, sigma_w2, depth, width, optimizer, l
         p["depth"] = grid_option_values(depth, "--depth", integer=True, low=1, high=2000)
     if steps is not None:
         p["steps"] = grid_option_values(steps, "--steps", integer=True, low=1, high=10_000_000)
+    if seed is not None:
+        p["seeds"] = grid_option_values(seed, "--seed", integer=True, low=0, high=2**32 - 1)
     for key, val in (("width", width), ("optimizer", optimizer), ("lr", lr), ("batch_size", batch_size),
                      ("subset", subset), ("test_subset", test_subset)):
         if val is not None:
@@ -102,9 +105,9 @@ def trainability_cmd(preset, act, sigma_b2, sigma_w2, depth, width, optimizer, l
 
     data = load_study_data(p["subset"], p["test_subset"], data_path)
     if not quiet:
-        click.echo(f"{len(p['sigma_w2']) * len(p['depth'])} points; data: {data.source}", err=True)
+        click.echo(f"{len(p['sigma_w2']) * len(p['depth']) * len(p['seeds'])} points; data: {data.source}", err=True)
     try:
-        res = trainability(p["sigma_w2"], p["depth"], data=data, threshold=threshold, seed=seed, workers=workers,
+        res = trainability(p["sigma_w2"], p["depth"], data=data, threshold=threshold, seed=p["seeds"], workers=workers,
                            scheduler=scheduler, dask_local=dask_local, threads=threads, store=store,
                            progress=not quiet, **kw)
     except PointsFailed as exc:

@@ -72,12 +72,15 @@ def _sigma_w2_from_init(init: str, width: int, gain: float | None, act: str) -> 
 @click.option("--gain", type=FiniteFloat(min=0), default=None, help="Gain applied to --init.")
 @click.option("--sigma-b2", type=FiniteFloat(min=0), default=0.0, show_default=True, help="Bias variance σ_b².")
 @click.option("--q0", type=FiniteFloat(min=0), default=1.0, show_default=True,
-              help="Input second moment the q-map starts from.")
+              help="The input's second moment (mean squared entry); the q-map starts at q1 = σ_w² q0 + σ_b², "
+                   "as in the engine.")
+@click.option("--dropout", type=FiniteFloat(min=0, max=1, max_open=True), default=0.0, show_default=True,
+              help="Inverted dropout rate after every hidden layer (in the maps, as in simulate).")
 @click.option("--all-fixed-points", "all_fp", is_flag=True,
               help="Also list every fixed point of the q-map (stable and unstable) and which one q0 reaches.")
 @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
 @click.pass_context
-def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q0, all_fp, fmt) -> None:
+def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q0, dropout, all_fp, fmt) -> None:
     """Mean-field fixed point of a deep fully-connected stack: q*, χ₁, c*, ξ_q, ξ_c and the phase.
 
     \b
@@ -102,11 +105,12 @@ def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q
     init_spec = None
     if init is not None:
         sigma_w2, init_spec = _sigma_w2_from_init(init, width, gain, act_spec)
-    fp = fixed_point(act_spec, sigma_w2, sigma_b2, q0=q0)
+    fp = fixed_point(act_spec, sigma_w2, sigma_b2, q0=q0, dropout=dropout)
     out = fp.to_dict()
     if init_spec is not None:
         out = {"init": init_spec, "width": width, **out}
-    branches = fixed_points(act_spec, sigma_w2, sigma_b2, q0=q0) if all_fp else []
+    branches = fixed_points(act_spec, sigma_w2 / (1.0 - dropout), sigma_b2, q0=q0,
+                            q1=fp.q1) if all_fp else []
     if all_fp:
         out["fixed_points"] = [b.to_dict() for b in branches]
     if fmt == "json":
@@ -115,15 +119,20 @@ def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q
     rows = [("activation", fp.act)]
     if init_spec is not None:
         rows.append(("init", f"{init_spec} (width {width})"))
-    rows += [("sigma_w2", fp.sigma_w2), ("sigma_b2", fp.sigma_b2), ("q*", fp.q_star), ("chi1", fp.chi1),
+    rows += [("sigma_w2", fp.sigma_w2), ("sigma_b2", fp.sigma_b2)]
+    if fp.dropout:
+        rows.append(("dropout", fp.dropout))
+    rows += [("q0 (input)", fp.q0), ("q1 (layer 1)", fp.q1), ("q*", fp.q_star), ("chi1", fp.chi1),
              ("c*", fp.c_star), ("chi_c", fp.chi_c), ("xi_q", fp.xi_q), ("xi_c", fp.xi_c), ("phase", fp.phase)]
+    if fp.basin:
+        rows.append(("basin", fp.basin))
     if fp.reason:
         rows.append(("note", fp.reason))
     rows.append(("method", fp.method))
     click.echo(_table(rows))
     if all_fp:
         click.echo(
-            f"\nfixed points of the q-map in [0, {Q_MAX_TEXT}] (V' = slope of the q-map; '<-' reached from q0 = {q0:g}):"
+            f"\nfixed points of the q-map in [0, {Q_MAX_TEXT}] (V' = slope of the q-map; '<-' reached from q1 = {fp.q1:g}):"
         )
         head = ("q*", "V'(q*)", "chi1", "stability")
         body = [
@@ -154,7 +163,8 @@ def theory_cmd(ctx: click.Context, act, sigma_w2, init, width, gain, sigma_b2, q
     "--sigma-b2-max", type=FiniteFloat(min=0, min_open=True), default=0.5, show_default=True, help="Largest σ_b²."
 )
 @click.option(
-    "--q0", type=FiniteFloat(min=0), default=1.0, show_default=True, help="Input second moment the q-map starts from."
+    "--q0", type=FiniteFloat(min=0), default=1.0, show_default=True,
+    help="The input's second moment; the q-map starts at q1 = σ_w² q0 + σ_b².",
 )
 @click.option("--dpi", type=click.IntRange(min=20, max=1200), default=150, show_default=True)
 def phase_cmd(act, output, grid, sigma_w2_max, sigma_b2_max, q0, dpi) -> None:

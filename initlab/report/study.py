@@ -68,23 +68,25 @@ def write_spectrum_report(result: Any, path: str | os.PathLike) -> Path:
 
 
 def trainability_pages(result: Any) -> list[Figure]:
-    """The pages of a trainability study: settings with the agreement per steps, then the heatmap."""
-    import pandas as pd
-
+    """The pages of a trainability study: settings with the scores per steps and seed (the rule beside the
+    baselines), then the heatmap."""
     from ..plots.trainability import trainability_heatmap
 
-    agree = pd.DataFrame({"label": [f"{s} steps" for s in result.agreement.index],
-                          "agreement": result.agreement.to_numpy(),
-                          "points": [int((result.points["steps"] == s).sum()) for s in result.agreement.index]})
-    notes = [f"agreement: fraction of grid points where 'train_acc > {result.threshold:g}' equals 'depth < 6 xi_c' "
-             f"(xi_c from the mean-field theory); critical sigma_w2 {result.critical_sigma_w2:.4g}."]
     settings = dict(result.settings)
     if isinstance(settings.get("data"), str):  # the data's file names, not their absolute paths
         settings["data"] = _short_paths(settings["data"])
-    return [settings_page("Trainability against the correlation depth ξ_c", settings, agree,
-                          ("label", "agreement", "points"), ("after", "agreement", "grid points"), notes),
+    table = result.scores.assign(label=[f"{int(r.steps)} steps, seed {int(r.seed)}"
+                                        for r in result.scores.itertuples()])
+    notes = [f"trainable: train_acc > {result.threshold:g}. Balanced accuracy of 'depth < 6 xi_c' against 'always "
+             "trainable' and the best constant cutoff 'depth < D' (D fitted on the same data: optimistic);",
+             "r, slope: log-log correlation and slope of the maximum trainable depth per sigma_w2 against 6 xi_c; "
+             f"critical sigma_w2 {result.critical_sigma_w2:.4g}."]
+    cols = ("label", "bacc_rule", "bacc_always", "bacc_cutoff", "cutoff", "max_depth_r", "max_depth_slope")
+    heads = ("run", "6 ξ_c rule", "always", "best cutoff", "D", "r", "slope")
+    return [settings_page("Trainability against the correlation depth ξ_c", settings, table, cols, heads,
+                          notes),
             trainability_heatmap(result.points, result.curves, critical_sigma_w2=result.critical_sigma_w2,
-                                 agreement=result.agreement, threshold=result.threshold)]
+                                 scores=result.scores, threshold=result.threshold)]
 
 
 def _short_paths(text: str) -> str:

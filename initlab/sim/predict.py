@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from .config import SimConfig
 
-__all__ = ["input_moments", "stack_variances", "out_of_theory", "predict_layers", "config_summary",
+__all__ = ["input_moments", "stack_variances", "out_of_theory", "predict_layers", "config_theory", "config_summary",
            "theory_deviation", "FLAG_SIGMAS", "FLAG_MIN_REL", "FLAG_MAX_SHIFT"]
 
 #: A layer is flagged when the trials' mean q differs from the prediction by more than this many standard errors
@@ -132,15 +132,49 @@ def _propagate_config(cfg: SimConfig, q0: float, c0: float, mu0: float, **kw: An
     return propagate(act, cfg.depth, sw2, sb2, q0=q0, c0=c0, mu0=mu0, dropout=cfg.dropout, residual=res, **kw)
 
 
-def config_summary(config: SimConfig) -> pd.DataFrame:
-    """One row per config: the fixed-point summary of its stack (:data:`SUMMARY_COLUMNS`).
+def config_theory(cfg: SimConfig, x: np.ndarray | None = None) -> dict[str, Any]:
+    """The mean-field fixed point of one single-run config: what simulate, the sweep and ``initlab theory`` say.
 
     ``sigma_w2`` and ``sigma_b2`` are those of the hidden layers (layer 2 on, whose fan-in is a width; layer 1
-    when depth is 1); with widths that change from layer to layer they are the mean over layers and ``note``
-    says so. ``q_star`` … ``phase`` are those of the infinitely deep plain stack with these variances
-    (:func:`initlab.theory.fixed_point`, from :math:`q^0 = 1`); NaN/'' for a config outside the theory, with the
-    reason in ``note``. Dropout and residual connections change the finite-depth predictions
-    (:func:`predict_layers`) but not this summary (noted).
+    when depth is 1; the mean over layers, noted, where they vary). The q-map starts where the engine's does,
+    at the first layer's :math:`q^1 = \\sigma_{w,1}^2 q_0 + \\sigma_{b,1}^2` with :math:`q_0` the input's second
+    moment (1 for the generated inputs; :func:`input_moments` of ``x`` for a given batch), and dropout is in the
+    maps (:func:`initlab.theory.solve`). Returns ``sigma_w2``, ``sigma_b2``, ``q0``, ``q1``, ``q_star``,
+    ``chi1``, ``c_star``, ``xi_q``, ``xi_c``, ``phase``, ``basin`` (which attractor :math:`q^1` is drawn to
+    where the q-map has several) and ``note`` (NaN/'' and the reason for a config outside the theory).
+    """
+    init, act = cfg.initializers()[0], cfg.activations()[0]
+    sw2, sb2 = stack_variances(init, act, (cfg.in_dim,) + cfg.widths, cfg.bias_init)
+    hidden = slice(1, None) if cfg.depth > 1 else slice(0, 1)
+    s_w, s_b = float(np.mean(sw2[hidden])), float(np.mean(sb2[hidden]))
+    out: dict[str, Any] = {"sigma_w2": s_w, "sigma_b2": s_b}
+    why = out_of_theory(cfg)
+    nan = dict.fromkeys(("q0", "q1", "q_star", "chi1", "c_star", "xi_q", "xi_c"), math.nan)
+    if why:
+        return {**out, **nan, "phase": "", "basin": "", "note": why}
+    notes = []
+    if cfg.input == "given" and x is None:
+        q0 = 1.0
+        notes.append("input given: q0 = 1 assumed")
+    else:
+        q0 = _input_moments(cfg, x)[0]
+    if np.ptp(sw2[hidden]) > 1e-12 * max(1.0, abs(sw2[hidden]).max()):
+        notes.append("sigma_w2 varies by layer (mean shown)")
+    if cfg.residual_layers():
+        notes.append("residual: no fixed point (q grows); finite-depth prediction only")
+    fp = fixed_point(act, s_w, s_b, q0=q0, q1=float(sw2[0] * q0 + sb2[0]), dropout=cfg.dropout)
+    notes += [t for t in (fp.reason, fp.basin) if t]
+    return {**out, "q0": q0, "q1": fp.q1, "q_star": fp.q_star, "chi1": fp.chi1, "c_star": fp.c_star,
+            "xi_q": fp.xi_q, "xi_c": fp.xi_c, "phase": fp.phase, "basin": fp.basin, "note": "; ".join(notes)}
+
+
+def config_summary(config: SimConfig, x: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per config: the fixed-point summary of its stack (:data:`SUMMARY_COLUMNS`), :func:`config_theory`.
+
+    ``q_star`` … ``phase`` are those of the infinitely deep plain stack with the hidden layers' variances,
+    iterated from the engine's first-layer :math:`q^1`; NaN/'' for a config outside the theory, with the reason
+    in ``note`` (which also names the basin where the q-map has several attractors). Residual connections
+    change the finite-depth predictions (:func:`predict_layers`) but not this summary (noted).
     """
     import pandas as pd
 
@@ -149,35 +183,7 @@ def config_summary(config: SimConfig) -> pd.DataFrame:
         cfg = run.config
         init, act = cfg.initializers()[0], cfg.activations()[0]
         row = {"config": run.index, "label": run.label, "init": init.spec, "act": act.spec}
-        why = out_of_theory(cfg)
-        if why:
-            rows.append({**row, **{k: math.nan for k in SUMMARY_COLUMNS[4:11]}, "phase": "", "note": why})
-            continue
-        sw2, sb2 = stack_variances(init, act, (cfg.in_dim,) + cfg.widths, cfg.bias_init)
-        hidden = slice(1, None) if cfg.depth > 1 else slice(0, 1)
-        notes = []
-        if np.ptp(sw2[hidden]) > 1e-12 * max(1.0, abs(sw2[hidden]).max()):
-            notes.append("sigma_w2 varies by layer (mean shown)")
-        s_w, s_b = float(np.mean(sw2[hidden])), float(np.mean(sb2[hidden]))
-        if cfg.dropout > 0:
-            notes.append("dropout not in the fixed point")
-        if cfg.residual_layers():
-            notes.append("residual: no fixed point (q grows); finite-depth prediction only")
-        fp = fixed_point(act, s_w, s_b)
-        rows.append(
-            {
-                **row,
-                "sigma_w2": s_w,
-                "sigma_b2": s_b,
-                "q_star": fp.q_star,
-                "chi1": fp.chi1,
-                "c_star": fp.c_star,
-                "xi_q": fp.xi_q,
-                "xi_c": fp.xi_c,
-                "phase": fp.phase,
-                "note": "; ".join(notes + ([fp.reason] if fp.reason else [])),
-            }
-        )
+        rows.append({**row, **config_theory(cfg, x)})
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 

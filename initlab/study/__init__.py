@@ -8,6 +8,7 @@
 :mod:`~initlab.study.finite_width` fluctuations across networks against the 1/n theory (issue 21)
 :mod:`~initlab.study.finite_width_stats` its per-layer and per-activation statistics
 :mod:`~initlab.study.jacobian_width` the O(L/N) deviation of the Jacobian spectrum's variance
+:mod:`~initlab.study.scores`       max trainable depth vs 6 ξ_c, balanced accuracy, and the baselines
 =================================  ==========================================================
 """
 
@@ -22,6 +23,7 @@ _MODULES = {
     ".finite_width": ("FWPoint", "measure", "FiniteWidthResult", "finite_width_study"),
     ".finite_width_stats": ("summarise",),
     ".jacobian_width": ("jacobian_deviation", "deviation_slope"),
+    ".scores": ("trainability_scores", "balanced_accuracy", "max_trainable_depth"),
 }
 __all__ = [name for names in _MODULES.values() for name in names]
 # The study functions share their modules' names (``initlab.study.spectrum`` is the module): they are

@@ -171,7 +171,8 @@ class JacobianTheory:
 
 def jacobian_theory(act: Activation | str, weights: str, sigma_w2: float, sigma_b2: float = 0.0,
                     q_star: float | None = None) -> JacobianTheory:
-    """Build the prediction; ``q_star`` defaults to the fixed point of the q-map reached from 1.
+    """Build the prediction; ``q_star`` defaults to the fixed point of the q-map reached from a unit input
+    (:func:`initlab.theory.fixed_point`, ``q0 = 1``: :math:`q^1 = \\sigma_w^2 + \\sigma_b^2`, as in the engine).
 
     For a positively homogeneous activation (linear, ReLU, leaky ReLU) the law of :math:`\\phi'(h)^2` does not
     depend on :math:`q`, so a divergent :math:`q^*` is replaced by 1.
@@ -185,7 +186,7 @@ def jacobian_theory(act: Activation | str, weights: str, sigma_w2: float, sigma_
         fp = fixed_point(a, float(sigma_w2), float(sigma_b2))
         q_star = fp.q_star
     if not math.isfinite(q_star):
-        if a.name not in ("linear", "relu", "leaky_relu"):
+        if not a.positively_homogeneous:
             raise ConfigError(f"{a.spec} with sigma_w2 = {sigma_w2:g}, sigma_b2 = {sigma_b2:g} has no finite q*: "
                               "the free-probability prediction needs one")
         q_star = 1.0

@@ -350,8 +350,10 @@ def point_config(grid: Grid, params: Mapping[str, Any]) -> SimConfig:
 
 
 def point_key(config: SimConfig) -> str:
-    """A point's key: the SHA-256 (hex, 32 characters) of its full config as canonical JSON."""
-    return hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:32]
+    """A point's key: the SHA-256 (hex, 32 characters) of its full config as canonical JSON, without the user's
+    spelling of the specs (``init_specs``/``act_specs`` label nothing that runs: the same point, the same key)."""
+    d = {k: v for k, v in config.to_dict().items() if k not in ("init_specs", "act_specs")}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def point_seed(key: str) -> int:

@@ -13,17 +13,29 @@ per-layer rows of its trials to one row of :data:`~initlab.schema.POINT_SUMMARY_
   :math:`a = \\lfloor L/4 \\rfloor \\dots b = \\lfloor 3L/4 \\rfloor` of the per-layer ratio of squared gradient norms,
   :math:`\\chi_1 = \\bigl(\\|\\partial L/\\partial z^a\\|^2 / \\|\\partial L/\\partial z^b\\|^2\\bigr)^{1/(b-a)}`
   (mean-field: :math:`\\mathbb{E}\\|\\delta^l\\|^2 = \\chi_1 \\mathbb{E}\\|\\delta^{l+1}\\|^2`);
-- ``xi_c``: :math:`-1/s`, with :math:`s` the least-squares slope of :math:`\\log|c^l - c^*|` against
-  :math:`l` (:func:`fit_xi_c`); :math:`c^*` is the theory's (1 in the ordered phase, where it is exact;
-  the c-map's fixed point in the chaotic one) or, outside the theory, the mean :math:`c^l` of the last quarter.
-  Needs input pairs of a chosen correlation (``input='pairs:c0=0.5'``, the sweep's default input).
+- ``xi_c`` and ``c_star``: the asymptotic rate at which :math:`c^l` approaches its fixed point, as the theory
+  defines it (:math:`\\xi_c = -1/\\ln\\chi_c`, :math:`\\chi_c` the c-map's slope at :math:`c^*`), and that fixed
+  point, both estimated from the measured curve alone (:func:`fit_correlation_tail`: a quadratic fit of the
+  map :math:`c^l \\mapsto c^{l+1}` over the second half of the layers whose step :math:`|c^{l+1} - c^l|` is above
+  the dtype's rounding floor, its fixed point and its slope there; finite-width fluctuations are kept, as they
+  propagate through the c-map like an AR(1) process around :math:`c^*` whose coefficient is :math:`\\chi_c`).
+  Needs input pairs of a chosen correlation (``input='pairs:c0=0.5'``, the sweep's default input) and a depth
+  of several :math:`\\xi_c`: on the exact mean-field curve it is within 1% of the theory from a depth of
+  :math:`\\max(4\\xi_c + 20, 60)` (the tests check it), while a fit over all layers from :math:`c^0 = 0.5`
+  measures the early, nonlinear approach instead. Near :math:`\\chi_c = 1` an autoregressive slope from a few
+  dozen noisy layers is biased low (of order :math:`(1 + 3\\chi_c)/n`), so a measured :math:`\\xi_c` of tens of
+  layers needs both depth and width.
 
-Each is reported as the mean over trials and, ``*_sd``, their standard deviation (ddof 1; NaN for one trial).
+Each is reported as the mean over trials and, ``*_sd``, their standard deviation (ddof 1; NaN for one trial):
+the trial-to-trial spread of a measurement, whose standard error is ``*_sd`` / :math:`\\sqrt{\\text{trials}}`.
+``xi_c`` and ``c_star`` are fitted once on the trials pooled, and their ``*_sd`` is already a standard error:
+the jackknife over trials (:func:`jackknife`), from the trial-to-trial spread.
 ``phase`` is ``ordered`` where the measured :math:`\\chi_1 < 1`, ``chaotic`` where it is above 1 and
 ``divergent`` where a trial diverged (``diverged``, ``diverged_layer``: the first diverged layer over the
-trials). ``theory_*`` come from :func:`initlab.theory.fixed_point` at the point's :math:`(\\sigma_w^2,
-\\sigma_b^2)` (those of its hidden layers, :func:`initlab.sim.predict.stack_variances`; NaN and a ``note``
-for a config outside the theory).
+trials). ``theory_*`` come from :func:`initlab.sim.predict.config_theory`, the simulation's own fixed point
+(the hidden layers' :math:`(\\sigma_w^2, \\sigma_b^2)`, the q-map started at the engine's first-layer
+:math:`q^1`, dropout in the maps; NaN and a ``note`` for a config outside the theory; the ``note`` also names
+the basin where the q-map has several attractors).
 """
 
 from __future__ import annotations
@@ -38,9 +50,10 @@ from ..sim.config import SimConfig
 from .axes import point_key, point_seed
 from .task import Measured, Task
 
-__all__ = ["measure_point", "fit_xi_c", "empirical_chi1", "theory_at", "SimulateTask", "SIMULATE"]
+__all__ = ["measure_point", "fit_correlation_tail", "jackknife", "empirical_chi1", "theory_at", "SimulateTask",
+           "SIMULATE"]
 
-_STATS = ("q_last", "q_tail", "c_last", "chi1", "xi_c")
+_STATS = ("q_last", "q_tail", "c_last", "chi1")
 #: Below this |c^l - c*| a correlation is at the rounding floor of the dtype.
 _FLOOR = {"float32": 1e-5, "float64": 1e-11}
 
@@ -58,49 +71,80 @@ def empirical_chi1(grad_pre_norm: np.ndarray) -> float:
     return float(math.exp(2.0 * (math.log(ga) - math.log(gb)) / (b - a)))
 
 
-def fit_xi_c(c: np.ndarray, c_star: float, floor: float) -> float:
-    """:math:`\\xi_c = -1/s` from one trial's correlations :math:`c^1 \\dots c^L`.
-
-    The fit uses the layers from 1 until :math:`|c^l - c^*|` first falls to ``floor`` (rounding or the
-    finite-width noise), leaving out layer 1 when at least five remain (the transient from :math:`c^0`);
-    NaN with fewer than three layers, :math:`\\infty` when the distance does not shrink (:math:`s \\ge 0`).
-    """
-    c = np.asarray(c, dtype=np.float64)
-    if not math.isfinite(c_star):
-        return math.nan
-    d = np.abs(c - c_star)
-    ok = np.isfinite(d) & (d > floor)
+def _tail(c: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """One trial's tail pairs :math:`(c^l, c^{l+1})` (see :func:`fit_correlation_tail`) and its last usable c."""
+    d = np.diff(c)
+    ok = np.isfinite(d) & (np.abs(d) > floor)
     n = d.size if ok.all() else int(np.argmin(ok))
-    layers = np.arange(1, n + 1, dtype=np.float64)
-    y = np.log(d[:n]) if n else d[:0]
-    if n >= 5:
-        layers, y = layers[1:], y[1:]
-    if layers.size < 3:
-        return math.nan
-    x = layers - layers.mean()
-    s = float(np.dot(x, y - y.mean()) / np.dot(x, x))
-    return -1.0 / s if s < 0 else math.inf
+    start = n // 2
+    return c[start:n], c[start + 1:n + 1], float(c[n]) if n < c.size else math.nan
+
+
+def fit_correlation_tail(c: np.ndarray, floor: float) -> tuple[float, float]:
+    """``(c_star, xi_c)`` from correlations :math:`c^1 \\dots c^L` (one trial, or trials × layers pooled), without
+    the theory's help.
+
+    In each trial the layers count while the step :math:`|c^{l+1} - c^l|` stays above ``floor`` (the dtype's
+    rounding): :math:`n` steps. The first half of them is the transient (the nonlinear approach
+    from :math:`c^0`, and :math:`q^l` still moving) and is left out. Over the second half, pooled over the
+    trials, the map :math:`c^{l+1} = a + b\\,c^l + g\\,(c^l)^2` is fitted by least squares (the c-map to second
+    order around its fixed point, which removes the first-order bias of the remaining distance);
+    :math:`\\hat c^*` is its fixed point nearest the trials' last usable :math:`c`, and :math:`\\hat\\chi_c` its
+    slope there, :math:`\\hat\\xi_c = -1/\\ln\\hat\\chi_c` (:math:`\\infty` for a slope :math:`\\ge 1`, where
+    :math:`\\hat c^*` is NaN). With fewer than 4 tail points, or no real fixed point within reach of the data,
+    a straight line is fitted instead; with fewer than 3, NaN.
+    """
+    rows = np.atleast_2d(np.asarray(c, dtype=np.float64))
+    parts = [_tail(r, floor) for r in rows]
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    ends = [p[2] for p in parts if math.isfinite(p[2])]
+    if x.size < 3 or not ends:
+        return math.nan, math.nan
+    end = float(np.mean(ends))
+    m, sc = float(x.mean()), float(np.ptp(x)) or 1.0
+    u = (x - m) / sc
+    fit = None
+    if x.size >= 4:
+        a2, a1, a0 = np.linalg.lstsq(np.stack([u * u, u, np.ones_like(u)], 1), y, rcond=None)[0]
+        roots = np.roots([a2, a1 - sc, a0 - m])  # a2 u² + a1 u + a0 = m + sc u
+        roots = roots[np.abs(roots.imag) <= 1e-12 * (1 + np.abs(roots.real))].real
+        if roots.size:
+            u0 = float(roots[np.argmin(np.abs(m + sc * roots - end))])
+            if abs(u0) <= 3.0:  # within the data's reach (the data span 1 in u)
+                fit = (m + sc * u0, (2 * a2 * u0 + a1) / sc)
+    if fit is None:
+        a1, a0 = np.linalg.lstsq(np.stack([u, np.ones_like(u)], 1), y, rcond=None)[0]
+        fit = (m + sc * (a0 - m) / (sc - a1) if a1 != sc else math.nan, a1 / sc)
+    c_star, slope = float(fit[0]), float(fit[1])
+    if not 0 < slope < 1:
+        return (math.nan, math.inf) if slope >= 1 else (c_star, math.nan)
+    return c_star, -1.0 / math.log(slope)
+
+
+def jackknife(fit: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``fit(rows)`` (a tuple of floats) and its jackknife standard error over the rows (the trials): the
+    spread of the leave-one-trial-out estimates, :math:`\\sqrt{(T-1)/T\\,\\sum_t (\\hat\\theta_{-t} - \\bar\\theta)^2}`
+    (NaN for one trial, or where a leave-one-out estimate is not finite)."""
+    est = np.asarray(fit(rows), dtype=np.float64)
+    T = rows.shape[0]
+    if T < 2:
+        return est, np.full(est.shape, math.nan)
+    loo = np.array([fit(np.delete(rows, t, axis=0)) for t in range(T)], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt((T - 1) / T * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
+    return est, np.where(np.isfinite(loo).all(axis=0), se, math.nan)
 
 
 def theory_at(config: SimConfig) -> dict[str, Any]:
-    """``sigma_w2``, ``sigma_b2`` (hidden layers) and the ``theory_*`` columns of a single-run config."""
-    from ..sim.predict import out_of_theory, stack_variances
-    from ..theory import fixed_point
+    """``sigma_w2``, ``sigma_b2`` (hidden layers) and the ``theory_*`` columns of a single-run config: the
+    simulation's own fixed point, :func:`initlab.sim.predict.config_theory` (one function for both)."""
+    from ..sim.predict import config_theory
 
-    init, act = config.initializers()[0], config.activations()[0]
-    sw2, sb2 = stack_variances(init, act, (config.in_dim,) + config.widths, config.bias_init)
-    hidden = slice(1, None) if config.depth > 1 else slice(0, 1)
-    out: dict[str, Any] = {"sigma_w2": float(np.mean(sw2[hidden])), "sigma_b2": float(np.mean(sb2[hidden]))}
-    why = out_of_theory(config)
-    nan = {k: math.nan for k in ("theory_q_star", "theory_chi1", "theory_c_star", "theory_xi_q", "theory_xi_c")}
-    if why:
-        return {**out, **nan, "theory_phase": "", "note": why}
-    fp = fixed_point(act, out["sigma_w2"], out["sigma_b2"], q0=1.0)
-    notes = [fp.reason] if fp.reason else []
-    if config.residual_layers() or config.dropout > 0:
-        notes.append("residual/dropout are not in the fixed point")
-    return {**out, "theory_q_star": fp.q_star, "theory_chi1": fp.chi1, "theory_c_star": fp.c_star,
-            "theory_xi_q": fp.xi_q, "theory_xi_c": fp.xi_c, "theory_phase": fp.phase, "note": "; ".join(notes)}
+    th = config_theory(config)
+    out = {"sigma_w2": th["sigma_w2"], "sigma_b2": th["sigma_b2"]}
+    out.update({f"theory_{k}": th[k] for k in ("q_star", "chi1", "c_star", "xi_q", "xi_c", "phase")})
+    return {**out, "note": th["note"]}
 
 
 def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
@@ -144,21 +188,18 @@ def measure_point(config: SimConfig, rows: bool = True) -> Measured:
     q, c, g = col("pre_q"), col("pre_corr"), col("grad_pre_norm")
     div = np.stack([np.asarray(o.columns["diverged"], dtype=bool) for o in outs])
     tail = slice(L - max(1, L // 4), L)
-    c_star = th["theory_c_star"]
-    floor = _FLOOR[cfg.dtype]
-    if not math.isfinite(c_star):
-        c_star = float(np.nanmean(c[:, tail])) if np.isfinite(c[:, tail]).any() else math.nan
-    else:
-        pairs = max(1, cfg.batch // 2)
-        floor = max(floor, 3.0 * (1.0 - c_star * c_star) / math.sqrt(cfg.widths[-1] * pairs))
+    floor = _FLOOR[cfg.dtype]  # rounding only: finite-width fluctuations propagate through the c-map (an AR(1)
+    # process around c* with slope chi_c), so the tail's noisy steps still carry the rate; rounding does not
     per = {
         "q_last": q[:, -1], "q_tail": q[:, tail].mean(axis=1), "c_last": c[:, -1],
         "chi1": [empirical_chi1(g[t]) for t in range(T)],
-        "xi_c": [fit_xi_c(c[t], c_star, floor) for t in range(T)],
     }
     summary: dict[str, Any] = {}
     for k in _STATS:
         summary[k], summary[f"{k}_sd"] = _mean_sd(per[k])
+    (summary["c_star"], summary["xi_c"]), (summary["c_star_sd"], summary["xi_c_sd"]) = jackknife(
+        lambda rows: fit_correlation_tail(rows, floor), c)
+    summary.update({k: float(summary[k]) for k in ("c_star", "xi_c", "c_star_sd", "xi_c_sd")})
     diverged = bool(div.any())
     first = int(np.flatnonzero(div.any(axis=0))[0]) + 1 if diverged else None
     chi = summary["chi1"]

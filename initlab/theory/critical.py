@@ -177,6 +177,9 @@ def _critical_point(a: Activation, sb2: float, q0: float, degree: int, sigma_w2_
             f"chi1 jumps from {c_lo:.4g} to {c_hi:.4g} at sigma_w2 = {hi:.6g}: the fixed point reached from "
             f"q0 = {q0:g} (q* = {_fmt(q_lo)}) disappears there and q^l {where}; no critical point" + note
         )
+        if math.isinf(q_hi) and abs(c_hi - 1.0) <= JUMP_TOL:  # softplus: the edge of the divergent phase
+            reason += ("; chi1 < 1 wherever q* is finite and reaches 1 only as q* -> inf: the edge of the divergent "
+                       "phase, not a critical point")
         return CriticalPoint(
             a.spec, sb2, math.nan, math.nan, c_hi, reason, "jump", hi, c_lo, c_hi, q_lo, q_hi, degenerate
         )

@@ -49,6 +49,7 @@ __all__ = [
     "solve_q",
     "all_fixed_points",
     "scan_table",
+    "basin_of",
 ]
 
 #: A q-map iteration that passes this is reported as divergent (:math:`q^* = \\infty`).
@@ -97,7 +98,10 @@ def _brackets(k: Kernel, sw2: np.ndarray, sb2: np.ndarray, q0: np.ndarray, f0: n
         prev = qg[np.maximum(j - 1, 0)]
         lo_up = np.maximum(prev, q0[sl])
         # downward: the last grid point below q0 with F >= 0
-        hit_d = (qg < qq) & (F >= 0)
+        # a root needs F >= 0 beyond rounding: where V(q) - q cancels to a few ulps (hard_tanh near 0, whose
+        # V(q) = q - O(exp(-1/2q))) the iteration still decreases, down to q* = 0 (issue 20 §6)
+        ulps = 8 * np.finfo(np.float64).eps * (sw2[sl, None] * m2g + sb2[sl, None] + qg)
+        hit_d = (qg < qq) & ((F > ulps) | ((qg == 0) & (F >= 0)))
         jd = hit_d.shape[1] - 1 - np.argmax(hit_d[:, ::-1], axis=1)
         found_d = hit_d[np.arange(hit_d.shape[0]), jd]
         nxt = qg[np.minimum(jd + 1, qg.size - 1)]
@@ -113,7 +117,76 @@ def _brackets(k: Kernel, sw2: np.ndarray, sb2: np.ndarray, q0: np.ndarray, f0: n
         # a grid point that is an exact root: q* is that point (lo == hi)
         exact = up & found & (F[rows, j] == 0)
         lo[sl] = np.where(exact, qg[j], lo[sl])
+        _dips(k, sw2[sl], sb2[sl], F, qq[:, 0], up, np.where(found, j, qg.size), np.where(found_d, jd, -1),
+              lo[sl], hi[sl], f_lo[sl], f_hi[sl], status[sl])
     return lo, hi, f_lo, f_hi, status
+
+
+def _dips(k: Kernel, sw2, sb2, F, q0, up, j_up, j_dn, lo, hi, f_lo, f_hi, status) -> None:
+    """Roots between two grid points: where :math:`F` has a local extremum on the grid on its way from ``q0``
+    to the first sign change (a local minimum with :math:`F > 0` going up, a maximum with :math:`F < 0` going
+    down), the extremum is located by golden-section search in :math:`\\log q` between its grid neighbours;
+    if :math:`F` changes sign there, the root nearest ``q0`` lies between the grid point and that extremum and
+    the bracket is replaced (updated in place). This finds the pair of roots a saddle-node leaves just before
+    it vanishes (issue 20 §4: SiLU at :math:`\\sigma_b^2 = 0.3` dips below zero over less than a grid step).
+    """
+    qg = scan_table(k)[0]
+    G = qg.size
+    idx = np.arange(1, G - 1)
+    mid = F[:, 1:-1]
+    ulps = 8 * np.finfo(np.float64).eps * (sw2[:, None] * scan_table(k)[1][idx] + sb2[:, None] + qg[idx])
+    up_c = up[:, None] & (mid <= F[:, :-2]) & (mid <= F[:, 2:]) & (mid > ulps) & (qg[idx] > q0[:, None]) \
+        & (idx < j_up[:, None])
+    dn_c = ~up[:, None] & (mid >= F[:, :-2]) & (mid >= F[:, 2:]) & (mid < -ulps) & (qg[idx] < q0[:, None]) \
+        & (idx > j_dn[:, None])
+    rows, cols = np.nonzero(up_c | dn_c)
+    if not rows.size:
+        return
+    cols = cols + 1
+    sign = np.where(up[rows], 1.0, -1.0)  # minimise sign * F
+    a, b = np.log(np.maximum(qg[cols - 1], 1e-300)), np.log(qg[cols + 1])
+    g = (math.sqrt(5.0) - 1.0) / 2.0
+    f = lambda x: sign * (sw2[rows] * np.asarray(k.m2(np.exp(x))) + sb2[rows] - np.exp(x))  # noqa: E731
+    x1, x2 = b - g * (b - a), a + g * (b - a)
+    f1, f2 = f(x1), f(x2)
+    for _ in range(60):
+        if (np.minimum(f1, f2) < 0).all() or np.all(b - a <= 1e-13):
+            break
+        left = f1 < f2
+        b = np.where(left, x2, b)
+        a = np.where(left, a, x1)
+        x2n = np.where(left, x1, a + g * (b - a))
+        x1n = np.where(left, b - g * (b - a), x2)
+        f2n, f1n = np.where(left, f1, np.nan), np.where(left, np.nan, f2)
+        new = np.where(left, x1n, x2n)
+        fn = f(new)
+        x1, x2 = x1n, x2n
+        f1, f2 = np.where(left, fn, f1n), np.where(left, f2n, fn)
+    best_x = np.where(f1 <= f2, x1, x2)
+    best_f = np.minimum(f1, f2)
+    qb = np.exp(best_x)
+    dip = best_f < -8 * np.finfo(np.float64).eps * (sw2[rows] * np.asarray(k.m2(qb)) + sb2[rows] + qb)  # not rounding
+    order = np.argsort(np.where(up[rows], cols, -cols), kind="stable")  # nearest to q0 first
+    seen: set[int] = set()
+    for i in order:
+        r = int(rows[i])
+        if not dip[i] or r in seen:
+            continue
+        seen.add(r)
+        qm, fm = math.exp(float(best_x[i])), float(sign[i] * best_f[i])
+        if up[r]:  # F(grid point before the dip) > 0 >= F(qm)
+            c = int(cols[i]) - 1
+            left_q = max(float(qg[c]), float(q0[r]))
+            lo[r], hi[r] = left_q, qm
+            f_lo[r] = float(F[r, c]) if qg[c] > q0[r] else float(sw2[r] * k.m2(q0[r]) + sb2[r] - q0[r])
+            f_hi[r] = fm
+        else:  # F(qm) >= 0 > F(grid point after the dip)
+            c = int(cols[i]) + 1
+            right_q = min(float(qg[c]), float(q0[r]))
+            lo[r], hi[r] = qm, right_q
+            f_lo[r] = fm
+            f_hi[r] = float(F[r, c]) if qg[c] < q0[r] else float(sw2[r] * k.m2(q0[r]) + sb2[r] - q0[r])
+        status[r] = 0
 
 
 def solve_q(k: Kernel, sw2: np.ndarray, sb2: np.ndarray, q0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,6 +237,29 @@ def solve_q(k: Kernel, sw2: np.ndarray, sb2: np.ndarray, q0: np.ndarray) -> tupl
     return qs, div
 
 
+def _dip_roots(k: Kernel, sw2: float, sb2: float, F: np.ndarray, brentq) -> list[float]:
+    """The pairs of roots inside one grid interval pair: a local minimum of F > 0 (or maximum of F < 0) on
+    the grid whose refined extremum (bounded Brent search in log q) crosses zero beyond rounding."""
+    from scipy.optimize import minimize_scalar
+
+    qg = scan_table(k)[0]
+    f = lambda q: sw2 * float(k.m2(q)) + sb2 - q  # noqa: E731
+    mid = F[1:-1]
+    ulps = 8 * np.finfo(np.float64).eps * (sw2 * scan_table(k)[1][1:-1] + sb2 + qg[1:-1])
+    out: list[float] = []
+    for sgn, cand in ((1.0, (mid <= F[:-2]) & (mid <= F[2:]) & (mid > ulps)),
+                      (-1.0, (mid >= F[:-2]) & (mid >= F[2:]) & (mid < -ulps))):
+        for i in np.flatnonzero(cand) + 1:
+            a, b = math.log(max(float(qg[i - 1]), 1e-300)), math.log(float(qg[i + 1]))
+            r = minimize_scalar(lambda x: sgn * f(math.exp(x)), bounds=(a, b), method="bounded",
+                                options={"xatol": 1e-14})
+            qm = math.exp(float(r.x))
+            if sgn * f(qm) < -8 * np.finfo(np.float64).eps * (sw2 * float(k.m2(qm)) + sb2 + qm):
+                out += [brentq(f, float(qg[i - 1]), qm, xtol=1e-300, rtol=1e-15, maxiter=200),
+                        brentq(f, qm, float(qg[i + 1]), xtol=1e-300, rtol=1e-15, maxiter=200)]
+    return out
+
+
 @dataclass(frozen=True)
 class FixedPointBranch:
     """One root of :math:`F(q) = \\mathcal{V}(q) - q` (see :func:`all_fixed_points`).
@@ -193,13 +289,14 @@ class FixedPointBranch:
         return dict(self.__dict__)
 
 
-def all_fixed_points(k: Kernel, sigma_w2: float, sigma_b2: float, q0: float = 1.0) -> list[FixedPointBranch]:
+def all_fixed_points(k: Kernel, sigma_w2: float, sigma_b2: float, q1: float = 1.0) -> list[FixedPointBranch]:
     """Every fixed point of the q-map in :math:`[0, Q_{\\max}]`, in increasing order, stable and unstable.
 
     Each sign change of :math:`F` on the scan grid is refined by Brent's method on the kernel; :math:`q = 0`
     is included when :math:`F(0) = 0` (no bias and :math:`\\phi(0) = 0`). When :math:`F > 0` above the largest
     root (the iteration from there grows without bound) a last entry with ``q_star = inf`` and stability
-    ``divergent`` is added. The entry the iteration from ``q0`` reaches (:func:`solve_q`) has ``reached``.
+    ``divergent`` is added. The entry the iteration from ``q1`` (the first layer's second moment, where the
+    iteration starts) reaches (:func:`solve_q`) has ``reached``.
     """
     from scipy.optimize import brentq
 
@@ -209,14 +306,19 @@ def all_fixed_points(k: Kernel, sigma_w2: float, sigma_b2: float, q0: float = 1.
     roots: list[float] = []
     if F[0] <= 0:
         roots.append(0.0)
-    sign = np.sign(F)
+    # signs beyond rounding only (a plateau where V(q) - q cancels to a few ulps, hard_tanh near 0, is no root)
+    ulps = 8 * np.finfo(np.float64).eps * (sw2 * m2g + sb2 + qg)
+    nz = np.flatnonzero(np.abs(F) > ulps)
+    sign = np.sign(F[nz])
     for i in np.flatnonzero(sign[1:] * sign[:-1] < 0):
-        a, b = float(qg[i]), float(qg[i + 1])
+        a, b = float(qg[nz[i]]), float(qg[nz[i + 1]])
+        if nz[i + 1] - nz[i] == 2 and F[nz[i] + 1] == 0:  # an exact root on the grid
+            roots.append(float(qg[nz[i] + 1]))
+            continue
         roots.append(brentq(lambda q: sw2 * float(k.m2(q)) + sb2 - q, a, b, xtol=1e-300, rtol=1e-15, maxiter=200))
-    for i in np.flatnonzero(sign[1:] == 0):
-        roots.append(float(qg[i + 1]))
+    roots += _dip_roots(k, sw2, sb2, F, brentq)
     roots = sorted(set(roots))
-    reached_q = float(solve_q(k, np.array([sw2]), np.array([sb2]), np.array([float(q0)]))[0][0])
+    reached_q = float(solve_q(k, np.array([sw2]), np.array([sb2]), np.array([float(q1)]))[0][0])
     out = []
     if roots:
         _, slope, g2 = k.moments(np.array(roots))
@@ -232,3 +334,32 @@ def all_fixed_points(k: Kernel, sigma_w2: float, sigma_b2: float, q0: float = 1.
             FixedPointBranch(math.inf, math.nan, sw2 * float(k.g2(Q_MAX)), "divergent", not math.isfinite(reached_q))
         )
     return out
+
+
+def basin_of(branches: list[FixedPointBranch], q1: float) -> str:
+    """Which basin of attraction of the q-map the start ``q1`` lies in ('' when there is only one).
+
+    The attractors are the stable fixed points and the escape to infinity; the unstable fixed points
+    separate their basins (the q-map is monotone, so the iteration never crosses one).
+    """
+    attractors = [b for b in branches if b.stability in ("stable", "divergent")]
+    if len(attractors) < 2:
+        return ""
+    reached = next((b for b in branches if b.reached), None)
+    if reached is None:
+        return ""
+    walls = [b.q_star for b in branches if b.stability in ("unstable", "marginal") and b.q_star != reached.q_star]
+    below = [w for w in walls if w < q1]
+    above = [w for w in walls if w > q1]
+    where = []
+    if below:
+        where.append(f"above the unstable fixed point {max(below):.6g}")
+    if above:
+        where.append(f"below the unstable fixed point {min(above):.6g}")
+    others = ", ".join(_fmt_q(b.q_star) for b in attractors if b is not reached)
+    return (f"{len(attractors)} basins: q1 = {q1:.6g} lies {' and '.join(where) or 'on a fixed point'}, "
+            f"so q^l goes to q* = {_fmt_q(reached.q_star)} (other attractors: q* = {others})")
+
+
+def _fmt_q(q: float) -> str:
+    return "inf" if math.isinf(q) else f"{q:.6g}"

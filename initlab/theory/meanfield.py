@@ -13,8 +13,10 @@ second moment :math:`q^l = \\mathbb{E}[(z^l_i)^2]` and the correlation :math:`c^
         \\qquad (\\text{the } c\\text{-map; } u_a, u_b \\text{ of variance } q^l, \\text{ correlation } c^l)
 
 Fixed points and their stability
-    :math:`q^* = \\mathcal{V}(q^*)` is the limit of the iteration of the q-map from ``q0`` (default 1, a
-    unit-variance input): the nearest fixed point in the direction of :math:`\\mathcal{V}(q_0) - q_0`, found
+    :math:`q^* = \\mathcal{V}(q^*)` is the limit of the iteration of the q-map from the first layer's
+    :math:`q^1 = \\sigma_w^2 q_0 + \\sigma_b^2` (:func:`first_layer_q`), where ``q0`` (default 1, a
+    unit-variance input) is the input's second moment as the engine sees it: the one meaning of ``q0`` in
+    initlab. The limit is the nearest fixed point in the direction of :math:`\\mathcal{V}(q^1) - q^1`, found
     by one solver for every consumer (:func:`initlab.theory.fixedpoints.solve_q`; :func:`fixed_points` lists
     all of them, stable and unstable). Where the iteration grows without bound (ReLU with
     :math:`\\sigma_w^2 > 2`) :math:`q^* = \\infty` and the phase is ``"divergent"``. At :math:`q^*`:
@@ -23,7 +25,8 @@ Fixed points and their stability
       :math:`c = 1` and the mean growth of a squared gradient norm per layer;
       *ordered* :math:`\\chi_1 < 1`, *critical* :math:`\\chi_1 = 1`, *chaotic* :math:`\\chi_1 > 1`.
     - :math:`c^*`: 1 in the ordered phase; the stable fixed point :math:`c^* < 1` of the c-map in the
-      chaotic one (found by Newton's method from :math:`c = 0`; the c-map is convex on [0, 1]).
+      chaotic one (found by Newton's method from :math:`c = 0`, :mod:`initlab.theory.correlations`; the
+      c-map is convex on [0, 1]).
     - :math:`\\chi_c = \\sigma_w^2\\,\\mathbb{E}[\\phi'(u_a)\\phi'(u_b)]` at :math:`(q^*, c^*)`, the c-map's slope
       at its fixed point (:math:`= \\chi_1` when :math:`c^* = 1`).
     - Depth scales: :math:`|q^l - q^*| \\sim e^{-l/\\xi_q}` with
@@ -43,14 +46,16 @@ vectorised over arrays of :math:`(\\sigma_w^2, \\sigma_b^2)`: :func:`phase_grid`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..activations import Activation, get_activation
-from .fixedpoints import Q_MAX, Q_MIN, FixedPointBranch, all_fixed_points, solve_q
-from .gaussian import DEFAULT_DEGREE, DEFAULT_DEGREE_2D, Kernel, QuadratureKernel, gaussian_kernel
+from .correlations import solve_c
+from .fixedpoints import Q_MAX, Q_MIN, FixedPointBranch, all_fixed_points, basin_of, solve_q
+from .gaussian import DEFAULT_DEGREE, DEFAULT_DEGREE_2D, Kernel, gaussian_kernel
 
 __all__ = [
     "Q_MAX",
@@ -66,6 +71,7 @@ __all__ = [
     "xi_q",
     "xi_c",
     "FixedPoint",
+    "first_layer_q",
     "fixed_point",
     "solve",
     "fixed_points",
@@ -123,78 +129,6 @@ def c_map(
 
 
 # -- solving for the fixed points -------------------------------------------------------------------------
-def _newton_c(cross_grad, sw2, sb2, qs, c, tol: float, steps: int):
-    """Vectorised safeguarded Newton on :math:`h(c) = (\\sigma_w^2 K(q^*, c) + \\sigma_b^2)/q^* - c` from ``c``.
-
-    Returns ``(c, chi_c)`` with :math:`\\chi_c = \\sigma_w^2 K'` at the last iterate but one. Left of the root
-    (:math:`h > 0`) the iterates of a convex :math:`h` increase monotonically to it; right of it a step with
-    :math:`h' < 0` lands left of the root, and a start where :math:`h < 0 \\le h'` (past the minimum, towards
-    the unstable root 1) restarts from 0.
-    """
-    c = c.copy()
-    chic = np.full(qs.size, np.nan)
-    act_ = np.arange(qs.size)
-    restarted = np.zeros(qs.size, bool)
-    for _ in range(steps):
-        if not act_.size:
-            break
-        cc = c[act_]
-        kk, kg = cross_grad(qs[act_], cc)
-        h = (sw2[act_] * kk + sb2[act_]) / qs[act_] - cc
-        hp = sw2[act_] * kg - 1.0  # dK/dc = q K'
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(hp < 0, -h / hp, 0.0)
-        c_new = np.clip(cc + step, 0.0, 1.0)
-        reset = (h < 0) & (hp >= 0) & ~restarted[act_] & (cc > 0)
-        c_new[reset] = 0.0
-        restarted[act_[reset]] = True
-        conv = ~reset & ((np.abs(c_new - cc) <= tol) | (hp >= 0))
-        c[act_] = c_new
-        chic[act_] = sw2[act_] * kg
-        act_ = act_[~conv]
-    return c, chic
-
-
-def _solve_c(k: Kernel, sw2: np.ndarray, sb2: np.ndarray, qs: np.ndarray):
-    """Stable c* < 1 of the chaotic cells; returns (c_star, chi_c).
-
-    Newton on :math:`h(c) = \\mathcal{C}(c; q^*) - c` from :math:`c = 0`: on [0, 1] the c-map is convex
-    (its Mehler series :math:`K = \\sum_n a_n^2 c^n`, :math:`a_n = \\mathbb{E}[\\phi(\\sqrt{q^*} z)\\,He_n(z)]/\\sqrt{n!}`,
-    has non-negative coefficients), :math:`h(0) \\ge 0`, :math:`h(1) = 0` and :math:`h'(1) = \\chi_1 - 1 > 0`,
-    so the iterates increase monotonically to the root below 1. For quadrature kernels the first iterations
-    run on the first 24 terms of that series (1-D quadrature only), then the 2-D quadrature polishes
-    (usually two steps; :math:`\\chi_c` is taken at the last iterate but one, off by ~1e-7).
-    """
-    qs = np.maximum(qs, 1e-300)
-    c = np.zeros(qs.size)
-    if isinstance(k, QuadratureKernel):
-        c = _newton_series(k.hermite_coefficients(qs, 24) ** 2, sw2, sb2, qs, 1e-10, 60)
-    return _newton_c(k.cross_grad, sw2, sb2, qs, c, 1e-7, 100)
-
-
-def _newton_series(a2: np.ndarray, sw2, sb2, qs, tol: float, steps: int):
-    """:func:`_newton_c` on the truncated Mehler series :math:`K \\approx \\sum_n a_n^2 c^n` (rows of ``a2``)."""
-    n = np.arange(a2.shape[1])
-    c = np.zeros(qs.size)
-    act_ = np.arange(qs.size)
-    for _ in range(steps):
-        if not act_.size:
-            break
-        cc = c[act_]
-        pw = cc[:, None] ** n
-        kk = (a2[act_] * pw).sum(1)
-        kq = (a2[act_, 1:] * n[1:] * pw[:, :-1]).sum(1)  # dK/dc
-        h = (sw2[act_] * kk + sb2[act_]) / qs[act_] - cc
-        hp = sw2[act_] * kq / qs[act_] - 1.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(hp < 0, -h / hp, 0.0)
-        c_new = np.clip(cc + step, 0.0, 1.0)
-        conv = (np.abs(c_new - cc) <= tol) | (hp >= 0)
-        c[act_] = c_new
-        act_ = act_[~conv]
-    return c
-
-
 def _xi(slope: np.ndarray) -> np.ndarray:
     """:math:`-1/\\ln|s|`; ∞ where :math:`|s| \\ge 1 -` :data:`CRITICAL_TOL` (critical within the tolerance)."""
     s = np.abs(np.asarray(slope, dtype=np.float64))
@@ -205,12 +139,28 @@ def _xi(slope: np.ndarray) -> np.ndarray:
     return out
 
 
+def first_layer_q(sigma_w2: Any, sigma_b2: Any = 0.0, q0: Any = 1.0):
+    """The first layer's pre-activation second moment :math:`q^1 = \\sigma_w^2 q_0 + \\sigma_b^2`.
+
+    ``q0`` is the *input's* second moment, the mean squared entry of :math:`x` as the engine sees it
+    (:func:`initlab.sim.predict.input_moments`): the input enters the first layer without an activation,
+    :math:`z^1 = x W^1 + b^1`. This is the one meaning of ``q0`` in initlab: :func:`solve`,
+    :func:`fixed_point`, the critical line, the phase grid, :func:`~initlab.theory.propagation.propagate`,
+    the simulation, the sweep, the trainability study and ``initlab theory --q0`` all start the q-map at this
+    :math:`q^1`. Broadcasts; a float for scalar input.
+    """
+    val = np.asarray(sigma_w2, float) * np.asarray(q0, float) + np.asarray(sigma_b2, float)
+    return _out(val, _scalar(sigma_w2, sigma_b2, q0))
+
+
 def solve(
     act: Activation | str | Kernel,
     sigma_w2: Any,
     sigma_b2: Any = 0.0,
     *,
     q0: Any = 1.0,
+    q1: Any = None,
+    dropout: float = 0.0,
     correlations: bool = True,
     degree: int = DEFAULT_DEGREE,
     degree_2d: int = DEFAULT_DEGREE_2D,
@@ -218,15 +168,35 @@ def solve(
     """Fixed points, slopes, depth scales and phases for arrays of :math:`(\\sigma_w^2, \\sigma_b^2)`.
 
     The vectorised engine behind :func:`fixed_point`, :func:`~initlab.theory.phase.phase_grid`, the critical
-    line, the recommender and the simulation summary: :math:`q^*` is the limit of the q-map iterated from
-    ``q0`` (:func:`~initlab.theory.fixedpoints.solve_q`: scan for the nearest sign change, then safeguarded
-    Newton), all cells at once; the chaotic cells' :math:`c^*` by Newton on the c-map from 0.
+    line, the recommender, the simulation summary, the sweep and the trainability study: :math:`q^*` is the
+    limit of the q-map iterated from :math:`q^1` (:func:`first_layer_q` of the input's second moment ``q0``,
+    or ``q1`` itself when the first layer differs from the others;
+    :func:`~initlab.theory.fixedpoints.solve_q`: scan for the nearest sign change, then safeguarded Newton),
+    all cells at once; :math:`c^*` by Newton on the c-map from 0.
+
+    Dropout (inverted, rate :math:`p`, keep rate :math:`\\rho = 1 - p`, after every hidden layer; Schoenholz
+    et al. 2017 §4) scales the second moment but not the cross moment:
+
+    .. math:: q^* = \\frac{\\sigma_w^2}{\\rho}\\,\\mathbb{E}[\\phi(\\sqrt{q^*}z)^2] + \\sigma_b^2, \\qquad
+              c^* = \\frac{\\sigma_w^2 K(q^*, c^*) + \\sigma_b^2}{q^*}, \\qquad
+              \\chi_1 = \\frac{\\sigma_w^2}{\\rho}\\,\\mathbb{E}[\\phi'(\\sqrt{q^*}z)^2], \\qquad
+              \\chi_c = \\sigma_w^2\\,\\mathbb{E}[\\phi'(u_a)\\phi'(u_b)].
+
+    :math:`c = 1` is then no fixed point (the right-hand side is below 1 there), so :math:`c^* < 1` and
+    :math:`\\xi_c = -1/\\ln\\chi_c` is finite everywhere; the same Newton iteration finds :math:`c^*` (the
+    c-map is still convex and above the diagonal at 0). :math:`\\chi_1` is the growth of a squared gradient
+    norm per layer (the masks enter it squared, :func:`~initlab.theory.propagation.propagate`).
 
     Parameters
     ----------
     act : Activation, spec string or Kernel
     sigma_w2, sigma_b2, q0 : array_like
-        Broadcast together (``sigma_w2 >= 0``, ``sigma_b2 >= 0``, ``q0 >= 0``).
+        Broadcast together (``sigma_w2 >= 0``, ``sigma_b2 >= 0``, ``q0 >= 0``, the input's second moment).
+    q1 : array_like, optional
+        The start of the q-map iteration, if not :math:`\\sigma_w^2 q_0 + \\sigma_b^2` (a stack whose first
+        layer has another :math:`\\sigma_w^2`).
+    dropout : float
+        Inverted dropout rate :math:`0 \\le p < 1` after every hidden layer.
     correlations : bool
         Also solve for :math:`c^*` and :math:`\\chi_c` (the 2-D part); if False they are NaN except where
         :math:`c^* = 1`.
@@ -234,35 +204,54 @@ def solve(
     Returns
     -------
     dict of ndarray (broadcast shape)
-        ``q_star`` (inf where divergent), ``divergent`` (bool), ``chi1`` (the :math:`q \\to \\infty` limit
-        where divergent), ``q_slope`` (:math:`\\mathcal{V}'(q^*)`), ``c_star``, ``chi_c``, ``xi_q``, ``xi_c``
-        (NaN where divergent) and ``phase`` (str: ordered, critical, chaotic, divergent).
+        ``q1`` (the start), ``q_star`` (inf where divergent), ``divergent`` (bool), ``chi1`` (the
+        :math:`q \\to \\infty` limit where divergent,
+        :meth:`~initlab.activations.Activation.grad_square_at_infinity`), ``q_slope``
+        (:math:`\\mathcal{V}'(q^*)`), ``c_star``, ``chi_c``, ``xi_q``, ``xi_c`` (NaN where divergent) and
+        ``phase`` (str: ordered, critical, chaotic, divergent).
     """
     k = _kernel(act, degree, degree_2d)
-    sw2, sb2, q0 = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (sigma_w2, sigma_b2, q0)))
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    keep = 1.0 - float(dropout)
+    arrays = [np.asarray(v, dtype=np.float64) for v in (sigma_w2, sigma_b2, q0)]
+    arrays.append(np.asarray(np.nan if q1 is None else q1, dtype=np.float64))
+    sw2, sb2, q0, start = np.broadcast_arrays(*arrays)
     shape = sw2.shape
-    sw2, sb2, q0 = (np.ascontiguousarray(v).reshape(-1) for v in (sw2, sb2, q0))
+    sw2, sb2, q0, start = (np.ascontiguousarray(v).reshape(-1) for v in (sw2, sb2, q0, start))
     if (sw2 < 0).any() or (sb2 < 0).any() or (q0 < 0).any() or not np.isfinite(sw2 + sb2 + q0).all():
         raise ValueError("sigma_w2, sigma_b2 and q0 must be finite and >= 0")
-    qs, div = solve_q(k, sw2, sb2, q0)
-    _, slope, g2 = k.moments(np.where(div, Q_MAX, qs))
+    if q1 is None:
+        start = sw2 * q0 + sb2
+    elif (start < 0).any() or not np.isfinite(start).all():
+        raise ValueError("q1 must be finite and >= 0")
+    sw2_q = sw2 / keep  # the q-map's effective sigma_w2 under dropout
+    qs, div = solve_q(k, sw2_q, sb2, start)
+    _, slope, g2 = k.moments(np.where(div, 1.0, qs))
     if (qs == 0).any():  # the q -> 0+ limits
         slope[qs == 0], g2[qs == 0] = k.at_zero()
-    chi1_ = sw2 * g2
-    qslope = np.where(div, np.nan, sw2 * slope)
+    g2 = np.where(div, k.act.grad_square_at_infinity(), g2)
+    chi1_ = sw2_q * g2
+    qslope = np.where(div, np.nan, sw2_q * slope)
     phase = np.where(
         div,
         "divergent",
         np.where(np.abs(chi1_ - 1) <= CRITICAL_TOL, "critical", np.where(chi1_ < 1, "ordered", "chaotic")),
     )
-    cs = np.where(div, np.nan, np.where(phase == "chaotic", np.nan, 1.0))
-    chic = np.where(cs == 1.0, chi1_, np.nan)
-    chaos = np.flatnonzero(phase == "chaotic")
-    if correlations and chaos.size:
-        cs[chaos], chic[chaos] = _solve_c(k, sw2[chaos], sb2[chaos], qs[chaos])
+    if keep < 1.0:  # c* < 1 everywhere
+        cs, chic = np.full(sw2.size, np.nan), np.full(sw2.size, np.nan)
+        todo = np.flatnonzero(~div)
+    else:
+        cs = np.where(div, np.nan, np.where(phase == "chaotic", np.nan, 1.0))
+        chic = np.where(cs == 1.0, chi1_, np.nan)
+        todo = np.flatnonzero(phase == "chaotic")
+    if correlations and todo.size:
+        cs[todo], chic[todo] = solve_c(k, sw2[todo], sb2[todo], qs[todo])
+        cs[todo] = np.where(np.abs(cs[todo]) < 1e-13, 0.0, cs[todo])  # odd phi, no bias: c* = 0, not 2.5e-15
     out = {
         "sigma_w2": sw2,
         "sigma_b2": sb2,
+        "q1": start,
         "q_star": qs,
         "divergent": div,
         "chi1": chi1_,
@@ -280,10 +269,13 @@ def solve(
 class FixedPoint:
     """The mean-field summary of one :math:`(\\phi, \\sigma_w^2, \\sigma_b^2)`; see the module docstring.
 
-    ``q_star`` is ``inf`` (and ``finite`` False, ``reason`` set) where the q-map has no finite fixed point
-    reachable from ``q0``; ``chi1`` is then its :math:`q \\to \\infty` limit and the other quantities NaN.
-    ``reason`` also flags an unstable :math:`q^*` (``q0`` itself a fixed point with slope > 1, e.g. GELU at
-    its second-moment gain).
+    ``q0`` is the input's second moment and ``q1`` the first layer's (:func:`first_layer_q`), where the
+    q-map iteration starts. ``q_star`` is ``inf`` (and ``finite`` False, ``reason`` set) where the q-map has
+    no finite fixed point reachable from ``q1``; ``chi1`` is then its :math:`q \\to \\infty` limit and the
+    other quantities NaN. ``reason`` also flags an unstable :math:`q^*` (``q1`` itself a fixed point with
+    slope > 1). ``basin`` is '' where the q-map has one attractor; where it has several (SiLU, GELU and Mish
+    near :math:`\\sigma_w^2 = 2`: a stable fixed point and the escape to infinity, or two stable fixed points)
+    it says which basin ``q1`` lies in, between which unstable fixed points, and what the others are.
     """
 
     act: str
@@ -301,6 +293,9 @@ class FixedPoint:
     phase: str
     reason: str
     method: str
+    q1: float = math.nan
+    dropout: float = 0.0
+    basin: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (floats may be inf/NaN)."""
@@ -313,20 +308,28 @@ def fixed_point(
     sigma_b2: float = 0.0,
     *,
     q0: float = 1.0,
+    q1: float | None = None,
+    dropout: float = 0.0,
     degree: int = DEFAULT_DEGREE,
     degree_2d: int = DEFAULT_DEGREE_2D,
 ) -> FixedPoint:
-    """Everything about one point of the phase diagram as a :class:`FixedPoint` (never raises for divergence)."""
+    """Everything about one point of the phase diagram as a :class:`FixedPoint` (never raises for divergence).
+
+    ``q0`` is the input's second moment (the q-map starts at :math:`q^1 = \\sigma_w^2 q_0 + \\sigma_b^2`, or at
+    ``q1`` if given); ``dropout`` as in :func:`solve`.
+    """
     a = get_activation(act)
     k = _kernel(a, degree, degree_2d)
-    r = solve(k, float(sigma_w2), float(sigma_b2), q0=float(q0))
+    r = solve(k, float(sigma_w2), float(sigma_b2), q0=float(q0), q1=q1, dropout=dropout)
     f = {key: (v.item() if isinstance(v, np.ndarray) else v) for key, v in r.items()}
     div = bool(f["divergent"])
+    start = float(f["q1"])
+    sw2_q = float(sigma_w2) / (1.0 - float(dropout))
     reason = ""
     if div:
         reason = (
-            f"no finite fixed point: the q-map iterated from q0 = {q0:g} passes {Q_MAX:g} "
-            f"(growth per layer sigma_w2 E[phi(sqrt(q) z)^2] / q -> {_growth(k, sigma_w2):.4g})"
+            f"no finite fixed point: the q-map iterated from q1 = {start:g} passes {Q_MAX:g} "
+            f"(growth per layer sigma_w2 E[phi(sqrt(q) z)^2] / q -> {_growth(k, sw2_q):.4g})"
         )
     elif abs(f["q_slope"]) > 1 + 1e-9:
         reason = (
@@ -349,6 +352,9 @@ def fixed_point(
         str(f["phase"]),
         reason,
         k.method,
+        start,
+        float(dropout),
+        basin_of(all_fixed_points(k, sw2_q, float(sigma_b2), q1=start), start),
     )
 
 
@@ -397,12 +403,15 @@ def fixed_points(
     sigma_b2: float = 0.0,
     *,
     q0: float = 1.0,
+    q1: float | None = None,
     degree: int = DEFAULT_DEGREE,
 ) -> list[FixedPointBranch]:
     """Every fixed point of the q-map in :math:`[0, Q_{\\max}]`, stable and unstable, in increasing order.
 
     See :func:`initlab.theory.fixedpoints.all_fixed_points`; the entry with ``reached`` is the one
-    :func:`fixed_point` reports (the limit of the iteration from ``q0``). ``initlab theory --all-fixed-points``
+    :func:`fixed_point` reports (the limit of the iteration from :math:`q^1`, :func:`first_layer_q`, or ``q1``).
+    ``initlab theory --all-fixed-points``
     prints this list.
     """
-    return all_fixed_points(_kernel(act, degree, DEFAULT_DEGREE_2D), float(sigma_w2), float(sigma_b2), float(q0))
+    start = first_layer_q(float(sigma_w2), float(sigma_b2), float(q0)) if q1 is None else float(q1)
+    return all_fixed_points(_kernel(act, degree, DEFAULT_DEGREE_2D), float(sigma_w2), float(sigma_b2), q1=start)

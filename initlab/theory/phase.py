@@ -3,7 +3,7 @@
 :func:`phase_grid` calls :func:`initlab.theory.solve` on the broadcast grid: the q-map fixed point of every
 cell by one vectorised bracket-and-Newton iteration, :math:`c^*` of the chaotic cells by one vectorised
 Newton iteration on the c-map (no Python loop over cells). A 100 × 100 grid for tanh takes well under a
-second on two cores (the chaotic cells start from the Mehler series of the c-map; see theory._solve_c).
+second on two cores (the chaotic cells start from the Mehler series of the c-map; see theory.correlations.solve_c).
 """
 
 from __future__ import annotations
