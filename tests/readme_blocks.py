@@ -11,7 +11,8 @@ A fenced block's info string is its language and then tags::
 * ``bash``: every non-comment line is a command that must exit 0;
 * an ``initlab`` command runs in process (click's runner) in a fresh folder; a few shell commands that set up
   a user's files (``echo``, ``mkdir``, ``touch``) run in ``bash`` there;
-* ``python``: the block is executed; ``continues`` runs it in the namespace of the python block before it.
+* ``python``: the block is executed; ``continues`` runs it in the namespace of the python block before it; a
+  ``text`` block right after it is what it prints.
 
 Tags: ``slow`` (too long for the suite: run by ``INITLAB_README_SLOW=1 python -m pytest -n 0
 tests/test_readme.py``), ``no-run`` (the set-up commands and a cluster's commands, which run on other

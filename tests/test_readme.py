@@ -6,6 +6,8 @@ tests/test_readme.py``; that is the command that checks, and on a mismatch print
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shlex
 import subprocess
@@ -37,7 +39,9 @@ def _skip_reason(block: Block) -> str | None:
 
 def test_the_readme_blocks_are_all_known():
     """Every block has a language this runner knows; only the set-up and cluster blocks are never run."""
-    assert {b.lang for b in BLOCKS} <= {"console", "bash", "python"}, sorted({b.lang for b in BLOCKS})
+    assert {b.lang for b in BLOCKS} <= {"console", "bash", "python", "text"}, sorted({b.lang for b in BLOCKS})
+    for i, b in enumerate(BLOCKS):  # a text block is what the python block before it prints
+        assert b.lang != "text" or (i and BLOCKS[i - 1].lang == "python"), b.id
     assert sum("no-run" in b.tags for b in BLOCKS) <= NO_RUN_ALLOWED
     assert not any(b.tags - {"slow", "no-run", "data", "continues"} for b in BLOCKS)
     for b in BLOCKS:
@@ -93,11 +97,21 @@ def test_readme_block(block: Block, tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
     monkeypatch.chdir(tmp_path)
+    if block.lang == "text":
+        pytest.skip("the output of the python block before it (checked there)")
+    i = BLOCKS.index(block)
+    shown = BLOCKS[i + 1] if i + 1 < len(BLOCKS) and BLOCKS[i + 1].lang == "text" else None
     namespace: dict = {"__name__": "__readme__"}
     if "continues" in block.tags:
         previous = [b for b in BLOCKS if b.lang == "python" and b.line < block.line][-1]
         exec(compile(previous.source, f"README.md:{previous.line}", "exec"), namespace)
+    out = io.StringIO()
     try:
-        exec(compile(block.source, f"README.md:{block.line}", "exec"), namespace)
+        with contextlib.redirect_stdout(out):
+            exec(compile(block.source, f"README.md:{block.line}", "exec"), namespace)
     finally:
         plt.close("all")
+    if shown is not None:
+        assert output_matches(shown.source.splitlines(), out.getvalue().splitlines(), shown.rtol), (
+            f"README line {block.line} printed\n{out.getvalue()}\n--- the README shows (line {shown.line}) ---\n"
+            + shown.source)

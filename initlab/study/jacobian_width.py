@@ -3,7 +3,7 @@
 :mod:`initlab.study.freeprob` predicts the moments of the eigenvalues :math:`\\sigma^2` of :math:`JJ^\\top` at
 infinite width; at width :math:`N` and depth :math:`L` the measured variance differs by a relative amount that
 grows like :math:`L/N` (issue 21 §3). :func:`jacobian_deviation` measures it over a width × depth grid with the
-exact Jacobians of :func:`initlab.study.spectrum.measure_jacobian` (float64; the depths of one network are
+exact Jacobians of :func:`initlab.study.jacobian.measure_jacobian` (float64; the depths of one network are
 prefixes of it) and :func:`deviation_slope` fits :math:`\\mathrm{var}/\\mathrm{var}_\\infty - 1 = a\\,L/N` through
 the origin, weighted by the standard errors. No closed form for :math:`a` is claimed: this is a measurement.
 """
@@ -22,17 +22,21 @@ __all__ = ["jacobian_deviation", "deviation_slope"]
 
 def jacobian_deviation(act: str = "tanh", weights: str = "orthogonal", widths: Sequence[int] = (50, 100, 200, 400),
                        depths: Sequence[int] = (4, 8, 16, 32), *, samples: int = 4, sigma_w2: Any = "critical",
-                       sigma_b2: float | None = None, q_star: float | None = None, seed: int = 0) -> Any:
+                       sigma_b2: float | None = None, q_star: float | None = None, seed: int = 0,
+                       store: Any = None, workers: int | None = None, progress: bool = False) -> Any:
     """Per width × depth: ``var`` (mean over samples of each sample's variance of :math:`\\sigma^2`), ``var_se``,
     ``var_pred`` (N → ∞), ``rel_dev`` = ``var / var_pred - 1`` with ``rel_dev_se``, and ``l_over_n``.
 
     ``act``, ``weights``, ``sigma_w2``, ``sigma_b2`` and ``q_star`` are as in :func:`initlab.study.spectrum.spectrum`
-    (one activation and one ensemble); sample ``s`` at width ``N`` uses the seed ``SeedSequence([seed, N, s])``.
+    (one activation and one ensemble). Every network is a spectrum sample on the experiment engine
+    (:class:`~initlab.study.jacobian.SpectrumSample`: width ``i`` of the list, sample ``s`` draws from the child
+    ``(i, s)`` of ``SeedSequence(seed)``), so ``store`` resumes it and ``workers`` spreads it.
     """
     import pandas as pd
 
+    from ..sweep.run import run_task
     from .freeprob import jacobian_theory
-    from .jacobian import measure_jacobian
+    from .jacobian import SpectrumSample, SpectrumTask
     from .spectrum import _configs
 
     ws = sorted({int(w) for w in widths})
@@ -44,13 +48,19 @@ def jacobian_deviation(act: str = "tanh", weights: str = "orthogonal", widths: S
         raise ConfigError("give one activation and one weight ensemble")
     cfg = cfgs[0]
     th = jacobian_theory(cfg.act, cfg.weights, cfg.sigma_w2, cfg.sigma_b2, cfg.q_star)
+    jobs = [SpectrumSample(cfg.act, cfg.weights, cfg.sigma_w2, cfg.sigma_b2, cfg.q_star, n, tuple(ds), int(seed),
+                           wi, s) for wi, n in enumerate(ws) for s in range(int(samples))]
+    points, svs = run_task(SpectrumTask(), jobs, store=store, workers=workers, progress=progress)
+    by_key = {k: part for k, part in svs.groupby("point", sort=False)}
     rows = []
-    for n in ws:
+    for wi, n in enumerate(ws):
         per: dict[int, list[float]] = {d: [] for d in ds}
-        for s in range(int(samples)):
-            sv = measure_jacobian(cfg, n, ds, np.random.default_rng(np.random.SeedSequence([int(seed), n, s])))
+        for job, key in zip(jobs, points["key"]):
+            if job.config != wi:
+                continue
+            part = by_key[key]
             for d in ds:
-                per[d].append(float(np.var(sv[d] ** 2)))
+                per[d].append(float(np.var(part["sv"].to_numpy()[part["depth"].to_numpy() == d] ** 2)))
         for d in ds:
             v = np.array(per[d])
             var, se, pred = float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size)), th.variance(d)
