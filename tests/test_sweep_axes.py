@@ -109,10 +109,12 @@ def test_extension_rules():
     assert extension_of(build_grid({"sigma_w2": "1,2,3", "depth": 5}), old) == ""
     assert extension_of(build_grid({"depth": "5,10", "sigma_w2": "1,2"}), old) == ""  # order does not matter
     assert extension_of(build_grid({"sigma_w2": "1,3", "depth": 5}), old) == \
-        "axis 'sigma_w2' is 1.0, 3.0 here but 1.0, 2.0 in the store"
-    assert "only one" in extension_of(build_grid({"sigma_w2": "1,2", "sigma_b2": "0.1", "depth": 5}), old)
+        "--sigma-w2 is 1.0, 3.0 here but 1.0, 2.0 in the store"
+    assert "the store sets the biases by --bias-init zeros, this command by --sigma-b2 0.1" in \
+        extension_of(build_grid({"sigma_w2": "1,2", "sigma_b2": "0.1", "depth": 5}), old)
+    assert extension_of(build_grid({"sigma_w2": "1,2", "sigma_b2": "0,0.1", "depth": 5}), old) == ""
     assert "keep" in extension_of(build_grid({"sigma_w2": "1,2", "depth": 5}, keep="layers"), old)
-    assert "axis 'depth' is 6 here but 5" in extension_of(build_grid({"sigma_w2": "1,2", "depth": 6}), old)
+    assert "--depth is 6 here but 5" in extension_of(build_grid({"sigma_w2": "1,2", "depth": 6}), old)
 
 
 # -- the pairs input ------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from . import InputError
+from ._outputs import check_file, check_pdf
 
 __all__ = ["COMMANDS", "sweep_group", "parse_axis_args"]
 
@@ -84,9 +85,10 @@ def sweep_group() -> None:
 @click.option("--batch-size", type=int, default=None, help="Points per batch [default: about 1 s of work].")
 @click.option("--blas-threads", type=int, default=None, help="BLAS threads per worker [default: cores / workers].")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+@click.option("--force", is_flag=True, help="Replace an existing --report file even if initlab did not write it.")
 @click.pass_context
 def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_local, zips, keep, batch_size,
-            blas_threads, progress) -> None:
+            blas_threads, progress, force) -> None:
     """Measure every point of a grid: q, c, χ₁ and ξ_c measured beside the mean-field theory.
 
     Axes are options after these: any simulate setting (--act, --init, --depth, --width, --batch,
@@ -107,6 +109,8 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
     axes = parse_axis_args(list(ctx.args))
     if not axes:
         raise InputError("no axes: give at least one, e.g. --sigma-w2 0.5:4:8")
+    if report_path is not None:
+        check_pdf(report_path, force, inputs=[store])
     from ..sweep.run import sweep
 
     start = time.perf_counter()
@@ -136,28 +140,29 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
 @sweep_group.command("export")
 @click.argument("store", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="FILE.parquet (through pyarrow; FILE.csv without it) or FILE.csv.")
+              help="FILE.parquet (needs pyarrow) or FILE.csv.")
 @click.option("--table", type=click.Choice(["points", "layers"]), default="points", show_default=True)
-def export_cmd(store: Path, out: Path, table: str) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+def export_cmd(store: Path, out: Path, table: str, force: bool) -> None:
     """Write a store's points (or per-layer rows) as Parquet (through pyarrow) or CSV.
 
     \b
     Example:
       initlab sweep export sweeps/tanh.sqlite -o tanh.parquet
     """
-    from ..sweep.export import export
+    from ..sweep.export import check_format, export
 
-    path = export(store, out, table)
-    if path != out:
-        click.echo("pyarrow is not installed: wrote CSV instead of Parquet", err=True)
-    click.echo(f"wrote {path}", err=True)
+    check_format(out)
+    check_file(out, force, inputs=[store])
+    click.echo(f"wrote {export(store, out, table)}", err=True)
 
 
 @sweep_group.command("report")
 @click.argument("store", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The PDF [default: the store's name with .pdf].")
-def report_cmd(store: Path, out: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing PDF even if initlab did not write it.")
+def report_cmd(store: Path, out: Path | None, force: bool) -> None:
     """Rebuild a sweep's PDF report from its store.
 
     \b
@@ -166,8 +171,10 @@ def report_cmd(store: Path, out: Path | None) -> None:
     """
     from ..sweep.result import SweepResult
 
+    out = out if out is not None else store.with_suffix(".pdf")
+    check_pdf(out, force, inputs=[store])
     res = SweepResult(store)
-    click.echo(f"wrote {res.report(out if out is not None else store.with_suffix('.pdf'))}", err=True)
+    click.echo(f"wrote {res.report(out)}", err=True)
 
 
 COMMANDS = [sweep_group]

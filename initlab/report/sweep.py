@@ -16,7 +16,7 @@ from typing import Any
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from .._io import atomic_write
+from .._io import atomic_write, reproducible_time
 from .._version import __version__
 from ..plots.common import TEXT_COLOR
 
@@ -83,10 +83,10 @@ def points_page(points: Any) -> Figure:
 
 def write_sweep_report(result: Any, path: str | Path, *, date: _dt.date | _dt.datetime | None = None) -> Path:
     """Write the report of a :class:`~initlab.sweep.SweepResult` to ``path`` (atomically; the same store and
-    date give the same bytes)."""
+    date give the same bytes; without ``date``, ``$SOURCE_DATE_EPOCH`` or else now)."""
     from ..plots.sweep import depth_profiles, phase_agreement, phase_comparison, pick_points, width_scaling
 
-    when = date or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    when = date or reproducible_time()  # $SOURCE_DATE_EPOCH, else now
     if not isinstance(when, _dt.datetime):
         when = _dt.datetime(when.year, when.month, when.day)
     when = when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)

@@ -117,26 +117,31 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
     path = Path(store) if store is not None else Path(tempfile.mkdtemp(prefix="initlab-sweep-")) / "sweep.sqlite"
-    if path.exists() and path.stat().st_size > 0:  # a foreign store is refused before anything starts
-        with Store(path) as st:
+    if path.exists():  # a foreign store, or another sweep's, is refused before anything starts
+        with Store(path, readonly=True) as st:
             st.check_grid(grid)
     executor, release = executor_for(workers, scheduler, dask_local, blas_threads)
     try:
         with Store(path, create=True) as st:
-            st.set_grid(grid)
-            run_store(st, executor, keep, batch_size=batch_size, progress=progress)
+            keys = st.set_grid(grid)
+            run_store(st, executor, keep, batch_size=batch_size, progress=progress, keys=keys)
     finally:
         release()
-    return SweepResult(path)
+    return SweepResult(path) if keys is None else SweepResult(path, grid=grid, keys=keys)
 
 
-def run_store(st: Store, executor: Any, keep: str, *, batch_size: int | None = None, progress: bool = True) -> int:
-    """Add the grid's missing points to ``st`` and run every point not done on ``executor``; the number run."""
+def run_store(st: Store, executor: Any, keep: str, *, batch_size: int | None = None, progress: bool = True,
+              keys: frozenset[str] | None = None) -> int:
+    """Add the grid's missing points to ``st`` and run every point not done (of ``keys`` only, when given: a
+    narrower command on a larger store) on ``executor``; the number run."""
     from .executors import Batcher
 
-    st.add_points(_rows(st.grid))
-    total = st.count() - st.count("done")
-    batcher = Batcher(st.todo(), total, executor.workers, batch_size)
+    if keys is None:
+        st.add_points(_rows(st.grid))
+        total = st.count() - st.count("done")
+    else:
+        total = sum(1 for _ in st.todo(keys=keys))
+    batcher = Batcher(st.todo(keys=keys), total, executor.workers, batch_size)
     t0 = time.perf_counter()
     with Progress(total, f"sweep ({executor.name})", enabled=progress) as bar:
         done = [0]

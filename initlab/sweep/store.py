@@ -19,27 +19,93 @@ Crash safety
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
 import sqlite3
+import urllib.parse
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+from .._io import clean_stale, temp_name
 from .._spec import ConfigError
 from .._version import __version__
 from ..schema import LAYER_COLUMNS, POINT_SUMMARY_COLUMNS, POINT_TEXT_COLUMNS
-from .axes import Grid, extension_of
+from .axes import Grid, backfill, extension_of, point_config, point_key
 
-__all__ = ["Store", "FORMAT", "StoreError"]
+__all__ = ["Store", "FORMAT", "StoreError", "StoreBusyError", "BUSY_TIMEOUT_S"]
 
 #: The store's format version (``meta.format``).
 FORMAT = "initlab-sweep-1"
 
 _TEXT = set(POINT_TEXT_COLUMNS)
 _INTS = {"diverged", "diverged_layer"}
+_POINT_COLS = ("key", "status", "params", "config", "error", "seconds", *POINT_SUMMARY_COLUMNS)
+_MAGIC = b"SQLite format 3\x00"
+#: How long a write waits for another process's transaction on the same store before giving up.
+BUSY_TIMEOUT_S = 30.0
 
 
 class StoreError(ConfigError):
-    """A file that is not a sweep store, or a store that holds a different sweep (one line)."""
+    """A file that is not a sweep store, a damaged store, or a store that holds a different sweep (one line;
+    exit code 2 on the command line)."""
+
+
+class StoreBusyError(OSError):
+    """The machine, not the input: the disk is full, or another process held the store longer than
+    :data:`BUSY_TIMEOUT_S` (one line; exit code 1). Every batch is one transaction, so the store is left
+    consistent, and running the same sweep again resumes it."""
+
+
+def _check_header(path: Path) -> None:
+    """Refuse, without opening it as a database, a file that is empty or not SQLite."""
+    with open(path, "rb") as fh:
+        head = fh.read(len(_MAGIC))
+    if not head:
+        raise StoreError(f"{path} is an empty file, not a sweep store (left as it is)")
+    if head != _MAGIC:
+        raise StoreError(f"{path} is not a sweep store (not an SQLite file)")
+
+
+def _connect(target: str, uri: bool = False) -> sqlite3.Connection:
+    return sqlite3.connect(target, isolation_level=None, timeout=BUSY_TIMEOUT_S, uri=uri)
+
+
+@contextlib.contextmanager
+def _translated(path: Path):
+    """SQLite's errors as one line: a full disk or a lock held too long is :class:`StoreBusyError`, anything
+    else (a missing table or column, text where a number belongs) is a damaged store, :class:`StoreError`."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise _translate(exc, path) from None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise StoreError(f"{path} is damaged ({type(exc).__name__}: {_first(exc)})") from None
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> Exception:
+    msg = _first(exc)
+    low = msg.lower()
+    if "full" in low:
+        return StoreBusyError(errno.ENOSPC, f"the disk is full writing the sweep store {path} (every finished "
+                              "point is kept; run the same command again to resume)")
+    if "locked" in low or "busy" in low:
+        return StoreBusyError(errno.EBUSY, f"the sweep store {path} stayed locked by another process for "
+                              f"{BUSY_TIMEOUT_S:g} s (another sweep writing it?); try again when it is done")
+    if "readonly" in low or "read-only" in low or "unable to open" in low:
+        return StoreBusyError(errno.EROFS, f"cannot write the sweep store {path} ({msg})")
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError) \
+            or "no such" in low or "malformed" in low:
+        return StoreError(f"{path} is not a sweep store or is damaged ({msg})")
+    return StoreBusyError(errno.EIO, f"the sweep store {path} failed: {msg}")
 
 
 def _sqltype(col: str) -> str:
@@ -66,41 +132,85 @@ class Store:
         Whether a missing file may be created; otherwise a missing or foreign file is a :class:`StoreError`.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = False):
+    def __init__(self, path: str | Path, *, create: bool = False, readonly: bool = False):
         self.path = Path(path)
-        if not self.path.exists():
-            if not create:
-                raise StoreError(f"no sweep store at {self.path}")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        elif self.path.is_dir():
+        self.readonly = readonly
+        if self.path.is_dir():
             raise StoreError(f"{self.path} is a folder, not a sweep store")
+        if not self.path.exists():
+            if not create or readonly:
+                raise StoreError(f"no sweep store at {self.path}")
+            self._create_new()
+        _check_header(self.path)
+        with _translated(self.path):
+            self.db = self._connect()
         try:
-            self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a sweep store ({exc})") from None
-        if not tables:
-            if not create:
-                raise StoreError(f"{self.path} is not a sweep store (empty database)")
-            self._create()
-        elif "meta" not in tables or self.meta("format") != FORMAT:
+            self._validate()  # before anything could change the file
+            if not readonly:
+                with _translated(self.path):
+                    self.db.execute("PRAGMA journal_mode=WAL")  # a store is made in WAL mode: no change
+                    self.db.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
             self.db.close()
-            raise StoreError(f"{self.path} is not an initlab sweep store")
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        """A connection that changes nothing by itself; read-only (``mode=ro``) stores open on read-only media
+        too (``immutable=1`` where SQLite cannot make the write-ahead log's index there)."""
+        if not self.readonly:
+            return _connect(str(self.path))
+        uri = "file:" + urllib.parse.quote(str(self.path.absolute())) + "?mode=ro"
+        db = _connect(uri, uri=True)
+        try:
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+            return _connect(uri + "&immutable=1", uri=True)
+
+    def _create_new(self) -> None:
+        """Make the store under a temporary name and link it into place, so that nobody ever sees a half-made
+        store and two sweeps creating the same store at once both end up in one (the first link wins)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(self.path, restore=False)
+        tmp = self.path.parent / temp_name(self.path.name)
+        try:
+            with _translated(self.path):
+                db = _connect(str(tmp))
+                try:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    _create_tables(db)
+                finally:
+                    db.close()
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass  # another sweep made it at the same moment: use theirs
+            except OSError:  # a filesystem without hard links
+                if not self.path.exists():
+                    os.replace(tmp, self.path)
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{tmp}{suffix}")
+
+    def _validate(self) -> None:
+        """A :class:`StoreError` unless the file holds a sweep store of this format with every table and column
+        (only reads)."""
+        with _translated(self.path):
+            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "meta" not in tables or self.meta("format") != FORMAT:
+                raise StoreError(f"{self.path} is not an initlab sweep store")
+            for table, want in (("points", _POINT_COLS), ("layers", ("point", *LAYER_COLUMNS))):
+                if table not in tables:
+                    raise StoreError(f"{self.path} is damaged: its '{table}' table is missing")
+                have = {r[1] for r in self.db.execute(f'PRAGMA table_info("{table}")')}
+                lost = [c for c in want if c not in have]
+                if lost:
+                    raise StoreError(f"{self.path} is damaged: its '{table}' table has no column '{lost[0]}'")
+        self.grid  # noqa: B018 - a definition that does not parse is damage too
 
     # -- schema -----------------------------------------------------------------------------------------
-    def _create(self) -> None:
-        cols = ", ".join(f'"{c}" {_sqltype(c)}' for c in POINT_SUMMARY_COLUMNS)
-        lcols = ", ".join(f'"{c}" {_layer_type(c)}' for c in LAYER_COLUMNS)
-        with self.transaction():
-            self.db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            self.db.execute("CREATE TABLE points (key TEXT PRIMARY KEY, status TEXT NOT NULL DEFAULT 'pending', "
-                            f"params TEXT NOT NULL, config TEXT NOT NULL, error TEXT, seconds REAL, {cols})")
-            self.db.execute(f"CREATE TABLE layers (point TEXT NOT NULL, {lcols})")
-            self.db.execute("CREATE INDEX layers_point ON layers (point)")
-            self.db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("initlab", __version__)])
-
     def transaction(self):
         """``with store.transaction(): ...``: BEGIN IMMEDIATE … COMMIT (ROLLBACK on an exception)."""
         return _Transaction(self.db)
@@ -113,27 +223,59 @@ class Store:
     @property
     def grid(self) -> Grid | None:
         text = self.meta("definition")
-        return Grid.from_dict(json.loads(text)) if text else None
+        if not text:
+            return None
+        try:
+            return Grid.from_dict(json.loads(text))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise StoreError(f"{self.path} is damaged: its sweep definition does not parse ({_first(exc)})") from None
 
-    def check_grid(self, grid: Grid) -> None:
-        """A :class:`StoreError` (one line, with the first difference) unless ``grid`` is the stored sweep or
-        extends it."""
+    def check_grid(self, grid: Grid) -> frozenset[str] | None:
+        """Where ``grid`` stands against the stored sweep: ``None`` when it is that sweep or extends it (the whole
+        store is run and read), the keys of its points when it is a part of the store (a narrower command: those
+        points only); else a :class:`StoreError` naming the first difference."""
         old = self.grid
-        if old is not None:
-            why = extension_of(grid, old)
-            if why:
-                raise StoreError(f"{self.path} holds a different sweep ({why}); use another --store, "
-                                 f"or only add grid values")
+        if old is None:
+            return None
+        why = extension_of(grid, old)
+        if not why:
+            return None
+        if grid.keep == old.keep and grid.n_points <= old.n_points:
+            keys = self._keys_if_all_stored(grid)
+            if keys is not None:
+                return keys
+        raise StoreError(f"{self.path} holds a different sweep ({why}); use another --store, "
+                         f"or only add grid values")
 
-    def set_grid(self, grid: Grid) -> bool:
-        """Record ``grid`` (after :meth:`check_grid`); True when it is new or extends the stored one."""
-        self.check_grid(grid)
+    def _keys_if_all_stored(self, grid: Grid) -> frozenset[str] | None:
+        want = list(dict.fromkeys(point_key(point_config(grid, p)) for p in grid.points()))
+        with _translated(self.path):
+            for i in range(0, len(want), 500):
+                chunk = want[i:i + 500]
+                q = f"SELECT COUNT(*) FROM points WHERE key IN ({','.join('?' * len(chunk))})"
+                if self.db.execute(q, chunk).fetchone()[0] != len(chunk):
+                    return None
+        return frozenset(want)
+
+    def set_grid(self, grid: Grid) -> frozenset[str] | None:
+        """Record ``grid`` when it is new or extends the stored sweep (the stored points get the values of the
+        axes it adds, :func:`~initlab.sweep.axes.backfill`); returns :meth:`check_grid`'s answer."""
+        keys = self.check_grid(grid)
         old = self.grid
-        if old is not None and grid.to_json() == old.to_json():
-            return False
+        if keys is not None or old is not None and grid.to_json() == old.to_json():
+            return keys
+        fill = backfill(grid, old) if old is not None else {}
         with self.transaction():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('definition', ?)", (grid.to_json(),))
-        return True
+            if fill:
+                updates = []
+                for rowid, text in self.db.execute("SELECT rowid, params FROM points").fetchall():
+                    params = json.loads(text)
+                    if any(a not in params for a in fill):
+                        updates.append((json.dumps({**params, **{a: v for a, v in fill.items() if a not in params}}),
+                                        rowid))
+                self.db.executemany("UPDATE points SET params = ? WHERE rowid = ?", updates)
+        return None
 
     # -- points -------------------------------------------------------------------------------------------
     def add_points(self, rows: Iterable[tuple[str, str, str]], chunk: int = 2000) -> int:
@@ -155,8 +297,9 @@ class Store:
             return self.db.execute("SELECT COUNT(*) FROM points").fetchone()[0]
         return self.db.execute("SELECT COUNT(*) FROM points WHERE status = ?", (status,)).fetchone()[0]
 
-    def todo(self, chunk: int = 1000) -> Iterator[tuple[str, str]]:
-        """``(key, config JSON)`` of every point not done, in insertion order, read ``chunk`` rows at a time."""
+    def todo(self, chunk: int = 1000, keys: frozenset[str] | None = None) -> Iterator[tuple[str, str]]:
+        """``(key, config JSON)`` of every point not done (of ``keys`` only, when given), in insertion order, read
+        ``chunk`` rows at a time."""
         last = 0
         while True:
             rows = self.db.execute("SELECT rowid, key, config FROM points WHERE status != 'done' AND rowid > ? "
@@ -165,7 +308,8 @@ class Store:
                 return
             last = rows[-1][0]
             for _, key, cfg in rows:
-                yield key, cfg
+                if keys is None or key in keys:
+                    yield key, cfg
 
     def write_results(self, results: Sequence[dict[str, Any]]) -> None:
         """Store a finished batch (:func:`~initlab.sweep.measure.run_batch` output) in one transaction."""
@@ -189,8 +333,13 @@ class Store:
                                         zip([r["key"]] * n, *columns))
 
     # -- reading ------------------------------------------------------------------------------------------
-    def points_frame(self):
-        """The points table as a DataFrame: key, status, one column per axis, the summary, seconds, error."""
+    def points_frame(self, keys: set[str] | None = None):
+        """The points table as a DataFrame: key, status, one column per axis, the summary, seconds, error (of
+        ``keys`` only, when given); a damaged cell is a :class:`StoreError`."""
+        with _translated(self.path):
+            return self._points_frame(keys)
+
+    def _points_frame(self, keys: set[str] | None):
         import pandas as pd
 
         grid = self.grid
@@ -201,6 +350,8 @@ class Store:
         data: dict[str, list] = {c: [] for c in ("key", "status", *axes, *POINT_SUMMARY_COLUMNS, "seconds", "error")}
         own = [c for c in POINT_SUMMARY_COLUMNS if c not in axes]  # a native axis shows its grid value
         for row in rows:
+            if keys is not None and row[0] not in keys:
+                continue
             key, status, params = row[0], row[1], json.loads(row[2])
             data["key"].append(key)
             data["status"].append(status)
@@ -231,6 +382,10 @@ class Store:
 
     def layers_frame(self, keys: Sequence[str] | None = None):
         """The stored per-layer rows (``point`` then :data:`LAYER_COLUMNS`), of ``keys`` or of every point."""
+        with _translated(self.path):
+            return self._layers_frame(keys)
+
+    def _layers_frame(self, keys: Sequence[str] | None):
         import pandas as pd
 
         from ..schema import FRAME_DTYPES
@@ -246,7 +401,7 @@ class Store:
         for c in LAYER_COLUMNS:
             dt = FRAME_DTYPES[c]
             if dt == "float64":
-                df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+                df[c] = pd.to_numeric(df[c]).astype("float64")  # text in a number's cell: damage
             elif dt == "bool":
                 df[c] = df[c].astype(bool)
             elif dt == "int64":
@@ -259,8 +414,22 @@ class Store:
     def __enter__(self) -> "Store":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
+        if isinstance(exc, sqlite3.Error):  # one line instead of SQLite's traceback
+            raise _translate(exc, self.path) from None
+
+
+def _create_tables(db: sqlite3.Connection) -> None:
+    cols = ", ".join(f'"{c}" {_sqltype(c)}' for c in POINT_SUMMARY_COLUMNS)
+    lcols = ", ".join(f'"{c}" {_layer_type(c)}' for c in LAYER_COLUMNS)
+    with _Transaction(db):
+        db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("CREATE TABLE points (key TEXT PRIMARY KEY, status TEXT NOT NULL DEFAULT 'pending', "
+                   f"params TEXT NOT NULL, config TEXT NOT NULL, error TEXT, seconds REAL, {cols})")
+        db.execute(f"CREATE TABLE layers (point TEXT NOT NULL, {lcols})")
+        db.execute("CREATE INDEX layers_point ON layers (point)")
+        db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("initlab", __version__)])
 
 
 def _py(v: Any) -> Any:
@@ -279,4 +448,16 @@ class _Transaction:
         return self.db
 
     def __exit__(self, exc_type, *exc) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self.db.execute("COMMIT")
+                return
+            except sqlite3.Error:
+                self._rollback()
+                raise
+        self._rollback()
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
