@@ -13,7 +13,8 @@ from initlab._spec import ConfigError, SpecError
 from initlab.sim.config import SimConfig
 from initlab.sim.draws import make_input
 from initlab.sim.predict import predict_layers
-from initlab.sweep.axes import (AXIS_NAMES, build_grid, extension_of, parse_values, point_config, point_key,
+from initlab.sweep.extension import extension_of
+from initlab.sweep.axes import (AXIS_NAMES, build_grid, parse_values, point_config, point_key,
                                 point_seed)
 from initlab.sweep.measure import empirical_chi1, fit_xi_c
 from initlab.plots.sweep import phase_agreement, width_table

@@ -8,17 +8,20 @@ axis is one line with the closest match.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import click
 
 from . import InputError
+from ._options import max_memory_option
 from ._outputs import check_file, check_pdf
 
 __all__ = ["COMMANDS", "sweep_group", "parse_axis_args"]
 
 _BOOL_AXES = ("batchnorm", "residual")
+MAX_POINTS = 1_000_000  # initlab.sweep.axes.MAX_POINTS, without importing numpy for --help
 
 
 def parse_axis_args(args: list[str]) -> dict[str, str]:
@@ -86,9 +89,12 @@ def sweep_group() -> None:
 @click.option("--blas-threads", type=int, default=None, help="BLAS threads per worker [default: cores / workers].")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 @click.option("--force", is_flag=True, help="Replace an existing --report file even if initlab did not write it.")
+@click.option("--max-points", "max_points", type=click.IntRange(1), default=MAX_POINTS, show_default=True,
+              help="Refuse a grid of more points (before anything is stored).")
+@max_memory_option
 @click.pass_context
 def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_local, zips, keep, batch_size,
-            blas_threads, progress, force) -> None:
+            blas_threads, progress, force, max_points, max_memory) -> None:
     """Measure every point of a grid: q, c, χ₁ and ξ_c measured beside the mean-field theory.
 
     Axes are options after these: any simulate setting (--act, --init, --depth, --width, --batch,
@@ -111,11 +117,16 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
         raise InputError("no axes: give at least one, e.g. --sigma-w2 0.5:4:8")
     if report_path is not None:
         check_pdf(report_path, force, inputs=[store])
+    cores = os.cpu_count() or 1
+    if workers is not None and workers > cores:
+        click.echo(f"note: --workers {workers} is more than the {cores} cores here; they will share them (at most "
+                   f"one worker per point is started)", err=True)
     from ..sweep.run import sweep
 
     start = time.perf_counter()
     res = sweep(store, workers=workers, scheduler=scheduler, dask_local=dask_local, zip=zips, keep=keep,
-                batch_size=batch_size, blas_threads=blas_threads, progress=progress, **axes)
+                batch_size=batch_size, blas_threads=blas_threads, progress=progress, max_points=max_points,
+                max_memory=max_memory, **axes)
     elapsed = time.perf_counter() - start
     pts = res.points
     failed = pts[pts["status"] == "failed"]

@@ -14,13 +14,14 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from .._io import check_writable
 from .._spec import ConfigError
 from ..progress import Progress
-from .axes import Grid, build_grid, point_config, point_key
+from .axes import MAX_POINTS, Grid, build_grid, point_config, point_key
 from .result import SweepResult
 from .store import Store
 
-__all__ = ["sweep", "DEFAULT_INPUT", "executor_for"]
+__all__ = ["sweep", "DEFAULT_INPUT", "executor_for", "largest_point"]
 
 #: The sweep's input when ``input`` is not given: pairs of correlation 0.5, so that ξ_c can be measured.
 DEFAULT_INPUT = "pairs:c0=0.5"
@@ -30,6 +31,30 @@ def _rows(grid: Grid) -> Iterator[tuple[str, str, str]]:
     for params in grid.points():
         cfg = point_config(grid, params)
         yield point_key(cfg), json.dumps(params), cfg.to_json()
+
+
+def largest_point(grid: Grid):
+    """The config of the grid's point that needs the most memory (:func:`initlab.sim.memory.estimate_bytes`
+    grows with depth, batch, trials, input_dim, bins and dropout, so their largest values are taken together,
+    over every activation, width list and dtype; an upper bound where axes are zipped), without enumerating the
+    grid; None when no such combination is a valid config."""
+    import itertools
+
+    from ..sim.memory import estimate_bytes
+
+    f = grid.fields
+    big = {a: max(f[a], key=lambda v: -1 if v is None else v) for a in
+           ("depth", "batch", "trials", "input_dim", "bins", "dropout") if a in f}
+    best, need = None, -1
+    for combo in itertools.islice(itertools.product(f["act"], f["width"], f["dtype"]), 1000):
+        try:  # a combination no point has (per-layer widths of another depth) is skipped
+            cfg = point_config(grid, {**big, **dict(zip(("act", "width", "dtype"), combo))})
+        except ConfigError:
+            continue
+        n = estimate_bytes(cfg, keep_weights=False)
+        if n > need:
+            best, need = cfg, n
+    return best
 
 
 def executor_for(workers: int | None = None, scheduler: Any = None, dask_local: int | None = None,
@@ -74,7 +99,7 @@ def executor_for(workers: int | None = None, scheduler: Any = None, dask_local: 
 def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None, scheduler: Any = None,
           dask_local: int | None = None, zip: Sequence[Sequence[str]] = (), keep: str = "summary",
           batch_size: int | None = None, blas_threads: int | None = None, progress: bool = True,
-          **axes: Any) -> SweepResult:
+          max_points: int = MAX_POINTS, max_memory: int | None = None, **axes: Any) -> SweepResult:
     """Measure a whole region of the parameter space: every point of a grid, on every core or on Dask.
 
     Parameters
@@ -98,6 +123,11 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
         BLAS threads per worker (default cores ÷ workers).
     progress : bool
         A progress bar (points, rate, ETA) on stderr.
+    max_points : int
+        A grid of more points is refused before anything is enumerated or stored.
+    max_memory : int, optional
+        Bytes one point may use (default: the available memory); the grid's largest point is checked
+        (:func:`largest_point`, :func:`initlab.sim.memory.check_memory`) before anything starts.
     **axes
         Axis name -> grid string (``"0.5:4:36"``, ``"log:1e-2:1e2:9"``, ``"tanh,relu"``), value or values;
         any SimConfig field, ``sigma_w2`` or ``sigma_b2`` (see :mod:`initlab.sweep.axes`). ``input``
@@ -113,10 +143,16 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
     ...             trials=2, store="tanh.sqlite")  # doctest: +SKIP
     >>> res.points[["sigma_w2", "sigma_b2", "chi1", "theory_chi1"]]  # doctest: +SKIP
     """
-    grid = build_grid(axes, zips=zip, keep=keep, defaults={"input": DEFAULT_INPUT})
+    grid = build_grid(axes, zips=zip, keep=keep, defaults={"input": DEFAULT_INPUT}, max_points=max_points)
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+    worst = largest_point(grid)
+    if worst is not None:
+        from ..sim.memory import check_memory
+
+        check_memory(worst, max_memory)
     path = Path(store) if store is not None else Path(tempfile.mkdtemp(prefix="initlab-sweep-")) / "sweep.sqlite"
+    check_writable(path, what="store")  # a read-only folder or media: one line before anything starts
     if path.exists():  # a foreign store, or another sweep's, is refused before anything starts
         with Store(path, readonly=True) as st:
             st.check_grid(grid)

@@ -14,13 +14,19 @@ Crash safety
     Every finished batch is one transaction (its points' status and summaries and their layer rows), so a
     kill at any moment loses at most the points in flight and never leaves a half-written point; SQLite's
     write-ahead log makes the file consistent again on the next open. NaN is stored as NULL and read back as
-    NaN.
+    NaN. A new store is made under a temporary name and linked into place, so that no one sees it half-made
+    and two sweeps that create it at once share one.
+
+Opening
+    An existing file is checked before anything can change it (:mod:`initlab.sweep.sqlite`): an empty file, one
+    that is not SQLite, another program's database or a damaged store (a table or column missing, a
+    definition that does not parse) is a :class:`StoreError` and is left byte for byte as it was. Readers
+    (``readonly=True``: export, report) open with ``mode=ro``, so a store on read-only media can be read.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import sqlite3
@@ -29,12 +35,14 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from .._io import clean_stale, temp_name
-from .._spec import ConfigError
 from .._version import __version__
 from ..schema import LAYER_COLUMNS, POINT_SUMMARY_COLUMNS, POINT_TEXT_COLUMNS
-from .axes import Grid, backfill, extension_of, point_config, point_key
+from .axes import Grid, point_config, point_key
+from .extension import backfill, extension_of
+from .sqlite import (StoreBusyError, StoreError, Transaction, first_line, check_header, connect,
+                     translate, translated)
 
-__all__ = ["Store", "FORMAT", "StoreError", "StoreBusyError", "BUSY_TIMEOUT_S"]
+__all__ = ["Store", "FORMAT", "StoreError", "StoreBusyError"]
 
 #: The store's format version (``meta.format``).
 FORMAT = "initlab-sweep-1"
@@ -42,71 +50,6 @@ FORMAT = "initlab-sweep-1"
 _TEXT = set(POINT_TEXT_COLUMNS)
 _INTS = {"diverged", "diverged_layer"}
 _POINT_COLS = ("key", "status", "params", "config", "error", "seconds", *POINT_SUMMARY_COLUMNS)
-_MAGIC = b"SQLite format 3\x00"
-#: How long a write waits for another process's transaction on the same store before giving up.
-BUSY_TIMEOUT_S = 30.0
-
-
-class StoreError(ConfigError):
-    """A file that is not a sweep store, a damaged store, or a store that holds a different sweep (one line;
-    exit code 2 on the command line)."""
-
-
-class StoreBusyError(OSError):
-    """The machine, not the input: the disk is full, or another process held the store longer than
-    :data:`BUSY_TIMEOUT_S` (one line; exit code 1). Every batch is one transaction, so the store is left
-    consistent, and running the same sweep again resumes it."""
-
-
-def _check_header(path: Path) -> None:
-    """Refuse, without opening it as a database, a file that is empty or not SQLite."""
-    with open(path, "rb") as fh:
-        head = fh.read(len(_MAGIC))
-    if not head:
-        raise StoreError(f"{path} is an empty file, not a sweep store (left as it is)")
-    if head != _MAGIC:
-        raise StoreError(f"{path} is not a sweep store (not an SQLite file)")
-
-
-def _connect(target: str, uri: bool = False) -> sqlite3.Connection:
-    return sqlite3.connect(target, isolation_level=None, timeout=BUSY_TIMEOUT_S, uri=uri)
-
-
-@contextlib.contextmanager
-def _translated(path: Path):
-    """SQLite's errors as one line: a full disk or a lock held too long is :class:`StoreBusyError`, anything
-    else (a missing table or column, text where a number belongs) is a damaged store, :class:`StoreError`."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise _translate(exc, path) from None
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise StoreError(f"{path} is damaged ({type(exc).__name__}: {_first(exc)})") from None
-
-
-def _first(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _translate(exc: sqlite3.Error, path: Path) -> Exception:
-    msg = _first(exc)
-    low = msg.lower()
-    if "full" in low:
-        return StoreBusyError(errno.ENOSPC, f"the disk is full writing the sweep store {path} (every finished "
-                              "point is kept; run the same command again to resume)")
-    if "locked" in low or "busy" in low:
-        return StoreBusyError(errno.EBUSY, f"the sweep store {path} stayed locked by another process for "
-                              f"{BUSY_TIMEOUT_S:g} s (another sweep writing it?); try again when it is done")
-    if "readonly" in low or "read-only" in low or "unable to open" in low:
-        return StoreBusyError(errno.EROFS, f"cannot write the sweep store {path} ({msg})")
-    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError) \
-            or "no such" in low or "malformed" in low:
-        return StoreError(f"{path} is not a sweep store or is damaged ({msg})")
-    return StoreBusyError(errno.EIO, f"the sweep store {path} failed: {msg}")
-
 
 def _sqltype(col: str) -> str:
     return "TEXT" if col in _TEXT or col in ("label", "init", "act") else "INTEGER" if col in _INTS else "REAL"
@@ -141,13 +84,13 @@ class Store:
             if not create or readonly:
                 raise StoreError(f"no sweep store at {self.path}")
             self._create_new()
-        _check_header(self.path)
-        with _translated(self.path):
+        check_header(self.path)
+        with translated(self.path):
             self.db = self._connect()
         try:
             self._validate()  # before anything could change the file
             if not readonly:
-                with _translated(self.path):
+                with translated(self.path):
                     self.db.execute("PRAGMA journal_mode=WAL")  # a store is made in WAL mode: no change
                     self.db.execute("PRAGMA synchronous=NORMAL")
         except BaseException:
@@ -155,18 +98,24 @@ class Store:
             raise
 
     def _connect(self) -> sqlite3.Connection:
-        """A connection that changes nothing by itself; read-only (``mode=ro``) stores open on read-only media
-        too (``immutable=1`` where SQLite cannot make the write-ahead log's index there)."""
+        """A connection that changes nothing by itself. A reader's (``readonly``) is an ordinary one that may only
+        query (so that the write-ahead log is tidied away when it closes), or where the media is read-only one
+        opened with ``mode=ro``, or ``immutable=1`` where SQLite cannot make the log's index there."""
         if not self.readonly:
-            return _connect(str(self.path))
-        uri = "file:" + urllib.parse.quote(str(self.path.absolute())) + "?mode=ro"
-        db = _connect(uri, uri=True)
-        try:
-            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            return db
-        except sqlite3.OperationalError:
-            db.close()
-            return _connect(uri + "&immutable=1", uri=True)
+            return connect(str(self.path))
+        uri = "file:" + urllib.parse.quote(str(self.path.absolute()))
+        for target in (None, uri + "?mode=ro", uri + "?mode=ro&immutable=1"):
+            db = connect(target, uri=True) if target else connect(str(self.path))
+            try:
+                if target is None:
+                    db.execute("PRAGMA query_only = ON")
+                db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return db
+            except sqlite3.OperationalError:
+                db.close()
+                if target and "immutable" in target:
+                    raise
+        raise AssertionError("unreachable")
 
     def _create_new(self) -> None:
         """Make the store under a temporary name and link it into place, so that nobody ever sees a half-made
@@ -175,8 +124,8 @@ class Store:
         clean_stale(self.path, restore=False)
         tmp = self.path.parent / temp_name(self.path.name)
         try:
-            with _translated(self.path):
-                db = _connect(str(tmp))
+            with translated(self.path):
+                db = connect(str(tmp))
                 try:
                     db.execute("PRAGMA journal_mode=WAL")
                     _create_tables(db)
@@ -197,7 +146,7 @@ class Store:
     def _validate(self) -> None:
         """A :class:`StoreError` unless the file holds a sweep store of this format with every table and column
         (only reads)."""
-        with _translated(self.path):
+        with translated(self.path):
             tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if "meta" not in tables or self.meta("format") != FORMAT:
                 raise StoreError(f"{self.path} is not an initlab sweep store")
@@ -213,7 +162,7 @@ class Store:
     # -- schema -----------------------------------------------------------------------------------------
     def transaction(self):
         """``with store.transaction(): ...``: BEGIN IMMEDIATE … COMMIT (ROLLBACK on an exception)."""
-        return _Transaction(self.db)
+        return Transaction(self.db)
 
     def meta(self, name: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
@@ -228,7 +177,7 @@ class Store:
         try:
             return Grid.from_dict(json.loads(text))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise StoreError(f"{self.path} is damaged: its sweep definition does not parse ({_first(exc)})") from None
+            raise StoreError(f"{self.path} is damaged: its sweep definition does not parse ({first_line(exc)})") from None
 
     def check_grid(self, grid: Grid) -> frozenset[str] | None:
         """Where ``grid`` stands against the stored sweep: ``None`` when it is that sweep or extends it (the whole
@@ -249,7 +198,7 @@ class Store:
 
     def _keys_if_all_stored(self, grid: Grid) -> frozenset[str] | None:
         want = list(dict.fromkeys(point_key(point_config(grid, p)) for p in grid.points()))
-        with _translated(self.path):
+        with translated(self.path):
             for i in range(0, len(want), 500):
                 chunk = want[i:i + 500]
                 q = f"SELECT COUNT(*) FROM points WHERE key IN ({','.join('?' * len(chunk))})"
@@ -336,7 +285,7 @@ class Store:
     def points_frame(self, keys: set[str] | None = None):
         """The points table as a DataFrame: key, status, one column per axis, the summary, seconds, error (of
         ``keys`` only, when given); a damaged cell is a :class:`StoreError`."""
-        with _translated(self.path):
+        with translated(self.path):
             return self._points_frame(keys)
 
     def _points_frame(self, keys: set[str] | None):
@@ -382,7 +331,7 @@ class Store:
 
     def layers_frame(self, keys: Sequence[str] | None = None):
         """The stored per-layer rows (``point`` then :data:`LAYER_COLUMNS`), of ``keys`` or of every point."""
-        with _translated(self.path):
+        with translated(self.path):
             return self._layers_frame(keys)
 
     def _layers_frame(self, keys: Sequence[str] | None):
@@ -417,13 +366,13 @@ class Store:
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
         if isinstance(exc, sqlite3.Error):  # one line instead of SQLite's traceback
-            raise _translate(exc, self.path) from None
+            raise translate(exc, self.path) from None
 
 
 def _create_tables(db: sqlite3.Connection) -> None:
     cols = ", ".join(f'"{c}" {_sqltype(c)}' for c in POINT_SUMMARY_COLUMNS)
     lcols = ", ".join(f'"{c}" {_layer_type(c)}' for c in LAYER_COLUMNS)
-    with _Transaction(db):
+    with Transaction(db):
         db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
         db.execute("CREATE TABLE points (key TEXT PRIMARY KEY, status TEXT NOT NULL DEFAULT 'pending', "
                    f"params TEXT NOT NULL, config TEXT NOT NULL, error TEXT, seconds REAL, {cols})")
@@ -437,27 +386,3 @@ def _py(v: Any) -> Any:
     if v is None or isinstance(v, (str, bool, int, float)):
         return v
     return v.item() if hasattr(v, "item") else v
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
-
-    def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, exc_type, *exc) -> None:
-        if exc_type is None:
-            try:
-                self.db.execute("COMMIT")
-                return
-            except sqlite3.Error:
-                self._rollback()
-                raise
-        self._rollback()
-
-    def _rollback(self) -> None:
-        if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
-            with contextlib.suppress(sqlite3.Error):
-                self.db.execute("ROLLBACK")
