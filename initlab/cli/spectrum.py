@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import InputError
-from ._options import threads_option, use_threads
+from ._options import FiniteFloat, threads_option, use_threads
 
 __all__ = ["COMMANDS", "spectrum_cmd", "parse_ints"]
 
@@ -52,9 +52,9 @@ def _sigma_w2(text: str):
 @click.option("--width", type=click.IntRange(2, 4000), default=400, show_default=True, help="Width N of every layer.")
 @click.option("--sigma-w2", "sigma_w2", default="critical", show_default=True,
               help="σ_w², or 'critical' (χ₁ = 1: at --sigma-b2 if given, else at the fixed point --q-star).")
-@click.option("--sigma-b2", "sigma_b2", type=click.FloatRange(0, 1e6), default=None,
+@click.option("--sigma-b2", "sigma_b2", type=FiniteFloat(0, 1e6), default=None,
               help="σ_b² [default: 0, or the critical σ_b² of --q-star].")
-@click.option("--q-star", "q_star", type=click.FloatRange(0, 1e6, min_open=True), default=None,
+@click.option("--q-star", "q_star", type=FiniteFloat(0, 1e6, min_open=True), default=None,
               help="With --sigma-w2 critical: the fixed point q* to sit at [default: 1/64].")
 @click.option("--samples", type=click.IntRange(1, 1000), default=4, show_default=True,
               help="Independent (network, input) draws per config.")
@@ -86,7 +86,7 @@ def spectrum_cmd(act, weights, depth, width, sigma_w2, sigma_b2, q_star, samples
 
     from ..study.spectrum import _configs, spectrum
 
-    _configs(act, weights, sw2, sigma_b2, q_star)  # bad names and impossible critical points: before any work
+    _configs(act, weights, sw2, sigma_b2, q_star, depths)  # bad names and impossible critical points: before any work
     with use_threads(threads):
         res = spectrum(act, weights, depths, width, sigma_w2=sw2, sigma_b2=sigma_b2, q_star=q_star,
                        samples=samples, seed=seed, log=lambda s: click.echo(s, err=True))

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import InputError
-from ._options import threads_option, use_threads
+from ._options import FiniteFloat, threads_option, use_threads
 from .spectrum import parse_ints
 
 __all__ = ["COMMANDS", "study_group", "trainability_cmd", "parse_grid"]
@@ -48,19 +48,19 @@ def study_group() -> None:
 @click.option("--preset", type=click.Choice(["quick", "paper"]), default="quick", show_default=True,
               help="Grid and training settings; every option below overrides it.")
 @click.option("--act", default="tanh", show_default=True, help="Activation spec.")
-@click.option("--sigma-b2", "sigma_b2", type=click.FloatRange(0, 1e3), default=0.05, show_default=True)
+@click.option("--sigma-b2", "sigma_b2", type=FiniteFloat(0, 1e3), default=0.05, show_default=True)
 @click.option("--sigma-w2", "sigma_w2", default=None, help="σ_w² grid: lo:hi:n or a comma list [preset].")
 @click.option("--depth", default=None, help="Comma list of depths (hidden layers) [preset].")
 @click.option("--width", type=click.IntRange(1, 4096), default=None, help="Hidden units per layer [preset].")
 @click.option("--optimizer", type=click.Choice(["rmsprop", "sgd"]), default=None, help="[preset: rmsprop]")
-@click.option("--lr", type=click.FloatRange(0, 10, min_open=True), default=None, help="Learning rate [preset].")
+@click.option("--lr", type=FiniteFloat(0, 10, min_open=True), default=None, help="Learning rate [preset].")
 @click.option("--steps", default=None, help="Comma list of training-step checkpoints (one panel each) [preset].")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=None, help="[preset]")
 @click.option("--subset", type=click.IntRange(10, 60_000), default=None, help="Training images [preset].")
 @click.option("--test-subset", type=click.IntRange(10, 10_000), default=None, help="Test images [preset].")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+@click.option("--dropout", type=FiniteFloat(0, 1, max_open=True), default=0.0, show_default=True,
               help="Dropout rate after every hidden layer (the theory's ξ_c with dropout is drawn).")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--threshold", type=FiniteFloat(0, 1), default=0.5, show_default=True,
               help="'Trainable' means training accuracy above this.")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--data", "data_path", type=click.Path(), default=None, help="MNIST folder [else $INITLAB_DATA, cache].")

@@ -8,6 +8,7 @@ axis is one line with the closest match.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -137,9 +138,11 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
         from ..plots.sweep import phase_agreement
 
         a = phase_agreement(pts)
-        click.echo(f"vs mean-field theory: same phase in {a['same_phase']:.1%} of {a['cells']:.0f} cells; median "
+        pct = {k: f"{v:.{1 if k == 'same_phase' else 2}%}" if math.isfinite(v) else "n/a (no finite value)"
+               for k, v in a.items()}
+        click.echo(f"vs mean-field theory: same phase in {pct['same_phase']} of {a['cells']:.0f} cells; median "
                    f"relative error away from chi1 = 1 ({a['cells_away']:.0f} cells): chi1 "
-                   f"{a['chi1_median_rel_err']:.2%}, xi_c {a['xi_c_median_rel_err']:.2%}")
+                   f"{pct['chi1_median_rel_err']}, xi_c {pct['xi_c_median_rel_err']}")
     if len(failed):
         click.echo(f"first failure: {failed['error'].iloc[0]}", err=True)
     if report_path is not None:

@@ -181,6 +181,9 @@ def jacobian_theory(act: Activation | str, weights: str, sigma_w2: float, sigma_
     a = get_activation(act)
     if weights not in WEIGHTS:
         raise UnknownNameError("weight ensemble", str(weights), list(WEIGHTS))
+    if a.pieces != 1:
+        raise ConfigError(f"{a.spec} has {a.pieces} pieces per unit: the free-probability prediction needs an "
+                          f"elementwise activation")
     if q_star is None:
         fp = fixed_point(a, float(sigma_w2), float(sigma_b2))
         q_star = fp.q_star
