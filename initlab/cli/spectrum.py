@@ -9,8 +9,13 @@ import click
 
 from . import InputError
 from ._options import FiniteFloat, threads_option, use_threads
+from ._outputs import check_pdf
 
-__all__ = ["COMMANDS", "spectrum_cmd", "parse_ints"]
+__all__ = ["COMMANDS", "spectrum_cmd", "parse_ints", "RUN_FILES"]
+
+#: The files of a spectrum run folder (``--out``), which ``--report`` may not replace.
+RUN_FILES = ("moments.csv", "bins.csv", "density.csv", "values.csv", "spectrum_histograms.png",
+             "spectrum_moments.png")
 
 
 def parse_ints(text: str, name: str, lo: int = 1, hi: int = 100_000) -> list[int]:
@@ -62,9 +67,10 @@ def _sigma_w2(text: str):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Save moments.csv, bins.csv, density.csv, values.csv and the two PNG figures here.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PDF report.")
+@click.option("--force", is_flag=True, help="Replace an existing --report file even if initlab did not write it.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @threads_option
-def spectrum_cmd(act, weights, depth, width, sigma_w2, sigma_b2, q_star, samples, seed, out, report, fmt,
+def spectrum_cmd(act, weights, depth, width, sigma_w2, sigma_b2, q_star, samples, seed, out, report, force, fmt,
                  threads) -> None:
     """Singular values of the input–output Jacobian J = D_L W_L ⋯ D_1 W_1 at init, measured exactly (an SVD of
     the product, float64) and predicted by free probability (the S-transform of Pennington, Schoenholz &
@@ -82,6 +88,8 @@ def spectrum_cmd(act, weights, depth, width, sigma_w2, sigma_b2, q_star, samples
         raise InputError("--q-star applies with --sigma-w2 critical and no --sigma-b2")
     if report is not None and report.suffix.lower() != ".pdf":
         raise InputError(f"--report must end in .pdf, got '{report.name}'")
+    if report is not None:
+        check_pdf(report, force, run_dir=out, run_files=RUN_FILES)
     import scipy.linalg  # noqa: F401  (loaded before the thread limit so that it applies to its LAPACK too)
 
     from ..study.spectrum import _configs, spectrum

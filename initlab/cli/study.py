@@ -8,9 +8,13 @@ import click
 
 from . import InputError
 from ._options import FiniteFloat, threads_option, use_threads
+from ._outputs import check_pdf
 from .spectrum import parse_ints
 
-__all__ = ["COMMANDS", "study_group", "trainability_cmd", "parse_grid"]
+__all__ = ["COMMANDS", "study_group", "trainability_cmd", "parse_grid", "RUN_FILES"]
+
+#: The files of a trainability run folder (``--out``), which ``--report`` may not replace.
+RUN_FILES = ("points.csv", "curves.csv", "settings.json", "trainability.png")
 
 
 def parse_grid(text: str, name: str) -> list[float]:
@@ -67,12 +71,14 @@ def study_group() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Save points.csv, curves.csv, settings.json and trainability.png here.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PDF report.")
+@click.option("--force", is_flag=True, help="Replace an existing --report file even if initlab did not write it.")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Processes training points in parallel (one BLAS thread each; same results as serial).")
 @click.option("--quiet", is_flag=True, help="No per-point log lines.")
 @threads_option
 def trainability_cmd(preset, act, sigma_b2, sigma_w2, depth, width, optimizer, lr, steps, batch_size, subset,
-                     test_subset, dropout, threshold, seed, data_path, out, report, workers, quiet, threads) -> None:
+                     test_subset, dropout, threshold, seed, data_path, out, report, force, workers, quiet,
+                     threads) -> None:
     """Train tanh networks on MNIST over σ_w² × depth (Schoenholz et al. 2017) and compare "trainable" with
     "depth < 6 ξ_c" from the mean-field theory; one heatmap panel per number of steps.
 
@@ -98,6 +104,8 @@ def trainability_cmd(preset, act, sigma_b2, sigma_w2, depth, width, optimizer, l
             p[key] = val
     if report is not None and report.suffix.lower() != ".pdf":
         raise InputError(f"--report must end in .pdf, got '{report.name}'")
+    if report is not None:
+        check_pdf(report, force, run_dir=out, run_files=RUN_FILES)
     spec = get_activation(act).spec
     kw = dict(act=spec, sigma_b2=sigma_b2, width=p["width"], optimizer=p["optimizer"], lr=p["lr"],
               steps=tuple(p["steps"]), batch_size=p["batch_size"], dropout=dropout)
