@@ -50,9 +50,9 @@ def test_unknown_axis_names_the_closest_match():
 
 
 @pytest.mark.parametrize("axes, msg", [
-    ({"sigma_w2": "1", "init": "he"}, "'init' contradicts"),
-    ({"sigma_w2": "1", "gain": "1.2"}, "'gain' contradicts"),
-    ({"sigma_b2": "0.1", "bias_init": "normal:0.1"}, "'bias_init' contradicts"),
+    ({"sigma_w2": "1", "init": "he"}, "--init contradicts"),
+    ({"sigma_w2": "1", "gain": "1.2"}, "--gain contradicts"),
+    ({"sigma_b2": "0.1", "bias_init": "normal:0.1"}, "--bias-init contradicts"),
     ({"act": "nope"}, "unknown activation"),
     ({"depth": "0,2"}, "depth must be an integer >= 1"),
 ])

@@ -135,8 +135,8 @@ def _closed_port() -> int:
 @pytest.mark.parametrize("args, msg", [
     (["--act", "tanh", "--sigma-w", "1:2:3"], "unknown axis 'sigma-w'; did you mean 'sigma_w2'?"),
     (["--act", "tanh", "--sigma-w2", "1:2:0"], "is empty"),
-    (["--act", "tanh", "--sigma-w2", "1", "--init", "he"], "'init' contradicts"),
-    (["--act", "tanh", "--sigma-b2", "0.1", "--bias-init", "normal:0.3"], "'bias_init' contradicts"),
+    (["--act", "tanh", "--sigma-w2", "1", "--init", "he"], "--init contradicts"),
+    (["--act", "tanh", "--sigma-b2", "0.1", "--bias-init", "normal:0.3"], "--bias-init contradicts"),
     (["--act", "tanh", "--depth"], "--depth needs a value"),
     (["--act", "tanh", "--workers", "2", "--dask-local", "2"], "not workers and dask-local"),
     ([], "no axes"),

@@ -348,10 +348,10 @@ def _check_contradictions(fields: Mapping[str, tuple]) -> None:
     if "sigma_w2" in fields:
         for other in ("init", "gain"):
             if other in fields:
-                raise ConfigError(f"axis sigma_w2 sets the weight variance (Gaussian, fan_in), so '{other}' "
+                raise ConfigError(f"--sigma-w2 sets the weight variance (Gaussian, fan_in), so --{other} "
                                   f"contradicts it: drop one of them")
     if "sigma_b2" in fields and "bias_init" in fields:
-        raise ConfigError("axis sigma_b2 sets the bias variance (Gaussian), so 'bias_init' contradicts it: drop one")
+        raise ConfigError("--sigma-b2 sets the bias variance (Gaussian), so --bias-init contradicts it: drop one")
 
 
 def _field_value(cfg: SimConfig, name: str) -> Any:

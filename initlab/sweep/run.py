@@ -18,6 +18,7 @@ from .._io import check_writable
 from .._spec import ConfigError
 from ..progress import Progress
 from .axes import MAX_POINTS, Grid, build_grid, point_config, point_key
+from .extension import backfill
 from .result import SweepResult
 from .store import Store
 
@@ -27,10 +28,12 @@ __all__ = ["sweep", "DEFAULT_INPUT", "executor_for", "largest_point"]
 DEFAULT_INPUT = "pairs:c0=0.5"
 
 
-def _rows(grid: Grid) -> Iterator[tuple[str, str, str]]:
+def _rows(grid: Grid, fill: dict[str, Any] | None = None) -> Iterator[tuple[str, str, str]]:
+    """``(key, params JSON, config JSON)`` of every point; ``fill`` adds the values of axes the store's sweep
+    has and ``grid`` (a part of it) does not."""
     for params in grid.points():
         cfg = point_config(grid, params)
-        yield point_key(cfg), json.dumps(params), cfg.to_json()
+        yield point_key(cfg), json.dumps({**params, **(fill or {})}), cfg.to_json()
 
 
 def largest_point(grid: Grid):
@@ -159,23 +162,29 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
     executor, release = executor_for(workers, scheduler, dask_local, blas_threads)
     try:
         with Store(path, create=True) as st:
-            keys = st.set_grid(grid)
-            run_store(st, executor, keep, batch_size=batch_size, progress=progress, keys=keys)
+            part = st.set_grid(grid)
+            keys = run_store(st, executor, keep, batch_size=batch_size, progress=progress,
+                             part=grid if part else None)
     finally:
         release()
     return SweepResult(path) if keys is None else SweepResult(path, grid=grid, keys=keys)
 
 
 def run_store(st: Store, executor: Any, keep: str, *, batch_size: int | None = None, progress: bool = True,
-              keys: frozenset[str] | None = None) -> int:
-    """Add the grid's missing points to ``st`` and run every point not done (of ``keys`` only, when given: a
-    narrower command on a larger store) on ``executor``; the number run."""
+              part: Grid | None = None) -> frozenset[str] | None:
+    """Add the missing points to ``st`` and run every point not done on ``executor``: the stored sweep's, or
+    with ``part`` (a narrower sweep that the stored one extends) only that one's. Returns the keys of ``part``'s
+    points (None without it)."""
     from .executors import Batcher
 
-    if keys is None:
+    if part is None:
+        keys = None
         st.add_points(_rows(st.grid))
         total = st.count() - st.count("done")
     else:
+        rows = list(_rows(part, backfill(st.grid, part)))
+        keys = frozenset(r[0] for r in rows)
+        st.add_points(rows)
         total = sum(1 for _ in st.todo(keys=keys))
     batcher = Batcher(st.todo(keys=keys), total, executor.workers, batch_size)
     t0 = time.perf_counter()
@@ -190,4 +199,4 @@ def run_store(st: Store, executor: Any, keep: str, *, batch_size: int | None = N
             bar.update(len(results), postfix=f"{rate:.3g} points/s")
 
         executor.run(batcher, keep, on_result)
-    return total
+    return keys

@@ -37,7 +37,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from .._io import clean_stale, temp_name
 from .._version import __version__
 from ..schema import LAYER_COLUMNS, POINT_SUMMARY_COLUMNS, POINT_TEXT_COLUMNS
-from .axes import Grid, point_config, point_key
+from .axes import Grid
 from .extension import backfill, extension_of
 from .sqlite import (StoreBusyError, StoreError, Transaction, first_line, check_header, connect,
                      translate, translated)
@@ -179,40 +179,29 @@ class Store:
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise StoreError(f"{self.path} is damaged: its sweep definition does not parse ({first_line(exc)})") from None
 
-    def check_grid(self, grid: Grid) -> frozenset[str] | None:
-        """Where ``grid`` stands against the stored sweep: ``None`` when it is that sweep or extends it (the whole
-        store is run and read), the keys of its points when it is a part of the store (a narrower command: those
-        points only); else a :class:`StoreError` naming the first difference."""
+    def check_grid(self, grid: Grid) -> bool:
+        """Where ``grid`` stands against the stored sweep: False when it is that sweep or extends it (the whole
+        store is run and read), True when the stored sweep extends it (a narrower command: its own points
+        only); else a :class:`StoreError` naming the first difference."""
         old = self.grid
         if old is None:
-            return None
+            return False
         why = extension_of(grid, old)
         if not why:
-            return None
-        if grid.keep == old.keep and grid.n_points <= old.n_points:
-            keys = self._keys_if_all_stored(grid)
-            if keys is not None:
-                return keys
+            return False
+        if grid.keep == old.keep and not extension_of(old, grid):
+            return True
         raise StoreError(f"{self.path} holds a different sweep ({why}); use another --store, "
                          f"or only add grid values")
 
-    def _keys_if_all_stored(self, grid: Grid) -> frozenset[str] | None:
-        want = list(dict.fromkeys(point_key(point_config(grid, p)) for p in grid.points()))
-        with translated(self.path):
-            for i in range(0, len(want), 500):
-                chunk = want[i:i + 500]
-                q = f"SELECT COUNT(*) FROM points WHERE key IN ({','.join('?' * len(chunk))})"
-                if self.db.execute(q, chunk).fetchone()[0] != len(chunk):
-                    return None
-        return frozenset(want)
-
-    def set_grid(self, grid: Grid) -> frozenset[str] | None:
+    def set_grid(self, grid: Grid) -> bool:
         """Record ``grid`` when it is new or extends the stored sweep (the stored points get the values of the
-        axes it adds, :func:`~initlab.sweep.axes.backfill`); returns :meth:`check_grid`'s answer."""
-        keys = self.check_grid(grid)
+        axes it adds, :func:`~initlab.sweep.extension.backfill`); returns :meth:`check_grid`'s answer (True: a
+        part of the stored sweep, which is left as it is)."""
+        part = self.check_grid(grid)
         old = self.grid
-        if keys is not None or old is not None and grid.to_json() == old.to_json():
-            return keys
+        if part or old is not None and grid.to_json() == old.to_json():
+            return part
         fill = backfill(grid, old) if old is not None else {}
         with self.transaction():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('definition', ?)", (grid.to_json(),))
@@ -224,7 +213,7 @@ class Store:
                         updates.append((json.dumps({**params, **{a: v for a, v in fill.items() if a not in params}}),
                                         rowid))
                 self.db.executemany("UPDATE points SET params = ? WHERE rowid = ?", updates)
-        return None
+        return False
 
     # -- points -------------------------------------------------------------------------------------------
     def add_points(self, rows: Iterable[tuple[str, str, str]], chunk: int = 2000) -> int:
