@@ -174,7 +174,8 @@ def jacobian_theory(act: Activation | str, weights: str, sigma_w2: float, sigma_
     """Build the prediction; ``q_star`` defaults to the fixed point of the q-map reached from 1.
 
     For a positively homogeneous activation (linear, ReLU, leaky ReLU) the law of :math:`\\phi'(h)^2` does not
-    depend on :math:`q`, so a divergent :math:`q^*` is replaced by 1.
+    depend on :math:`q`, so a divergent :math:`q^*`, or :math:`q^* = 0` (where :math:`\\phi'(0)` would stand for
+    the whole law), is replaced by 1.
     """
     from ..theory.meanfield import fixed_point
 
@@ -187,10 +188,13 @@ def jacobian_theory(act: Activation | str, weights: str, sigma_w2: float, sigma_
     if q_star is None:
         fp = fixed_point(a, float(sigma_w2), float(sigma_b2))
         q_star = fp.q_star
+    homogeneous = a.name in ("linear", "relu", "leaky_relu")
     if not math.isfinite(q_star):
-        if a.name not in ("linear", "relu", "leaky_relu"):
+        if not homogeneous:
             raise ConfigError(f"{a.spec} with sigma_w2 = {sigma_w2:g}, sigma_b2 = {sigma_b2:g} has no finite q*: "
                               "the free-probability prediction needs one")
+        q_star = 1.0
+    elif q_star <= 0 and homogeneous:  # q* = 0 (ordered, no bias): the law is q's at any q > 0, not phi'(0)'s
         q_star = 1.0
     lam, prob = d2_law(a, q_star)
     mu1, mu2 = float(prob @ lam), float(prob @ lam ** 2)
