@@ -307,3 +307,19 @@ def test_definition_json_round_trips(store):
         text = db.execute("SELECT value FROM meta WHERE name = 'definition'").fetchone()[0]
     db.close()
     assert json.loads(text)["given"][:2] == ["act", "sigma_w2"]
+
+
+def test_pool_starts_at_most_one_worker_per_point(monkeypatch, tmp_path):
+    from initlab.sweep.executors import PoolExecutor
+
+    sizes = []
+    real = PoolExecutor._pool
+
+    def pool(self, n):
+        sizes.append(n)
+        return real(self, n)
+
+    monkeypatch.setattr(PoolExecutor, "_pool", pool)
+    res = initlab.sweep(tmp_path / "s.sqlite", act="tanh", sigma_w2="1,2,3", depth=2, width=4, batch=4, workers=64,
+                        blas_threads=1, progress=False)
+    assert sizes == [3] and (res.points["status"] == "done").all()  # 3 points: 3 workers, not 64 forks
