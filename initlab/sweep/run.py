@@ -2,7 +2,10 @@
 streams the rest through an executor, storing each finished batch as it comes back.
 
 Re-running the same sweep against the same store resumes it: finished points are skipped (a point's key is
-the hash of its full config), and a kill at any moment loses at most the points in flight.
+the hash of its full config), and a kill at any moment loses at most the points in flight. Everything that
+can be checked is checked before any work: the grid's size (``max_points``) and its largest point's memory
+(``max_memory``), that the store can be written, and that it holds this sweep, a part of it or a sweep it
+extends (:mod:`initlab.sweep.extension`).
 """
 
 from __future__ import annotations
@@ -109,7 +112,8 @@ def sweep(store: str | os.PathLike | None = None, *, workers: int | None = None,
     ----------
     store : path, optional
         The SQLite store (created; an existing one of the same sweep is resumed, one of an extended sweep gets
-        the new points, one of a different sweep is refused). Default: a new file in a temporary folder.
+        the new points, one of a larger sweep that extends this one runs and returns only this one's points,
+        one of a different sweep is refused). Default: a new file in a temporary folder.
     workers : int, optional
         Local processes (default one per core; 1 runs in this process).
     scheduler : str or distributed.Client, optional

@@ -73,6 +73,16 @@ class Store:
         The SQLite file; created (with its folder) when ``create`` and it does not exist.
     create : bool
         Whether a missing file may be created; otherwise a missing or foreign file is a :class:`StoreError`.
+    readonly : bool
+        Only read (export, report, :class:`~initlab.sweep.SweepResult`): the connection may not write, and a
+        store on read-only media opens too.
+
+    Raises
+    ------
+    StoreError
+        A missing, empty, foreign or damaged file, checked before anything could change it (one line).
+    StoreBusyError
+        SQLite could not open or lock the file (an ``OSError``: one line, exit code 1).
     """
 
     def __init__(self, path: str | Path, *, create: bool = False, readonly: bool = False):
