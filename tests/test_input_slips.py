@@ -96,6 +96,7 @@ def test_a_killed_checkpoint_writes_temp_file_is_removed(tmp_path):
     assert not stale.exists() and live.exists() and (tmp_path / "w-01.npz").exists()
 
 
+@pytest.mark.slow
 def test_dask_local_ctrl_c_is_quiet(tmp_path):
     """SIGINT to the whole process group (as a terminal's Ctrl-C): one line, exit 130, no worker traceback."""
     pytest.importorskip("distributed")
