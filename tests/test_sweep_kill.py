@@ -80,7 +80,10 @@ def test_killed_coordinator_leaves_no_workers_and_resumes(tmp_path, sig):
     t0 = time.monotonic()
     while any(_alive(w) for w in workers) and time.monotonic() - t0 < 5:
         time.sleep(0.05)
-    assert not [w for w in workers if _alive(w)], "orphaned workers"
+    orphans = [w for w in workers if _alive(w)]
+    for w in orphans:  # leave nothing running when this fails
+        os.kill(w, signal.SIGKILL)
+    assert not orphans, "orphaned workers"
     assert 2 <= _done(store) < 24
     res = initlab.sweep(store, workers=1, blas_threads=1, progress=False, **GRID)
     pts = res.points
