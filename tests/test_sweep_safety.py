@@ -323,3 +323,20 @@ def test_pool_starts_at_most_one_worker_per_point(monkeypatch, tmp_path):
     res = initlab.sweep(tmp_path / "s.sqlite", act="tanh", sigma_w2="1,2,3", depth=2, width=4, batch=4, workers=64,
                         blas_threads=1, progress=False)
     assert sizes == [3] and (res.points["status"] == "done").all()  # 3 points: 3 workers, not 64 forks
+
+
+def test_a_store_extended_before_this_fix_reads_the_old_points_value_from_their_config(tmp_path):
+    """Stores extended by an earlier version hold old points whose params lack the new axis: read from the
+    point's config instead of NaN."""
+    path = tmp_path / "s.sqlite"
+    base = dict(act="tanh", sigma_w2="1,2", depth=3, width=8, workers=1, progress=False)
+    initlab.sweep(path, batch="1000,64", **base)
+    with sqlite3.connect(path) as db:  # what the earlier version left: no batch in the first points' params
+        for rowid, text in db.execute("SELECT rowid, params FROM points").fetchall():
+            p = json.loads(text)
+            if p["batch"] == 1000:
+                del p["batch"]
+                db.execute("UPDATE points SET params = ? WHERE rowid = ?", (json.dumps(p), rowid))
+    db.close()
+    pts = SweepResult(path).points
+    assert sorted(pts["batch"]) == [64, 64, 1000, 1000]

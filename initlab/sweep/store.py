@@ -301,6 +301,8 @@ class Store:
             if keys is not None and row[0] not in keys:
                 continue
             key, status, params = row[0], row[1], json.loads(row[2])
+            if any(a not in params for a in axes):  # extended before the stored points got the new axis's value
+                params = {**self._config_values(key, axes), **params}
             data["key"].append(key)
             data["status"].append(status)
             for a in axes:
@@ -327,6 +329,17 @@ class Store:
         for a in axes:
             df[a] = pd.Series(df[a].tolist(), dtype=object).infer_objects()
         return df
+
+    def _config_values(self, key: str, axes: Sequence[str]) -> dict[str, Any]:
+        """The values of ``axes`` in a point's stored config (``act`` and ``init`` are its one activation and
+        initializer; the native axes are not config fields)."""
+        cfg = json.loads(self.db.execute("SELECT config FROM points WHERE key = ?", (key,)).fetchone()[0])
+        out = {}
+        for a in axes:
+            v = cfg.get({"act": "acts", "init": "inits"}.get(a, a))
+            if v is not None or a in cfg:
+                out[a] = v[0] if a in ("act", "init") and isinstance(v, list) else v
+        return out
 
     def layers_frame(self, keys: Sequence[str] | None = None):
         """The stored per-layer rows (``point`` then :data:`LAYER_COLUMNS`), of ``keys`` or of every point."""
