@@ -227,18 +227,23 @@ class Store:
 
     # -- points -------------------------------------------------------------------------------------------
     def add_points(self, rows: Iterable[tuple[str, str, str]], chunk: int = 2000) -> int:
-        """Insert ``(key, params JSON, config JSON)`` rows not yet stored (one transaction); the number added."""
+        """Insert ``(key, params JSON, config JSON)`` rows not yet stored, ``chunk`` rows a transaction (built
+        outside it, so that another sweep writing the same store waits milliseconds, not the whole grid); the
+        number added. A kill in between leaves whole rows, and the next run adds the rest."""
         before = self.count()
-        with self.transaction():
-            buf: list[tuple[str, str, str]] = []
-            for r in rows:
-                buf.append(r)
-                if len(buf) >= chunk:
-                    self.db.executemany("INSERT OR IGNORE INTO points (key, params, config) VALUES (?, ?, ?)", buf)
-                    buf.clear()
-            if buf:
-                self.db.executemany("INSERT OR IGNORE INTO points (key, params, config) VALUES (?, ?, ?)", buf)
+        buf: list[tuple[str, str, str]] = []
+        for r in rows:
+            buf.append(r)
+            if len(buf) >= chunk:
+                self._insert(buf)
+                buf = []
+        if buf:
+            self._insert(buf)
         return self.count() - before
+
+    def _insert(self, buf: list[tuple[str, str, str]]) -> None:
+        with self.transaction():
+            self.db.executemany("INSERT OR IGNORE INTO points (key, params, config) VALUES (?, ?, ?)", buf)
 
     def count(self, status: str | None = None) -> int:
         if status is None:
