@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 from typing import IO, Iterator
 
-__all__ = ["reproducible_time", "atomic_write", "atomic_write_bytes", "atomic_write_text", "staged_dir", "clean_stale", "temp_name",
-           "check_writable", "exchange", "OutputError", "TEMP_TAG"]
+__all__ = ["reproducible_time", "atomic_write", "atomic_write_bytes", "atomic_write_text", "staged_dir", "clean_stale",
+           "clean_stale_files", "temp_name", "check_writable", "exchange", "OutputError", "TEMP_TAG"]
 
 #: Marks initlab's temporary names: ``.NAME.initlab-PID-XXXXXXXX.tmp``.
 TEMP_TAG = "initlab"
@@ -117,6 +117,25 @@ def clean_stale(path: str | os.PathLike, restore: bool = True) -> list[Path]:
             else:
                 p.unlink()
             removed.append(p)
+    return removed
+
+
+def clean_stale_files(folder: str | os.PathLike) -> list[Path]:
+    """Remove every temporary *file* (``.NAME.initlab-PID-*.tmp``) in ``folder`` whose writer ``PID`` is gone,
+    whatever ``NAME``: for writers whose next name is not known (a checkpoint per epoch). Folders are left to
+    :func:`clean_stale`, which may put a complete old run back. Returns what was removed."""
+    rx = re.compile(rf"^\..+\.{TEMP_TAG}-(\d+)-[0-9a-f]+\.tmp$")
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = rx.match(entry.name)
+        if m and not _pid_alive(int(m.group(1))) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
     return removed
 
 

@@ -19,8 +19,9 @@ Backward
     ``grad_pre_norm`` (:math:`\\|\\partial L/\\partial z^l\\|_F`),
     ``grad_w_norm`` (:math:`\\|\\partial L/\\partial W^l\\|_F`),
     ``grad_pre_ratio`` and ``grad_w_ratio`` (each divided by the last layer's value),
-    ``grad_diverged`` (bool: the forward pass is finite in every layer, so the backward pass ran, but a
-    gradient norm of this layer is inf or NaN: the backward pass overflowed; counted in the summary).
+    ``grad_diverged`` (bool: a gradient norm of this layer is inf or NaN: the backward pass overflowed
+    here, or it did not run because the forward pass diverged in this trial; only the overflows of a
+    backward pass that ran are counted in the summary). Every NaN gradient carries this flag.
 Status
     ``diverged`` (bool: this layer or an earlier one overflowed or produced NaN; its statistics are NaN),
     ``lsuv_passes`` (int: rescaling passes LSUV used on this layer; 0 for other initializers).

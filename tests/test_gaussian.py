@@ -167,3 +167,21 @@ def test_kernel_inputs_broadcast_and_stay_finite_at_large_q():
     out = k.cross(np.array([[1.0], [1e8]]), np.array([0.0, 0.5, 1.0]))
     assert out.shape == (2, 3) and np.isfinite(out).all()
     assert float(k.m2(1e8)) / 1e8 == pytest.approx(0.5, rel=1e-3)
+
+
+def test_huge_q_kernel_keeps_its_limit_without_repeated_rays():
+    """At q = 1e60 the graded rays finer than float64's angle resolution are left out (issue 19: a deep
+    normal:10 / selu run spent minutes there); SELU's kernel then still meets its q -> inf limit, the scaled
+    ReLU arc-cosine kernel (the negative side is bounded, so it adds O(1/sqrt q))."""
+    import math
+
+    from initlab.activations import get_activation
+    from initlab.theory.gaussian import gaussian_kernel
+
+    act = get_activation("selu")
+    lam2 = 1.0507009873554805 ** 2  # Klambauer et al.'s lambda
+    q, c = 1e60, np.array([0.5, -0.3, 0.9])
+    k, kg = gaussian_kernel(act).cross_grad(np.full(3, q), c)
+    th = np.arccos(c)
+    np.testing.assert_allclose(k / q, lam2 * (np.sqrt(1 - c * c) + (math.pi - th) * c) / (2 * math.pi), rtol=1e-12)
+    np.testing.assert_allclose(kg, lam2 * (math.pi - th) / (2 * math.pi), rtol=1e-12)

@@ -13,7 +13,8 @@ from initlab._spec import ConfigError, SpecError
 from initlab.sim.config import SimConfig
 from initlab.sim.draws import make_input
 from initlab.sim.predict import predict_layers
-from initlab.sweep.axes import (AXIS_NAMES, build_grid, extension_of, parse_values, point_config, point_key,
+from initlab.sweep.extension import extension_of
+from initlab.sweep.axes import (AXIS_NAMES, build_grid, parse_values, point_config, point_key,
                                 point_seed)
 from initlab.sweep.measure import empirical_chi1, fit_correlation_tail, jackknife
 from initlab.theory import fixed_point
@@ -51,9 +52,9 @@ def test_unknown_axis_names_the_closest_match():
 
 
 @pytest.mark.parametrize("axes, msg", [
-    ({"sigma_w2": "1", "init": "he"}, "'init' contradicts"),
-    ({"sigma_w2": "1", "gain": "1.2"}, "'gain' contradicts"),
-    ({"sigma_b2": "0.1", "bias_init": "normal:0.1"}, "'bias_init' contradicts"),
+    ({"sigma_w2": "1", "init": "he"}, "--init contradicts"),
+    ({"sigma_w2": "1", "gain": "1.2"}, "--gain contradicts"),
+    ({"sigma_b2": "0.1", "bias_init": "normal:0.1"}, "--bias-init contradicts"),
     ({"act": "nope"}, "unknown activation"),
     ({"depth": "0,2"}, "depth must be an integer >= 1"),
 ])
@@ -111,10 +112,12 @@ def test_extension_rules():
     assert extension_of(build_grid({"sigma_w2": "1,2,3", "depth": 5}), old) == ""
     assert extension_of(build_grid({"depth": "5,10", "sigma_w2": "1,2"}), old) == ""  # order does not matter
     assert extension_of(build_grid({"sigma_w2": "1,3", "depth": 5}), old) == \
-        "axis 'sigma_w2' is 1.0, 3.0 here but 1.0, 2.0 in the store"
-    assert "only one" in extension_of(build_grid({"sigma_w2": "1,2", "sigma_b2": "0.1", "depth": 5}), old)
+        "--sigma-w2 is 1.0, 3.0 here but 1.0, 2.0 in the store"
+    assert "the store sets the biases by --bias-init zeros, this command by --sigma-b2 0.1" in \
+        extension_of(build_grid({"sigma_w2": "1,2", "sigma_b2": "0.1", "depth": 5}), old)
+    assert extension_of(build_grid({"sigma_w2": "1,2", "sigma_b2": "0,0.1", "depth": 5}), old) == ""
     assert "keep" in extension_of(build_grid({"sigma_w2": "1,2", "depth": 5}, keep="layers"), old)
-    assert "axis 'depth' is 6 here but 5" in extension_of(build_grid({"sigma_w2": "1,2", "depth": 6}), old)
+    assert "--depth is 6 here but 5" in extension_of(build_grid({"sigma_w2": "1,2", "depth": 6}), old)
 
 
 # -- the pairs input ------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 from ._special import _INF, _float, _mask
 from .base import Activation
 
-__all__ = ["Linear", "ReLU", "LeakyReLU", "HardTanh", "HardSigmoid", "ARCCOS_METHOD"]
+__all__ = ["Linear", "ReLU", "LeakyReLU", "HardTanh", "HardSigmoid", "ARCCOS_METHOD", "MAX_LEAKY_SLOPE"]
 
 #: ``kernel_method`` of the ReLU family.
 ARCCOS_METHOD = "closed form (arc-cosine kernel)"
@@ -124,9 +124,14 @@ class ReLU(_ReLUFamilyKernel, Activation):
         return z <= 0
 
 
+#: The largest |alpha| of a leaky ReLU: its Gaussian moments hold alpha squared (1e300 would overflow), and a
+#: slope beyond this has no use at initialization.
+MAX_LEAKY_SLOPE = 1e6
+
+
 @dataclass(frozen=True)
 class LeakyReLU(_ReLUFamilyKernel, Activation):
-    """Leaky ReLU: φ(x) = x for x > 0, alpha·x otherwise (any finite alpha, as PyTorch; default 0.01).
+    """Leaky ReLU: φ(x) = x for x > 0, alpha·x otherwise (|alpha| up to :data:`MAX_LEAKY_SLOPE`; default 0.01).
 
     .. math:: \\phi(x) = \\begin{cases} x & x > 0 \\\\ \\alpha x & x \\le 0 \\end{cases}, \\qquad
               \\phi'(x) = \\begin{cases} 1 & x > 0 \\\\ \\alpha & x \\le 0 \\end{cases}
@@ -142,8 +147,8 @@ class LeakyReLU(_ReLUFamilyKernel, Activation):
 
     def __post_init__(self):
         alpha = float(self.alpha)
-        if not math.isfinite(alpha):
-            raise ValueError(f"leaky_relu alpha must be a finite number, got {alpha:g}")
+        if not (math.isfinite(alpha) and abs(alpha) <= MAX_LEAKY_SLOPE):
+            raise ValueError(f"leaky_relu alpha must be a number with |alpha| <= {MAX_LEAKY_SLOPE:g}, got {alpha:g}")
         object.__setattr__(self, "alpha", alpha)
         object.__setattr__(self, "max_grad", max(1.0, abs(alpha)))
         object.__setattr__(self, "can_die", alpha == 0.0)

@@ -5,6 +5,9 @@
   files (``--out o1 --report o1/layers.csv``), nor the run folder itself.
 * A run folder (``--out``) may replace an existing folder only if it is empty or holds nothing but
   the files of a run of the same kind (and initlab PDFs), or ``--force`` is given.
+* An output file may never be one of the command's own inputs (a sweep store, and the SQLite journal
+  files beside it), even with ``--force`` (:func:`check_not_input`); any other existing file that is not
+  an initlab PDF is replaced only with ``--force`` (:func:`check_file`).
 * Every output path must be writable (:func:`initlab._io.check_writable`): a read-only folder, a path
   under a file, ``/proc`` or a name too long are refused in a second instead of after the work.
 
@@ -20,7 +23,8 @@ from typing import Iterable
 from .._io import OutputError, check_writable
 
 __all__ = ["SIM_RUN_FILES", "TRAIN_RUN_FILES", "COMPARE_RUN_FILES", "is_initlab_pdf", "check_out_dir",
-           "check_pdf"]
+           "check_pdf",
+           "check_file", "check_not_input"]
 
 #: The files (and folders) of each kind of run folder.
 SIM_RUN_FILES = ("layers.csv", "config.json", "histograms.npz")
@@ -60,9 +64,37 @@ def _writable(path: Path, folder: bool, what: str) -> None:
         raise _err(str(exc)) from None
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def check_not_input(path: Path, inputs: Iterable[Path], what: str = "output") -> None:
+    """Refuse, whatever ``--force`` says, an output ``path`` that is one of ``inputs`` (or the ``-wal``,
+    ``-shm`` or ``-journal`` file SQLite keeps beside one)."""
+    for src in inputs:
+        src = Path(src)
+        names = [src] + [src.with_name(src.name + s) for s in ("-wal", "-shm", "-journal")]
+        if any(_same_file(path, n) for n in names):
+            raise _err(f"{what} '{path}' is the input '{src}' itself; choose another name (not even --force "
+                       f"replaces it)")
+
+
+def check_file(path: Path, force: bool, *, inputs: Iterable[Path] = (), what: str = "output") -> None:
+    """Check a data file output path (CSV, Parquet) before any work: writable, not an input, and not an
+    existing file unless ``force``."""
+    check_not_input(path, inputs, what)
+    _writable(path, False, what)
+    if path.exists() and not force:
+        raise _err(f"{what} '{path}' exists; give --force to replace it")
+
+
 def check_pdf(path: Path, force: bool, *, run_dir: Path | None = None, run_files: Iterable[str] = (),
-              what: str = "report") -> None:
+              what: str = "report", inputs: Iterable[Path] = ()) -> None:
     """Check a PDF output path before any work (see the module docstring)."""
+    check_not_input(path, inputs, what)
     _writable(path, False, what)
     if run_dir is not None:
         rd = run_dir.resolve()

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import InputError, RunError
-from ._options import engine_options, engine_threads_option, grid_option_values, quiet_option
+from ._options import FiniteFloat, engine_options, engine_threads_option, grid_option_values, quiet_option
 
 __all__ = ["COMMANDS", "spectrum_cmd", "SPECTRUM_RUN_FILES"]
 
@@ -38,9 +38,9 @@ def _sigma_w2(text: str):
 @click.option("--width", type=click.IntRange(2, 4000), default=400, show_default=True, help="Width N of every layer.")
 @click.option("--sigma-w2", "sigma_w2", default="critical", show_default=True,
               help="σ_w², or 'critical' (χ₁ = 1: at --sigma-b2 if given, else at the fixed point --q-star).")
-@click.option("--sigma-b2", "sigma_b2", type=click.FloatRange(0, 1e6), default=None,
+@click.option("--sigma-b2", "sigma_b2", type=FiniteFloat(0, 1e6), default=None,
               help="σ_b² [default: 0, or the critical σ_b² of --q-star].")
-@click.option("--q-star", "q_star", type=click.FloatRange(0, 1e6, min_open=True), default=None,
+@click.option("--q-star", "q_star", type=FiniteFloat(0, 1e6, min_open=True), default=None,
               help="With --sigma-w2 critical: the fixed point q* to sit at [default: 1/64].")
 @click.option("--samples", type=click.IntRange(1, 1000), default=4, show_default=True,
               help="Independent (network, input) draws per config.")
@@ -83,7 +83,7 @@ def spectrum_cmd(act, weights, depth, width, sigma_w2, sigma_b2, q_star, samples
     from ..study.spectrum import _configs, spectrum
     from ..sweep.task import PointsFailed
 
-    _configs(act, weights, sw2, sigma_b2, q_star)  # bad names and impossible critical points: before any work
+    _configs(act, weights, sw2, sigma_b2, q_star, depths)  # bad names and impossible critical points: before any work
     try:
         res = spectrum(act, weights, depths, width, sigma_w2=sw2, sigma_b2=sigma_b2, q_star=q_star, samples=samples,
                        seed=seed, workers=workers, scheduler=scheduler, dask_local=dask_local, threads=threads,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import InputError, RunError
-from ._options import engine_options, engine_threads_option, grid_option_values, quiet_option
+from ._options import FiniteFloat, engine_options, engine_threads_option, grid_option_values, quiet_option
 
 __all__ = ["COMMANDS", "study_group", "trainability_cmd", "TRAINABILITY_RUN_FILES"]
 
@@ -32,20 +32,20 @@ def study_group() -> None:
 @click.option("--preset", type=click.Choice(["quick", "paper"]), default="quick", show_default=True,
               help="Grid and training settings; every option below overrides it.")
 @click.option("--act", default="tanh", show_default=True, help="Activation spec.")
-@click.option("--sigma-b2", "sigma_b2", type=click.FloatRange(0, 1e3), default=0.05, show_default=True)
+@click.option("--sigma-b2", "sigma_b2", type=FiniteFloat(0, 1e3), default=0.05, show_default=True)
 @click.option("--sigma-w2", "sigma_w2", default=None,
               help="σ_w² grid: a:b:n, log:a:b:n or a comma list [preset].")
 @click.option("--depth", default=None, help="Depths (hidden layers): a grid or a comma list [preset].")
 @click.option("--width", type=click.IntRange(1, 4096), default=None, help="Hidden units per layer [preset].")
 @click.option("--optimizer", type=click.Choice(["rmsprop", "sgd"]), default=None, help="[preset: rmsprop]")
-@click.option("--lr", type=click.FloatRange(0, 10, min_open=True), default=None, help="Learning rate [preset].")
+@click.option("--lr", type=FiniteFloat(0, 10, min_open=True), default=None, help="Learning rate [preset].")
 @click.option("--steps", default=None, help="Training-step checkpoints (one panel each): a comma list [preset].")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=None, help="[preset]")
 @click.option("--subset", type=click.IntRange(10, 60_000), default=None, help="Training images [preset].")
 @click.option("--test-subset", type=click.IntRange(10, 10_000), default=None, help="Test images [preset].")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+@click.option("--dropout", type=FiniteFloat(0, 1, max_open=True), default=0.0, show_default=True,
               help="Dropout rate after every hidden layer (the theory's ξ_c with dropout is drawn).")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--threshold", type=FiniteFloat(0, 1), default=0.5, show_default=True,
               help="'Trainable' means training accuracy above this.")
 @click.option("--seed", default=None, help="Seed, or a comma list of seeds: the grid is trained once per seed "
               "[preset: 0,1,2].")

@@ -8,17 +8,21 @@ axis is one line with the closest match.
 
 from __future__ import annotations
 
+import math
+import os
 import time
 from pathlib import Path
 
 import click
 
 from . import InputError
-from ._options import engine_threads_option, quiet_option
+from ._options import engine_threads_option, max_memory_option, quiet_option
+from ._outputs import check_file, check_pdf
 
 __all__ = ["COMMANDS", "sweep_group", "parse_axis_args"]
 
 _BOOL_AXES = ("batchnorm", "residual")
+MAX_POINTS = 1_000_000  # initlab.sweep.axes.MAX_POINTS, without importing numpy for --help
 
 
 def parse_axis_args(args: list[str]) -> dict[str, str]:
@@ -88,9 +92,13 @@ def sweep_group() -> None:
               help="Deprecated spelling of --threads.")
 @quiet_option
 @click.option("--progress/--no-progress", default=True, hidden=True, help="Deprecated: --no-progress is --quiet.")
+@click.option("--force", is_flag=True, help="Replace an existing --report file even if initlab did not write it.")
+@click.option("--max-points", "max_points", type=click.IntRange(1), default=MAX_POINTS, show_default=True,
+              help="Refuse a grid of more points (before anything is stored).")
+@max_memory_option
 @click.pass_context
 def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_local, zips, keep, batch_size,
-            threads, blas_threads, quiet, progress) -> None:
+            threads, blas_threads, quiet, progress, force, max_points, max_memory) -> None:
     """Measure every point of a grid: q, c, χ₁ and ξ_c measured beside the mean-field theory.
 
     Axes are options after these: any simulate setting (--act, --init, --depth, --width, --batch,
@@ -115,11 +123,18 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
     axes = parse_axis_args(list(ctx.args))
     if not axes:
         raise InputError("no axes: give at least one, e.g. --sigma-w2 0.5:4:8")
+    if report_path is not None:
+        check_pdf(report_path, force, inputs=[store])
+    cores = os.cpu_count() or 1
+    if workers is not None and workers > cores:
+        click.echo(f"note: --workers {workers} is more than the {cores} cores here; they will share them (at most "
+                   f"one worker per point is started)", err=True)
     from ..sweep.run import sweep
 
     start = time.perf_counter()
     res = sweep(store, workers=workers, scheduler=scheduler, dask_local=dask_local, zip=zips, keep=keep,
-                batch_size=batch_size, threads=threads, progress=progress, **axes)
+                batch_size=batch_size, threads=threads, progress=progress, max_points=max_points,
+                max_memory=max_memory, **axes)
     elapsed = time.perf_counter() - start
     pts = res.points
     failed = pts[pts["status"] == "failed"]
@@ -130,9 +145,11 @@ def run_cmd(ctx: click.Context, store, report_path, workers, scheduler, dask_loc
         from ..plots.sweep import phase_agreement
 
         a = phase_agreement(pts)
-        click.echo(f"vs mean-field theory: same phase in {a['same_phase']:.1%} of {a['cells']:.0f} cells; median "
+        pct = {k: f"{v:.{1 if k == 'same_phase' else 2}%}" if math.isfinite(v) else "n/a (no finite value)"
+               for k, v in a.items()}
+        click.echo(f"vs mean-field theory: same phase in {pct['same_phase']} of {a['cells']:.0f} cells; median "
                    f"relative error away from chi1 = 1 ({a['cells_away']:.0f} cells): chi1 "
-                   f"{a['chi1_median_rel_err']:.2%}, xi_c {a['xi_c_median_rel_err']:.2%}")
+                   f"{pct['chi1_median_rel_err']}, xi_c {pct['xi_c_median_rel_err']}")
     if len(failed):
         click.echo(f"first failure: {failed['error'].iloc[0]}", err=True)
     if report_path is not None:
@@ -158,24 +175,24 @@ _OLD_OUT = click.option("--out", "old_out", type=click.Path(dir_okay=False, path
 @sweep_group.command("export")
 @click.argument("store", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="FILE.parquet (through pyarrow; FILE.csv without it) or FILE.csv.  [required]")
+              help="FILE.parquet (needs pyarrow) or FILE.csv.  [required]")
 @_OLD_OUT
 @click.option("--table", type=click.Choice(["points", "layers"]), default="points", show_default=True,
               help="The points, or every point's rows (per-layer rows of a sweep; a study's measured rows).")
-def export_cmd(store: Path, out: Path | None, old_out: Path | None, table: str) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+def export_cmd(store: Path, out: Path | None, old_out: Path | None, table: str, force: bool) -> None:
     """Write a store's points (or per-layer rows) as Parquet (through pyarrow) or CSV.
 
     \b
     Example:
       initlab sweep export sweeps/tanh.sqlite -o tanh.parquet
     """
-    from ..sweep.export import export
+    from ..sweep.export import check_format, export
 
     out = _output(out, old_out, True)
-    path = export(store, out, table)
-    if path != out:
-        click.echo("pyarrow is not installed: wrote CSV instead of Parquet", err=True)
-    click.echo(f"wrote {path}", err=True)
+    check_format(out)
+    check_file(out, force, inputs=[store])
+    click.echo(f"wrote {export(store, out, table)}", err=True)
 
 
 @sweep_group.command("report")
@@ -183,7 +200,8 @@ def export_cmd(store: Path, out: Path | None, old_out: Path | None, table: str) 
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The PDF [default: the store's name with .pdf].")
 @_OLD_OUT
-def report_cmd(store: Path, out: Path | None, old_out: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing PDF even if initlab did not write it.")
+def report_cmd(store: Path, out: Path | None, old_out: Path | None, force: bool) -> None:
     """Rebuild a sweep's PDF report from its store.
 
     \b
@@ -193,8 +211,10 @@ def report_cmd(store: Path, out: Path | None, old_out: Path | None) -> None:
     from ..sweep.result import SweepResult
 
     out = _output(out, old_out, False)
+    out = out if out is not None else store.with_suffix(".pdf")
+    check_pdf(out, force, inputs=[store])
     res = SweepResult(store)
-    click.echo(f"wrote {res.report(out if out is not None else store.with_suffix('.pdf'))}", err=True)
+    click.echo(f"wrote {res.report(out)}", err=True)
 
 
 COMMANDS = [sweep_group]

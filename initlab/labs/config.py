@@ -176,6 +176,9 @@ class LabConfig:
             raise ConfigError(f"test_split must be in [0, 1), got {self.test_split}")
         if self.dataset not in DATASETS:
             raise UnknownNameError("dataset", self.dataset, DATASETS)
+        for name in ("seed", "split_seed"):
+            if not 0 <= int(getattr(self, name)) < 2**63:
+                raise ConfigError(f"{name} must be an integer in [0, 2**63), got {getattr(self, name)}")
         if int(self.redraw_dead) < 0:
             raise ConfigError(f"redraw_dead must be >= 0, got {self.redraw_dead}")
         if int(self.num_words) < 2:

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .._io import atomic_write_text
+from .._io import atomic_write_text, clean_stale_files
 from .._spec import ConfigError
 from .callbacks import Callback, _monitor_op, _monitored
 
@@ -57,6 +57,8 @@ class ModelCheckpoint(Callback):
         self.saved: list[Path] = []
 
     def on_train_begin(self, logs=None):
+        # what a killed earlier write left (its name may have held another epoch than the next one)
+        clean_stale_files(Path(self.filepath).parent if str(Path(self.filepath).parent) else ".")
         self._better = _monitor_op(self.model, self.monitor, self.mode)
         self.best = -math.inf if self._better(1.0, 0.0) else math.inf
 

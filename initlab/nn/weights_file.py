@@ -54,7 +54,8 @@ def load_weights(model: Any, path: Any) -> None:
     The file is validated before anything large is allocated: it must be a zip of ``.npy`` arrays
     whose headers declare no more bytes than the archive holds, numeric dtypes only, and a saved
     input shape whose flattened size is a dimension of a saved array (as a first Dense kernel's
-    fan-in is). Every problem, a truncated or foreign file included, is one :class:`ConfigError` line.
+    fan-in is), and finite values (no NaN or inf). Every problem, a truncated or foreign file included, is one
+    :class:`ConfigError` line.
     """
     headers = _npz_headers(path)
     named_shape = headers.pop("__input_shape__", None)
@@ -85,7 +86,12 @@ def load_weights(model: Any, path: Any) -> None:
     if wrong:
         k, got, want = wrong[0]
         raise ConfigError(f"{path}: weight {k} has shape {tuple(got)} in the file but {want} in the model")
-    model.set_weights(_npz_arrays(path, [k for k, _ in named]))
+    arrays = _npz_arrays(path, [k for k, _ in named])
+    for (k, _), a in zip(named, arrays):
+        if np.issubdtype(a.dtype, np.inexact) and not np.isfinite(a).all():
+            raise ConfigError(f"{path}: weight {k} holds {int((~np.isfinite(a)).sum())} NaN or infinite values "
+                              f"(a diverged or damaged file)")
+    model.set_weights(arrays)
 
 
 def _npz_headers(path: Any) -> dict[str, tuple[tuple[int, ...], np.dtype]]:

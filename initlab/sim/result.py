@@ -59,15 +59,22 @@ def build_frame(config: SimConfig, outputs: Sequence[Sequence], theory: pd.DataF
             for c in FORWARD_COLUMNS + BACKWARD_COLUMNS + STATUS_COLUMNS:
                 if c != "grad_diverged":
                     cols[c].append(np.asarray(out.columns[c]))
-            # the backward pass overflowed: it ran (no forward divergence in this trial) but a norm is not finite
+            # no finite gradient here: the backward pass overflowed, or it did not run (the forward pass diverged
+            # in a later layer of this trial), so every NaN gradient carries a flag
             finite = np.isfinite(out.columns["grad_pre_norm"]) & np.isfinite(out.columns["grad_w_norm"])
-            ran = not np.asarray(out.columns["diverged"], dtype=bool).any()
-            cols["grad_diverged"].append(~finite & ran)
+            cols["grad_diverged"].append(~finite)
             pred = None if theory is None else theory[theory["config"] == run.index].sort_values("layer")
             for c in THEORY_COLUMNS:
                 cols[c].append(np.full(L, np.nan) if pred is None else pred[c].to_numpy(dtype=np.float64))
     data = {c: pd.Series(np.concatenate(v), dtype=FRAME_DTYPES[c]) for c, v in cols.items()}
     return pd.DataFrame(data, columns=list(LAYER_COLUMNS))
+
+
+def _backward_overflowed(df: pd.DataFrame) -> pd.Series:
+    """The rows whose gradient overflowed in a backward pass that ran (``grad_diverged`` in a trial whose
+    forward pass stayed finite)."""
+    forward = df["diverged"].astype(bool).groupby([df["config"], df["trial"]]).transform("any")
+    return df["grad_diverged"].astype(bool) & ~forward
 
 
 def build_histograms(config: SimConfig, outputs: Sequence[Sequence]) -> Histograms:
@@ -124,7 +131,8 @@ class SimResult(ShowsItself):
     def grad_diverged_layers(self) -> dict[str, int]:
         """``{label: number of (trial, layer) rows whose backward pass overflowed}``, one entry per config."""
         df = self.layers
-        return {label: int(df.loc[df["label"] == label, "grad_diverged"].sum()) for label in self.labels}
+        over = _backward_overflowed(df)
+        return {label: int(over[df["label"] == label].sum()) for label in self.labels}
 
     @property
     def points(self) -> pd.DataFrame:
@@ -161,7 +169,7 @@ class SimResult(ShowsItself):
         for label, div in self.diverged_at_layer.items():
             sub = df[df["label"] == label]
             note = f"  (diverged at layer {div})" if div is not None else ""
-            nbad = int(sub["grad_diverged"].sum())
+            nbad = int(_backward_overflowed(sub).sum())
             if nbad:
                 note += f"  (gradient overflowed in {nbad} layer{'s' * (nbad != 1)})"
             has_theory = bool(sub["theory_pre_q"].notna().any())
@@ -313,8 +321,7 @@ class SimResult(ShowsItself):
                               f"({config.n_runs} configs × {config.trials} trials × {config.depth} layers)")
         df = pd.read_csv(path / "layers.csv", dtype=dtypes, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
         if "grad_diverged" not in df.columns:  # saved before the column existed: derive it as build_frame does
-            ran = ~df["diverged"].astype(bool).groupby([df["config"], df["trial"]]).transform("any")
-            df["grad_diverged"] = ran & ~(np.isfinite(df["grad_pre_norm"]) & np.isfinite(df["grad_w_norm"]))
+            df["grad_diverged"] = ~(np.isfinite(df["grad_pre_norm"]) & np.isfinite(df["grad_w_norm"]))
         for col, field in (("init_spec", "init_specs"), ("act_spec", "act_specs")):
             if col not in df.columns:  # the config's record of the spelling (the canonical spec when it has none)
                 spelled = {r.index: getattr(r.config, field)[0] for r in config.runs()}
@@ -335,6 +342,12 @@ class SimResult(ShowsItself):
             if getattr(hist, name).shape != (config.n_runs, config.bins + 1):
                 raise ConfigError(f"{path / 'histograms.npz'}: {name} has shape {getattr(hist, name).shape}, "
                                   f"expected {(config.n_runs, config.bins + 1)}")
+            edges = np.asarray(getattr(hist, name), dtype=np.float64)
+            if not (np.isfinite(edges).all() and (np.diff(edges, axis=-1) > 0).all()):
+                raise ConfigError(f"{path / 'histograms.npz'}: {name} must be finite and increasing (a damaged file)")
+        for name in ("pre_counts", "act_counts"):
+            if (np.asarray(getattr(hist, name)) < 0).any():
+                raise ConfigError(f"{path / 'histograms.npz'}: {name} holds negative counts (a damaged file)")
         if list(hist.labels) != config.labels():
             raise ConfigError(f"{path / 'histograms.npz'}: its labels differ from config.json's")
         mtime = int(cfg_file.stat().st_mtime)

@@ -175,13 +175,17 @@ def jacobian_theory(act: Activation | str, weights: str, sigma_w2: float, sigma_
     (:func:`initlab.theory.fixed_point`, ``q0 = 1``: :math:`q^1 = \\sigma_w^2 + \\sigma_b^2`, as in the engine).
 
     For a positively homogeneous activation (linear, ReLU, leaky ReLU) the law of :math:`\\phi'(h)^2` does not
-    depend on :math:`q`, so a divergent :math:`q^*` is replaced by 1.
+    depend on :math:`q`, so a divergent :math:`q^*`, or :math:`q^* = 0` (where :math:`\\phi'(0)` would stand for
+    the whole law), is replaced by 1.
     """
     from ..theory.meanfield import fixed_point
 
     a = get_activation(act)
     if weights not in WEIGHTS:
         raise UnknownNameError("weight ensemble", str(weights), list(WEIGHTS))
+    if a.pieces != 1:
+        raise ConfigError(f"{a.spec} has {a.pieces} pieces per unit: the free-probability prediction needs an "
+                          f"elementwise activation")
     if q_star is None:
         fp = fixed_point(a, float(sigma_w2), float(sigma_b2))
         q_star = fp.q_star
@@ -189,6 +193,8 @@ def jacobian_theory(act: Activation | str, weights: str, sigma_w2: float, sigma_
         if not a.positively_homogeneous:
             raise ConfigError(f"{a.spec} with sigma_w2 = {sigma_w2:g}, sigma_b2 = {sigma_b2:g} has no finite q*: "
                               "the free-probability prediction needs one")
+        q_star = 1.0
+    elif q_star <= 0 and a.positively_homogeneous:  # q* = 0 (ordered, no bias): the law is q's at any q > 0, not phi'(0)'s
         q_star = 1.0
     lam, prob = d2_law(a, q_star)
     mu1, mu2 = float(prob @ lam), float(prob @ lam ** 2)

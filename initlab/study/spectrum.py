@@ -46,7 +46,7 @@ _SUB = 12  # density points per bin
 
 
 def _configs(act: str | Sequence[str], weights: str | Sequence[str], sigma_w2: Any, sigma_b2: float | None,
-             q_star: float | None) -> list[SpectrumConfig]:
+             q_star: float | None, depths: Sequence[int] = ()) -> list[SpectrumConfig]:
     acts = split_specs(act) if isinstance(act, str) else list(act)
     ws = [w.strip() for w in weights.split(",")] if isinstance(weights, str) else list(weights)
     if not acts or not ws:
@@ -77,11 +77,24 @@ def _configs(act: str | Sequence[str], weights: str | Sequence[str], sigma_w2: A
             if not (math.isfinite(sw2) and sw2 > 0):
                 raise ConfigError(f"sigma_w2 must be finite and > 0, got {sw2:g}")
             sb2 = 0.0 if sigma_b2 is None else float(sigma_b2)
+            if not math.isfinite(sb2) or sb2 < 0:
+                raise ConfigError(f"sigma_b2 must be finite and >= 0, got {sb2:g}")
             q = None
         for w in ws:
             th = jacobian_theory(spec, w, sw2, sb2, q)
+            _check_scale(th, depths)
             out.append(SpectrumConfig(spec, w, th.sigma_w2, th.sigma_b2, th.q_star))
     return out
+
+
+def _check_scale(th: Any, depths: Sequence[int]) -> None:
+    """A :class:`ConfigError` where the mean squared singular value :math:`m_1 = \\chi_1^L` (and its square, in
+    the variance) leaves float64's range at one of ``depths``: the spectrum would be 0 or infinite."""
+    for L in depths:
+        if th.chi1 <= 0 or not 2 * L * abs(math.log10(th.chi1)) < 600:
+            raise ConfigError(f"{th.act} at sigma_w2 = {th.sigma_w2:g}: chi1 = {th.chi1:.3g}, so the Jacobian's "
+                              f"squared singular values are about chi1^{L} = 10^{L * math.log10(max(th.chi1, 1e-320)):.0f} "
+                              f"at depth {L}, outside float64's range; choose sigma_w2 nearer the critical one")
 
 
 @dataclass(repr=False)
@@ -274,7 +287,7 @@ def spectrum(act: str | Sequence[str] = "tanh,relu", weights: str | Sequence[str
         raise ConfigError("width must be >= 2 and samples >= 1")
     if q_star is not None and not (math.isfinite(q_star) and q_star > 0):
         raise ConfigError(f"q_star must be finite and > 0, got {q_star:g}")
-    cfgs = _configs(act, weights, sigma_w2, sigma_b2, q_star)
+    cfgs = _configs(act, weights, sigma_w2, sigma_b2, q_star, depths)
     jobs = [SpectrumSample(c.act, c.weights, c.sigma_w2, c.sigma_b2, c.q_star, int(width), tuple(depths), int(seed),
                            ci, s) for ci, c in enumerate(cfgs) for s in range(int(samples))]
     settings = {"act": [c.act for c in cfgs], "weights": sorted({c.weights for c in cfgs}, key=WEIGHTS.index),

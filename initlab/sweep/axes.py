@@ -17,7 +17,7 @@ drop repeats). The grid is the cross product of the axes in the order given; a z
 
 Every field of the definition holds a list of values (defaults a single one), so a definition is a plain JSON
 object, and a new definition *extends* a stored one when every list (and every zip group's list of tuples)
-contains the stored one (:func:`extension_of`). Points are enumerated lazily (:meth:`Grid.points`): no
+contains the stored one (:func:`initlab.sweep.extension.extension_of`). Points are enumerated lazily (:meth:`Grid.points`): no
 whole-grid array is built.
 """
 
@@ -36,8 +36,8 @@ import numpy as np
 from .._spec import ConfigError, closest_match, split_specs
 from ..sim.config import SimConfig
 
-__all__ = ["NATIVE_AXES", "AXIS_NAMES", "KEEP", "Grid", "parse_values", "axis_name", "build_grid",
-           "point_config", "point_key", "point_seed", "extension_of"]
+__all__ = ["MAX_POINTS", "NATIVE_AXES", "AXIS_NAMES", "KEEP", "Grid", "parse_values", "axis_name", "build_grid",
+           "point_config", "point_key", "point_seed"]
 
 #: Axes that are not SimConfig fields: the theory's coordinates.
 NATIVE_AXES = ("sigma_w2", "sigma_b2")
@@ -69,8 +69,13 @@ def axis_name(name: str) -> str:
     return n
 
 
-def _grid_numbers(name: str, text: str) -> list[float]:
-    """``a:b:n``, ``log:a:b:n`` or ``a,b,c`` as floats."""
+#: The most points a sweep may have unless told otherwise (``max_points``, ``--max-points``).
+MAX_POINTS = 1_000_000
+
+
+def _grid_numbers(name: str, text: str, limit: int = MAX_POINTS) -> list[float]:
+    """``a:b:n``, ``log:a:b:n`` or ``a,b,c`` as floats; a count ``n`` above ``limit`` is refused before anything
+    is allocated."""
     t = text.strip().lower()
     log = t.startswith("log:")
     if log or ":" in t:
@@ -85,6 +90,9 @@ def _grid_numbers(name: str, text: str) -> list[float]:
             raise ConfigError(f"{name}: grid '{text}' needs numbers a, b and a count n") from None
         if n < 1:
             raise ConfigError(f"{name}: grid '{text}' is empty (n = {n})")
+        if n > limit:
+            raise ConfigError(f"{name}: grid '{text}' has {n:,} values, more than the {limit:,} points a sweep may "
+                              f"have (--max-points)")
         if not (math.isfinite(a) and math.isfinite(b)):
             raise ConfigError(f"{name}: grid '{text}' has a non-finite end")
         if log:
@@ -103,10 +111,11 @@ def _grid_numbers(name: str, text: str) -> list[float]:
     return out
 
 
-def parse_values(name: str, value: Any) -> list[Any]:
+def parse_values(name: str, value: Any, limit: int = MAX_POINTS) -> list[Any]:
     """The values of axis ``name`` from a grid string, a scalar or a sequence (canonical, repeats dropped).
 
-    Raises :class:`~initlab._spec.ConfigError` for an empty grid or a value of the wrong kind.
+    Raises :class:`~initlab._spec.ConfigError` for an empty grid, one of more than ``limit`` values, or a value of
+    the wrong kind (a non-integer in a list of integers: only the ``a:b:n`` forms round to integers).
     """
     name = axis_name(name)
     if isinstance(value, str):
@@ -114,7 +123,9 @@ def parse_values(name: str, value: Any) -> list[Any]:
             if name in _NONE and value.strip().lower() == "none":
                 raw: list[Any] = [None]
             else:
-                raw = _grid_numbers(name, value)
+                raw = _grid_numbers(name, value, limit)
+                if name in _INT and ":" in value:
+                    raw = [round(v) if math.isfinite(v) else v for v in raw]
         elif name in _SPECS:
             raw = split_specs(value)
         else:
@@ -145,7 +156,9 @@ def _canonical(name: str, v: Any) -> Any:
             raise ConfigError(f"{name} must be an integer, got {v!r}") from None
         if not math.isfinite(f):
             raise ConfigError(f"{name} must be finite, got {v!r}")
-        return int(round(f))
+        if f != int(f):
+            raise ConfigError(f"{name} must be an integer, got {v!r}")
+        return int(f)
     if name in _FLOAT:
         try:
             f = float(v)
@@ -242,7 +255,7 @@ class Grid:
 
 
 def build_grid(axes: Mapping[str, Any], *, zips: Sequence[Sequence[str]] = (), keep: str = "summary",
-               defaults: Mapping[str, Any] | None = None) -> Grid:
+               defaults: Mapping[str, Any] | None = None, max_points: int = MAX_POINTS) -> Grid:
     """Parse and check a sweep definition (one-line :class:`~initlab._spec.ConfigError` on bad input).
 
     Parameters
@@ -255,6 +268,8 @@ def build_grid(axes: Mapping[str, Any], *, zips: Sequence[Sequence[str]] = (), k
     defaults : mapping, optional
         Values of fields that are not given, instead of SimConfig's defaults (the sweep's own default input,
         ``pairs:c0=0.5``, comes in here).
+    max_points : int
+        A grid of more points (or an axis of more values) is refused before it is enumerated.
     """
     if keep not in KEEP:
         raise ConfigError(f"keep must be one of {', '.join(KEEP)}; got '{keep}'")
@@ -263,8 +278,12 @@ def build_grid(axes: Mapping[str, Any], *, zips: Sequence[Sequence[str]] = (), k
         name = axis_name(raw_name)
         if name in fields:
             raise ConfigError(f"axis '{name}' given twice")
-        fields[name] = tuple(parse_values(name, value))
+        fields[name] = tuple(parse_values(name, value, max_points))
     given = tuple(fields)
+    _check_size(fields, zips, max_points)  # before any point or config is built
+    if "input" in fields and any(str(v).strip().lower() == "given" for v in fields["input"]):
+        raise ConfigError("input 'given' needs a batch passed to simulate(); a sweep draws its own input "
+                          "(gaussian, uniform or pairs:c0=C)")
     _check_contradictions(fields)
     default = SimConfig()
     for f in dataclasses.fields(SimConfig):
@@ -294,8 +313,8 @@ def build_grid(axes: Mapping[str, Any], *, zips: Sequence[Sequence[str]] = (), k
     zgroups = []
     for z in zips:
         names = tuple(axis_name(a) for a in (split_specs(z) if isinstance(z, str) else z))
-        if len(names) < 2:
-            raise ConfigError(f"--zip needs at least two axes, got '{','.join(names)}'")
+        if len(set(names)) < 2 or len(set(names)) < len(names):
+            raise ConfigError(f"--zip needs at least two different axes, got '{','.join(names)}'")
         for a in names:
             if a not in given:
                 raise ConfigError(f"--zip: axis '{a}' is not given")
@@ -309,17 +328,32 @@ def build_grid(axes: Mapping[str, Any], *, zips: Sequence[Sequence[str]] = (), k
     grid = Grid(fields, given, tuple(zgroups), keep)
     if grid.n_points == 0:
         raise ConfigError("the grid is empty")
+    if grid.n_points > max_points:
+        raise ConfigError(f"the grid has {grid.n_points:,} points, more than {max_points:,} (--max-points to allow "
+                          f"more)")
     return grid
+
+
+def _check_size(fields: Mapping[str, tuple], zips: Sequence[Sequence[str]], max_points: int) -> None:
+    zipped: set[str] = set()
+    n = 1
+    for z in zips:
+        names = {axis_name(a) for a in (split_specs(z) if isinstance(z, str) else z)} & set(fields)
+        zipped |= names
+        n *= max((len(fields[a]) for a in names), default=1)
+    n *= math.prod(len(v) for a, v in fields.items() if a not in zipped)
+    if n > max_points:
+        raise ConfigError(f"the grid has {n:,} points, more than {max_points:,} (--max-points to allow more)")
 
 
 def _check_contradictions(fields: Mapping[str, tuple]) -> None:
     if "sigma_w2" in fields:
         for other in ("init", "gain"):
             if other in fields:
-                raise ConfigError(f"axis sigma_w2 sets the weight variance (Gaussian, fan_in), so '{other}' "
+                raise ConfigError(f"--sigma-w2 sets the weight variance (Gaussian, fan_in), so --{other} "
                                   f"contradicts it: drop one of them")
     if "sigma_b2" in fields and "bias_init" in fields:
-        raise ConfigError("axis sigma_b2 sets the bias variance (Gaussian), so 'bias_init' contradicts it: drop one")
+        raise ConfigError("--sigma-b2 sets the bias variance (Gaussian), so --bias-init contradicts it: drop one")
 
 
 def _field_value(cfg: SimConfig, name: str) -> Any:
@@ -359,30 +393,6 @@ def point_key(config: SimConfig) -> str:
 def point_seed(key: str) -> int:
     """The seed a point runs with: its key's first 63 bits (independent of the executor and the grid order)."""
     return int(key[:16], 16) >> 1
-
-
-def extension_of(new: Grid, old: Grid) -> str:
-    """'' when ``new`` equals or extends ``old`` (same axes, zip groups and keep; every value list a superset),
-    else the first difference, in words."""
-    if new.keep != old.keep:
-        return f"keep is '{old.keep}' in the store, '{new.keep}' now"
-    if set(new.fields) != set(old.fields):
-        a = sorted(set(new.fields) ^ set(old.fields))[0]
-        return f"axis '{a}' is set in only one of them"
-    if sorted(map(sorted, new.zips)) != sorted(map(sorted, old.zips)):
-        return "the zip groups differ"
-    for z in old.zips:
-        zn = next(g for g in new.zips if sorted(g) == sorted(z))
-        old_t = set(old.group_values(z))
-        new_t = {tuple(t[zn.index(a)] for a in z) for t in new.group_values(zn)}
-        if not old_t <= new_t:
-            return f"zip group {','.join(z)} drops pairs"
-    for k, v in old.fields.items():
-        missing = [x for x in v if x not in new.fields[k]]
-        if missing:
-            return (f"axis '{k}' is {', '.join(map(str, new.fields[k]))} here but "
-                    f"{', '.join(map(str, v))} in the store")
-    return ""
 
 
 def grid_values(name: str, text: Any, *, integer: bool = False, low: float | None = None,

@@ -14,7 +14,10 @@ product is split over threads).
   otherwise (a child forked while another thread holds a lock, e.g. a Dask client's, can deadlock); ``spawn``
   elsewhere. A worker that dies breaks
   the pool: the batches in flight are sent again on a new pool, each at most :data:`MAX_ATTEMPTS` times,
-  then reported as failed.
+  then reported as failed. A worker exits by itself within :data:`ORPHAN_POLL_S` of the coordinator's death
+  (a SIGKILL or SIGTERM gives the pool no chance to stop it): each runs a watchdog thread
+  (:func:`exit_with_parent`) that polls its parent and the coordinator. At most one worker per batch to do
+  is started.
 - :class:`DaskExecutor`: ``distributed.Client.submit`` per batch; Dask reschedules the batch of a worker that
   dies. :func:`dask_client` connects to ``tcp://HOST:PORT`` (one line and exit 2 when it cannot within
   ``timeout``) or starts a :class:`distributed.LocalCluster` on the loopback interface.
@@ -24,6 +27,7 @@ BLAS threads: cores ÷ workers in each worker (threadpoolctl), so that workers d
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from typing import Any, Callable, Iterator, Sequence
@@ -32,12 +36,14 @@ from .._spec import ConfigError
 from .task import Task, run_batch
 
 __all__ = ["Batcher", "SerialExecutor", "PoolExecutor", "DaskExecutor", "dask_client", "MAX_ATTEMPTS",
-           "TARGET_BATCH_SECONDS"]
+           "TARGET_BATCH_SECONDS", "ORPHAN_POLL_S", "exit_with_parent"]
 
 #: A batch whose worker died is sent again at most this many times in all.
 MAX_ATTEMPTS = 3
 #: Batches are sized to take about this long (so per-batch scheduling costs stay a small fraction).
 TARGET_BATCH_SECONDS = 1.0
+#: How often a pool worker checks that the coordinator that started it is still alive.
+ORPHAN_POLL_S = 0.25
 
 Item = tuple[str, str]
 OnResult = Callable[[list[dict[str, Any]]], None]
@@ -80,6 +86,34 @@ def _failed(batch: Sequence[Item], why: str) -> list[dict[str, Any]]:
             for k, _ in batch]
 
 
+def exit_with_parent(coordinator: int, poll: float = ORPHAN_POLL_S) -> None:
+    """Start a daemon thread that ends this process (``os._exit``) as soon as its parent changes (it was
+    re-parented: the parent died) or ``coordinator`` is gone; a pool's worker initializer."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        import time
+
+        while True:
+            time.sleep(poll)
+            if os.getppid() != parent or not _alive(coordinator):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="initlab-orphan-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 class SerialExecutor:
     """Every batch in this process, one after the other."""
 
@@ -102,7 +136,7 @@ class PoolExecutor:
         self.blas = blas if blas is not None else max(1, (os.cpu_count() or 1) // workers)
         self.name = f"pool {workers}"
 
-    def _pool(self, task: Task):
+    def _pool(self, task: Task, n: int):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
@@ -116,13 +150,15 @@ class PoolExecutor:
         else:  # a child forked while another thread holds a lock can deadlock: fork from a clean server
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(["initlab.sweep.task", *task.preload])
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=exit_with_parent,
+                                   initargs=(os.getpid(),))
 
     def run(self, task: Task, batcher: Batcher, keep: str, on_result: OnResult) -> None:
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        pool = self._pool(task)
+        n = max(1, min(self.workers, batcher.left))  # no idle workers for a few points
+        pool = self._pool(task, n)
         flight: dict[Any, tuple[list[Item], int]] = {}
         retry: list[tuple[list[Item], int]] = []
         try:
@@ -157,7 +193,7 @@ class PoolExecutor:
                     retry.extend(flight.values())
                     flight.clear()
                     pool.shutdown(wait=False, cancel_futures=True)
-                    pool = self._pool(task)
+                    pool = self._pool(task, n)
                     keep_going = []
                     for batch, attempt in retry:
                         if attempt >= MAX_ATTEMPTS:
@@ -236,8 +272,14 @@ def dask_client(scheduler: str | None = None, local: int | None = None, timeout:
     if local is not None:
         if local < 1:
             raise ConfigError(f"--dask-local must be >= 1, got {local}")
-        cluster = distributed.LocalCluster(n_workers=local, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           dashboard_address=None, silence_logs=logging.ERROR)
+        # no dashboard, and the scheduler's own HTTP server on a free port (not 8787, which may be taken: a warning);
+        # the worker processes start with SIGINT ignored, so that Ctrl-C reaches only this process, which closes
+        # the cluster in order (each worker would otherwise print its own KeyboardInterrupt traceback)
+        with _sigint_ignored():
+            cluster = distributed.LocalCluster(n_workers=local, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                               dashboard_address=None, silence_logs=logging.ERROR,
+                                               scheduler_kwargs={"dashboard": False,
+                                                                 "dashboard_address": "127.0.0.1:0"})
         return distributed.Client(cluster), cluster
     addr = str(scheduler)
     if "://" not in addr:
@@ -250,6 +292,23 @@ def dask_client(scheduler: str | None = None, local: int | None = None, timeout:
         raise ConfigError(f"cannot reach a Dask scheduler at {scheduler} within {timeout:g} s "
                           f"({type(exc).__name__}; is it a Dask scheduler?)") from None
     return client, None
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored inside the block (in the main thread only; elsewhere a no-op); child processes started
+    meanwhile inherit it (Python keeps an inherited SIG_IGN)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _reachable(scheduler: str, timeout: float) -> None:

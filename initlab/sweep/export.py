@@ -1,5 +1,4 @@
-"""A store's points or per-layer rows as a Parquet file (through pyarrow, when it is installed) or CSV
-(also the fallback for a ``.parquet`` target without pyarrow).
+"""A store's points or per-layer rows as a Parquet file (through pyarrow) or CSV.
 
 Both are written atomically (a temporary name beside the target, then a rename).
 """
@@ -13,7 +12,7 @@ from .._io import atomic_write
 from .._spec import ConfigError
 from .store import Store
 
-__all__ = ["export", "have_pyarrow"]
+__all__ = ["export", "have_pyarrow", "check_format"]
 
 
 def have_pyarrow() -> bool:
@@ -24,28 +23,32 @@ def have_pyarrow() -> bool:
     return True
 
 
-def export(store: str | Path, out: str | Path, table: str = "points") -> Path:
-    """Write ``table`` (``points`` or ``layers``) of ``store`` to ``out`` (``.parquet`` or ``.csv``); returns the
-    path written.
-
-    Without pyarrow a ``.parquet`` target falls back to CSV beside it (``FILE.csv``), unless that file exists.
-
-    Raises
-    ------
-    ConfigError
-        Another suffix, or a CSV fallback that would replace an existing file (one line).
-    """
+def check_format(out: str | Path) -> None:
+    """A :class:`ConfigError` (one line) unless ``out`` ends in ``.csv``, or ``.parquet`` with pyarrow installed."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise ConfigError(f"export writes FILE.parquet or FILE.csv, got '{out.name}'")
     if suffix == ".parquet" and not have_pyarrow():
-        out, suffix = out.with_suffix(".csv"), ".csv"
-        if out.exists():
-            raise ConfigError(f"pyarrow is not installed, and the CSV fallback {out} exists: not replaced")
+        raise ConfigError(f"writing Parquet needs pyarrow (pip install pyarrow); or write CSV: "
+                          f"-o {out.with_suffix('.csv')}")
+
+
+def export(store: str | Path, out: str | Path, table: str = "points") -> Path:
+    """Write ``table`` (``points`` or ``layers``) of ``store`` to ``out`` (``.parquet`` or ``.csv``); returns the
+    path written.
+
+    Raises
+    ------
+    ConfigError
+        Another suffix, or ``.parquet`` without pyarrow (:func:`check_format`; one line).
+    """
+    out = Path(out)
+    check_format(out)
+    suffix = out.suffix.lower()
     if table not in ("points", "layers"):
         raise ConfigError(f"table must be points or layers, got '{table}'")
-    with Store(store) as st:
+    with Store(store, readonly=True) as st:
         df = st.points_frame() if table == "points" else st.layers_frame()
     if suffix == ".csv":
         text = df.to_csv(index=False)

@@ -26,26 +26,35 @@ class SweepResult(ShowsItself):
     layers : pandas.DataFrame
         Every stored per-layer row (``point`` key, then :data:`~initlab.schema.LAYER_COLUMNS`), read from the
         store when first used (empty unless the sweep ran with ``keep='layers'``).
+    grid : Grid
+        The sweep's definition (a narrower command's, when it ran on part of a larger store).
+    keys : frozenset of str or None
+        That narrower command's points (None: every point of the store).
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, grid: Grid | None = None, keys: frozenset[str] | None = None):
         self.path = Path(path)
-        with Store(self.path, task="simulate") as st:  # a study's store: one line (export reads any store)
-            self.grid: Grid = st.grid
+        self.keys = keys  # a narrower sweep's points only (with its grid), or every point of the store
+        with Store(self.path, readonly=True, task="simulate") as st:  # a study's store: one line
+            self.grid: Grid = grid if grid is not None else st.grid
+        if self.grid is None:
+            from .store import StoreError
+
+            raise StoreError(f"{self.path} holds no sweep yet (its first run was stopped before it began)")
 
     @cached_property
     def points(self):
-        with Store(self.path) as st:
-            return st.points_frame()
+        with Store(self.path, readonly=True) as st:
+            return st.points_frame(self.keys)
 
     @cached_property
     def layers(self):
-        with Store(self.path) as st:
-            return st.layers_frame()
+        with Store(self.path, readonly=True) as st:
+            return st.layers_frame(None if self.keys is None else sorted(self.keys))
 
     def layers_of(self, keys: Sequence[str]):
         """The per-layer rows of some points only (read from the store)."""
-        with Store(self.path) as st:
+        with Store(self.path, readonly=True) as st:
             return st.layers_frame(keys)
 
     @property

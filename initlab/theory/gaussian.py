@@ -158,6 +158,9 @@ class Kernel:
         return f"{type(self).__name__}({self.act.spec}, {self.method})"
 
 
+#: Angles (radians, up to 2π) closer than this are one angle in float64 (a few ulps of 2π).
+_ANGLE_EPS = 4 * np.spacing(2 * np.pi)
+
 #: The 1-D rules add breakpoints at :math:`\\pm 4^j/\\sqrt q` while these are below this (in units of z).
 GRADE_LIMIT = 2.0
 
@@ -344,8 +347,11 @@ class QuadratureKernel(Kernel):
         # arcs between the rays where u_a = 0, u_b = 0, or where the kink lines u_a = p_i, u_b = p_j cross
         base = [np.pi / 2 + np.zeros_like(th), 1.5 * np.pi + np.zeros_like(th), th + np.pi / 2, th + 1.5 * np.pi]
         rays = list(base)
-        if level:  # large q: rays graded towards each u = 0 ray at 4^j / (4 sqrt q) radians (the layer's width)
-            delta = (4.0 ** np.arange(level + 1))[None, :] / (4 * r1)
+        # large q: rays graded towards each u = 0 ray at 4^j / (4 sqrt q) radians (the layer's width); offsets below
+        # float64's resolution of an angle (j < j0) would only repeat the ray, and are left out
+        j0 = max(0, int(math.floor(math.log(4 * float(r1.min()) * _ANGLE_EPS) / math.log(4.0)))) if level else 0
+        if level:
+            delta = (4.0 ** np.arange(min(j0, level), level + 1))[None, :] / (4 * r1)
             for b in base:
                 rays += [b - delta, b + delta]
         for ratio in self._ratios:  # cos(psi) / cos(psi - theta) = p_i / p_j
