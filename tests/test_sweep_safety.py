@@ -340,3 +340,23 @@ def test_a_store_extended_before_this_fix_reads_the_old_points_value_from_their_
     db.close()
     pts = SweepResult(path).points
     assert sorted(pts["batch"]) == [64, 64, 1000, 1000]
+
+
+def test_a_store_made_before_the_spelling_and_c_star_columns_still_reads_and_resumes(tmp_path):
+    """A store from before issue 20/22 lacks points.c_star(_sd) and layers.init_spec/act_spec: a reader gets NaN
+    and the canonical spec, and the next run adds the columns instead of calling the store damaged."""
+    path = tmp_path / "s.sqlite"
+    base = dict(act="tanh", sigma_w2="1,2", depth=3, width=8, batch=8, workers=1, keep="layers", progress=False)
+    initlab.sweep(path, **base)
+    with sqlite3.connect(path) as db:
+        for table, col in (("points", "c_star"), ("points", "c_star_sd"), ("layers", "init_spec"),
+                           ("layers", "act_spec")):
+            db.execute(f'ALTER TABLE {table} DROP COLUMN "{col}"')
+    old = initlab.SweepResult(path)
+    assert old.points["c_star"].isna().all() and len(old.points) == 2
+    assert (old.layers["init_spec"] == old.layers["init"]).all()
+    again = initlab.sweep(path, **{**base, "sigma_w2": "1,2,3"})  # extends the old store
+    assert (again.points["status"] == "done").all() and len(again.points) == 3
+    with sqlite3.connect(path) as db:
+        cols = {r[1] for r in db.execute('PRAGMA table_info("layers")')}
+    assert {"init_spec", "act_spec"} <= cols
