@@ -25,7 +25,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-__all__ = ["LazyFigures", "write_frames", "read_frames", "FRAMES_FILE"]
+__all__ = ["LazyFigures", "write_frames", "read_frames", "FRAMES_FILE", "exact_floats"]
 
 #: The dtypes of the frames of a run folder.
 FRAMES_FILE = "frames.json"
@@ -80,6 +80,14 @@ def write_frames(folder: str | Path, frames: Mapping[str, Any]) -> None:
     (folder / FRAMES_FILE).write_text(json.dumps(dtypes, indent=1) + "\n", encoding="utf-8")
 
 
+def exact_floats() -> dict[str, str]:
+    """``pandas.read_csv`` arguments that read back every float a CSV holds bit for bit: pandas before 3.0
+    parses with its fast "high" precision, which can miss the last bit of a 17-digit number."""
+    import pandas as pd
+
+    return {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
+
 def read_frames(folder: str | Path) -> dict[str, Any]:
     """The frames :func:`write_frames` wrote into ``folder``, with their dtypes."""
     import pandas as pd
@@ -90,7 +98,7 @@ def read_frames(folder: str | Path) -> dict[str, Any]:
     for name, cols in dtypes.items():
         text = [c for c, k in cols.items() if k in ("str", "object")]
         df = pd.read_csv(folder / f"{name}.csv", dtype={c: str for c in text}, keep_default_na=False,
-                         na_values={c: ["", "NaN", "nan"] for c in cols if c not in text})
+                         na_values={c: ["", "NaN", "nan"] for c in cols if c not in text}, **exact_floats())
         for c, k in cols.items():
             df[c] = df[c].astype(k)
         out[name] = df[list(cols)]

@@ -174,7 +174,9 @@ def test_export_csv_and_parquet(serial_store, tmp_path, monkeypatch):
     res = SweepResult(serial_store)
     out = CliRunner().invoke(main, ["sweep", "export", str(serial_store), "-o", str(tmp_path / "p.csv")])
     assert out.exit_code == 0
-    back = pd.read_csv(tmp_path / "p.csv")
+    from initlab._result import exact_floats
+
+    back = pd.read_csv(tmp_path / "p.csv", **exact_floats())  # every digit written, read back bit for bit
     assert list(back.columns) == list(res.points.columns) and len(back) == 4
     pd.testing.assert_series_equal(back["chi1"], res.points["chi1"], check_exact=True)
     lay = CliRunner().invoke(main, ["sweep", "export", str(serial_store), "-o", str(tmp_path / "l.csv"),

@@ -12,7 +12,7 @@ from ._options import engine_options, engine_threads_option, quiet_option
 __all__ = ["finite_width_cmd", "FINITE_WIDTH_RUN_FILES"]
 
 #: The files of a finite-width study folder (``--out``).
-FINITE_WIDTH_RUN_FILES = ("rows.csv", "points.csv", "agreement.csv", "settings.json", "collapse.png")
+FINITE_WIDTH_RUN_FILES = ("rows.csv", "points.csv", "agreement.csv", "frames.json", "settings.json", "collapse.png")
 
 
 @click.command("finite-width")
@@ -66,11 +66,7 @@ def finite_width_cmd(act, widths, depth_ratio, trials, seed, out, report, force,
         raise RunError(str(exc)) from None
     click.echo(res.summary())
     if out is not None:
-        from .._io import atomic_write
-
         res.to_dir(out)
-        with atomic_write(out / "collapse.png", "wb") as fh:
-            res.figures()[0].savefig(fh, format="png", dpi=110, metadata={"Software": None})
         click.echo(f"saved {out}")
     if report is not None:
         click.echo(f"wrote {res.report(report)}")

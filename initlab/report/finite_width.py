@@ -28,7 +28,8 @@ def finite_width_pages(result: Any) -> list[Figure]:
              f"Run time {result.seconds:.1f} s."]
     page = settings_page("Finite-width fluctuations: measured vs the 1/n theory", result.settings,
                          result.agreement, _COLUMNS, _HEADERS, notes)
-    return [page, *result.figures()]
+    figs = result.figures()
+    return [page, *(figs[name] for name in figs)]
 
 
 def write_finite_width_report(path: str | os.PathLike, result: Any) -> Path:

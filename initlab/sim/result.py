@@ -15,6 +15,7 @@ import pandas as pd
 
 from .._format import fmt_number
 from .._repr import ShowsItself
+from .._result import exact_floats
 from .._io import atomic_write_text, reproducible_time
 from .._spec import ConfigError
 from .config import SimConfig
@@ -25,7 +26,6 @@ from ..schema import (
 __all__ = ["SimResult", "build_frame", "build_histograms", "run_time"]
 
 # pandas < 3 parses floats approximately unless told otherwise; pandas 3 is exact and deprecates the flag
-_EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 
 
 def run_time() -> _dt.datetime:
@@ -319,7 +319,7 @@ class SimResult(ShowsItself):
         if n_lines != rows:
             raise ConfigError(f"{path / 'layers.csv'} has {n_lines} rows but config.json describes {rows} "
                               f"({config.n_runs} configs × {config.trials} trials × {config.depth} layers)")
-        df = pd.read_csv(path / "layers.csv", dtype=dtypes, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
+        df = pd.read_csv(path / "layers.csv", dtype=dtypes, keep_default_na=False, na_values=[""], **exact_floats())
         if "grad_diverged" not in df.columns:  # saved before the column existed: derive it as build_frame does
             df["grad_diverged"] = ~(np.isfinite(df["grad_pre_norm"]) & np.isfinite(df["grad_w_norm"]))
         for col, field in (("init_spec", "init_specs"), ("act_spec", "act_specs")):

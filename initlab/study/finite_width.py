@@ -32,6 +32,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._repr import ShowsItself
 from .._spec import ConfigError
 from ..schema import FINITE_WIDTH_COLUMNS, FINITE_WIDTH_ROW_DTYPES
 from ..sweep.task import JsonConfig, Measured, Task
@@ -201,8 +202,8 @@ def parse_acts(acts: Sequence[str] | str) -> list[tuple[str, float, float, float
     return out
 
 
-@dataclass
-class FiniteWidthResult:
+@dataclass(repr=False)
+class FiniteWidthResult(ShowsItself):
     """A finite-width study: ``rows`` (one per activation × width × trial × layer, :func:`measure`), ``points``
     (per activation × width × layer, :func:`summarise`), ``agreement`` (per activation, :func:`agreement`),
     ``settings`` and ``seconds`` (the run time)."""
@@ -228,18 +229,30 @@ class FiniteWidthResult:
                          f"{f'{r.slope_grad:.3f}±{r.slope_grad_se:.3f}':>15} {r.slope_pred_grad:>6.3f}")
         return "\n".join(lines)
 
-    def __repr__(self) -> str:
+    def _repr_facts(self) -> str:
         acts = ", ".join(self.agreement["act"]) if len(self.agreement) else "none"
-        return (f"FiniteWidthResult({acts}; widths {self.settings.get('widths')}, "
-                f"{len(self.points)} points, {self.seconds:.1f} s)")
+        return f"{acts}; widths {self.settings.get('widths')}, {len(self.points)} points, {self.seconds:.1f} s"
 
-    def figures(self) -> list:
-        """The collapse figure and, where an activation has the exact ReLU law, the distribution of the last
-        layer's log q̂ (:mod:`initlab.plots.finite_width`)."""
+    def _repr_table(self) -> Any:
+        return self.agreement
+
+    def _repr_figure(self) -> Any:
+        return self.figures()["collapse"]
+
+    def figures(self) -> Any:
+        """``collapse`` and, where an activation has the exact ReLU law, ``relu_law`` (the distribution of the
+        last layer's log q̂; :mod:`initlab.plots.finite_width`), built lazily."""
+        import numpy as np
+
+        from .._result import LazyFigures
         from ..plots.finite_width import collapse_figure, relu_law_figure
 
-        law = relu_law_figure(self.rows, self.points)
-        return [collapse_figure(self.points, self.agreement)] + ([law] if law is not None else [])
+        if "_figures" not in self.__dict__:
+            make = {"collapse": lambda: collapse_figure(self.points, self.agreement)}
+            if np.isfinite(self.points["exact_q"].to_numpy(dtype=float)).any():
+                make["relu_law"] = lambda: relu_law_figure(self.rows, self.points)
+            self.__dict__["_figures"] = LazyFigures(make)
+        return self.__dict__["_figures"]
 
     def report(self, path: str | Path) -> Path:
         """Write the PDF report (:func:`initlab.report.finite_width.write_finite_width_report`)."""
@@ -248,33 +261,36 @@ class FiniteWidthResult:
         return write_finite_width_report(path, self)
 
     def to_dir(self, path: str | Path) -> Path:
-        """Write ``rows.csv``, ``points.csv``, ``agreement.csv`` and ``settings.json`` atomically into ``path``."""
+        """Write the run folder as a unit (:func:`initlab._io.staged_dir`): ``rows.csv``, ``points.csv`` and
+        ``agreement.csv`` (full precision, dtypes in ``frames.json``), ``settings.json`` and the collapse figure
+        ``collapse.png``. :meth:`from_dir` reads it back bit for bit."""
         import json
 
-        from .._io import atomic_write
+        from .._io import staged_dir
+        from .._result import write_frames
+        from ..report.pdf import write_png
 
-        base = Path(path)
-        for name in ("rows", "points", "agreement"):
-            with atomic_write(base / f"{name}.csv", "w") as fh:
-                getattr(self, name).to_csv(fh, index=False, float_format="%.17g")
-        with atomic_write(base / "settings.json", "w") as fh:
-            json.dump({**self.settings, "seconds": self.seconds}, fh, indent=2, sort_keys=True)
-        return base
+        with staged_dir(path) as tmp:
+            write_frames(tmp, {"rows": self.rows, "points": self.points, "agreement": self.agreement})
+            (tmp / "settings.json").write_text(json.dumps({**self.settings, "seconds": self.seconds}, indent=2,
+                                                          sort_keys=True) + "\n", encoding="utf-8")
+            write_png(tmp / "collapse.png", self.figures()["collapse"])
+        return Path(path)
 
     @classmethod
     def from_dir(cls, path: str | Path) -> "FiniteWidthResult":
-        """Read what :meth:`to_dir` wrote."""
+        """The result :meth:`to_dir` wrote into ``path``."""
         import json
 
-        import pandas as pd
+        from .._result import read_frames
 
         base = Path(path)
-        if not (base / "settings.json").is_file():
-            raise ConfigError(f"{base} holds no finite-width study (no settings.json)")
-        settings = json.loads((base / "settings.json").read_text())
+        if not (base / "settings.json").is_file() or not (base / "frames.json").is_file():
+            raise ConfigError(f"{base} holds no finite-width study (no settings.json/frames.json)")
+        settings = json.loads((base / "settings.json").read_text(encoding="utf-8"))
         seconds = float(settings.pop("seconds", 0.0))
-        frames = [pd.read_csv(base / f"{name}.csv") for name in ("rows", "points", "agreement")]
-        return cls(*frames, settings=settings, seconds=seconds)
+        f = read_frames(base)
+        return cls(f["rows"], f["points"], f["agreement"], settings=settings, seconds=seconds)
 
 
 def finite_width_study(acts: Sequence[str] | str = DEFAULT_ACTS, widths: Sequence[int] = (16, 32, 64, 128), *,
