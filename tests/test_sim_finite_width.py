@@ -54,3 +54,17 @@ def test_outside_the_theory_gives_nan():
         res = initlab.simulate(**{**cfg, **kw})
         assert why in outside_finite_width(res.config.runs()[0].config)
         assert predicted_spread(res.config, res.layers).sd_pred.isna().all()
+
+
+def test_the_summary_prints_the_predicted_spread_beside_the_trials():
+    """Issue 21: the summary's table shows the trials' sd of ln q beside the finite-width prediction, and only
+    where the theory applies (he_uniform: not Gaussian, no column)."""
+    res = initlab.simulate(init="kaiming", act="relu", depth=4, width=32, batch=16, trials=5, progress=False)
+    text = res.summary()
+    dev = theory_deviation(res.layers, predicted_spread(res.config, res.layers))
+    assert "sd ln q" in text and "(1/n)" in text
+    last = [line for line in text.splitlines() if line.split()[:1] == ["4"]][0].split()
+    assert float(last[-2]) == pytest.approx(dev.log_sd.iloc[-1], abs=6e-4)
+    assert float(last[-1]) == pytest.approx(dev.sd_pred.iloc[-1], abs=6e-4)
+    uniform = initlab.simulate(init="he_uniform", act="relu", depth=4, width=32, batch=16, trials=5, progress=False)
+    assert "sd ln q" not in uniform.summary()

@@ -153,7 +153,9 @@ class SimResult(ShowsItself):
 
         Where the config has a mean-field prediction, ``q vs theory`` is the measured pre-activation second
         moment's deviation from it, marked ``!`` where neither the trials' spread nor the predicted finite-width
-        spread can explain it (:func:`initlab.sim.predict.theory_deviation` with
+        spread can explain it; where the finite-width theory applies, ``sd ln q`` is the trials' standard
+        deviation of ln q beside ``(1/n)``, its prediction (:func:`initlab.sim.finite_width.predicted_spread`). The
+        flag is set (:func:`initlab.sim.predict.theory_deviation` with
         :func:`initlab.sim.finite_width.predicted_spread`: 3 sigma on the trials' log q after the predicted 1/n
         shift, and 1%)."""
         from .finite_width import predicted_spread
@@ -173,8 +175,11 @@ class SimResult(ShowsItself):
             if nbad:
                 note += f"  (gradient overflowed in {nbad} layer{'s' * (nbad != 1)})"
             has_theory = bool(sub["theory_pre_q"].notna().any())
+            sub_dev = dev.loc[label] if has_theory and label in dev.index.get_level_values(0) else None
+            has_spread = sub_dev is not None and bool(np.isfinite(sub_dev["sd_pred"].to_numpy(dtype=float)).any())
             lines.append(f"{label}{note}" + (f"  [mean of {T} trials]" if T > 1 else ""))
-            lines.append(head + (f" {'q vs theory':>12}" if has_theory else ""))
+            lines.append(head + (f" {'q vs theory':>12}" if has_theory else "")
+                         + (f" {'sd ln q':>8} {'(1/n)':>6}" if has_spread else ""))
             g = sub.groupby("layer", sort=True)
             means = g[cols].mean()
             widths = g["width"].first()
@@ -191,6 +196,10 @@ class SimResult(ShowsItself):
                     if math.isfinite(d["dev"]):
                         extra = f" {d['dev']:>+11.1%}{'!' if d['flag'] else ' '}"
                         flagged += bool(d["flag"])
+                    if has_spread:  # the trials' spread of ln q beside the finite-width prediction (issue 21)
+                        sd = f"{d['log_sd']:.3f}" if math.isfinite(d["log_sd"]) else "—"
+                        pred = f"{d['sd_pred']:.3f}" if math.isfinite(d["sd_pred"]) else "—"
+                        extra += f" {sd:>8} {pred:>6}"
                 lines.append(
                     f"{layer:>5} {w:>6} {_num(r['act_mean']):>11} {_num(r['act_std']):>11} "
                     f"{r['saturated']:>9.1%} {r['dead']:>6.1%} {_num(r['grad_pre_ratio']):>11}{extra}"
