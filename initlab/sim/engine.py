@@ -86,11 +86,23 @@ from .memory import keep_weights as _keep_weights
 from ..progress import Progress
 from .predict import predict_layers
 from .result import SimResult, build_frame, build_histograms, run_time
+from .threads import auto_threads, pinned
 
-__all__ = ["simulate", "run_trial", "forward_backward"]
+__all__ = ["simulate", "run_trial", "forward_backward", "largest_product"]
 
 #: Stack statistics over consecutive layers while a stack holds at most this many entries.
 CHUNK_ELEMENTS = 1 << 20
+
+
+def largest_product(config: SimConfig) -> int:
+    """Multiply-adds of the config's largest matrix product: batch × fan_in × fan_out over the layers
+    (maxout's pieces counted in fan_out), for the choice of BLAS threads."""
+    from ..activations import get_activation
+
+    widths = tuple(config.widths)
+    fans = (config.input_dim if config.input_dim is not None else widths[0],) + widths
+    pieces = max(get_activation(spec).pieces for spec in config.acts)
+    return int(config.batch) * max(fans[i] * fans[i + 1] for i in range(len(widths))) * pieces
 
 
 def run_trial(config: SimConfig, trial: int, x: np.ndarray, *, pre_range: float | None = None,
@@ -130,7 +142,7 @@ def forward_backward(config: SimConfig, params: TrialParams, x: np.ndarray, *, w
 
 def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, progress: bool = True,
              keep_weights: bool | None = None, device: str = "cpu", max_memory: int | None = None,
-             **kwargs: Any) -> SimResult:
+             threads: int | None = None, **kwargs: Any) -> SimResult:
     """Simulate signal propagation at initialization for every initializer × activation and trial.
 
     Parameters
@@ -155,6 +167,10 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
         (:mod:`initlab.sim.xp`).
     max_memory : int, optional
         Bytes the run may use, for the choice of ``keep_weights`` (default: the available memory).
+    threads : int, optional
+        BLAS threads for the matrix products; the same number gives the same bytes. Default: chosen
+        from the size of the products and the free cores (:mod:`initlab.sim.threads`), at most the
+        BLAS library's current limit, unless an enclosing :func:`initlab.sim.threads.pinned` fixed it.
 
     Returns
     -------
@@ -187,7 +203,8 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
     runs = cfg.runs()
     keep = _keep_weights(cfg, max_memory) if keep_weights is None else bool(keep_weights)
     outputs: list[list[TrialOutput]] = []
-    with Progress(len(runs) * cfg.trials, "simulate", enabled=progress) as bar:
+    with pinned(threads), auto_threads(largest_product(cfg)), \
+            Progress(len(runs) * cfg.trials, "simulate", enabled=progress) as bar:
         for run in runs:
             outs = [run_trial(run.config, 0, x, workspace=ws, keep=keep)]
             bar.update(1, postfix=run.label)
