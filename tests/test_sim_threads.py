@@ -45,3 +45,17 @@ def test_threads_argument_gives_the_same_bytes_as_a_pinned_block():
         b = simulate(**kw)
     np.testing.assert_array_equal(a.layers.select_dtypes("number").to_numpy(),
                                   b.layers.select_dtypes("number").to_numpy())
+
+
+def test_thread_bench_runs_on_a_tiny_shape_and_its_command_prints_the_table():
+    from click.testing import CliRunner
+
+    from initlab.cli import main
+    from initlab.sim.bench_threads import bench_threads, format_thread_rows
+
+    (row,) = bench_threads([(8, 6, 2, "tanh", "xavier")], repeats=1)
+    assert row.chosen == 1 and row.one_ms > 0 and row.all_ms > 0 and row.vs_best > 0
+    assert "default/best" in format_thread_rows([row])
+    r = CliRunner().invoke(main, ["bench", "--what", "threads", "--shape", "8x6x2", "--repeats", "1"])
+    assert r.exit_code == 0, r.output
+    assert "8 x 6 x 2" in r.output

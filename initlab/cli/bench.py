@@ -35,6 +35,8 @@ def _shape(text: str) -> tuple[int, int, int]:
               help="Which benchmark: the simulation engine, the trainer (one MNIST-sized epoch), both (all), "
                    "sweep points per second on each executor, or the default BLAS thread choice against 1 and "
                    "all threads (threads; sweep and threads are not part of all).")
+@click.option("--threads", type=click.IntRange(1, 4096), default=None,
+              help="BLAS (and PyTorch) threads of every column [default: those simulate() chooses per shape].")
 @click.option("--busy", type=click.IntRange(0, 64), default=0, show_default=True,
               help="With --what threads: keep this many cores busy (spinning processes) while timing.")
 @click.option("--end-to-end/--no-end-to-end", "end_to_end", default=True, show_default=True,
@@ -45,7 +47,7 @@ def _shape(text: str) -> tuple[int, int, int]:
               help="cuda: the engine on CuPy arrays against the bare CuPy GEMMs and PyTorch CUDA (needs initlab[gpu]).")
 @click.option("--tf32/--no-tf32", default=False, show_default=True, help="With --device cuda: TF32 matrix products.")
 def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init: str, show_breakdown: bool,
-              what: str, busy: int, end_to_end: bool, memory: bool, device: str, tf32: bool) -> None:
+              what: str, threads: int | None, busy: int, end_to_end: bool, memory: bool, device: str, tf32: bool) -> None:
     """Time the engine (forward + backward, every statistic, histograms; float32) against its floor.
 
     The floor is the 3L-1 bare matrix products of the same shapes in the same process; the ratio
@@ -106,7 +108,7 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
     rows = []
     with Progress(len(todo), "bench") as bar:
         for shape in todo:
-            rows += run_bench([shape], repeats=reps, act=act, init=init, end_to_end=end_to_end)
+            rows += run_bench([shape], repeats=reps, act=act, init=init, end_to_end=end_to_end, threads=threads)
             bar.update(1, postfix="x".join(map(str, shape)))
     click.echo(format_rows(rows))
     if show_breakdown:
