@@ -59,3 +59,9 @@ def test_thread_bench_runs_on_a_tiny_shape_and_its_command_prints_the_table():
     r = CliRunner().invoke(main, ["bench", "--what", "threads", "--shape", "8x6x2", "--repeats", "1"])
     assert r.exit_code == 0, r.output
     assert "8 x 6 x 2" in r.output
+
+
+def test_the_sweep_bench_points_are_small_products_on_one_thread():
+    from initlab.sweep.bench import _serial_threads
+
+    assert _serial_threads(1) == _serial_threads(200) == 1
