@@ -113,11 +113,13 @@ def run_trial(config: SimConfig, trial: int, x: np.ndarray, *, pre_range: float 
     A pure function of its arguments (so a process pool can map it). ``pre_range`` and
     ``act_range`` fix the histogram ranges (trial 0 of a config chooses them; pass them on to
     the later trials). ``keep=False`` redraws each layer's weights in the backward pass instead
-    of keeping them (same results, one layer of weights in memory).
+    of keeping them (same results, one layer of weights in memory). The matrix products run on the
+    BLAS threads :func:`initlab.sim.threads.auto_threads` chooses, unless a caller fixed them.
     """
     xp = workspace.xp if workspace is not None else np
-    params = draw_params(config, trial, keep=keep, xp=xp)
-    return forward_backward(config, params, x, workspace=workspace, pre_range=pre_range, act_range=act_range)
+    with auto_threads(largest_product(config)):  # the BLAS threads (initlab.sim.threads), unless fixed outside
+        params = draw_params(config, trial, keep=keep, xp=xp)
+        return forward_backward(config, params, x, workspace=workspace, pre_range=pre_range, act_range=act_range)
 
 
 def forward_backward(config: SimConfig, params: TrialParams, x: np.ndarray, *, workspace: Workspace | None = None,

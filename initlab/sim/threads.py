@@ -133,16 +133,21 @@ def pinned(n: int | None, user_api: str | None = None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def auto_threads(product: int) -> Iterator[int]:
-    """The block's matrix products get :func:`choose_threads` threads, unless an enclosing :func:`pinned`
-    fixed them; yields the number of threads the block runs with."""
+    """The block's matrix products get :func:`choose_threads` threads, unless an enclosing :func:`pinned` or
+    :func:`auto_threads` fixed them (a choice made once holds for the whole block: one simulation's trials
+    all run on the same threads); yields the number of threads the block runs with."""
     pin = _PINNED.get()
     if pin is not None:
         yield pin
         return
     limit = blas_limit()
     n = choose_threads(product, limit)
-    if n >= limit:
-        yield limit
-        return
-    with _limit(n):
-        yield n
+    token = _PINNED.set(min(n, limit))
+    try:
+        if n >= limit:
+            yield limit
+        else:
+            with _limit(n):
+                yield n
+    finally:
+        _PINNED.reset(token)
