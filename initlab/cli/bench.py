@@ -70,7 +70,8 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
       initlab bench --what threads --busy 1
     """
     if what == "threads":
-        _bench_threads(shapes, repeats if repeats != 5 else 3, busy, act, init)
+        given = click.get_current_context().get_parameter_source("repeats") != click.core.ParameterSource.DEFAULT
+        _bench_threads(shapes, repeats if given else 3, busy, act, init)
         return
     if what == "sweep":
         _bench_sweep(quick, repeats if repeats != 5 else (1 if quick else 2))

@@ -70,6 +70,12 @@ Speed
     on the same range, the output histogram follow from the pre-activations). Sums of squares are
     BLAS row dot products finished in float64. (A helper thread for the statistics was tried: on
     2 cores it made things slower, as OpenBLAS's idle threads spin on the second core.)
+
+Threads
+    The matrix products of a trial run on the BLAS threads :mod:`initlab.sim.threads` chooses (one for
+    products under :data:`~initlab.sim.threads.SMALL_PRODUCT` multiply-adds, else the free cores), once per
+    :func:`simulate` call or :func:`run_trial` outside one; ``threads=N`` (``--threads N``) pins N, and the
+    same N gives the same bytes.
 """
 
 from __future__ import annotations
