@@ -61,7 +61,7 @@ def test_thread_bench_runs_on_a_tiny_shape_and_its_command_prints_the_table():
     assert "8 x 6 x 2" in r.output
 
 
-def test_the_sweep_bench_points_are_small_products_on_one_thread():
+def test_the_sweep_bench_serial_rows_report_the_engine_choice():
     from initlab.sweep.bench import _serial_threads
 
-    assert _serial_threads(1) == _serial_threads(200) == 1
+    assert 1 <= _serial_threads(1) <= th.cores()

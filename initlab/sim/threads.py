@@ -4,7 +4,7 @@ OpenBLAS splits a product over its threads and then waits for the slowest one; i
 while after each product. That pays on a quiet machine for large products and costs a lot on small ones, or
 whenever another process holds a core: the thread that shares a core with it finishes its half late, and the
 spinning threads take time from the statistics between the products (measured by ``initlab bench --what
-threads``: width 256, batch 128, depth 200, tanh ran 3.5 to 4 times slower on 2 threads than on 1 with one
+threads``; issue 23 measured width 256, batch 128, depth 200, tanh 3.5 to 4 times slower on 2 threads than on 1 with one
 other process on a 2-core machine).
 
 The default (:func:`choose_threads`)
@@ -30,8 +30,12 @@ from typing import Any, Iterator
 
 __all__ = ["SMALL_PRODUCT", "choose_threads", "free_cores", "pinned", "auto_threads", "blas_limit", "cores"]
 
-#: Products with fewer multiply-adds than this run on one thread (2**24: batch 256 × 256 × 256).
-SMALL_PRODUCT = 1 << 24
+#: Products with fewer multiply-adds than this run on one thread (2**23: batch 128 × 256 × 256). Measured
+#: (``initlab bench --what threads`` and the same at smaller shapes, 2 cores, load 3): 2 threads gained 12-13%
+#: at 1-2 million multiply-adds a product and 24-43% at 8-17 million on a quiet moment, and lost 2-20 times
+#: when another process took a core; below this size the gain is about the 10% tolerance and not worth the risk
+#: of a core taken after the choice.
+SMALL_PRODUCT = 1 << 23
 
 _PINNED: ContextVar[int | None] = ContextVar("initlab_blas_pinned", default=None)
 _CONTROLLER: dict[int, Any] = {}
