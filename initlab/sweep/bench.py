@@ -70,13 +70,20 @@ def _point_seconds(depth: int, repeats: int = 2) -> float:
 
 
 def calibrate_depth(target: float) -> int:
-    """The depth at which one bench point takes about ``target`` seconds (one BLAS thread): the point time
-    is measured at depths 4 and 24 and taken as linear in depth, :math:`t = a + b\\,L`; at least 1 (when the
-    fixed cost :math:`a` alone exceeds ``target``)."""
+    r"""The depth at which one bench point takes about ``target`` seconds (one BLAS thread): the point time
+    is measured at depths 4 and 24 and taken as linear in depth, :math:`t = a + b\,L`; then measured again at
+    the depth this gives and the slope refitted through depth 4 and that depth (a slope from 20 layers moves a
+    lot on a loaded machine; one from the whole point much less); at least 1 (when the fixed cost :math:`a`
+    alone exceeds ``target``)."""
     t4, t24 = _point_seconds(4), _point_seconds(24)
     per_layer = max((t24 - t4) / 20.0, 1e-6)
     fixed = max(t4 - 4 * per_layer, 0.0)
-    return int(max(1, round((target - fixed) / per_layer)))
+    depth = int(max(1, round((target - fixed) / per_layer)))
+    if depth > 24:
+        per_layer = max((_point_seconds(depth) - t4) / (depth - 4), 1e-6)
+        fixed = max(t4 - 4 * per_layer, 0.0)
+        depth = int(max(1, round((target - fixed) / per_layer)))
+    return depth
 
 
 def _serial_threads(depth: int) -> int:
