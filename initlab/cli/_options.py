@@ -33,7 +33,8 @@ def _max_memory(ctx, param, value):
 
 threads_option = click.option(
     "--threads", type=click.IntRange(min=1, max=4096), default=None,
-    help="BLAS threads to use (same N on every machine: bit-identical results) [default: the library's].")
+    help="BLAS threads to use (same N on every machine: bit-identical results) [default: one for small "
+         "products, else the free cores].")
 max_memory_option = click.option(
     "--max-memory", "max_memory", callback=_max_memory, default=None, metavar="SIZE",
     help="Memory the run may use, e.g. 8G [default: refuse runs estimated above the available memory].")
@@ -41,17 +42,20 @@ max_memory_option = click.option(
 
 @contextlib.contextmanager
 def use_threads(n: int | None) -> Iterator[None]:
-    """Limit the BLAS/OpenMP thread pools to ``n`` threads inside the block (no-op for ``None``)."""
+    """Exactly ``n`` BLAS/OpenMP threads inside the block, the engine's own choice switched off
+    (:func:`initlab.sim.threads.pinned`); a no-op for ``None``."""
     if n is None:
         yield
         return
     try:
-        from threadpoolctl import threadpool_limits
+        import threadpoolctl  # noqa: F401
     except ImportError:
         from . import InputError
 
         raise InputError("--threads needs threadpoolctl (pip install threadpoolctl)") from None
-    with threadpool_limits(limits=int(n)):
+    from ..sim.threads import pinned
+
+    with pinned(n):
         yield
 
 

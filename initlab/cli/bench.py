@@ -30,9 +30,15 @@ def _shape(text: str) -> tuple[int, int, int]:
 @click.option("--init", default="kaiming_normal", show_default=True, help="Initializer spec.")
 @click.option("--breakdown/--no-breakdown", "show_breakdown", default=False, show_default=True,
               help="Also show the time of each phase inside the engine (ms over all layers).")
-@click.option("--what", type=click.Choice(["all", "engine", "trainer", "sweep"]), default="all", show_default=True,
+@click.option("--what", type=click.Choice(["all", "engine", "trainer", "sweep", "threads"]), default="all",
+              show_default=True,
               help="Which benchmark: the simulation engine, the trainer (one MNIST-sized epoch), both (all), "
-                   "or sweep points per second on each executor (sweep; not part of all).")
+                   "sweep points per second on each executor, or the default BLAS thread choice against 1 and "
+                   "all threads (threads; sweep and threads are not part of all).")
+@click.option("--threads", type=click.IntRange(1, 4096), default=None,
+              help="BLAS (and PyTorch) threads of every column [default: those simulate() chooses per shape].")
+@click.option("--busy", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="With --what threads: keep this many cores busy (spinning processes) while timing.")
 @click.option("--end-to-end/--no-end-to-end", "end_to_end", default=True, show_default=True,
               help="Also time simulate() end to end and the PyTorch end-to-end baseline (when torch is installed).")
 @click.option("--memory", is_flag=True,
@@ -41,7 +47,7 @@ def _shape(text: str) -> tuple[int, int, int]:
               help="cuda: the engine on CuPy arrays against the bare CuPy GEMMs and PyTorch CUDA (needs initlab[gpu]).")
 @click.option("--tf32/--no-tf32", default=False, show_default=True, help="With --device cuda: TF32 matrix products.")
 def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init: str, show_breakdown: bool,
-              what: str, end_to_end: bool, memory: bool, device: str, tf32: bool) -> None:
+              what: str, threads: int | None, busy: int, end_to_end: bool, memory: bool, device: str, tf32: bool) -> None:
     """Time the engine (forward + backward, every statistic, histograms; float32) against its floor.
 
     The floor is the 3L-1 bare matrix products of the same shapes in the same process; the ratio
@@ -61,7 +67,12 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
       initlab bench --shape 512x512x30 --repeats 3 --breakdown
       initlab bench --what engine --memory
       initlab bench --device cuda --shape 4096x4096x100 --shape 256x256x100 --tf32
+      initlab bench --what threads --busy 1
     """
+    if what == "threads":
+        given = click.get_current_context().get_parameter_source("repeats") != click.core.ParameterSource.DEFAULT
+        _bench_threads(shapes, repeats if given else 3, busy, act, init)
+        return
     if what == "sweep":
         _bench_sweep(quick, repeats if repeats != 5 else (1 if quick else 2))
         return
@@ -98,7 +109,7 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
     rows = []
     with Progress(len(todo), "bench") as bar:
         for shape in todo:
-            rows += run_bench([shape], repeats=reps, act=act, init=init, end_to_end=end_to_end)
+            rows += run_bench([shape], repeats=reps, act=act, init=init, end_to_end=end_to_end, threads=threads)
             bar.update(1, postfix="x".join(map(str, shape)))
     click.echo(format_rows(rows))
     if show_breakdown:
@@ -126,6 +137,17 @@ def _bench_sweep(quick: bool, repeats: int) -> None:
     if "dask_start_s" in extra:
         click.echo(f"(the dask-local 2 cluster took {extra['dask_start_s']:.1f} s to start, not in its rows; "
                    f"the pool's start is in its rows)")
+
+
+def _bench_threads(shapes: tuple[str, ...], repeats: int, busy: int, act: str, init: str) -> None:
+    import os
+
+    from ..sim.bench_threads import THREAD_SHAPES, bench_threads, format_thread_rows
+
+    todo = [(*_shape(s), act, init) for s in shapes] if shapes else list(THREAD_SHAPES)
+    click.echo(f"initlab bench (threads): simulate() end to end, float32, 1 thread vs all {os.cpu_count()} vs the "
+               f"default choice, {busy} busy core(s), min of {repeats} interleaved repeats; load = 1-min average")
+    click.echo(format_thread_rows(bench_threads(todo, repeats=repeats, busy=busy)))
 
 
 def _bench_trainer(quick: bool, repeats: int) -> None:

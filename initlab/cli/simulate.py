@@ -114,7 +114,7 @@ def simulate_cmd(inits, acts, depth, width, batch, input_dim, input_, trials, se
 
         array_module(device)  # CuPy and a device present: a clear error before any work
     start = time.perf_counter()
-    with use_threads(threads):
+    with use_threads(threads):  # pins N for the whole command (figures included); None: the engine chooses
         result = simulate(config, progress=not quiet, device=device, max_memory=max_memory)
     elapsed = time.perf_counter() - start
     if fmt == "table":

@@ -7,7 +7,9 @@ with ``np.matmul(..., out=)`` into preallocated buffers, in the same process; th
 :func:`initlab.sim.engine.forward_backward` on the same weights with every statistic and both
 histograms (trial 0: the histogram range is chosen after the forward pass). Times are the minimum
 over interleaved repeats (other processes only ever add time). Drawing the weights is outside both
-timings and reported separately.
+timings and reported separately. Every column of a shape runs on the same number of BLAS (and PyTorch)
+threads: those ``simulate()`` chooses for the shape at the start of its measurement (:mod:`initlab.sim.threads`),
+or ``threads``.
 
 End to end
     ``simulate()`` as a user calls it: drawing the input and the weights, forward, backward, every
@@ -65,6 +67,7 @@ class BenchRow:
     init: str
     simulate_ms: float = float("nan")  # simulate() end to end
     torch_ms: float = float("nan")  # the PyTorch end-to-end baseline (NaN without torch)
+    threads: int = 0  # BLAS (and PyTorch) threads of every column
 
     @property
     def ratio(self) -> float:
@@ -165,10 +168,32 @@ def torch_end_to_end(x: np.ndarray, depth: int, width: int):
 
 
 def bench_shape(batch: int, width: int, depth: int, repeats: int = 5, act: str = "relu",
-                init: str = "kaiming_normal", end_to_end: bool = True) -> BenchRow:
+                init: str = "kaiming_normal", end_to_end: bool = True, threads: int | None = None) -> BenchRow:
     """Time the floor, the full engine, the engine without statistics and (``end_to_end``) the whole
-    ``simulate()`` and the PyTorch baseline on one shape, interleaved."""
+    ``simulate()`` and the PyTorch baseline on one shape, interleaved, all on ``threads`` BLAS (and
+    PyTorch) threads: by default those ``simulate()`` chooses for this shape now (:mod:`initlab.sim.threads`)."""
+    from .engine import largest_product
+    from .threads import choose_threads, pinned
+
     cfg = _config(batch, width, depth, act, init)
+    n = choose_threads(largest_product(cfg)) if threads is None else int(threads)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    old = torch.get_num_threads() if torch is not None else None
+    try:
+        if torch is not None:
+            torch.set_num_threads(n)
+        with pinned(n, "blas"):
+            return _bench_shape(cfg, batch, width, depth, repeats, act, init, end_to_end, n)
+    finally:
+        if torch is not None:
+            torch.set_num_threads(old)
+
+
+def _bench_shape(cfg: SimConfig, batch: int, width: int, depth: int, repeats: int, act: str, init: str,
+                 end_to_end: bool, threads: int) -> BenchRow:
     x = make_input(cfg)
     t = time.perf_counter()
     params = draw_params(cfg, 0)
@@ -193,14 +218,14 @@ def bench_shape(batch: int, width: int, depth: int, repeats: int = 5, act: str =
             best[name] = min(best[name], _timer(fn))
     nan = float("nan")
     return BenchRow(batch, width, depth, best["floor"], best["full"], best["core"], draw_ms, repeats,
-                    cfg.acts[0], cfg.inits[0], best.get("simulate", nan), best.get("torch", nan))
+                    cfg.acts[0], cfg.inits[0], best.get("simulate", nan), best.get("torch", nan), threads)
 
 
 def run_bench(shapes=None, repeats: int = 5, act: str = "relu", init: str = "kaiming_normal",
-              end_to_end: bool = True) -> list[BenchRow]:
+              end_to_end: bool = True, threads: int | None = None) -> list[BenchRow]:
     """:func:`bench_shape` for each shape (default: the issue's two)."""
     shapes = list(TARGETS) if shapes is None else list(shapes)
-    return [bench_shape(b, w, d, repeats, act, init, end_to_end) for b, w, d in shapes]
+    return [bench_shape(b, w, d, repeats, act, init, end_to_end, threads) for b, w, d in shapes]
 
 
 def breakdown(batch: int, width: int, depth: int, repeats: int = 3, act: str = "relu",
@@ -231,7 +256,7 @@ def format_rows(rows: list[BenchRow]) -> str:
     end-to-end baseline), in ms and as multiples of the floor, with the targets."""
     head = (f"{'batch x width x depth':>22} {'floor ms':>9} {'engine ms':>10} {'x floor':>8} {'target':>10}"
             f" {'no-stats ms':>11} {'draw ms':>8} {'simulate ms':>12} {'x floor':>8} {'target':>10}"
-            f" {'torch ms':>9} {'x floor':>8}")
+            f" {'torch ms':>9} {'x floor':>8} {'threads':>7}")
     lines = [head]
     for r in rows:
         tgt = f"{r.target:.2f}{_verdict(r.ratio, r.target)}" if r.target else "-"
@@ -240,7 +265,7 @@ def format_rows(rows: list[BenchRow]) -> str:
             etgt += "*"
         lines.append(f"{f'{r.batch} x {r.width} x {r.depth}':>22} {r.floor_ms:>9.1f} {r.engine_ms:>10.1f} "
                      f"{r.ratio:>8.3f} {tgt:>10} {r.core_ms:>11.1f} {r.draw_ms:>8.1f} {r.simulate_ms:>12.1f} "
-                     f"{r.e2e_ratio:>8.3f} {etgt:>10} {r.torch_ms:>9.1f} {r.torch_ratio:>8.3f}")
+                     f"{r.e2e_ratio:>8.3f} {etgt:>10} {r.torch_ms:>9.1f} {r.torch_ratio:>8.3f} {r.threads:>7}")
     if any(r.e2e_target and r.simulate_ms > r.torch_ms for r in rows):
         lines.append("* simulate() slower than the PyTorch baseline")
     return "\n".join(lines)

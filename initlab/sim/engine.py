@@ -70,6 +70,12 @@ Speed
     on the same range, the output histogram follow from the pre-activations). Sums of squares are
     BLAS row dot products finished in float64. (A helper thread for the statistics was tried: on
     2 cores it made things slower, as OpenBLAS's idle threads spin on the second core.)
+
+Threads
+    The matrix products of a trial run on the BLAS threads :mod:`initlab.sim.threads` chooses (one for
+    products under :data:`~initlab.sim.threads.SMALL_PRODUCT` multiply-adds, else the free cores), once per
+    :func:`simulate` call or :func:`run_trial` outside one; ``threads=N`` (``--threads N``) pins N, and the
+    same N gives the same bytes.
 """
 
 from __future__ import annotations
@@ -86,11 +92,23 @@ from .memory import keep_weights as _keep_weights
 from ..progress import Progress
 from .predict import predict_layers
 from .result import SimResult, build_frame, build_histograms, run_time
+from .threads import auto_threads, pinned
 
-__all__ = ["simulate", "run_trial", "forward_backward"]
+__all__ = ["simulate", "run_trial", "forward_backward", "largest_product"]
 
 #: Stack statistics over consecutive layers while a stack holds at most this many entries.
 CHUNK_ELEMENTS = 1 << 20
+
+
+def largest_product(config: SimConfig) -> int:
+    """Multiply-adds of the config's largest matrix product: batch × fan_in × fan_out over the layers
+    (maxout's pieces counted in fan_out), for the choice of BLAS threads."""
+    from ..activations import get_activation
+
+    widths = tuple(config.widths)
+    fans = (config.input_dim if config.input_dim is not None else widths[0],) + widths
+    pieces = max(get_activation(spec).pieces for spec in config.acts)
+    return int(config.batch) * max(fans[i] * fans[i + 1] for i in range(len(widths))) * pieces
 
 
 def run_trial(config: SimConfig, trial: int, x: np.ndarray, *, pre_range: float | None = None,
@@ -101,11 +119,13 @@ def run_trial(config: SimConfig, trial: int, x: np.ndarray, *, pre_range: float 
     A pure function of its arguments (so a process pool can map it). ``pre_range`` and
     ``act_range`` fix the histogram ranges (trial 0 of a config chooses them; pass them on to
     the later trials). ``keep=False`` redraws each layer's weights in the backward pass instead
-    of keeping them (same results, one layer of weights in memory).
+    of keeping them (same results, one layer of weights in memory). The matrix products run on the
+    BLAS threads :func:`initlab.sim.threads.auto_threads` chooses, unless a caller fixed them.
     """
     xp = workspace.xp if workspace is not None else np
-    params = draw_params(config, trial, keep=keep, xp=xp)
-    return forward_backward(config, params, x, workspace=workspace, pre_range=pre_range, act_range=act_range)
+    with auto_threads(largest_product(config)):  # the BLAS threads (initlab.sim.threads), unless fixed outside
+        params = draw_params(config, trial, keep=keep, xp=xp)
+        return forward_backward(config, params, x, workspace=workspace, pre_range=pre_range, act_range=act_range)
 
 
 def forward_backward(config: SimConfig, params: TrialParams, x: np.ndarray, *, workspace: Workspace | None = None,
@@ -130,7 +150,7 @@ def forward_backward(config: SimConfig, params: TrialParams, x: np.ndarray, *, w
 
 def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, progress: bool = True,
              keep_weights: bool | None = None, device: str = "cpu", max_memory: int | None = None,
-             **kwargs: Any) -> SimResult:
+             threads: int | None = None, **kwargs: Any) -> SimResult:
     """Simulate signal propagation at initialization for every initializer × activation and trial.
 
     Parameters
@@ -155,6 +175,10 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
         (:mod:`initlab.sim.xp`).
     max_memory : int, optional
         Bytes the run may use, for the choice of ``keep_weights`` (default: the available memory).
+    threads : int, optional
+        BLAS threads for the matrix products; the same number gives the same bytes. Default: chosen
+        from the size of the products and the free cores (:mod:`initlab.sim.threads`), at most the
+        BLAS library's current limit, unless an enclosing :func:`initlab.sim.threads.pinned` fixed it.
 
     Returns
     -------
@@ -187,7 +211,8 @@ def simulate(config: SimConfig | None = None, *, x: np.ndarray | None = None, pr
     runs = cfg.runs()
     keep = _keep_weights(cfg, max_memory) if keep_weights is None else bool(keep_weights)
     outputs: list[list[TrialOutput]] = []
-    with Progress(len(runs) * cfg.trials, "simulate", enabled=progress) as bar:
+    with pinned(threads), auto_threads(largest_product(cfg)), \
+            Progress(len(runs) * cfg.trials, "simulate", enabled=progress) as bar:
         for run in runs:
             outs = [run_trial(run.config, 0, x, workspace=ws, keep=keep)]
             bar.update(1, postfix=run.label)

@@ -3,7 +3,7 @@
 For each target point time (0.05, 0.2 and 1 s by default) a tanh point (width 256, batch 128, float32, one
 trial) gets the depth that makes it take about that long with one BLAS thread (:func:`calibrate_depth`, on
 the whole point: simulation, theory and summary), and a grid of
-``n`` such points (distinct σ_w², about 3 s of serial work) runs on every executor into a fresh store; the
+``n`` such points (distinct σ_w², about 3 s of serial work and at least 4 per worker) runs on every executor into a fresh store; the
 executors are interleaved and each repeated, and the minimum wall time is kept (other processes only ever
 add time). Reported per executor:
 
@@ -70,13 +70,30 @@ def _point_seconds(depth: int, repeats: int = 2) -> float:
 
 
 def calibrate_depth(target: float) -> int:
-    """The depth at which one bench point takes about ``target`` seconds (one BLAS thread): the point time
-    is measured at depths 4 and 24 and taken as linear in depth, :math:`t = a + b\\,L`; at least 1 (when the
-    fixed cost :math:`a` alone exceeds ``target``)."""
+    r"""The depth at which one bench point takes about ``target`` seconds (one BLAS thread): the point time
+    is measured at depths 4 and 24 and taken as linear in depth, :math:`t = a + b\,L`; then measured again at
+    the depth this gives and the slope refitted through depth 4 and that depth (a slope from 20 layers moves a
+    lot on a loaded machine; one from the whole point much less); at least 1 (when the fixed cost :math:`a`
+    alone exceeds ``target``)."""
     t4, t24 = _point_seconds(4), _point_seconds(24)
     per_layer = max((t24 - t4) / 20.0, 1e-6)
     fixed = max(t4 - 4 * per_layer, 0.0)
-    return int(max(1, round((target - fixed) / per_layer)))
+    depth = int(max(1, round((target - fixed) / per_layer)))
+    if depth > 24:
+        per_layer = max((_point_seconds(depth) - t4) / (depth - 4), 1e-6)
+        fixed = max(t4 - 4 * per_layer, 0.0)
+        depth = int(max(1, round((target - fixed) / per_layer)))
+    return depth
+
+
+def _serial_threads(depth: int) -> int:
+    """BLAS threads of the serial rows: those each simulation chooses (:mod:`initlab.sim.threads`)."""
+    from ..sim.config import SimConfig
+    from ..sim.engine import largest_product
+    from ..sim.threads import choose_threads
+
+    shape = {k: v for k, v in _SHAPE.items() if k != "act"}
+    return choose_threads(largest_product(SimConfig(inits="xavier", acts=_SHAPE["act"], depth=depth, **shape)))
 
 
 def _run(executor: str, depth: int, n: int, workers: int, client: Any, blas: int | None) -> tuple[float, float]:
@@ -106,7 +123,7 @@ def bench_sweep(targets: Sequence[float] = POINT_SECONDS, *, workers: int = 2, d
 
     say = echo or (lambda s: None)
     cores = os.cpu_count() or 1
-    extra: dict[str, Any] = {"blas_serial": cores}
+    extra: dict[str, Any] = {"blas_serial": _serial_threads(1)}
     client = cluster = None
     if dask:
         from .executors import dask_client
@@ -118,7 +135,7 @@ def bench_sweep(targets: Sequence[float] = POINT_SECONDS, *, workers: int = 2, d
     try:
         for target in targets:
             depth = calibrate_depth(target)
-            n = max(2 * workers, int(round(serial_work / target)))
+            n = max(4 * workers, int(round(serial_work / target)))  # >= 4 rounds of the pool: stable walls
             n += n % 2
             execs = ["serial", "pool"] + (["dask"] if dask else [])
             best = {e: (float("inf"), 0.0) for e in execs}
@@ -129,7 +146,8 @@ def bench_sweep(targets: Sequence[float] = POINT_SECONDS, *, workers: int = 2, d
                         best[e] = (wall, comp)
                     say(f"  {target:g} s points (depth {depth}), {e}: {wall:.2f} s")
             slots = {"serial": 1, "pool": workers, "dask": dask_workers}
-            blas = {"serial": cores, "pool": max(1, cores // workers), "dask": max(1, cores // dask_workers)}
+            blas = {"serial": _serial_threads(depth), "pool": max(1, cores // workers),
+                    "dask": max(1, cores // dask_workers)}
             for e in execs:
                 wall, comp = best[e]
                 rows.append(SweepBenchRow(target, depth, comp / n, e, slots[e], blas[e], n, wall,

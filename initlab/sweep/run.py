@@ -101,7 +101,7 @@ def executor_for(workers: int | None = None, scheduler: Any = None, dask_local: 
     if n < 1:
         raise ConfigError(f"--workers must be >= 1, got {n}")
     if n == 1:
-        return SerialExecutor(blas_threads if blas_threads is not None else (os.cpu_count() or 1)), lambda: None
+        return SerialExecutor(blas_threads), lambda: None  # None: each simulation chooses its BLAS threads
     return PoolExecutor(n, blas_threads), lambda: None
 
 

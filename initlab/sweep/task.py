@@ -130,16 +130,17 @@ def run_batch(task: Task, items: Sequence[tuple[str, str]], keep: str = "summary
     Returns one dict per point: ``key``, ``status`` (``done`` or ``failed``), ``summary``, ``layers`` (the rows,
     dropped when ``keep == 'summary'``), ``seconds`` (compute time) and ``error`` (one line). A point that
     raises is data (``status='failed'``), so one bad point does not lose its batch. ``blas`` limits the BLAS
-    threads while the batch runs (:func:`blas_threads`), at most the task's :attr:`Task.max_threads`.
+    threads while the batch runs (:func:`blas_threads`), at most the task's :attr:`Task.max_threads`; with
+    neither, each simulation chooses (:mod:`initlab.sim.threads`).
     """
     n = blas_threads(blas)
     if task.max_threads is not None:
         n = task.max_threads if n is None else min(n, task.max_threads)
-    if n is None:
+    if n is None:  # each simulation chooses its threads (initlab.sim.threads)
         return [_one(task, k, j, keep) for k, j in items]
-    from threadpoolctl import threadpool_limits
+    from ..sim.threads import pinned
 
-    with threadpool_limits(limits=n, user_api="blas"):
+    with pinned(n, "blas"):
         return [_one(task, k, j, keep) for k, j in items]
 
 
