@@ -76,7 +76,7 @@ def test_train_overrides_and_seed(run, data_dir, tmp_path):
 
 def test_compare_tiny(run, data_dir, tmp_path):
     pdf = tmp_path / "cmp.pdf"
-    r = run("compare", "iris-mlp", "--inits", "xavier,normal:0.01", "--seeds", "2", "--epochs", "2",
+    r = run("compare", "iris-mlp", "--init", "xavier,normal:0.01", "--seeds", "2", "--epochs", "2",
             "--data", data_dir, "--quiet", "--report", str(pdf), "--out", str(tmp_path / "c"))
     assert r.exit_code == 0, r.output
     assert "normal:0.01" in r.output and "±" in r.output
@@ -117,3 +117,12 @@ def test_bench_help_names_its_default_shapes(run):
     assert "the issue's" not in out
     for b, w, d in TARGETS:
         assert f"{b}x{w}x{d}" in out.replace("\n", " ")
+
+
+def test_compare_takes_simulates_init_and_the_old_inits(run):
+    """One vocabulary (issue 22): compare's initializers are --init, as simulate's; --inits still works alone."""
+    for args, hint in ((("--init", "normal:-1"), "std"), (("--inits", "normal:-1"), "std"),
+                       (("--init", "xavier", "--inits", "he"), "--init only")):
+        r = run("compare", "iris-mlp", *args)
+        assert r.exit_code == 2 and hint in r.output, r.output
+        assert len([ln for ln in r.output.splitlines() if ln.startswith("Error")]) == 1

@@ -9,6 +9,7 @@ import click
 
 from .._format import DASH, fmt_number, with_dash_note
 from .._spec import split_specs
+from . import InputError
 from ._outputs import COMPARE_RUN_FILES, TRAIN_RUN_FILES, check_out_dir, check_pdf
 
 __all__ = ["COMMANDS", "labs_group", "train_cmd", "compare_cmd"]
@@ -225,27 +226,32 @@ def train_cmd(lab: str, init, seed, epochs, batch_size, optimizer, lr, subset, s
 # ------------------------------------------------------------------------------------------------
 @click.command("compare", cls=_LabsHelp)
 @click.argument("lab")
-@click.option("--inits", default="xavier,he,normal:0.01,normal:1", show_default=True,
-              help="Comma-separated initializer specs.")
+@click.option("--init", "inits", default="xavier,he,normal:0.01,normal:1", show_default=True,
+              help="Comma-separated initializer specs (as simulate's --init).")
+@click.option("--inits", "old_inits", default=None, hidden=True, help="Old spelling of --init.")
 @click.option("--seeds", type=click.IntRange(1), default=3, show_default=True, help="Seeds per initializer.")
 @_common_options
 @click.option("--out", type=click.Path(), help="Also save history.csv, final.csv and init_layers.csv here.")
 @click.option("--report", type=click.Path(), help="Write a PDF: curves per initializer, table, init statistics.")
 @click.option("--force", is_flag=True, help="Replace an existing --out folder or --report file initlab did not write.")
-def compare_cmd(lab: str, inits: str, seeds: int, epochs, batch_size, optimizer, lr, subset, sets, data_path, quiet,
-                out, report, force) -> None:
+def compare_cmd(lab: str, inits: str, old_inits: str | None, seeds: int, epochs, batch_size, optimizer, lr, subset,
+                sets, data_path, quiet, out, report, force) -> None:
     """Train LAB under each initializer and seed; mean ± spread curves, final metrics, and the per-layer
     std and gradient-norm ratio at init from the simulation engine.
 
     \b
     Examples:
-      initlab compare mnist-mlp --inits xavier,he,normal:0.01,normal:1 --seeds 3 --report cmp.pdf
-      initlab compare iris-mlp --inits xavier,he --seeds 2 --epochs 50
+      initlab compare mnist-mlp --init xavier,he,normal:0.01,normal:1 --seeds 3 --report cmp.pdf
+      initlab compare iris-mlp --init xavier,he --seeds 2 --epochs 50
     """
     from ..labs import get_lab
     from ..labs.compare import compare_inits
     from ..report.labs import write_compare_report
 
+    if old_inits is not None:  # the old spelling still works, alone
+        if inits != "xavier,he,normal:0.01,normal:1" and inits != old_inits:
+            raise InputError("give --init only (--inits is its old spelling)")
+        inits = old_inits
     specs = split_specs(inits)
     cfg = _apply_options(get_lab(lab), epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
                          subset=subset, sets=sets)
