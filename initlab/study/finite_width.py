@@ -126,22 +126,16 @@ def measure(point: FWPoint, seed: int) -> list[dict[str, Any]]:
 # -- one network as a task of the experiment engine (initlab.sweep.task) ----------------------------------------
 
 @dataclass(frozen=True)
-class FWNetwork(JsonConfig):
-    """One network: the grid point's fields (validated by :class:`~initlab.study.finite_width.FWPoint`) and its
-    ``seed`` (every draw of the network comes from it, :func:`~initlab.study.finite_width.measure`)."""
+class FWNetwork(FWPoint, JsonConfig):
+    """One network: a grid point (:class:`FWPoint`, which validates it) and its ``seed`` (every draw of the
+    network comes from it, :func:`measure`)."""
 
-    act: str
-    sigma_w2: float
-    sigma_b2: float
-    q_in: float
-    width: int
-    depth: int
-    seed: int
+    seed: int = 0
 
     def __post_init__(self):
-        FWPoint(self.act, self.sigma_w2, self.sigma_b2, self.q_in, self.width, self.depth)
+        super().__post_init__()
         if int(self.seed) < 0:
-            raise ValueError(f"seed must be >= 0, got {self.seed}")
+            raise ConfigError(f"seed must be >= 0, got {self.seed}")
 
     @property
     def point(self) -> FWPoint:
