@@ -102,13 +102,13 @@ def test_dask_local_ctrl_c_is_quiet(tmp_path):
     pytest.importorskip("distributed")
     store = tmp_path / "c.sqlite"
     args = [sys.executable, "-m", "initlab.cli", "sweep", "--act", "tanh", "--sigma-w2", "0.5:2.5:400", "--depth",
-            "30", "--width", "64", "--batch", "32", "--dask-local", "2", "--no-progress", "--store", str(store)]
+            "200", "--width", "128", "--batch", "64", "--dask-local", "2", "--no-progress", "--store", str(store)]
     env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
     p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (store.exists() and store.stat().st_size > 0):
         time.sleep(0.1)
-    time.sleep(1.0)  # the cluster is up and points are running
+    time.sleep(1.0)  # the cluster is up and points are running (400 points of depth 200: tens of seconds of work)
     os.killpg(p.pid, 2)
     _, err = p.communicate(timeout=60)
     text = err.decode()

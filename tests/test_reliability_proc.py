@@ -96,7 +96,7 @@ def test_sigkill_never_leaves_a_mixed_run_folder(tmp_path):
 
 def test_ctrl_c_prints_one_line_and_exits_130(tmp_path):
     d = tmp_path / "D"
-    p = subprocess.Popen(_cmd("simulate", "--depth", "60", "--width", "400", "--batch", "400", "--trials", "20",
+    p = subprocess.Popen(_cmd("simulate", "--depth", "60", "--width", "400", "--batch", "400", "--trials", "200",
                               "--out", d), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(4.0)
     p.send_signal(signal.SIGINT)

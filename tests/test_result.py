@@ -14,9 +14,10 @@ def test_frame_schema_order_dtypes_and_rows():
     df = res.layers
     assert list(df.columns) == list(LAYER_COLUMNS)
     assert len(df) == 4 * 2 * 3
-    assert {c: str(t) for c, t in df.dtypes.items() if c not in ("label", "init", "act")} == {
-        c: t for c, t in FRAME_DTYPES.items() if c not in ("label", "init", "act")}
-    assert pd.api.types.is_string_dtype(df["label"])
+    text = [c for c, t in FRAME_DTYPES.items() if t == "str"]  # object or str, by pandas version
+    assert {c: str(t) for c, t in df.dtypes.items() if c not in text} == {
+        c: t for c, t in FRAME_DTYPES.items() if c not in text}
+    assert all(pd.api.types.is_string_dtype(df[c]) for c in text)
     # mean-field predictions fill the theory columns (shared by the trials of a config) ...
     assert df[list(THEORY_COLUMNS)].notna().all().all()
     first = df[df.trial == 0][list(THEORY_COLUMNS)].to_numpy()
