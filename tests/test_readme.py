@@ -57,6 +57,8 @@ def test_the_matcher_is_not_vacuous():
     assert output_matches(["a", "...", "z 1.5%"], ["a", "b", "c", "z 1.51%"], rtol=0.01)
     assert not output_matches(["x 1.5%"], ["x 1.5"])
     assert output_matches(["done — 0.19 s"], ["done — 12.7 s"])
+    assert output_matches(["(66.4 s; width 400, ...)"], ["(8.3 s; width 400, 4 samples)"])
+    assert not output_matches(["(66.4 s; width 400, ...)"], ["(8.3 s; width 200, 4 samples)"])
     assert output_matches(["Error: unknown 'x'; ...(valid: a, ...)"], ["Error: unknown 'x'; did you mean (valid: a, b)"])
 
 
