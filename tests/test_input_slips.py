@@ -4,6 +4,7 @@ or a flagged value."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -104,7 +105,8 @@ def test_dask_local_ctrl_c_is_quiet(tmp_path):
     args = [sys.executable, "-m", "initlab.cli", "sweep", "--act", "tanh", "--sigma-w2", "0.5:2.5:400", "--depth",
             "200", "--width", "128", "--batch", "64", "--dask-local", "2", "--no-progress", "--store", str(store)]
     env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
-    p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal starts it
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (store.exists() and store.stat().st_size > 0):
         time.sleep(0.1)

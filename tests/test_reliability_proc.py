@@ -31,6 +31,12 @@ def _env(**extra):
     return env
 
 
+def _as_from_a_terminal():
+    """In the child before exec: SIGINT's default disposition, as a shell gives a foreground command (a test
+    process may run with SIGINT ignored, e.g. in a background job, and a child would inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cmd(*args):
     return [sys.executable, "-m", "initlab.cli", *[str(a) for a in args]]
 
@@ -97,7 +103,8 @@ def test_sigkill_never_leaves_a_mixed_run_folder(tmp_path):
 def test_ctrl_c_prints_one_line_and_exits_130(tmp_path):
     d = tmp_path / "D"
     p = subprocess.Popen(_cmd("simulate", "--depth", "60", "--width", "400", "--batch", "400", "--trials", "200",
-                              "--out", d), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              "--out", d), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=_as_from_a_terminal)
     time.sleep(4.0)
     p.send_signal(signal.SIGINT)
     _out, err = p.communicate(timeout=60)
